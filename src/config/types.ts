@@ -1,0 +1,105 @@
+/**
+ * The validated inventory (k8ops.yaml) as the rest of k8ops sees it.
+ * Produced by `loadInventory` (src/config/load.ts) from the zod schema in schema.ts;
+ * every optional field of the file has its default filled in here.
+ * Durations are milliseconds.
+ */
+
+export type Role = 'control-plane' | 'worker' | 'etcd';
+export const ROLES: readonly Role[] = ['control-plane', 'worker', 'etcd'];
+
+export interface NodeSpec {
+  /** Unique node name, `[a-z0-9]([-a-z0-9]*[a-z0-9])?` (a DNS label), used in the UI and in paths. */
+  name: string;
+  /** Inventory index (0-based, unique): node i of N gets rotation slot i × spread / N. */
+  index: number;
+  /** SSH destination: a host name, an IP address or an alias from ~/.ssh/config. Defaults to `name`. */
+  host: string;
+  /** Node addresses (IPv4/IPv6 literals) used for SANs and MTU probes. */
+  addresses: string[];
+  roles: Role[];
+  /** Per-node SSH overrides; undefined fields fall back to `ssh` defaults. */
+  ssh?: Partial<SshDefaults>;
+}
+
+export interface SshDefaults {
+  /** Remote user; undefined = whatever OpenSSH config resolves. */
+  user?: string;
+  /** ProxyJump chain, first hop first (each `[user@]host[:port]` or an ssh alias). */
+  jump: string[];
+  /** known_hosts file; undefined = OpenSSH config / ~/.ssh/known_hosts. */
+  knownHosts?: string;
+  /** Identity file; undefined = ssh-agent, then OpenSSH config. */
+  identity?: string;
+  port?: number;
+  connectTimeoutMs: number;
+}
+
+export interface KubeSettings {
+  kubeconfig?: string;
+  context?: string;
+  /** Reach the API server through the SSH jump chain. */
+  tunnel: boolean;
+}
+
+export interface PkiSettings {
+  /** Directory on the nodes that holds certificates and keys. */
+  dir: string;
+  /** Node name (or ssh host) that holds the intermediate CA keys and signs. */
+  signer?: string;
+  /** The root CA key is kept offline (never on the signer). */
+  rootOffline: boolean;
+}
+
+export interface RotationSettings {
+  /** Renew this long before notAfter; undefined = one third of the certificate's lifetime. */
+  renewBeforeMs?: number;
+  /** Jitter spread across nodes. */
+  spreadMs: number;
+  /** Minimum gap between two control-plane rotations. */
+  cpGapMs: number;
+  /** A schedule leaving less than this before notAfter is flagged. */
+  minRemainingMs: number;
+}
+
+export type BgpRouterKind = 'gobgp' | 'bird';
+export interface BgpRouter {
+  name: string;
+  kind: BgpRouterKind;
+  /** SSH destination of the router. */
+  host: string;
+}
+
+export type HubbleSource =
+  | { kind: 'node-socket'; socket: string }
+  | { kind: 'relay'; address: string };
+
+export interface NetworkSettings {
+  targetMtu: number;
+  bgpRouters: BgpRouter[];
+  hubble?: HubbleSource;
+}
+
+export interface IngressSettings {
+  namespace: string;
+  cacheZone: string;
+}
+
+export interface AddonsSettings {
+  /** Path of the addons JSON manifest (relative paths are relative to the inventory file). */
+  manifest?: string;
+}
+
+export interface Inventory {
+  /** Absolute path of the file this came from (or `<demo>`). */
+  source: string;
+  cluster: string;
+  nodes: NodeSpec[];
+  ssh: SshDefaults;
+  kube: KubeSettings;
+  pki: PkiSettings;
+  rotation: RotationSettings;
+  network: NetworkSettings;
+  ingress: IngressSettings;
+  addons: AddonsSettings;
+}

@@ -1,0 +1,60 @@
+/**
+ * NodeAgent: the typed operations a node answers. No raw shell crosses this boundary:
+ * implementations (SSH, demo lab) validate and quote every value themselves.
+ * Every method takes an AbortSignal and must settle promptly when it aborts.
+ */
+import type { NodeSpec } from '../config/types.js';
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export type FileRead =
+  | { path: string; ok: true; content: string }
+  | { path: string; ok: false; error: string; missing: boolean };
+
+export type FileStat =
+  | {
+      path: string;
+      ok: true;
+      /** Permission bits, e.g. 0o600. */
+      mode: number;
+      owner: string;
+      group: string;
+      size: number;
+      kind: 'file' | 'dir' | 'link' | 'other';
+    }
+  | { path: string; ok: false; error: string; missing: boolean };
+
+export interface ProbeResult {
+  /** Round-trip time of a trivial remote call, ms. */
+  rttMs: number;
+  /** Route description, e.g. `via bastion` or `direct`. */
+  route: string;
+  /** PRETTY_NAME from /etc/os-release, if known. */
+  os?: string;
+  /** Auth method used (`agent`, `publickey`, `demo`). */
+  auth?: string;
+}
+
+export type UnitActiveState = 'active' | 'inactive' | 'failed' | 'activating' | 'deactivating' | 'unknown';
+export interface UnitState {
+  unit: string;
+  state: UnitActiveState;
+}
+
+export interface NodeAgent {
+  readonly node: NodeSpec;
+  /** Cheap reachability check with latency and OS; rejects when unreachable. */
+  probe(opts?: CallOptions): Promise<ProbeResult>;
+  /** Read many files in one round trip; a missing/unreadable file is a per-file error, not a rejection. */
+  readFiles(paths: readonly string[], opts?: CallOptions): Promise<FileRead[]>;
+  /** stat many paths in one round trip. */
+  stat(paths: readonly string[], opts?: CallOptions): Promise<FileStat[]>;
+  /** Names of the entries of a directory (not recursive), sorted. */
+  listDir(path: string, opts?: CallOptions): Promise<string[]>;
+  /** systemd ActiveState of units. */
+  unitStates(units: readonly string[], opts?: CallOptions): Promise<UnitState[]>;
+  close(): Promise<void>;
+}
