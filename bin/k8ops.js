@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Shim: load the compiled CLI (built by `npm run build` into dist/).
-import { main } from '../dist/src/cli.js';
+// Shim: load the bundled CLI (`npm run build`: tsc into dist/, then esbuild into
+// dist/k8ops.mjs). The bundle is built with React's production build.
+const { main } = await import('../dist/k8ops.mjs');
 
 main(process.argv.slice(2)).then(
   (code) => {

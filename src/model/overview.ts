@@ -1,0 +1,189 @@
+/**
+ * The Overview model: one row per node from the store's snapshots, plus cluster totals.
+ * Pure (no I/O, time passed in) so the pane and `k8ops overview --json` share it.
+ */
+import type { Inventory, Role } from '../config/types.js';
+import type { KubeNodeStatus } from '../kube/types.js';
+import type { ProbeResult } from '../nodes/agent.js';
+import { type Urgency, urgency } from '../pki/expiry.js';
+import type { CertFile } from '../pki/types.js';
+import { CLUSTER_SCOPE, type Snapshot, type SourceId } from '../store/types.js';
+
+export type Health = 'ok' | 'warn' | 'bad' | 'pending';
+export type ReachState = 'up' | 'down' | 'pending';
+export type KubeState = 'Ready' | 'NotReady' | 'unknown' | 'no-source' | 'pending';
+
+export interface WorstCert {
+  notAfter: number;
+  path: string;
+  commonName?: string;
+  urgency: Urgency;
+}
+
+export interface OverviewRow {
+  name: string;
+  index: number;
+  roles: Role[];
+  reach: ReachState;
+  rttMs?: number;
+  route?: string;
+  os?: string;
+  /** Why the node is unreachable or its data is stale. */
+  reachError?: string;
+  kube: KubeState;
+  kubeReason?: string;
+  worst?: WorstCert;
+  certError?: string;
+  /** Certificate files that failed to parse (each reported in the PKI pane). */
+  badCertFiles: number;
+  /** Epoch ms of the newest successful refresh of any of this node's sources. */
+  lastRefresh?: number;
+  stale: boolean;
+  health: Health;
+}
+
+export interface OverviewTotals {
+  nodes: number;
+  reachable: number;
+  ready: number;
+  /** Nodes whose worst certificate is expired or inside its renew window. */
+  certsDue: number;
+  worst?: WorstCert & { node: string };
+}
+
+export interface Overview {
+  rows: OverviewRow[];
+  totals: OverviewTotals;
+}
+
+export type SnapshotReader = <T>(scope: string, source: SourceId) => Snapshot<T>;
+
+export interface OverviewOptions {
+  /** A kube source is configured (otherwise kube readiness is `no-source`, not unknown). */
+  hasKube: boolean;
+  renewBeforeMs?: number;
+}
+
+export function worstOfFiles(
+  files: readonly CertFile[],
+  now: number,
+  renewBeforeMs?: number,
+): WorstCert | undefined {
+  let worst: WorstCert | undefined;
+  for (const f of files) {
+    for (const c of f.certs) {
+      if (!worst || c.notAfter < worst.notAfter) {
+        worst = {
+          notAfter: c.notAfter,
+          path: f.path,
+          commonName: c.commonName,
+          urgency: urgency(c, now, renewBeforeMs),
+        };
+      }
+    }
+  }
+  return worst;
+}
+
+export function buildOverview(
+  inv: Inventory,
+  read: SnapshotReader,
+  now: number,
+  opts: OverviewOptions,
+): Overview {
+  const kubeSnap = read<KubeNodeStatus[]>(CLUSTER_SCOPE, 'kube');
+  const kubeByName = new Map((kubeSnap.value ?? []).map((n) => [n.name, n]));
+  const rows = inv.nodes.map((node): OverviewRow => {
+    const reachSnap = read<ProbeResult>(node.name, 'reach');
+    const certSnap = read<CertFile[]>(node.name, 'certs');
+
+    const reach: ReachState = reachSnap.error ? 'down' : reachSnap.value ? 'up' : 'pending';
+
+    let kube: KubeState;
+    let kubeReason: string | undefined;
+    if (!opts.hasKube) kube = 'no-source';
+    else if (kubeSnap.error && !kubeSnap.value) {
+      kube = 'unknown';
+      kubeReason = kubeSnap.error.message;
+    } else if (!kubeSnap.value) kube = 'pending';
+    else {
+      const k = kubeByName.get(node.name);
+      if (!k) {
+        kube = 'unknown';
+        kubeReason = 'not registered with the API server';
+      } else {
+        kube = k.ready ? 'Ready' : 'NotReady';
+        kubeReason = k.ready ? undefined : k.reason;
+      }
+    }
+
+    const files = certSnap.value ?? [];
+    const worst = worstOfFiles(files, now, opts.renewBeforeMs);
+    const badCertFiles = files.filter((f) => f.errors.length > 0).length;
+    const stamps = [reachSnap.updatedAt, certSnap.updatedAt].filter(
+      (t): t is number => t !== undefined,
+    );
+    const stale = reachSnap.stale || certSnap.stale;
+
+    let health: Health = 'ok';
+    if (reach === 'pending' && !certSnap.value) health = 'pending';
+    else if (reach === 'down' || kube === 'NotReady' || worst?.urgency === 'expired')
+      health = 'bad';
+    else if (
+      stale ||
+      worst?.urgency === 'renew' ||
+      badCertFiles > 0 ||
+      certSnap.error ||
+      kube === 'unknown'
+    )
+      health = 'warn';
+
+    return {
+      name: node.name,
+      index: node.index,
+      roles: node.roles,
+      reach,
+      rttMs: reachSnap.value?.rttMs,
+      route: reachSnap.value?.route,
+      os: reachSnap.value?.os,
+      reachError: reachSnap.error?.message,
+      kube,
+      kubeReason,
+      worst,
+      certError: certSnap.error?.message,
+      badCertFiles,
+      lastRefresh: stamps.length ? Math.max(...stamps) : undefined,
+      stale,
+      health,
+    };
+  });
+
+  let worst: OverviewTotals['worst'];
+  for (const r of rows)
+    if (r.worst && (!worst || r.worst.notAfter < worst.notAfter))
+      worst = { ...r.worst, node: r.name };
+  return {
+    rows,
+    totals: {
+      nodes: rows.length,
+      reachable: rows.filter((r) => r.reach === 'up').length,
+      ready: rows.filter((r) => r.kube === 'Ready').length,
+      certsDue: rows.filter(
+        (r) => r.worst && (r.worst.urgency === 'expired' || r.worst.urgency === 'renew'),
+      ).length,
+      worst,
+    },
+  };
+}
+
+/** Compact age: `3s`, `4m`, `2h`, `5d`. */
+export function formatAge(ms: number): string {
+  if (ms < 0) ms = 0;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h`;
+  return `${Math.floor(h / 24)}d`;
+}

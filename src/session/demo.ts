@@ -1,0 +1,50 @@
+/**
+ * Open a Session on the embedded demo lab. The lab (a real P-521 PKI in the XDG cache) is
+ * checked or generated in the background, so the console draws its first frame at once;
+ * the nodes' sources fill in when the lab is ready, or show why it is not.
+ */
+import { join } from 'node:path';
+import { cacheDir } from '../config/paths.js';
+import { demoInventory } from '../demo/inventory.js';
+import { ensureDemoLab } from '../demo/lab.js';
+import { DemoKubeSource } from '../kube/demo-kube.js';
+import type { NodeAgent } from '../nodes/agent.js';
+import { DeferredNodeAgent } from '../nodes/deferred-agent.js';
+import { DemoNodeAgent } from '../nodes/demo-agent.js';
+import { createSession, type Session } from './session.js';
+
+export interface DemoSessionOptions {
+  readOnly: boolean;
+  /** Lab directory; default `$XDG_CACHE_HOME/k8ops/demo-lab`. */
+  dir?: string;
+  /** Progress lines (not while the console owns the screen). */
+  log?: (line: string) => void;
+}
+
+export class DemoLabError extends Error {
+  readonly kind = 'demo-lab';
+}
+
+export function openDemoSession(opts: DemoSessionOptions): Session {
+  const dir = opts.dir ?? join(cacheDir(), 'demo-lab');
+  const inventory = demoInventory();
+  const lab = ensureDemoLab({ dir, inventory, log: opts.log }).catch((e: unknown) => {
+    throw new DemoLabError(`demo lab in ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  const agents = new Map<string, NodeAgent>(
+    inventory.nodes.map((n) => [
+      n.name,
+      new DeferredNodeAgent(
+        n,
+        lab.then((l) => new DemoNodeAgent(n, l.dir)),
+      ),
+    ]),
+  );
+  return createSession({
+    mode: 'demo',
+    inventory,
+    agents,
+    kube: new DemoKubeSource(inventory.nodes),
+    readOnly: opts.readOnly,
+  });
+}

@@ -1,0 +1,385 @@
+/**
+ * RefreshScheduler: runs each (scope, source) task at its interval and writes the
+ * outcome into the Store.
+ *
+ * - Ticks are fixed-rate: a tick at t schedules the next at t + intervalMs.
+ * - A trigger (tick or `refresh()`) that finds the task still running is dropped, not queued.
+ * - Each run gets an AbortSignal; after `timeoutMs` it is aborted and recorded as a
+ *   `timeout` failure at once. Whatever that run settles to later is ignored.
+ * - After n consecutive failures the next run is min(maxMs, baseMs × 2^(n−1)) after the
+ *   failure; the first success returns to the interval.
+ * - While started, `store.sweep(now)` runs every `sweepIntervalMs` so snapshots turn
+ *   stale without another refresh.
+ * Time and timers are injectable; every timer is `unref`'d and none is left after `stop()`.
+ */
+import type { Store } from './store.js';
+import { type Scope, type SourceError, type SourceId, snapshotKey } from './types.js';
+
+export interface Backoff {
+  /** Delay after the first consecutive failure. Default: the task's interval. */
+  baseMs: number;
+  /** Upper bound. Default: min(8 × interval, 2 min), but never below the interval. */
+  maxMs: number;
+}
+
+export interface RefreshTask<T = unknown> {
+  scope: Scope;
+  source: SourceId;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Age after which the snapshot is stale. Default 3 × intervalMs. */
+  staleAfterMs?: number;
+  backoff?: Partial<Backoff>;
+  /** Fetch and parse. Must stop work when `signal` aborts (its result is ignored then anyway). */
+  run: (signal: AbortSignal) => Promise<T>;
+}
+
+export interface TimerApi {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface SchedulerOptions {
+  /** Clock for `updatedAt`/`attemptedAt` and sweeps. Default `Date.now`. */
+  now?: () => number;
+  /** Default: the global `setTimeout`/`clearTimeout` (looked up at call time, so fake timers work). */
+  timers?: TimerApi;
+  /** Period of the staleness sweep while started. Default 1000; 0 disables it. */
+  sweepIntervalMs?: number;
+}
+
+export interface SchedulerStats {
+  /** Runs started. */
+  runs: number;
+  /** Runs that failed (including timeouts). */
+  failures: number;
+  /** Runs aborted by their timeout. */
+  timeouts: number;
+  /** Triggers (ticks or refreshes) dropped because the task was still running. */
+  dropped: number;
+  /** Runs in flight now. */
+  inFlight: number;
+}
+
+export interface RefreshFilter {
+  scope?: Scope;
+  source?: SourceId;
+}
+
+const MAX_MESSAGE = 200;
+const MAX_KIND = 40;
+const DEFAULT_MAX_BACKOFF = 120_000;
+
+const globalTimers: TimerApi = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
+};
+
+interface Run {
+  readonly controller: AbortController;
+  timeout: unknown;
+  readonly done: Promise<void>;
+  readonly resolve: () => void;
+}
+
+interface TaskState {
+  readonly task: RefreshTask;
+  readonly key: string;
+  readonly baseMs: number;
+  readonly maxMs: number;
+  /** Consecutive failures. */
+  failures: number;
+  tick: unknown;
+  run: Run | undefined;
+  removed: boolean;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: SourceError };
+
+export class RefreshScheduler {
+  readonly #store: Store;
+  readonly #now: () => number;
+  readonly #timers: TimerApi;
+  readonly #sweepMs: number;
+  readonly #tasks = new Map<string, TaskState>();
+  #started = false;
+  #sweepTimer: unknown;
+  #stats = { runs: 0, failures: 0, timeouts: 0, dropped: 0 };
+
+  constructor(store: Store, opts: SchedulerOptions = {}) {
+    this.#store = store;
+    this.#now = opts.now ?? (() => Date.now());
+    this.#timers = opts.timers ?? globalTimers;
+    this.#sweepMs = opts.sweepIntervalMs ?? 1000;
+    if (!(this.#sweepMs >= 0)) throw new RangeError('sweepIntervalMs must be >= 0');
+  }
+
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /** Register a task; if started, it runs now. Returns its `remove()`. One task per (scope, source). */
+  add<T>(task: RefreshTask<T>): () => void {
+    const { scope, source, intervalMs, timeoutMs } = task;
+    const label = `${scope}/${source}`;
+    positive(intervalMs, `${label}: intervalMs`);
+    positive(timeoutMs, `${label}: timeoutMs`);
+    const staleAfterMs = task.staleAfterMs ?? 3 * intervalMs;
+    positive(staleAfterMs, `${label}: staleAfterMs`, true);
+    const baseMs = task.backoff?.baseMs ?? intervalMs;
+    const maxMs =
+      task.backoff?.maxMs ?? Math.max(intervalMs, Math.min(8 * intervalMs, DEFAULT_MAX_BACKOFF));
+    positive(baseMs, `${label}: backoff.baseMs`);
+    positive(maxMs, `${label}: backoff.maxMs`, true);
+
+    const key = snapshotKey(scope, source);
+    if (this.#tasks.has(key))
+      throw new Error(`RefreshScheduler: a task for ${label} already exists`);
+    const state: TaskState = {
+      task: task as RefreshTask,
+      key,
+      baseMs,
+      maxMs,
+      failures: 0,
+      tick: undefined,
+      run: undefined,
+      removed: false,
+    };
+    this.#tasks.set(key, state);
+    this.#store.setStaleAfter(source, staleAfterMs, scope);
+    if (this.#started) this.#kick(state);
+    return () => this.#remove(state);
+  }
+
+  /** Run every task now, then at its interval. No-op if already started. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#store.sweep(this.#now());
+    for (const state of this.#tasks.values()) {
+      state.failures = 0;
+      this.#kick(state);
+    }
+    this.#armSweep();
+  }
+
+  /**
+   * Clear every timer and abort in-flight runs (their snapshots stop loading; nothing is
+   * recorded for them). Does not wait for aborted runs to settle.
+   */
+  stop(): Promise<void> {
+    this.#started = false;
+    this.#clear(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+    for (const state of this.#tasks.values()) {
+      this.#clear(state.tick);
+      state.tick = undefined;
+      this.#cancelRun(state, 'scheduler stopped');
+    }
+    return Promise.resolve();
+  }
+
+  /**
+   * Run the matching tasks now (Ctrl-R), ignoring any backoff wait; their next tick is
+   * rescheduled from now. A task still running is not started again (the trigger counts
+   * as dropped). Works when stopped too (one-shot, nothing rescheduled). Resolves when
+   * every matching task's current run has settled, timed out or been aborted.
+   */
+  refresh(filter: RefreshFilter = {}): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const state of [...this.#tasks.values()]) {
+      if (filter.scope !== undefined && state.task.scope !== filter.scope) continue;
+      if (filter.source !== undefined && state.task.source !== filter.source) continue;
+      const running = state.run !== undefined;
+      waits.push(this.#trigger(state));
+      if (!running && this.#started) this.#scheduleTick(state, state.task.intervalMs);
+    }
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  /**
+   * Resolves when every run in flight at the time of the call has settled, timed out or
+   * been aborted (at once if none is). After `start()`, that is the first attempt of every
+   * task, bounded by their timeouts — what a one-shot `--json` subcommand waits for.
+   */
+  whenIdle(): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const state of this.#tasks.values()) if (state.run) waits.push(state.run.done);
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  stats(): SchedulerStats {
+    let inFlight = 0;
+    for (const state of this.#tasks.values()) if (state.run) inFlight++;
+    return { ...this.#stats, inFlight };
+  }
+
+  // ---- internals -----------------------------------------------------------------------
+
+  /** Run now and tick at the interval from now. Trigger first so that a timeout due at the
+   * same instant as the next tick fires before it (its failure then reschedules the tick). */
+  #kick(state: TaskState): void {
+    void this.#trigger(state);
+    this.#scheduleTick(state, state.task.intervalMs);
+  }
+
+  #onTick(state: TaskState): void {
+    state.tick = undefined;
+    if (!this.#started || state.removed) return;
+    this.#kick(state);
+  }
+
+  #scheduleTick(state: TaskState, delayMs: number): void {
+    this.#clear(state.tick);
+    state.tick = this.#set(() => this.#onTick(state), delayMs);
+  }
+
+  #trigger(state: TaskState): Promise<void> {
+    if (state.run) {
+      this.#stats.dropped++;
+      return state.run.done;
+    }
+    const { task } = state;
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => {
+      resolve = r;
+    });
+    const run: Run = { controller: new AbortController(), timeout: undefined, done, resolve };
+    state.run = run;
+    this.#stats.runs++;
+    this.#store.begin(task.scope, task.source, this.#now());
+    run.timeout = this.#set(() => this.#onTimeout(state, run), task.timeoutMs);
+
+    let pending: Promise<unknown>;
+    try {
+      pending = Promise.resolve(task.run(run.controller.signal));
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(
+      (value) => this.#settle(state, run, { ok: true, value }),
+      (err) => this.#settle(state, run, { ok: false, error: toSourceError(err) }),
+    );
+    return done;
+  }
+
+  #onTimeout(state: TaskState, run: Run): void {
+    if (state.run !== run) return;
+    run.timeout = undefined;
+    const message = `no answer within ${formatMs(state.task.timeoutMs)}`;
+    this.#stats.timeouts++;
+    this.#settle(state, run, { ok: false, error: { kind: 'timeout', message } });
+    run.controller.abort(new DOMException(message, 'TimeoutError'));
+  }
+
+  #settle(state: TaskState, run: Run, outcome: Outcome): void {
+    // A run that timed out, was aborted by stop()/remove(), or was superseded: ignore.
+    if (state.run !== run) return;
+    this.#clear(run.timeout);
+    state.run = undefined;
+    const { scope, source } = state.task;
+    const now = this.#now();
+    if (outcome.ok) {
+      state.failures = 0;
+      this.#store.succeed(scope, source, outcome.value, now);
+    } else {
+      state.failures++;
+      this.#stats.failures++;
+      this.#store.fail(scope, source, outcome.error, now);
+      if (this.#started && !state.removed) this.#scheduleTick(state, this.#backoffMs(state));
+    }
+    run.resolve();
+  }
+
+  #backoffMs(state: TaskState): number {
+    const exponent = Math.min(state.failures - 1, 52);
+    return Math.min(state.maxMs, state.baseMs * 2 ** exponent);
+  }
+
+  #cancelRun(state: TaskState, reason: string): void {
+    const run = state.run;
+    if (!run) return;
+    this.#clear(run.timeout);
+    state.run = undefined;
+    this.#store.cancel(state.task.scope, state.task.source);
+    run.controller.abort(new DOMException(reason, 'AbortError'));
+    run.resolve();
+  }
+
+  #remove(state: TaskState): void {
+    if (state.removed) return;
+    state.removed = true;
+    this.#clear(state.tick);
+    state.tick = undefined;
+    this.#cancelRun(state, 'task removed');
+    if (this.#tasks.get(state.key) === state) this.#tasks.delete(state.key);
+  }
+
+  #armSweep(): void {
+    if (this.#sweepMs === 0) return;
+    this.#sweepTimer = this.#set(() => {
+      this.#sweepTimer = undefined;
+      if (!this.#started) return;
+      this.#store.sweep(this.#now());
+      this.#armSweep();
+    }, this.#sweepMs);
+  }
+
+  #set(fn: () => void, ms: number): unknown {
+    const handle = this.#timers.setTimeout(fn, ms);
+    (handle as { unref?: () => void } | null)?.unref?.();
+    return handle;
+  }
+
+  #clear(handle: unknown): void {
+    if (handle !== undefined) this.#timers.clearTimeout(handle);
+  }
+}
+
+function positive(ms: number, what: string, allowInfinity = false): void {
+  if (!(ms > 0) || (!allowInfinity && !Number.isFinite(ms))) {
+    throw new RangeError(`RefreshScheduler: ${what} must be a positive number, got ${ms}`);
+  }
+}
+
+/** `5s`, `1.5s`, `250ms`, `2m`. */
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))}s`;
+  return `${Number((ms / 60_000).toFixed(1))}m`;
+}
+
+/**
+ * A thrown value as a pane-ready SourceError: `kind` from a string `kind` property (else
+ * `error`), `message` from `.message` on one line, control characters removed, at most
+ * ~200 characters. Never a stack.
+ */
+export function toSourceError(err: unknown): SourceError {
+  let kind = 'error';
+  let message: string | undefined;
+  if (typeof err === 'object' && err !== null) {
+    const k = (err as { kind?: unknown }).kind;
+    if (typeof k === 'string' && oneLine(k, MAX_KIND) !== '') kind = oneLine(k, MAX_KIND);
+    const m = (err as { message?: unknown }).message;
+    if (typeof m === 'string') message = m;
+    if (!message && err instanceof Error) message = err.name;
+  } else if (typeof err === 'string') {
+    message = err;
+  }
+  return { kind, message: oneLine(message || 'unknown error', MAX_MESSAGE) || 'unknown error' };
+}
+
+/** Collapse to one printable line of at most `max` characters (with `…` when cut). */
+export function oneLine(text: string, max: number): string {
+  const flat = text
+    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '') // CSI sequences (colours, cursor moves)
+    .replace(/\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?/g, '') // OSC sequences
+    .replace(/[\x00-\x1f\x7f-\x9f]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (flat.length <= max) return flat;
+  let cut = max - 1;
+  const code = flat.charCodeAt(cut - 1);
+  if (code >= 0xd800 && code <= 0xdbff) cut--; // do not split a surrogate pair
+  return `${flat.slice(0, cut).trimEnd()}…`;
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+// Console benchmark on the demo lab, in a real terminal (tmux, 120×40):
+//   - time from process start to the first frame and to the first complete frame
+//     (every source answered), median of N runs, beside a bare `node -e 0` start
+//     (the floor any Node CLI pays) — budget: complete frame < 600 ms;
+//   - idle CPU (utime+stime from /proc) and frames drawn over an idle window, and RSS at its
+//     end — budget: < 2 % of one core.
+// Env: BENCH_RUNS (default 5), BENCH_IDLE_SECONDS (default 60).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'k8ops.js');
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const IDLE_S = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const home = mkdtempSync(join(tmpdir(), 'k8ops-bench-'));
+const env = {
+  ...process.env,
+  TERM: 'xterm-256color',
+  XDG_CACHE_HOME: join(home, 'cache'),
+  XDG_CONFIG_HOME: join(home, 'config'),
+  XDG_STATE_HOME: join(home, 'state'),
+};
+const sock = `k8ops-bench-${process.pid}`;
+const tmux = (...args) => execFileSync('tmux', ['-L', sock, ...args], { encoding: 'utf8', env });
+
+async function waitFile(file, key, timeoutMs) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      const m = readFileSync(file, 'utf8').match(new RegExp(`^${key} (\\d+)$`, 'm'));
+      if (m) return Number(m[1]);
+    } catch {}
+    await sleep(5);
+  }
+  throw new Error(`no ${key} within ${timeoutMs} ms`);
+}
+
+function cpuTicks(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+const rssKiB = (pid) =>
+  Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)/m)[1]);
+
+async function startConsole(trace) {
+  writeFileSync(trace, '');
+  const t0 = Date.now();
+  tmux(
+    '-f',
+    '/dev/null',
+    'new-session',
+    '-d',
+    '-s',
+    'b',
+    '-x',
+    '120',
+    '-y',
+    '40',
+    `K8OPS_TRACE_FRAMES=${trace} exec node ${BIN} --demo`,
+  );
+  const pid = Number(tmux('display-message', '-p', '-t', 'b', '#{pane_pid}').trim());
+  return { t0, pid };
+}
+const stopConsole = () => spawnSync('tmux', ['-L', sock, 'kill-server'], { stdio: 'ignore', env });
+
+try {
+  // Cold first start: generates the demo PKI (P-521) into the XDG cache.
+  const coldTrace = join(home, 'cold.trace');
+  let { t0 } = await startConsole(coldTrace);
+  const coldComplete = (await waitFile(coldTrace, 'complete-frame', 60_000)) - t0;
+  stopConsole();
+  await sleep(200);
+
+  const first = [];
+  const complete = [];
+  for (let i = 0; i < RUNS; i++) {
+    const trace = join(home, `warm-${i}.trace`);
+    ({ t0 } = await startConsole(trace));
+    first.push((await waitFile(trace, 'first-frame', 20_000)) - t0);
+    complete.push((await waitFile(trace, 'complete-frame', 20_000)) - t0);
+    stopConsole();
+    await sleep(200);
+  }
+  const nodeFloor = [];
+  for (let i = 0; i < RUNS; i++) {
+    const s = Date.now();
+    spawnSync(process.execPath, ['-e', '0']);
+    nodeFloor.push(Date.now() - s);
+  }
+
+  // Idle: wait until complete, let start-up settle, then measure a quiet window.
+  const trace = join(home, 'idle.trace');
+  const { pid } = await startConsole(trace);
+  await waitFile(trace, 'complete-frame', 20_000);
+  await sleep(3000);
+  const framesBefore = readFileSync(trace, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('frame ')).length;
+  const c0 = cpuTicks(pid);
+  const w0 = Date.now();
+  await sleep(IDLE_S * 1000);
+  const c1 = cpuTicks(pid);
+  const wall = (Date.now() - w0) / 1000;
+  const framesAfter = readFileSync(trace, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('frame ')).length;
+  const rss = rssKiB(pid);
+  stopConsole();
+
+  const cpuPct = ((c1 - c0) / CLK_TCK / wall) * 100;
+  const rows = [
+    ['measure', 'k8ops --demo', 'baseline', 'budget'],
+    [
+      `first frame (median of ${RUNS})`,
+      `${median(first)} ms`,
+      `node -e 0: ${median(nodeFloor)} ms`,
+      '',
+    ],
+    ['first complete frame (median)', `${median(complete)} ms`, '', '< 600 ms'],
+    ['first start incl. PKI generation', `${coldComplete} ms`, '', ''],
+    [`idle CPU over ${wall.toFixed(0)} s`, `${cpuPct.toFixed(2)} % of one core`, '', '< 2 %'],
+    [
+      'frames drawn while idle',
+      `${framesAfter - framesBefore} (${((framesAfter - framesBefore) / wall).toFixed(2)}/s)`,
+      '',
+      '≈1/s (countdown)',
+    ],
+    [`RSS after ${IDLE_S} s idle`, `${(rss / 1024).toFixed(1)} MiB`, '', ''],
+  ];
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows)
+    console.log(
+      r
+        .map((c, i) => c.padEnd(w[i]))
+        .join('  ')
+        .trimEnd(),
+    );
+  const ok = median(complete) < 600 && cpuPct < 2;
+  console.log(ok ? 'within budget' : 'OVER BUDGET');
+} finally {
+  stopConsole();
+  rmSync(home, { recursive: true, force: true });
+}

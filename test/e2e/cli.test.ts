@@ -1,0 +1,139 @@
+/** The built CLI's scriptable surface: help, version, non-TTY, overview --json, inventory errors. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, ensureBuilt, ROOT } from '../helpers/build.js';
+
+let home: string;
+beforeAll(() => {
+  ensureBuilt();
+  home = mkdtempSync(join(tmpdir(), 'k8ops-cli-'));
+}, 120_000);
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+function k8ops(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync('node', [BIN, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    cwd: home,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      XDG_CACHE_HOME: join(home, 'cache'),
+      XDG_CONFIG_HOME: join(home, 'config'),
+      XDG_STATE_HOME: join(home, 'state'),
+      ...env,
+    },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('k8ops CLI (built)', () => {
+  it('--help lists the subcommands and options; --version prints package.json version', () => {
+    const h = k8ops(['--help']);
+    expect(h.code).toBe(0);
+    for (const s of ['--demo', '--inventory', '--context', '--read-only', 'overview', '--json'])
+      expect(h.stdout).toContain(s);
+    const v = k8ops(['--version']);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(v.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('unknown flags and subcommands are usage errors (exit 2)', () => {
+    const r = k8ops(['--nope']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Unknown option '--nope'/);
+    expect(k8ops(['frobnicate']).stderr).toContain('unknown subcommand "frobnicate"');
+  });
+
+  it('without a terminal the console refuses clearly and points at --json', () => {
+    const r = k8ops(['--demo']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('not a terminal');
+    expect(r.stderr).toContain('k8ops overview --json');
+    expect(r.stdout).toBe(''); // no escape codes, no half-drawn screen
+  });
+
+  it('overview --json on the demo lab: six nodes, real countdowns, worker-2 inside its renew window', () => {
+    const r = k8ops(['overview', '--json', '--demo']);
+    expect(r.stderr).not.toMatch(/error/i);
+    const doc = JSON.parse(r.stdout) as {
+      cluster: string;
+      mode: string;
+      totals: {
+        nodes: number;
+        reachable: number;
+        ready: number;
+        certsDue: number;
+        worst: { node: string };
+      };
+      nodes: Array<{
+        name: string;
+        reach: string;
+        kube: string;
+        worst: { urgency: string; remainingSeconds: number; path: string };
+      }>;
+    };
+    expect(doc.mode).toBe('demo');
+    expect(doc.cluster).toBe('demo-lab');
+    expect(doc.nodes.map((n) => n.name)).toEqual([
+      'cp-1',
+      'cp-2',
+      'cp-3',
+      'worker-1',
+      'worker-2',
+      'worker-3',
+    ]);
+    expect(doc.totals).toMatchObject({ nodes: 6, reachable: 6, ready: 6, certsDue: 1 });
+    expect(doc.totals.worst.node).toBe('worker-2');
+    const w2 = doc.nodes.find((n) => n.name === 'worker-2')!;
+    expect(w2.worst.urgency).toBe('renew');
+    expect(w2.worst.remainingSeconds).toBeLessThan((14 * 86400) / 3);
+    expect(w2.worst.remainingSeconds).toBeGreaterThan(0);
+    for (const n of doc.nodes) {
+      expect(n.reach).toBe('up');
+      expect(n.kube).toBe('Ready');
+      expect(n.worst.remainingSeconds).toBeGreaterThan(0);
+    }
+    expect(r.code).toBe(0);
+  });
+
+  it('overview (table) prints one line per node', () => {
+    const r = k8ops(['overview', '--demo']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^NAME\s+ROLES\s+SSH\s+KUBE\s+NEXT EXPIRY/);
+    expect(lines).toHaveLength(7);
+  });
+
+  it('a bad inventory: every error with file, line and field; exit 2; nothing contacted', () => {
+    const file = join(home, 'bad.yaml');
+    writeFileSync(
+      file,
+      [
+        'cluster: lab',
+        'nodes:',
+        '  - name: cp-1',
+        '    roles: [control-plane]',
+        '  - name: cp-1',
+        '    roles: [master]',
+        '    host: "a;reboot"',
+      ].join('\n'),
+    );
+    const r = k8ops(['overview', '--json', '--inventory', file]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/bad\.yaml:5:\d+: nodes\[1\]\.name: .*duplicate/i);
+    expect(r.stderr).toMatch(/bad\.yaml:6:\d+: nodes\[1\]\.roles\[0\]: .*master/);
+    expect(r.stderr).toMatch(/bad\.yaml:7:\d+: nodes\[1\]\.host: /);
+  });
+
+  it('no inventory anywhere: says where it looked and suggests --demo', () => {
+    const r = k8ops(['overview']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no inventory found');
+    expect(r.stderr).toContain('--demo');
+  });
+});

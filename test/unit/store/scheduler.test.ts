@@ -1,0 +1,439 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  RefreshScheduler,
+  type RefreshTask,
+  Store,
+  type TimerApi,
+  toSourceError,
+} from '../../../src/store/index.js';
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+}
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A task whose runs are recorded (time + signal) and answered by `answer`. */
+function recorder<T>(answer: (i: number, signal: AbortSignal) => Promise<T>) {
+  const calls: { at: number; signal: AbortSignal }[] = [];
+  const run = (signal: AbortSignal): Promise<T> => {
+    calls.push({ at: Date.now(), signal });
+    return answer(calls.length - 1, signal);
+  };
+  return { calls, run, times: () => calls.map((c) => c.at) };
+}
+
+function task<T>(over: Partial<RefreshTask<T>> & Pick<RefreshTask<T>, 'run'>): RefreshTask<T> {
+  return { scope: 'cp1', source: 'certs', intervalMs: 1000, timeoutMs: 500, ...over };
+}
+
+let store: Store;
+let sched: RefreshScheduler;
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 0 });
+  store = new Store();
+  sched = new RefreshScheduler(store);
+});
+
+afterEach(async () => {
+  await sched.stop();
+  vi.useRealTimers();
+});
+
+describe('RefreshScheduler basics', () => {
+  it('runs every task once at start, then at its interval', async () => {
+    const a = recorder(async () => 'a');
+    const b = recorder(async () => 'b');
+    sched.add(task({ scope: 'cp1', run: a.run, intervalMs: 1000 }));
+    sched.add(task({ scope: 'w1', run: b.run, intervalMs: 3000 }));
+    expect(a.calls).toHaveLength(0);
+    sched.start();
+    expect(a.times()).toEqual([0]);
+    expect(b.times()).toEqual([0]);
+    expect(store.get('cp1', 'certs').loading).toBe(true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.get('cp1', 'certs')).toMatchObject({ value: 'a', stale: false, loading: false });
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(a.times()).toEqual([0, 1000, 2000, 3000, 4000, 5000, 6000]);
+    expect(b.times()).toEqual([0, 3000, 6000]);
+    expect(sched.stats()).toEqual({ runs: 10, failures: 0, timeouts: 0, dropped: 0, inFlight: 0 });
+  });
+
+  it('a task added while started runs at once', async () => {
+    sched.start();
+    const a = recorder(async () => 1);
+    sched.add(task({ run: a.run }));
+    expect(a.times()).toEqual([0]);
+  });
+
+  it('refuses a second task for the same scope and source', () => {
+    sched.add(task({ run: async () => 1 }));
+    expect(() => sched.add(task({ run: async () => 2 }))).toThrow(/cp1\/certs already exists/);
+  });
+
+  it('records run errors as kind + one-line message without a stack', async () => {
+    const err = Object.assign(
+      new Error(`ssh: connect to host 10.0.0.5\nport 22: ${'x'.repeat(400)}`),
+      {
+        kind: 'unreachable',
+      },
+    );
+    sched.add(task({ run: () => Promise.reject(err) }));
+    sched.add(task({ source: 'reach', run: () => Promise.reject(new Error('plain')) }));
+    sched.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const e = store.get('cp1', 'certs').error!;
+    expect(e.kind).toBe('unreachable');
+    expect(e.message).not.toContain('\n');
+    expect(e.message).not.toContain('at ');
+    expect(e.message.startsWith('ssh: connect to host 10.0.0.5 port 22: xxx')).toBe(true);
+    expect(e.message.length).toBeLessThanOrEqual(200);
+    expect(e.message.endsWith('…')).toBe(true);
+    expect(store.get('cp1', 'reach').error).toEqual({ kind: 'error', message: 'plain' });
+    expect(sched.stats().failures).toBe(2);
+  });
+
+  it('a run that throws synchronously is a failure, not a crash', async () => {
+    sched.add(
+      task({
+        run: () => {
+          throw new Error('bad config');
+        },
+      }),
+    );
+    sched.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.get('cp1', 'certs').error).toEqual({ kind: 'error', message: 'bad config' });
+  });
+});
+
+describe('whenIdle', () => {
+  it('waits for the runs in flight (including one that times out), then resolves', async () => {
+    const d = deferred<string>();
+    sched.add(task({ scope: 'cp1', run: () => d.promise, intervalMs: 60_000, timeoutMs: 5000 }));
+    sched.add(
+      task({
+        scope: 'w1',
+        run: () => new Promise<never>(() => {}),
+        intervalMs: 60_000,
+        timeoutMs: 3000,
+      }),
+    );
+    await expect(sched.whenIdle()).resolves.toBeUndefined(); // nothing in flight yet
+    sched.start();
+    let idle = false;
+    void sched.whenIdle().then(() => {
+      idle = true;
+    });
+    d.resolve('v');
+    await vi.advanceTimersByTimeAsync(2999);
+    expect(idle).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(idle).toBe(true);
+    expect(store.get('cp1', 'certs').value).toBe('v');
+    expect(store.get('w1', 'certs').error?.kind).toBe('timeout');
+  });
+});
+
+describe('in-flight de-duplication', () => {
+  it('drops the tick that comes while a slow run is still going', async () => {
+    const slow = deferred<string>();
+    const r = recorder((i) => (i === 0 ? slow.promise : Promise.resolve('next')));
+    sched.add(task({ run: r.run, intervalMs: 1000, timeoutMs: 10_000 }));
+    sched.start();
+    await vi.advanceTimersByTimeAsync(1500); // tick at 1000 comes during the run
+    expect(r.calls).toHaveLength(1);
+    expect(sched.stats()).toMatchObject({ runs: 1, dropped: 1, inFlight: 1 });
+    slow.resolve('slow');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.get('cp1', 'certs').value).toBe('slow');
+    expect(sched.stats().inFlight).toBe(0);
+    await vi.advanceTimersByTimeAsync(500); // tick at 2000 runs
+    expect(r.times()).toEqual([0, 2000]);
+    expect(sched.stats()).toMatchObject({ runs: 2, dropped: 1 });
+  });
+
+  it('drops a manual refresh during a run', async () => {
+    const slow = deferred<string>();
+    const r = recorder(() => slow.promise);
+    sched.add(task({ run: r.run, intervalMs: 10_000, timeoutMs: 5000 }));
+    sched.start();
+    await vi.advanceTimersByTimeAsync(100);
+    const done = sched.refresh();
+    expect(r.calls).toHaveLength(1);
+    expect(sched.stats()).toMatchObject({ runs: 1, dropped: 1 });
+    // The refresh promise waits for the run that was already going.
+    let settled = false;
+    void done.then(() => {
+      settled = true;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settled).toBe(false);
+    slow.resolve('v');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settled).toBe(true);
+  });
+});
+
+describe('timeouts', () => {
+  it('records a timeout when the run never answers, and aborts its signal', async () => {
+    const r = recorder(() => new Promise<never>(() => {}));
+    sched.add(task({ run: r.run, intervalMs: 60_000, timeoutMs: 5000 }));
+    sched.start();
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(store.get('cp1', 'certs').loading).toBe(true);
+    expect(r.calls[0]?.signal.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    const s = store.get('cp1', 'certs');
+    expect(s.error).toEqual({ kind: 'timeout', message: 'no answer within 5s' });
+    expect(s).toMatchObject({ stale: true, loading: false, attemptedAt: 5000 });
+    expect(r.calls[0]?.signal.aborted).toBe(true);
+    expect((r.calls[0]!.signal.reason as DOMException).name).toBe('TimeoutError');
+    expect(sched.stats()).toMatchObject({ runs: 1, failures: 1, timeouts: 1, inFlight: 0 });
+  });
+
+  it('ignores a late resolution of a timed-out run', async () => {
+    const late = deferred<string>();
+    const r = recorder((i) => (i === 0 ? late.promise : Promise.resolve('fresh')));
+    sched.add(task({ run: r.run, intervalMs: 60_000, timeoutMs: 5000 }));
+    sched.start();
+    await vi.advanceTimersByTimeAsync(5000); // timed out
+    late.resolve('late');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.get('cp1', 'certs').value).toBeUndefined();
+    expect(store.get('cp1', 'certs').error?.kind).toBe('timeout');
+
+    await sched.refresh(); // a newer run succeeds…
+    expect(store.get('cp1', 'certs').value).toBe('fresh');
+    expect(store.get('cp1', 'certs').error).toBeUndefined();
+  });
+
+  it('a late settle never overwrites newer state', async () => {
+    const late = deferred<string>();
+    const r = recorder((i) => (i === 0 ? late.promise : Promise.resolve('fresh')));
+    sched.add(task({ run: r.run, intervalMs: 60_000, timeoutMs: 5000 }));
+    sched.start();
+    await vi.advanceTimersByTimeAsync(5000);
+    await sched.refresh();
+    const fresh = store.get('cp1', 'certs');
+    expect(fresh.value).toBe('fresh');
+    late.resolve('late');
+    await vi.advanceTimersByTimeAsync(0);
+    late.reject(new Error('late failure')); // no-op on a settled promise, but be explicit
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.get('cp1', 'certs')).toBe(fresh);
+    expect(sched.stats()).toMatchObject({ runs: 2, failures: 1 });
+  });
+
+  it('a late rejection of a timed-out run is ignored too', async () => {
+    const late = deferred<string>();
+    sched.add(task({ run: () => late.promise, intervalMs: 60_000, timeoutMs: 2000 }));
+    sched.start();
+    await vi.advanceTimersByTimeAsync(2000);
+    const timedOut = store.get('cp1', 'certs');
+    late.reject(Object.assign(new Error('auth failed'), { kind: 'auth' }));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.get('cp1', 'certs')).toBe(timedOut);
+    expect(sched.stats().failures).toBe(1);
+  });
+});
+
+describe('backoff', () => {
+  it('waits base × 2^(n−1) after n failures (default base = interval, max = 8 × interval), resets on success', async () => {
+    let failing = true;
+    const r = recorder(() => (failing ? Promise.reject(new Error('down')) : Promise.resolve('up')));
+    sched.add(task({ run: r.run, intervalMs: 1000, timeoutMs: 500 }));
+    sched.start();
+    // Failures at 0 (n=1), 1000 (n=2), 3000 (n=3), 7000 (n=4) → next at +1s, +2s, +4s, +8s.
+    await vi.advanceTimersByTimeAsync(7000);
+    expect(r.times()).toEqual([0, 1000, 3000, 7000]);
+    await vi.advanceTimersByTimeAsync(7999);
+    expect(r.times()).toEqual([0, 1000, 3000, 7000]);
+    await vi.advanceTimersByTimeAsync(1); // 15000 = 7000 + 8000
+    expect(r.times()).toEqual([0, 1000, 3000, 7000, 15000]);
+    // n=5 is capped at max 8000.
+    failing = false;
+    await vi.advanceTimersByTimeAsync(8000);
+    expect(r.times()).toEqual([0, 1000, 3000, 7000, 15000, 23000]);
+    // Success → back to the interval.
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(r.times()).toEqual([0, 1000, 3000, 7000, 15000, 23000, 24000, 25000]);
+    expect(store.get('cp1', 'certs')).toMatchObject({ value: 'up', stale: false });
+    // And a new failure starts again at base.
+    failing = true;
+    await vi.advanceTimersByTimeAsync(3000); // fail at 26000 → 27000 → 29000
+    expect(r.times().slice(8)).toEqual([26000, 27000]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(r.times().slice(8)).toEqual([26000, 27000, 29000]);
+  });
+
+  it('honours an explicit backoff {baseMs, maxMs}', async () => {
+    const r = recorder(() => Promise.reject(new Error('down')));
+    sched.add(
+      task({
+        run: r.run,
+        intervalMs: 10_000,
+        timeoutMs: 100,
+        backoff: { baseMs: 500, maxMs: 3000 },
+      }),
+    );
+    sched.start();
+    await vi.advanceTimersByTimeAsync(10_000);
+    // Delays 500, 1000, 2000, 3000 (cap), 3000.
+    expect(r.times()).toEqual([0, 500, 1500, 3500, 6500, 9500]);
+  });
+
+  it('measures the delay from the failure (a timeout)', async () => {
+    const r = recorder(() => new Promise<never>(() => {}));
+    sched.add(task({ run: r.run, intervalMs: 1000, timeoutMs: 400 }));
+    sched.start();
+    // Timeout at 400 (n=1) → 1400; timeout at 1800 (n=2) → 3800.
+    await vi.advanceTimersByTimeAsync(4000);
+    expect(r.times()).toEqual([0, 1400, 3800]);
+    expect(sched.stats()).toMatchObject({ timeouts: 2, dropped: 0 });
+  });
+
+  it('refresh() bypasses the backoff wait and reschedules from now', async () => {
+    let failing = true;
+    const r = recorder(() => (failing ? Promise.reject(new Error('down')) : Promise.resolve('up')));
+    sched.add(task({ run: r.run, intervalMs: 1000, timeoutMs: 500 }));
+    sched.start();
+    await vi.advanceTimersByTimeAsync(3000); // failures at 0, 1000, 3000 → next at 7000
+    expect(r.times()).toEqual([0, 1000, 3000]);
+    await vi.advanceTimersByTimeAsync(1000);
+    failing = false;
+    await sched.refresh({ scope: 'cp1' });
+    expect(r.times()).toEqual([0, 1000, 3000, 4000]);
+    expect(store.get('cp1', 'certs').value).toBe('up');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(r.times()).toEqual([0, 1000, 3000, 4000, 5000]);
+  });
+
+  it('refresh(filter) only runs matching tasks', async () => {
+    const a = recorder(async () => 1);
+    const b = recorder(async () => 2);
+    sched.add(task({ scope: 'cp1', run: a.run, intervalMs: 60_000 }));
+    sched.add(task({ scope: 'w1', run: b.run, intervalMs: 60_000 }));
+    sched.start();
+    await vi.advanceTimersByTimeAsync(100);
+    await sched.refresh({ scope: 'w1', source: 'certs' });
+    expect(a.calls).toHaveLength(1);
+    expect(b.calls).toHaveLength(2);
+  });
+});
+
+describe('staleness', () => {
+  it('turns a snapshot stale after staleAfterMs without another refresh', async () => {
+    sched.add(
+      task({ run: async () => 'v', intervalMs: 10_000, timeoutMs: 1000, staleAfterMs: 2500 }),
+    );
+    sched.start();
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(store.get('cp1', 'certs').stale).toBe(false);
+    await vi.advanceTimersByTimeAsync(1000); // sweep at 3000: age 3000 > 2500
+    expect(store.get('cp1', 'certs')).toMatchObject({ stale: true, value: 'v' });
+    await vi.advanceTimersByTimeAsync(7000); // refreshed at 10000
+    expect(store.get('cp1', 'certs')).toMatchObject({ stale: false, updatedAt: 10_000 });
+  });
+
+  it('defaults staleAfterMs to 3 × interval', async () => {
+    // First run succeeds at 0; later runs hang (long timeout), so no refresh lands.
+    const r = recorder((i) => (i === 0 ? Promise.resolve('v') : new Promise<never>(() => {})));
+    sched.add(task({ run: r.run, intervalMs: 1000, timeoutMs: 60_000 }));
+    expect(store.staleAfter('cp1', 'certs')).toBe(3000);
+    sched.start();
+    await vi.advanceTimersByTimeAsync(3000); // age 3000: not older than 3000
+    expect(store.get('cp1', 'certs')).toMatchObject({ stale: false, loading: true });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(store.get('cp1', 'certs')).toMatchObject({ stale: true, value: 'v' });
+  });
+});
+
+describe('stop', () => {
+  it('aborts in-flight runs, resolves promptly, and nothing runs afterwards', async () => {
+    const r = recorder(() => new Promise<never>(() => {}));
+    sched.add(task({ run: r.run, intervalMs: 1000, timeoutMs: 30_000 }));
+    sched.add(task({ scope: 'w1', run: r.run, intervalMs: 1000, timeoutMs: 30_000 }));
+    sched.start();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(sched.stats().inFlight).toBe(2);
+    const stopped = sched.stop();
+    await expect(stopped).resolves.toBeUndefined();
+    expect(r.calls.every((c) => c.signal.aborted)).toBe(true);
+    expect(sched.stats().inFlight).toBe(0);
+    const s = store.get('cp1', 'certs');
+    expect(s.loading).toBe(false);
+    expect(s.error).toBeUndefined();
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(r.calls).toHaveLength(2);
+    expect(store.get('cp1', 'certs')).toBe(s);
+  });
+
+  it('a run that settles after stop() is ignored', async () => {
+    const d = deferred<string>();
+    sched.add(task({ run: () => d.promise, intervalMs: 1000, timeoutMs: 5000 }));
+    sched.start();
+    await sched.stop();
+    const s = store.get('cp1', 'certs');
+    d.resolve('too late');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.get('cp1', 'certs')).toBe(s);
+  });
+
+  it('remove() cancels the task and its timers', async () => {
+    const r = recorder(() => new Promise<never>(() => {}));
+    const remove = sched.add(task({ run: r.run, intervalMs: 1000, timeoutMs: 5000 }));
+    sched.start();
+    remove();
+    expect(r.calls[0]?.signal.aborted).toBe(true);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(r.calls).toHaveLength(1);
+    // Only the sweep timer is left.
+    expect(vi.getTimerCount()).toBe(1);
+  });
+
+  it('unrefs every timer it creates', () => {
+    const handles: { unref: ReturnType<typeof vi.fn> }[] = [];
+    const timers: TimerApi = {
+      setTimeout: () => {
+        const h = { unref: vi.fn() };
+        handles.push(h);
+        return h;
+      },
+      clearTimeout: () => {},
+    };
+    const s = new RefreshScheduler(new Store(), { timers });
+    s.add(task({ run: async () => 1 }));
+    s.start();
+    expect(handles.length).toBe(3); // run timeout, next tick, sweep
+    expect(handles.every((h) => h.unref.mock.calls.length === 1)).toBe(true);
+    void s.stop();
+  });
+});
+
+describe('toSourceError', () => {
+  it('takes kind from a string property, else "error"; strips control sequences', () => {
+    expect(toSourceError(Object.assign(new Error('x'), { kind: 'hostkey' }))).toEqual({
+      kind: 'hostkey',
+      message: 'x',
+    });
+    expect(toSourceError({ kind: 42, message: 'm' })).toEqual({ kind: 'error', message: 'm' });
+    expect(toSourceError('\x1b[31mred\x1b[0m\r\nline')).toEqual({
+      kind: 'error',
+      message: 'red line',
+    });
+    expect(toSourceError(undefined)).toEqual({ kind: 'error', message: 'unknown error' });
+    expect(toSourceError(new TypeError(''))).toEqual({ kind: 'error', message: 'TypeError' });
+  });
+});

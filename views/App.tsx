@@ -1,0 +1,146 @@
+import { Box, Text, useApp, useInput } from 'ink';
+import { useMemo, useRef, useState } from 'react';
+import type { Session } from '../src/session/session.js';
+import { useOverview } from './hooks/useOverview.js';
+import { type TerminalSize, useTerminalSize } from './hooks/useTerminalSize.js';
+import { Header } from './layout/Header.js';
+import { HelpOverlay } from './layout/HelpOverlay.js';
+import { HintBar } from './layout/HintBar.js';
+import { NodeList } from './layout/NodeList.js';
+import { PalettePanel } from './layout/PalettePanel.js';
+import { StatusLine } from './layout/StatusLine.js';
+import { Tabs } from './layout/Tabs.js';
+import { OverviewPane } from './panes/OverviewPane.js';
+import { PlaceholderPane } from './panes/PlaceholderPane.js';
+import {
+  type Effect,
+  filterNodes,
+  initialUiState,
+  type KeyContext,
+  reduceKey,
+  type UiState,
+} from './state.js';
+import { colorTheme, type Theme, ThemeContext } from './theme.js';
+
+export const MIN_COLUMNS = 60;
+export const MIN_ROWS = 12;
+/** Header, tabs, status line, hint bar. */
+const CHROME_ROWS = 4;
+
+export interface AppProps {
+  session: Session;
+  theme?: Theme;
+  /** Fixed size (tests); otherwise the terminal's, updated on resize. */
+  size?: TerminalSize;
+  /** Called when the user quits (after Ink's exit). */
+  onQuit?: () => void;
+}
+
+export function App({ session, theme = colorTheme, size, onQuit }: AppProps) {
+  return (
+    <ThemeContext.Provider value={theme}>
+      <Shell session={session} size={size} onQuit={onQuit} />
+    </ThemeContext.Provider>
+  );
+}
+
+function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
+  const { exit } = useApp();
+  const { columns, rows } = useTerminalSize(size);
+  const nodes = useMemo(() => session.inventory.nodes.map((n) => n.name), [session]);
+  const ctx: KeyContext = useMemo(() => ({ nodes }), [nodes]);
+  const [ui, setUi] = useState<UiState>(() => initialUiState(nodes));
+  const uiRef = useRef(ui);
+  uiRef.current = ui;
+
+  const overview = useOverview(session);
+  const visibleNames = useMemo(() => new Set(filterNodes(nodes, ui.filter)), [nodes, ui.filter]);
+  const visibleRows = useMemo(
+    () => overview.rows.filter((r) => visibleNames.has(r.name)),
+    [overview, visibleNames],
+  );
+
+  useInput((input, key) => {
+    // A terminal may deliver several typed characters in one chunk (fast typing, paste,
+    // tmux send-keys): feed them one at a time so ":pki" opens the palette, then types.
+    const chunks = input.length > 1 && !key.ctrl && !key.meta ? [...input] : [input];
+    let state = uiRef.current;
+    for (const chunk of chunks) {
+      const [next, effect] = reduceKey(state, chunk, key, ctx);
+      state = next;
+      runEffect(effect);
+      if (effect?.kind === 'quit') break;
+    }
+    uiRef.current = state;
+    setUi(state);
+  });
+
+  const runEffect = (effect: Effect) => {
+    if (!effect) return;
+    if (effect.kind === 'refresh') session.refreshAll();
+    if (effect.kind === 'quit') {
+      onQuit?.();
+      exit();
+    }
+  };
+
+  if (columns < MIN_COLUMNS || rows < MIN_ROWS) {
+    return (
+      <Box width={columns} height={Math.max(1, rows)} overflow="hidden">
+        <Text wrap="truncate">{`terminal too small: ${columns}×${rows}, k8ops needs ${MIN_COLUMNS}×${MIN_ROWS} (q quits)`}</Text>
+      </Box>
+    );
+  }
+
+  const bodyHeight = rows - CHROME_ROWS;
+  const sideWidth = columns >= 100 ? 18 : 14;
+  const paneWidth = columns - sideWidth - 1;
+  const paletteHeight = ui.overlay === 'palette' ? Math.min(8, Math.floor(bodyHeight / 2)) : 0;
+  const paneHeight = bodyHeight - paletteHeight;
+
+  let pane: React.ReactNode;
+  if (ui.overlay === 'help') pane = <HelpOverlay width={paneWidth} height={paneHeight} />;
+  else if (ui.pane === 'overview')
+    pane = (
+      <OverviewPane
+        overview={overview}
+        rows={visibleRows}
+        selected={ui.selected}
+        clock={session.clock}
+        width={paneWidth}
+        height={paneHeight}
+      />
+    );
+  else pane = <PlaceholderPane pane={ui.pane} width={paneWidth} height={paneHeight} />;
+
+  return (
+    <Box flexDirection="column" width={columns} height={rows} overflow="hidden">
+      <Header session={session} totals={overview.totals} columns={columns} />
+      <Tabs active={ui.pane} columns={columns} />
+      <Box height={bodyHeight} overflow="hidden">
+        <NodeList
+          rows={visibleRows}
+          selected={ui.selected}
+          filter={ui.filter}
+          width={sideWidth}
+          height={bodyHeight}
+        />
+        <Box width={1} />
+        <Box flexDirection="column" width={paneWidth} height={bodyHeight} overflow="hidden">
+          {paletteHeight > 0 ? (
+            <PalettePanel
+              input={ui.input}
+              suggestion={ui.suggestion}
+              ctx={ctx}
+              width={paneWidth}
+              height={paletteHeight}
+            />
+          ) : null}
+          {pane}
+        </Box>
+      </Box>
+      <StatusLine ui={ui} columns={columns} />
+      <HintBar overlay={ui.overlay} columns={columns} />
+    </Box>
+  );
+}
