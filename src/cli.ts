@@ -214,10 +214,18 @@ function info(a: Parsed, out: NodeJS.WritableStream, env: NodeJS.ProcessEnv): nu
   return EXIT.ok;
 }
 
-/** Wait for the first attempt of every source (bounded by the sources' own timeouts). */
+/**
+ * Wait for the first attempt of every source (each bounded by its own timeout). The
+ * scheduler's timers do not hold the process open, so a ref'd timer does until then.
+ */
 async function settleOnce(session: Session): Promise<void> {
-  session.start();
-  await session.scheduler.whenIdle();
+  const hold = setInterval(() => {}, 1000);
+  try {
+    session.start();
+    await session.scheduler.whenIdle();
+  } finally {
+    clearInterval(hold);
+  }
 }
 
 export function overviewExitCode(o: Overview): number {
