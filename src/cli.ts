@@ -23,6 +23,8 @@ export interface CliDeps {
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
   env?: NodeJS.ProcessEnv;
+  /** Whether stdin is a terminal (default: process.stdin.isTTY). */
+  stdinIsTTY?: boolean;
 }
 
 /** Exit codes shared by every subcommand. */
@@ -147,6 +149,13 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   }
   if (a.sub === 'info') return info(a, out, env);
 
+  if (!a.sub && !(deps.stdinIsTTY ?? process.stdin.isTTY)) {
+    err.write(
+      'k8ops: standard input is not a terminal, so the console cannot read keys.\n' +
+        'For scripts use a subcommand with --json, e.g. `k8ops overview --json` (see `k8ops --help`).\n',
+    );
+    return EXIT.config;
+  }
   if (!a.sub && !out.isTTY) {
     err.write(
       'k8ops: standard output is not a terminal, so the console cannot start.\n' +

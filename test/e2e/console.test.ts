@@ -1,6 +1,7 @@
 /**
  * The built `k8ops --demo` in a real terminal (tmux), driven by keys, screen read back.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +103,24 @@ describe.skipIf(!tmux)('k8ops --demo in tmux', () => {
       term.send('C-c');
       const s = await term.waitFor((x) => x.includes('k8ops-exit='), 'exit', 10_000);
       expect(s).toContain('k8ops-exit=0');
+      expect(term.alternateOn()).toBe(false);
+    } finally {
+      term.kill();
+    }
+  }, 60_000);
+
+  it('SIGTERM: the terminal is restored and the exit code says so', async () => {
+    const term = new TmuxTerm('sigterm', { XDG_CACHE_HOME: cache });
+    try {
+      term.start(`node ${BIN} --demo; echo "k8ops-exit=$?"; sleep 30`, 100, 30);
+      await term.waitFor((x) => x.includes('DEMO'), 'the console', 30_000);
+      const shell = term.panePid();
+      const child = execFileSync('pgrep', ['-P', String(shell), 'node'], {
+        encoding: 'utf8',
+      }).trim();
+      process.kill(Number(child), 'SIGTERM');
+      const s = await term.waitFor((x) => x.includes('k8ops-exit='), 'exit after SIGTERM', 10_000);
+      expect(s).toContain('k8ops-exit=143');
       expect(term.alternateOn()).toBe(false);
     } finally {
       term.kill();

@@ -75,6 +75,11 @@ export class TmuxTerm {
     throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; screen was:\n${last}`);
   }
 
+  /** PID of the process the pane runs (the shell of `start`'s command line). */
+  panePid(): number {
+    return Number(this.tmux('display-message', '-p', '-t', 'e2e', '#{pane_pid}').trim());
+  }
+
   resize(columns: number, rows: number): void {
     this.tmux('resize-window', '-t', 'e2e', '-x', String(columns), '-y', String(rows));
   }
