@@ -15,11 +15,28 @@ await build({
   logLevel: 'warning',
   // React's production build: the development one costs several times more CPU per frame.
   define: { 'process.env.NODE_ENV': '"production"' },
-  // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
+  // CommonJS dependencies inside an ESM bundle still use require(), __dirname, __filename.
   banner: {
-    js: "import { createRequire as __k8opsRequire } from 'node:module'; const require = __k8opsRequire(import.meta.url);",
+    js: [
+      "import { createRequire as __k8opsRequire } from 'node:module';",
+      "import { fileURLToPath as __k8opsPath } from 'node:url';",
+      'const require = __k8opsRequire(import.meta.url);',
+      'const __filename = __k8opsPath(import.meta.url);',
+      "const __dirname = __k8opsPath(new URL('.', import.meta.url));",
+    ].join(' '),
   },
   plugins: [
+    {
+      // ssh2's native crypto binding and cpu-features are optional (loaded in try/catch);
+      // they are not built here, and ssh2 falls back to pure JS.
+      name: 'optional-native',
+      setup(b) {
+        b.onResolve({ filter: /\.node$|^cpu-features$/ }, (args) => ({
+          path: args.path,
+          external: true,
+        }));
+      },
+    },
     {
       // Ink imports react-devtools-core only when DEV=true; it is not a dependency.
       name: 'no-devtools',

@@ -8,9 +8,10 @@ import { formatIssue, loadInventory } from './config/load.js';
 import { cacheDir, configDir, resolveInventoryPath, stateDir } from './config/paths.js';
 import type { Inventory } from './config/types.js';
 import { buildOverview, formatAge, type Overview } from './model/overview.js';
+import { agentsReport, formatNodesTable, nodesReport } from './nodes/report.js';
 import { formatCountdown } from './pki/expiry.js';
 import { openDemoSession } from './session/demo.js';
-import { openLiveSession } from './session/live.js';
+import { type LiveSession, openLiveSession } from './session/live.js';
 import type { Session } from './session/session.js';
 
 export interface ConsoleOptions {
@@ -30,7 +31,7 @@ export interface CliDeps {
 /** Exit codes shared by every subcommand. */
 export const EXIT = { ok: 0, problem: 1, config: 2 } as const;
 
-const SUBCOMMANDS = ['overview', 'info'] as const;
+const SUBCOMMANDS = ['overview', 'nodes', 'info'] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 
 export const HELP = `k8ops — terminal ops console for a NixOS Kubernetes cluster
@@ -38,6 +39,8 @@ export const HELP = `k8ops — terminal ops console for a NixOS Kubernetes clust
 Usage:
   k8ops [--demo | --inventory FILE] [--context NAME] [--read-only]
   k8ops overview [--json]    one line per node: reachable, kube Ready, next certificate expiry
+  k8ops nodes [--json] [--accept-new]
+                             SSH view per node: reachable, route, host key, auth, latency, OS
   k8ops info                 where k8ops looks for its files
   k8ops --help | --version
 
@@ -46,11 +49,15 @@ Options:
   --inventory FILE   inventory (default: $XDG_CONFIG_HOME/k8ops/k8ops.yaml, then ./k8ops.yaml)
   --context NAME     kube context (default: the inventory's, then the kubeconfig's current)
   --read-only        refuse every mutating action
+  --ssh-config FILE  OpenSSH client config to resolve hosts with (like ssh -F)
+  --accept-new       record unknown host keys in known_hosts (like StrictHostKeyChecking=accept-new);
+                     a changed host key is always refused
   --json             machine-readable output (subcommands)
   -h, --help         this help
   -V, --version      print the version
 
-Exit codes: 0 all good; 1 a node unreachable, NotReady or a certificate expired; 2 usage or configuration error.
+Exit codes: 0 all good; 1 a node unreachable, NotReady or a certificate expired; 2 usage,
+configuration, host-key or authentication error.
 Environment: NO_COLOR disables colour; XDG_CONFIG_HOME, XDG_CACHE_HOME, XDG_STATE_HOME.
 `;
 
@@ -76,6 +83,8 @@ interface Parsed {
   inventory?: string;
   context?: string;
   readOnly: boolean;
+  sshConfig?: string;
+  acceptNew: boolean;
   json: boolean;
   help: boolean;
   version: boolean;
@@ -95,6 +104,8 @@ export function parseCli(
         inventory: { type: 'string', short: 'i' },
         context: { type: 'string' },
         'read-only': { type: 'boolean' },
+        'ssh-config': { type: 'string' },
+        'accept-new': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
@@ -122,6 +133,8 @@ export function parseCli(
       inventory: v.inventory as string | undefined,
       context: v.context as string | undefined,
       readOnly: v['read-only'] === true,
+      sshConfig: v['ssh-config'] as string | undefined,
+      acceptNew: v['accept-new'] === true,
       json: v.json === true,
       help: v.help === true,
       version: v.version === true,
@@ -168,6 +181,13 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   if (!opened.ok) return EXIT.config;
   const session = opened.session;
 
+  if (a.sub === 'nodes') {
+    try {
+      return await nodesCommand(session, a, out);
+    } finally {
+      await session.close();
+    }
+  }
   if (a.sub === 'overview') {
     try {
       return await overviewCommand(session, a.json, out);
@@ -207,7 +227,15 @@ async function openFromArgs(
   const inventory: Inventory = a.context
     ? { ...loaded.inventory, kube: { ...loaded.inventory.kube, context: a.context } }
     : loaded.inventory;
-  return { ok: true, session: openLiveSession({ inventory, readOnly: a.readOnly }) };
+  return {
+    ok: true,
+    session: openLiveSession({
+      inventory,
+      readOnly: a.readOnly,
+      sshConfigFile: a.sshConfig,
+      acceptNew: a.acceptNew,
+    }),
+  };
 }
 
 function info(a: Parsed, out: NodeJS.WritableStream, env: NodeJS.ProcessEnv): number {
@@ -306,4 +334,26 @@ async function overviewCommand(
     out.write(`${[fmt(header), ...rows.map(fmt)].join('\n')}\n`);
   }
   return overviewExitCode(o);
+}
+
+async function nodesCommand(
+  session: Session,
+  a: Parsed,
+  out: NodeJS.WritableStream,
+): Promise<number> {
+  const hold = setInterval(() => {}, 1000);
+  try {
+    const { rows, exitCode } =
+      session.mode === 'demo'
+        ? await agentsReport(session.inventory, session.agents)
+        : await nodesReport(session.inventory, { pool: (session as LiveSession).pool });
+    out.write(
+      a.json
+        ? `${JSON.stringify({ cluster: session.inventory.cluster, nodes: rows }, null, 2)}\n`
+        : `${formatNodesTable(rows)}\n`,
+    );
+    return exitCode;
+  } finally {
+    clearInterval(hold);
+  }
 }

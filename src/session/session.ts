@@ -21,6 +21,8 @@ export interface SessionOptions {
   readOnly: boolean;
   /** Kube context name to show when there is no kube source yet. */
   context?: string;
+  /** Released after the agents on close (e.g. the SSH pool they share). */
+  onClose?: () => Promise<void>;
   now?: () => number;
 }
 
@@ -30,6 +32,8 @@ export interface Session {
   readonly readOnly: boolean;
   readonly context: string | undefined;
   readonly hasKube: boolean;
+  /** One NodeAgent per node (for subcommands and actions; views never call them). */
+  readonly agents: ReadonlyMap<string, NodeAgent>;
   readonly store: Store;
   readonly scheduler: RefreshScheduler;
   readonly clock: Clock;
@@ -86,6 +90,7 @@ export function createSession(opts: SessionOptions): Session {
     readOnly: opts.readOnly,
     context: kube?.context ?? opts.context,
     hasKube: kube !== undefined,
+    agents: opts.agents,
     store,
     scheduler,
     clock,
@@ -102,6 +107,7 @@ export function createSession(opts: SessionOptions): Session {
         ...[...opts.agents.values()].map((a) => a.close()),
         kube?.close() ?? Promise.resolve(),
       ]);
+      await opts.onClose?.().catch(() => {});
     },
   };
 }
