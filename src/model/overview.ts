@@ -28,6 +28,8 @@ export interface OverviewRow {
   rttMs?: number;
   route?: string;
   os?: string;
+  /** SSH auth method used (`agent`, `publickey`; `demo` in the demo lab). */
+  auth?: string;
   /** Why the node is unreachable or its data is stale. */
   reachError?: string;
   kube: KubeState;
@@ -146,6 +148,7 @@ export function buildOverview(
       rttMs: reachSnap.value?.rttMs,
       route: reachSnap.value?.route,
       os: reachSnap.value?.os,
+      auth: reachSnap.value?.auth,
       reachError: reachSnap.error?.message,
       kube,
       kubeReason,

@@ -156,7 +156,7 @@ function Detail({ row, width, height }: { row?: OverviewRow; width: number; heig
       'ssh',
       row.reach === 'down'
         ? `unreachable: ${row.reachError ?? 'unknown error'}`
-        : `${row.route ?? '—'}${row.os ? ` · ${row.os}` : ''}`,
+        : [row.route ?? '—', row.os, row.auth && `auth ${row.auth}`].filter(Boolean).join(' · '),
       row.reach === 'down' ? theme.bad : undefined,
     ],
     [
