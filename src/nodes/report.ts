@@ -4,7 +4,7 @@
  * Exit code: 0 all reachable; 1 some unreachable (timeout, refused, dropped);
  * 2 some configuration, host-key or authentication error (needs the operator's action).
  */
-import type { Inventory } from '../config/types.js';
+import type { Inventory, NodeSpec } from '../config/types.js';
 import { RemoteExecError } from '../ssh/errors.js';
 import { SshPool } from '../ssh/pool.js';
 import { UnsafeValueError } from '../ssh/quote.js';
@@ -68,6 +68,21 @@ function hostKeyOf(e: RemoteExecError): HostKeyReport {
   }
 }
 
+/** A node's row before anything is known. */
+function emptyRow(node: NodeSpec): NodeReportRow {
+  return {
+    node: node.name,
+    host: node.host,
+    reachable: false,
+    route: '?',
+    hostKey: 'n/a',
+    auth: null,
+    rttMs: null,
+    os: null,
+    error: null,
+  };
+}
+
 export async function nodesReport(
   inventory: Inventory,
   opts: NodesReportOptions = {},
@@ -79,17 +94,7 @@ export async function nodesReport(
     const rows = await Promise.all(
       inventory.nodes.map(async (node): Promise<NodeReportRow> => {
         const agent = new SshNodeAgent(node, { pool, inventory });
-        const row: NodeReportRow = {
-          node: node.name,
-          host: node.host,
-          reachable: false,
-          route: '?',
-          hostKey: 'n/a',
-          auth: null,
-          rttMs: null,
-          os: null,
-          error: null,
-        };
+        const row = emptyRow(node);
         try {
           row.route = (await agent.host.route()).description;
           const p = await agent.probe({ timeoutMs: opts.timeoutMs ?? 15_000 });
@@ -175,17 +180,7 @@ export async function agentsReport(
 ): Promise<{ rows: NodeReportRow[]; exitCode: 0 | 1 | 2 }> {
   const rows = await Promise.all(
     inventory.nodes.map(async (node): Promise<NodeReportRow> => {
-      const row: NodeReportRow = {
-        node: node.name,
-        host: node.host,
-        reachable: false,
-        route: '?',
-        hostKey: 'n/a',
-        auth: null,
-        rttMs: null,
-        os: null,
-        error: null,
-      };
+      const row = emptyRow(node);
       const agent = agents.get(node.name);
       if (!agent) return { ...row, error: { kind: 'config', message: 'no agent for this node' } };
       try {
