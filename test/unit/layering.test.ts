@@ -7,11 +7,17 @@ const ROOT = join(import.meta.dirname, '..', '..');
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? files(join(dir, e.name)) : /\.(ts|tsx)$/.test(e.name) ? [join(dir, e.name)] : [],
+    e.isDirectory()
+      ? files(join(dir, e.name))
+      : /\.(ts|tsx)$/.test(e.name)
+        ? [join(dir, e.name)]
+        : [],
   );
 }
 const imports = (file: string) =>
-  [...readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)].map((m) => m[1]!);
+  [...readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)].map(
+    (m) => m[1]!,
+  );
 
 describe('layering', () => {
   it('nothing under src/ imports from views/', () => {
@@ -24,7 +30,8 @@ describe('layering', () => {
   });
 
   it('views/ imports no I/O modules (fs, child_process, net, ssh2, kube client)', () => {
-    const io = /^(node:)?(fs|fs\/promises|child_process|net|tls|dgram|http|https)$|^ssh2|^@kubernetes\//;
+    const io =
+      /^(node:)?(fs|fs\/promises|child_process|net|tls|dgram|http|https)$|^ssh2|^@kubernetes\//;
     const offenders = files(join(ROOT, 'views')).flatMap((f) =>
       imports(f)
         .filter((i) => io.test(i))
