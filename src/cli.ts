@@ -9,6 +9,7 @@ import { cacheDir, configDir, resolveInventoryPath, stateDir } from './config/pa
 import type { Inventory } from './config/types.js';
 import { buildOverview, formatAge, type Overview } from './model/overview.js';
 import { agentsReport, formatNodesTable, nodesReport } from './nodes/report.js';
+import { certsCommand, certsPathCommand } from './pki/certs-command.js';
 import { formatCountdown } from './pki/expiry.js';
 import { openDemoSession } from './session/demo.js';
 import { type LiveSession, openLiveSession } from './session/live.js';
@@ -31,7 +32,7 @@ export interface CliDeps {
 /** Exit codes shared by every subcommand. */
 export const EXIT = { ok: 0, problem: 1, config: 2 } as const;
 
-const SUBCOMMANDS = ['overview', 'nodes', 'info'] as const;
+const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'info'] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 
 export const HELP = `k8ops — terminal ops console for a NixOS Kubernetes cluster
@@ -41,6 +42,9 @@ Usage:
   k8ops overview [--json]    one line per node: reachable, kube Ready, next certificate expiry
   k8ops nodes [--json] [--accept-new]
                              SSH view per node: reachable, route, host key, auth, latency, OS
+  k8ops certs [--json | --prometheus] [--node NAME] [--path DIR]
+                             the PKI tree and every check; exit 0 ok, 1 warnings,
+                             2 critical, 3 nodes unreachable (the highest that applies)
   k8ops info                 where k8ops looks for its files
   k8ops --help | --version
 
@@ -53,6 +57,9 @@ Options:
   --accept-new       record unknown host keys in known_hosts (like StrictHostKeyChecking=accept-new);
                      a changed host key is always refused
   --json             machine-readable output (subcommands)
+  --node NAME        certs: only this node (with --path: the node the directory belongs to)
+  --path DIR         certs: scan a local PKI directory instead of the nodes
+  --prometheus       certs: node-exporter textfile metrics
   -h, --help         this help
   -V, --version      print the version
 
@@ -86,6 +93,9 @@ interface Parsed {
   sshConfig?: string;
   acceptNew: boolean;
   json: boolean;
+  node?: string;
+  path?: string;
+  prometheus: boolean;
   help: boolean;
   version: boolean;
 }
@@ -107,6 +117,9 @@ export function parseCli(
         'ssh-config': { type: 'string' },
         'accept-new': { type: 'boolean' },
         json: { type: 'boolean' },
+        node: { type: 'string' },
+        path: { type: 'string' },
+        prometheus: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -125,6 +138,14 @@ export function parseCli(
   }
   if (v.demo && v.inventory)
     return { ok: false, error: '--demo and --inventory exclude each other' };
+  for (const flag of ['node', 'path', 'prometheus'] as const) {
+    if (v[flag] !== undefined && first !== 'certs')
+      return { ok: false, error: `--${flag} belongs to the certs subcommand` };
+  }
+  if (v.path !== undefined && v.demo)
+    return { ok: false, error: '--path scans a local directory; it excludes --demo' };
+  if (v.prometheus && v.json)
+    return { ok: false, error: '--json and --prometheus exclude each other' };
   return {
     ok: true,
     value: {
@@ -136,6 +157,9 @@ export function parseCli(
       sshConfig: v['ssh-config'] as string | undefined,
       acceptNew: v['accept-new'] === true,
       json: v.json === true,
+      node: v.node as string | undefined,
+      path: v.path as string | undefined,
+      prometheus: v.prometheus === true,
       help: v.help === true,
       version: v.version === true,
     },
@@ -177,6 +201,9 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
     return EXIT.config;
   }
 
+  if (a.sub === 'certs' && a.path !== undefined)
+    return certsPathCommand({ ...a, path: a.path }, out, err, env);
+
   const opened = await openFromArgs(a, err, env);
   if (!opened.ok) return EXIT.config;
   const session = opened.session;
@@ -191,6 +218,13 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   if (a.sub === 'overview') {
     try {
       return await overviewCommand(session, a.json, out);
+    } finally {
+      await session.close();
+    }
+  }
+  if (a.sub === 'certs') {
+    try {
+      return await certsCommand(session, a, out, err, env);
     } finally {
       await session.close();
     }

@@ -1,7 +1,9 @@
-import { Box, Text, useApp, useInput } from 'ink';
+import { Box, type Key, Text, useApp, useInput } from 'ink';
 import { useMemo, useRef, useState } from 'react';
+import { flattenTree, sortTree } from '../src/pki/tree.js';
 import type { Session } from '../src/session/session.js';
 import { useOverview } from './hooks/useOverview.js';
+import { usePkiReport } from './hooks/usePkiReport.js';
 import { type TerminalSize, useTerminalSize } from './hooks/useTerminalSize.js';
 import { Header } from './layout/Header.js';
 import { HelpOverlay } from './layout/HelpOverlay.js';
@@ -11,6 +13,7 @@ import { PalettePanel } from './layout/PalettePanel.js';
 import { StatusLine } from './layout/StatusLine.js';
 import { Tabs } from './layout/Tabs.js';
 import { OverviewPane } from './panes/OverviewPane.js';
+import { detailHeight, detailLines, PkiPane } from './panes/PkiPane.js';
 import { PlaceholderPane } from './panes/PlaceholderPane.js';
 import {
   type Effect,
@@ -36,6 +39,14 @@ export interface AppProps {
   onQuit?: () => void;
 }
 
+/** The key flags of one character of a multi-character input chunk. */
+function keyOfChar(ch: string, key: Key): Key {
+  if (ch === '\r' || ch === '\n') return { ...key, return: true };
+  if (ch === '\t') return { ...key, tab: true };
+  if (ch === '\x7f' || ch === '\b') return { ...key, backspace: true };
+  return key;
+}
+
 export function App({ session, theme = colorTheme, size, onQuit }: AppProps) {
   return (
     <ThemeContext.Provider value={theme}>
@@ -48,7 +59,6 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
   const { exit } = useApp();
   const { columns, rows } = useTerminalSize(size);
   const nodes = useMemo(() => session.inventory.nodes.map((n) => n.name), [session]);
-  const ctx: KeyContext = useMemo(() => ({ nodes }), [nodes]);
   const [ui, setUi] = useState<UiState>(() => initialUiState(nodes));
   const uiRef = useRef(ui);
   uiRef.current = ui;
@@ -60,13 +70,57 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
     [overview, visibleNames],
   );
 
+  // The PKI tree, sorted and filtered as the pane shows it (its row keys feed the keys).
+  const pkiReport = usePkiReport(session, ui.pane === 'pki');
+  const pkiTree = useMemo(
+    () => sortTree(pkiReport.tree, ui.pki.order, nodes),
+    [pkiReport, ui.pki.order, nodes],
+  );
+  const pkiRows = useMemo(
+    () =>
+      flattenTree(pkiTree, {
+        filter: ui.pki.filter,
+        ...(ui.filter ? { nodes: visibleNames } : {}),
+      }),
+    [pkiTree, ui.pki.filter, ui.filter, visibleNames],
+  );
+  const pkiSelected = pkiRows.some((r) => r.key === ui.pki.selected)
+    ? ui.pki.selected
+    : pkiRows[0]?.key;
+
+  const bodyHeight = rows - CHROME_ROWS;
+  const sideWidth = columns >= 100 ? 18 : 14;
+  const paneWidth = columns - sideWidth - 1;
+  const paletteHeight = ui.overlay === 'palette' ? Math.min(8, Math.floor(bodyHeight / 2)) : 0;
+  const paneHeight = bodyHeight - paletteHeight;
+
+  const pkiDetailItem =
+    ui.pane === 'pki' && ui.pki.detail
+      ? pkiRows.find((r) => r.key === pkiSelected)?.item
+      : undefined;
+  const pkiRowKeys = useMemo(() => pkiRows.map((r) => r.key), [pkiRows]);
+  const ctx: KeyContext = {
+    nodes,
+    pkiRows: pkiRowKeys,
+    ...(pkiDetailItem
+      ? {
+          pkiDetail: {
+            lines: detailLines(pkiDetailItem, paneWidth).length,
+            height: detailHeight(paneHeight),
+          },
+        }
+      : {}),
+  };
+
   useInput((input, key) => {
     // A terminal may deliver several typed characters in one chunk (fast typing, paste,
     // tmux send-keys): feed them one at a time so ":pki" opens the palette, then types.
     const chunks = input.length > 1 && !key.ctrl && !key.meta ? [...input] : [input];
     let state = uiRef.current;
     for (const chunk of chunks) {
-      const [next, effect] = reduceKey(state, chunk, key, ctx);
+      // Keys that arrive inside such a chunk ("jj\r") carry no flags of their own.
+      const k = chunks.length > 1 ? keyOfChar(chunk, key) : key;
+      const [next, effect] = reduceKey(state, chunk, k, ctx);
       state = next;
       runEffect(effect);
       if (effect?.kind === 'quit') break;
@@ -92,12 +146,6 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
     );
   }
 
-  const bodyHeight = rows - CHROME_ROWS;
-  const sideWidth = columns >= 100 ? 18 : 14;
-  const paneWidth = columns - sideWidth - 1;
-  const paletteHeight = ui.overlay === 'palette' ? Math.min(8, Math.floor(bodyHeight / 2)) : 0;
-  const paneHeight = bodyHeight - paletteHeight;
-
   let pane: React.ReactNode;
   if (ui.overlay === 'help') pane = <HelpOverlay width={paneWidth} height={paneHeight} />;
   else if (ui.pane === 'overview')
@@ -107,6 +155,22 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
         rows={visibleRows}
         selected={ui.selected}
         clock={session.clock}
+        width={paneWidth}
+        height={paneHeight}
+      />
+    );
+  else if (ui.pane === 'pki')
+    pane = (
+      <PkiPane
+        report={pkiReport}
+        rows={pkiRows}
+        selected={pkiSelected}
+        order={ui.pki.order}
+        filter={ui.pki.filter}
+        detail={ui.pki.detail}
+        scroll={ui.pki.scroll}
+        clock={session.clock}
+        renewBeforeMs={session.inventory.rotation.renewBeforeMs}
         width={paneWidth}
         height={paneHeight}
       />
@@ -140,7 +204,13 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
         </Box>
       </Box>
       <StatusLine ui={ui} columns={columns} />
-      <HintBar overlay={ui.overlay} columns={columns} />
+      <HintBar
+        overlay={ui.overlay}
+        pane={ui.pane}
+        pkiDetail={ui.pki.detail}
+        pkiOrder={ui.pki.order}
+        columns={columns}
+      />
     </Box>
   );
 }

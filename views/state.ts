@@ -7,6 +7,20 @@ import { PANES, type PaneId, paneIndex } from './panes.js';
 
 export type Overlay = 'none' | 'help' | 'palette' | 'filter';
 
+/** The PKI pane's own state: tree order, text filter, selected row, details. */
+export interface PkiUiState {
+  /** `tree`: root → intermediates → leaves by name/node; `worst`: worst findings first. */
+  order: 'tree' | 'worst';
+  /** Filter of the tree (regex or text over names, nodes, files, SANs, check ids). */
+  filter: string;
+  /** Selected row key (a fingerprint, `file:…`, `node:…`); the first row when unset or gone. */
+  selected?: string;
+  /** The details of the selected row are open (Enter; Esc closes). */
+  detail: boolean;
+  /** First visible line of the details. */
+  scroll: number;
+}
+
 export interface UiState {
   pane: PaneId;
   overlay: Overlay;
@@ -19,6 +33,9 @@ export interface UiState {
   /** Highlighted palette suggestion. */
   suggestion: number;
   message?: { text: string; kind: 'info' | 'error' };
+  /** What the open filter prompt edits: the node list, or the PKI tree (pane-local). */
+  filterTarget: 'nodes' | 'pki';
+  pki: PkiUiState;
 }
 
 export type Effect = { kind: 'quit' } | { kind: 'refresh' } | undefined;
@@ -26,6 +43,10 @@ export type Effect = { kind: 'quit' } | { kind: 'refresh' } | undefined;
 export interface KeyContext {
   /** Every node name, inventory order. */
   nodes: readonly string[];
+  /** Keys of the PKI pane's visible rows, in order (the App computes them from the store). */
+  pkiRows?: readonly string[];
+  /** Lines of the open PKI details and the lines that fit (to bound scrolling). */
+  pkiDetail?: { lines: number; height: number };
 }
 
 export const initialUiState = (nodes: readonly string[]): UiState => ({
@@ -35,6 +56,8 @@ export const initialUiState = (nodes: readonly string[]): UiState => ({
   filter: '',
   input: '',
   suggestion: 0,
+  filterTarget: 'nodes',
+  pki: { order: 'tree', filter: '', detail: false, scroll: 0 },
 });
 
 /** Nodes matching a filter: a case-insensitive regex when it compiles, else a substring. */
@@ -231,6 +254,16 @@ export function reduceKey(
     return [{ ...state, input: next, suggestion: 0 }, undefined];
   }
 
+  if (state.overlay === 'filter' && state.filterTarget === 'pki') {
+    const pki = state.pki;
+    if (key.escape)
+      return [{ ...state, overlay: 'none', input: '', pki: { ...pki, filter: '' } }, undefined];
+    if (key.return) return [{ ...state, overlay: 'none', input: '' }, undefined];
+    const next = editBuffer(state.input, input, key);
+    if (next === undefined) return [state, undefined];
+    return [{ ...state, input: next, pki: { ...pki, filter: next } }, undefined];
+  }
+
   if (state.overlay === 'filter') {
     if (key.escape)
       return [reselect({ ...state, overlay: 'none', input: '', filter: '' }, ctx), undefined];
@@ -254,6 +287,10 @@ export function reduceKey(
       { ...s, message: { text: 'refreshing every source', kind: 'info' } },
       { kind: 'refresh' },
     ];
+  }
+  if (s.pane === 'pki') {
+    const handled = reducePkiKey(s, input, key, ctx);
+    if (handled) return [handled, undefined];
   }
   if (key.escape) {
     if (s.filter) return [reselect({ ...s, filter: '' }, ctx), undefined];
@@ -280,13 +317,69 @@ export function reduceKey(
     case ':':
       return [{ ...s, overlay: 'palette', input: '', suggestion: 0 }, undefined];
     case '/':
-      return [{ ...s, overlay: 'filter', input: s.filter }, undefined];
+      return [{ ...s, overlay: 'filter', filterTarget: 'nodes', input: s.filter }, undefined];
     default: {
       const pane = PANES.find((p) => p.key === input);
       if (pane) return [{ ...s, pane: pane.id }, undefined];
       return [s, undefined];
     }
   }
+}
+
+/**
+ * Keys of the PKI pane (normal mode): move in the tree, Enter/Esc for details (which
+ * j/k then scroll), `s` tree order ↔ worst first, `/` filters the tree. Returns undefined
+ * for keys it leaves to the global bindings (panes, palette, help, quit…).
+ */
+function reducePkiKey(s: UiState, input: string, key: Key, ctx: KeyContext): UiState | undefined {
+  const pki = s.pki;
+  const rows = ctx.pkiRows ?? [];
+  const set = (p: Partial<PkiUiState>): UiState => ({ ...s, pki: { ...pki, ...p } });
+  // Ink reports a lone Esc with `meta` set: handle Esc before refusing modified keys.
+  if (key.ctrl || (key.meta && !key.escape)) return undefined;
+
+  if (pki.detail) {
+    const d = ctx.pkiDetail;
+    const max = d ? Math.max(0, d.lines - d.height) : Number.MAX_SAFE_INTEGER;
+    const scroll = (to: number) => set({ scroll: Math.max(0, Math.min(max, to)) });
+    if (key.escape || key.return) return set({ detail: false, scroll: 0 });
+    if (key.downArrow || input === 'j') return scroll(pki.scroll + 1);
+    if (key.upArrow || input === 'k') return scroll(pki.scroll - 1);
+    if (key.pageDown) return scroll(pki.scroll + 10);
+    if (key.pageUp) return scroll(pki.scroll - 10);
+    if (input === 'g' || key.home) return scroll(0);
+    if (input === 'G' || key.end) return scroll(max);
+    if (input === 's' || input === '/') {
+      const closed = { ...s, pki: { ...pki, detail: false, scroll: 0 } };
+      return reducePkiKey(closed, input, key, ctx);
+    }
+    return undefined;
+  }
+
+  const move = (to: (i: number, n: number) => number): UiState => {
+    if (rows.length === 0) return s;
+    const cur = Math.max(0, pki.selected ? rows.indexOf(pki.selected) : 0);
+    const next = Math.max(0, Math.min(rows.length - 1, to(cur, rows.length)));
+    return set({ selected: rows[next] });
+  };
+  if (key.downArrow || input === 'j') return move((i) => i + 1);
+  if (key.upArrow || input === 'k') return move((i) => i - 1);
+  if (key.pageDown) return move((i) => i + 10);
+  if (key.pageUp) return move((i) => i - 10);
+  if (input === 'g' || key.home) return move(() => 0);
+  if (input === 'G' || key.end) return move((_i, n) => n - 1);
+  if (key.return) {
+    if (rows.length === 0) return s;
+    const sel = pki.selected && rows.includes(pki.selected) ? pki.selected : rows[0];
+    return set({ selected: sel, detail: true, scroll: 0 });
+  }
+  if (key.escape) {
+    if (pki.filter) return set({ filter: '' });
+    return undefined;
+  }
+  if (input === 's') return set({ order: pki.order === 'tree' ? 'worst' : 'tree' });
+  if (input === '/') return { ...s, overlay: 'filter', filterTarget: 'pki', input: pki.filter };
+  return undefined;
 }
 
 /** Every key, for the help overlay and the README. */
@@ -296,7 +389,9 @@ export const KEY_HELP: ReadonlyArray<readonly [string, string]> = [
   ['j k ↑ ↓', 'move the selection'],
   ['g G Home End', 'first / last row'],
   ['PgUp PgDn', 'move by 10 rows'],
-  ['/', 'filter the node list (regex or text; Enter keeps, Esc clears)'],
+  ['/', 'filter the node list; in PKI the tree (regex or text; Enter keeps, Esc clears)'],
+  ['Enter', 'PKI: details of the selected certificate (j/k scroll, Esc closes)'],
+  ['s', 'PKI: tree order ↔ worst findings first'],
   [':', 'command palette (:pki, :node cp-1, :refresh, :quit; Tab completes)'],
   ['Ctrl-R', 'refresh every source now'],
   ['?', 'this help'],

@@ -13,8 +13,9 @@
 import { KeyObject, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Inventory, NodeSpec } from '../config/types.js';
+import type { Inventory } from '../config/types.js';
 import { splitPem } from '../pki/pem.js';
+import { PROFILE_USAGES } from '../pki/profiles.js';
 import { parseCertFile } from '../pki/x509.js';
 import { webcrypto, x509 } from '../pki/x509-lib.js';
 import { demoInventory } from './inventory.js';
@@ -22,22 +23,22 @@ import {
   CA_IDS,
   type CaId,
   DEMO_CAS,
+  type DemoCaSpec,
   type DemoFileSpec,
   type DemoLeafSpec,
-  demoBundles,
   demoLabFiles,
   demoLeaves,
-  hasServiceAccountKeys,
+  demoPlan,
   INTERMEDIATE_LIFETIME_MS,
   LEAF_LIFETIME_MS,
-  ROOT_AGE_MS,
   ROOT_ID,
   ROOT_LIFETIME_MS,
+  ROOT_SPEC,
   SIGNER_CA_DIR,
 } from './pki-plan.js';
 
-/** Bump when the lab's contents change: older labs are regenerated. */
-export const DEMO_LAB_VERSION = 1;
+/** Bump when the lab's contents change: older labs are regenerated. (2: built from the layout.) */
+export const DEMO_LAB_VERSION = 2;
 /** A lab older than this is regenerated, so staggered ages and the renew-window fault stay true. */
 export const DEMO_LAB_MAX_AGE_MS = 24 * 3_600_000;
 
@@ -198,18 +199,34 @@ const keyPem = (k: webcrypto.CryptoKey): string =>
 const pubPem = (k: webcrypto.CryptoKey): string =>
   String(KeyObject.from(k).export({ type: 'spki', format: 'pem' }));
 
-async function issueRoot(keys: KeyPair, now: number, cluster: string): Promise<Issued> {
-  const notBefore = new Date(now - ROOT_AGE_MS);
+const KU_BY_NAME: Record<string, number> = {
+  digitalSignature: KU.digitalSignature,
+  nonRepudiation: KU.nonRepudiation,
+  keyEncipherment: KU.keyEncipherment,
+  dataEncipherment: KU.dataEncipherment,
+  keyAgreement: KU.keyAgreement,
+  keyCertSign: KU.keyCertSign,
+  cRLSign: KU.cRLSign,
+};
+const EKU_BY_NAME: Record<string, string> = {
+  serverAuth: x509.ExtendedKeyUsage.serverAuth,
+  clientAuth: x509.ExtendedKeyUsage.clientAuth,
+};
+const kuFlags = (names: readonly string[]): number =>
+  names.reduce((acc, n) => acc | (KU_BY_NAME[n] ?? 0), 0);
+
+async function issueRoot(keys: KeyPair, now: number): Promise<Issued> {
+  const notBefore = new Date(now - ROOT_SPEC.ageMs);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
-    name: name(ROOT_ID, [cluster]),
+    name: name(ROOT_SPEC.commonName, ROOT_SPEC.organizations),
     notBefore,
     notAfter: new Date(notBefore.getTime() + ROOT_LIFETIME_MS),
     keys: keys,
     signingAlgorithm: SIGN,
     extensions: [
-      new x509.BasicConstraintsExtension(true, 1, true),
-      new x509.KeyUsagesExtension(KU.keyCertSign | KU.cRLSign | KU.digitalSignature, true),
+      new x509.BasicConstraintsExtension(true, ROOT_SPEC.pathlen, true),
+      new x509.KeyUsagesExtension(kuFlags(PROFILE_USAGES.root.keyUsages), true),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
@@ -241,31 +258,31 @@ async function issue(
   });
 }
 
-async function issueIntermediate(
-  root: Issued,
-  keys: KeyPair,
-  cn: string,
-  cluster: string,
-  notBefore: number,
-) {
-  const cert = await issue(root, keys, name(cn, [cluster]), notBefore, INTERMEDIATE_LIFETIME_MS, [
-    new x509.BasicConstraintsExtension(true, 0, true),
-    new x509.KeyUsagesExtension(KU.keyCertSign | KU.cRLSign | KU.digitalSignature, true),
-  ]);
+async function issueIntermediate(root: Issued, keys: KeyPair, ca: DemoCaSpec, notBefore: number) {
+  const cert = await issue(
+    root,
+    keys,
+    name(ca.commonName, ca.organizations),
+    notBefore,
+    INTERMEDIATE_LIFETIME_MS,
+    [
+      new x509.BasicConstraintsExtension(true, ca.pathlen, true),
+      new x509.KeyUsagesExtension(kuFlags(PROFILE_USAGES.intermediate.keyUsages), true),
+    ],
+  );
   return { cert, keys };
 }
 
+/** What cfssl's server/client/peer profiles put into a leaf (src/pki/profiles.ts). */
 function leafExtensions(l: DemoLeafSpec): x509.Extension[] {
-  const eku =
-    l.kind === 'server'
-      ? [x509.ExtendedKeyUsage.serverAuth]
-      : l.kind === 'client'
-        ? [x509.ExtendedKeyUsage.clientAuth]
-        : [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth];
+  const prof = PROFILE_USAGES[l.kind];
   const ext: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(KU.digitalSignature | KU.keyEncipherment, true),
-    new x509.ExtendedKeyUsageExtension(eku, false),
+    new x509.KeyUsagesExtension(kuFlags(prof.keyUsages), true),
+    new x509.ExtendedKeyUsageExtension(
+      prof.extKeyUsages.map((u) => EKU_BY_NAME[u]!),
+      false,
+    ),
   ];
   const names: x509.JsonGeneralName[] = [
     ...l.dnsNames.map((value) => ({ type: 'dns' as const, value })),
@@ -288,25 +305,29 @@ export async function generateDemoLab(
   inv: Inventory,
 ): Promise<number> {
   const t0 = performance.now();
-  const leaves = inv.nodes.flatMap((n) => demoLeaves(n));
+  const leaves = inv.nodes.flatMap((n) => demoLeaves(n, inv.pki.dir));
   const [rootKeys, saKeys, caKeys, leafKeys] = await Promise.all([
     genKey(),
     genKey(),
     Promise.all(DEMO_CAS.map(() => genKey())),
     Promise.all(leaves.map(() => genKey())),
   ]);
-  const root = await issueRoot(rootKeys, now, inv.cluster);
+  const root = await issueRoot(rootKeys, now);
   const cas = new Map<CaId, Issued>(
     await Promise.all(
       DEMO_CAS.map(
         async (ca, i): Promise<[CaId, Issued]> => [
           ca.id,
-          await issueIntermediate(root, caKeys[i]!, ca.commonName, inv.cluster, now - ca.ageMs),
+          await issueIntermediate(root, caKeys[i]!, ca, now - ca.ageMs),
         ],
       ),
     ),
   );
-  const caOf = (id: CaId): Issued => cas.get(id)!;
+  const caOf = (id: CaId): Issued => {
+    const ca = cas.get(id);
+    if (!ca) throw new Error(`layout names an unknown CA ${id}`);
+    return ca;
+  };
   const leafCerts = await Promise.all(
     leaves.map((l, i) =>
       issue(
@@ -321,10 +342,7 @@ export async function generateDemoLab(
   );
 
   const out: Output[] = [];
-  const byNode = new Map<string, NodeSpec>(inv.nodes.map((n) => [n.name, n]));
   const nodePath = (node: string, abs: string): string => demoLabPath(target, { node, path: abs });
-  const pkiPath = (node: string, file: string): string =>
-    nodePath(node, `${inv.pki.dir.replace(/\/+$/, '')}/${file}`);
 
   out.push({ path: join(target, 'offline', `${ROOT_ID}.pem`), data: pem(root.cert), mode: 0o644 });
   out.push({
@@ -333,27 +351,35 @@ export async function generateDemoLab(
     mode: 0o600,
   });
   leaves.forEach((l, i) => {
+    // Certificate files carry leaf + intermediate (the scripts append it; cfssl writes the leaf only).
     const chain = pem(leafCerts[i]!) + pem(caOf(l.ca).cert);
-    out.push({ path: pkiPath(l.node, `${l.id}.pem`), data: chain, mode: 0o644 });
+    out.push({ path: nodePath(l.node, l.certPath), data: chain, mode: 0o644 });
     out.push({
-      path: pkiPath(l.node, `${l.id}-key.pem`),
+      path: nodePath(l.node, l.keyPath),
       data: keyPem(leafKeys[i]!.privateKey),
-      mode: 0o600,
+      mode: l.keyMode,
     });
   });
   for (const n of inv.nodes) {
-    for (const b of demoBundles(n))
-      out.push({ path: pkiPath(n.name, `${b}.pem`), data: pem(caOf(b).cert), mode: 0o644 });
-    if (hasServiceAccountKeys(n)) {
-      out.push({ path: pkiPath(n.name, 'sa.pub'), data: pubPem(saKeys.publicKey), mode: 0o644 });
+    const plan = demoPlan(n, inv.pki.dir);
+    for (const b of plan.bundles) {
       out.push({
-        path: pkiPath(n.name, 'sa-key.pem'),
+        path: nodePath(n.name, b.path),
+        data: b.cas.map((id) => pem(caOf(id).cert)).join(''),
+        mode: b.mode,
+      });
+    }
+    for (const k of plan.keypairs) {
+      out.push({ path: nodePath(n.name, k.pubPath), data: pubPem(saKeys.publicKey), mode: 0o644 });
+      out.push({
+        path: nodePath(n.name, k.keyPath),
         data: keyPem(saKeys.privateKey),
-        mode: 0o600,
+        mode: k.mode,
       });
     }
   }
-  const signer = inv.pki.signer !== undefined ? byNode.get(inv.pki.signer) : undefined;
+  const signer =
+    inv.pki.signer !== undefined ? inv.nodes.find((n) => n.name === inv.pki.signer) : undefined;
   if (signer) {
     out.push({
       path: nodePath(signer.name, `${SIGNER_CA_DIR}/${ROOT_ID}.pem`),

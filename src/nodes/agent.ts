@@ -4,6 +4,7 @@
  * Every method takes an AbortSignal and must settle promptly when it aborts.
  */
 import type { NodeSpec } from '../config/types.js';
+import type { PkiStatus } from '../pki/types.js';
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -38,7 +39,13 @@ export interface ProbeResult {
   auth?: string;
 }
 
-export type UnitActiveState = 'active' | 'inactive' | 'failed' | 'activating' | 'deactivating' | 'unknown';
+export type UnitActiveState =
+  | 'active'
+  | 'inactive'
+  | 'failed'
+  | 'activating'
+  | 'deactivating'
+  | 'unknown';
 export interface UnitState {
   unit: string;
   state: UnitActiveState;
@@ -56,5 +63,21 @@ export interface NodeAgent {
   listDir(path: string, opts?: CallOptions): Promise<string[]>;
   /** systemd ActiveState of units. */
   unitStates(units: readonly string[], opts?: CallOptions): Promise<UnitState[]>;
+  /**
+   * The node's PKI status for `pkiDir` (nix/pki/status: every file with kind, mode, owner,
+   * size and the SHA-256 of its public key; private keys never leave the node). Rejects
+   * when the node cannot be reached or the answer does not parse.
+   * Optional until every implementation has it (SshNodeAgent: src/nodes/pki-status-remote.ts).
+   */
+  pkiStatus?(pkiDir: string, opts?: CallOptions): Promise<PkiStatus>;
   close(): Promise<void>;
+}
+
+/** The node's agent cannot run the PKI status script (yet). */
+export class PkiStatusUnsupportedError extends Error {
+  override readonly name = 'PkiStatusUnsupportedError';
+  readonly kind = 'unsupported';
+  constructor(node: string) {
+    super(`the agent for ${node} cannot report PKI status`);
+  }
 }

@@ -4,13 +4,15 @@
  * every call rejects with that reason, which the store shows per node.
  */
 import type { NodeSpec } from '../config/types.js';
-import type {
-  CallOptions,
-  FileRead,
-  FileStat,
-  NodeAgent,
-  ProbeResult,
-  UnitState,
+import type { PkiStatus } from '../pki/types.js';
+import {
+  type CallOptions,
+  type FileRead,
+  type FileStat,
+  type NodeAgent,
+  PkiStatusUnsupportedError,
+  type ProbeResult,
+  type UnitState,
 } from './agent.js';
 
 export class DeferredNodeAgent implements NodeAgent {
@@ -44,6 +46,12 @@ export class DeferredNodeAgent implements NodeAgent {
   }
   unitStates(units: readonly string[], opts?: CallOptions): Promise<UnitState[]> {
     return this.use(opts, (a) => a.unitStates(units, opts));
+  }
+  pkiStatus(pkiDir: string, opts?: CallOptions): Promise<PkiStatus> {
+    return this.use(opts, (a) => {
+      if (!a.pkiStatus) throw new PkiStatusUnsupportedError(a.node.name);
+      return a.pkiStatus(pkiDir, opts);
+    });
   }
   async close(): Promise<void> {
     const a = await this.ready.catch(() => undefined);

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import type { NodeSpec } from '../config/types.js';
 import { demoNodeRoot, demoOwnersPath, type OwnersFile } from '../demo/lab.js';
 import { demoUnits } from '../demo/pki-plan.js';
+import { scanPkiDir } from '../pki/status.js';
+import type { PkiStatus } from '../pki/types.js';
 import type {
   CallOptions,
   FileRead,
@@ -211,6 +213,33 @@ export class DemoNodeAgent implements NodeAgent {
     await this.enter(opts);
     // systemd reports a unit it does not know as inactive (LoadState=not-found).
     return units.map((unit) => ({ unit, state: this.units.get(unitName(unit)) ?? 'inactive' }));
+  }
+
+  /**
+   * What nix/pki/status prints on a real node, computed from the lab's files: kind, mode
+   * (real, from stat), owner (simulated, owners.json), size, public-key digest.
+   */
+  async pkiStatus(pkiDir: string, opts?: CallOptions): Promise<PkiStatus> {
+    await this.enter(opts);
+    const why = refuseNodePath(pkiDir);
+    if (why) throw new DemoAgentError('refused', why);
+    const owners = await this.owners();
+    const nodeDir = normalise(pkiDir);
+    try {
+      return await scanPkiDir({
+        node: this.node.name,
+        nodeDir,
+        hostDir: join(this.root, nodeDir),
+        ownerOf: (p) => owners[p] ?? { owner: 'root', group: 'root' },
+        ...(opts?.signal ? { signal: opts.signal } : {}),
+      });
+    } catch (e) {
+      opts?.signal?.throwIfAborted();
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'ENOENT')
+        throw new DemoAgentError('missing', `${pkiDir}: No such file or directory`);
+      throw new DemoAgentError('io', `${pkiDir}: ${err.message}`);
+    }
   }
 
   async close(): Promise<void> {

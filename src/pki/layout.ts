@@ -137,6 +137,11 @@ export function parseLayout(text: string): LayoutResult {
   } catch (e) {
     return { ok: false, error: `layout is not JSON: ${(e as Error).message}` };
   }
+  return validateLayout(raw);
+}
+
+/** Validate an already-parsed layout (e.g. the JSON module bundled with k8ops). */
+export function validateLayout(raw: unknown): LayoutResult {
   const problems: string[] = [];
   const l = raw as Layout;
   if (typeof l !== 'object' || l === null) return { ok: false, error: 'layout is not an object' };

@@ -22,6 +22,17 @@ export interface CertSummary {
   pathLen?: number;
   keyUsages: string[];
   extKeyUsages: string[];
+  /** SHA-256 of the DER SubjectPublicKeyInfo, lowercase hex (what a node's `status` reports for its key file). */
+  spkiSha256?: string;
+  /** Subject Key Identifier, lowercase hex. */
+  subjectKeyId?: string;
+  /** Authority Key Identifier (keyIdentifier), lowercase hex. */
+  authorityKeyId?: string;
+  /**
+   * The certificate's DER, for signature verification (src/pki/verify.ts). Never
+   * serialised: JSON output goes through src/pki/report.ts, which leaves it out.
+   */
+  der?: Uint8Array;
 }
 
 export interface PemBlockError {
@@ -38,4 +49,41 @@ export interface CertFile {
   certs: CertSummary[];
   /** Blocks that failed to parse, or a whole-file problem (empty, no PEM, truncated). */
   errors: PemBlockError[];
+}
+
+export type Severity = 'critical' | 'warning' | 'info';
+
+/** One finding of src/pki/checks.ts. */
+export interface PkiCheck {
+  /** Stable id, e.g. `expired`, `key-mismatch` (the table is in checks.ts). */
+  id: string;
+  severity: Severity;
+  node: string;
+  path: string;
+  /** One line: what is wrong and why it matters. */
+  message: string;
+  /** The certificate the finding is about, when there is one. */
+  fingerprint?: string;
+}
+
+/** One file as a node's `status` script reports it (nix/pki/status; JSON `version: 1`). */
+export interface PkiStatusFile {
+  path: string;
+  kind: 'cert' | 'key' | 'pub' | 'other';
+  exists: boolean;
+  /** Permission bits, e.g. 0o600 (from the `"0600"` string). */
+  mode?: number;
+  owner?: string;
+  group?: string;
+  size?: number;
+  /** SHA-256 (hex) of the DER SubjectPublicKeyInfo of the key, first certificate or public key. */
+  pubkeySha256: string | null;
+  error?: string;
+}
+
+export interface PkiStatus {
+  version: 1;
+  node: string;
+  pkiDir: string;
+  files: PkiStatusFile[];
 }

@@ -4,9 +4,10 @@
  * the scheduler's.
  */
 import type { KubeNodeStatus, KubeSource } from '../kube/types.js';
-import type { NodeAgent, ProbeResult } from '../nodes/agent.js';
+import { type NodeAgent, PkiStatusUnsupportedError, type ProbeResult } from '../nodes/agent.js';
+import { prewarmFiles } from '../pki/chain.js';
 import { collectNodeCerts } from '../pki/collect.js';
-import type { CertFile } from '../pki/types.js';
+import type { CertFile, PkiStatus } from '../pki/types.js';
 
 export interface SourceSpec {
   intervalMs: number;
@@ -17,21 +18,64 @@ export interface SourceSpec {
 export const SOURCES = {
   reach: { intervalMs: 10_000, timeoutMs: 8_000 },
   certs: { intervalMs: 60_000, timeoutMs: 20_000 },
+  'pki-status': { intervalMs: 60_000, timeoutMs: 20_000 },
   kube: { intervalMs: 10_000, timeoutMs: 8_000 },
 } satisfies Record<string, SourceSpec>;
 
 export type ReachValue = ProbeResult;
 export type CertsValue = CertFile[];
+/** One status document per directory read (the PKI dir; the CA dir too on the signer). */
+export type PkiStatusValue = PkiStatus[];
 export type KubeNodesValue = KubeNodeStatus[];
 
 export const collectReach = (agent: NodeAgent, signal: AbortSignal): Promise<ReachValue> =>
   agent.probe({ signal });
 
-export const collectCerts = (
+const isMissing = (e: unknown): boolean =>
+  typeof e === 'object' && e !== null && (e as { kind?: unknown }).kind === 'missing';
+
+/**
+ * Certificate files of the node's PKI directories: the first must exist; later ones (the
+ * signer's CA dir) may be absent. Signatures are then verified in the thread pool, so the
+ * PKI model's checks find their verdicts cached and the UI thread never waits on them.
+ */
+export async function collectCerts(
   agent: NodeAgent,
-  pkiDir: string,
+  dirs: string | readonly string[],
   signal: AbortSignal,
-): Promise<CertsValue> => collectNodeCerts(agent, pkiDir, signal);
+): Promise<CertsValue> {
+  const [first, ...rest] = typeof dirs === 'string' ? [dirs] : dirs;
+  if (first === undefined) return [];
+  const files = await collectNodeCerts(agent, first, signal);
+  for (const dir of rest) {
+    try {
+      files.push(...(await collectNodeCerts(agent, dir, signal)));
+    } catch (e) {
+      if (!isMissing(e)) throw e;
+    }
+  }
+  await prewarmFiles(files);
+  signal.throwIfAborted();
+  return files;
+}
+
+/** The node's status for each directory (first must exist; later ones may be absent). */
+export async function collectPkiStatus(
+  agent: NodeAgent,
+  dirs: readonly string[],
+  signal: AbortSignal,
+): Promise<PkiStatusValue> {
+  if (!agent.pkiStatus) throw new PkiStatusUnsupportedError(agent.node.name);
+  const out: PkiStatus[] = [];
+  for (const [i, dir] of dirs.entries()) {
+    try {
+      out.push(await agent.pkiStatus(dir, { signal }));
+    } catch (e) {
+      if (i === 0 || !isMissing(e)) throw e;
+    }
+  }
+  return out;
+}
 
 export const collectKubeNodes = (kube: KubeSource, signal: AbortSignal): Promise<KubeNodesValue> =>
   kube.listNodes({ signal });

@@ -5,11 +5,19 @@
  */
 import type { Inventory } from '../config/types.js';
 import type { KubeSource } from '../kube/types.js';
+import { pkiDirsOf } from '../model/pki.js';
 import type { NodeAgent } from '../nodes/agent.js';
+import { defaultLayout } from '../pki/layout-data.js';
 import { type Clock, createClock } from '../store/clock.js';
 import { RefreshScheduler, Store } from '../store/index.js';
 import { CLUSTER_SCOPE } from '../store/types.js';
-import { collectCerts, collectKubeNodes, collectReach, SOURCES } from './collectors.js';
+import {
+  collectCerts,
+  collectKubeNodes,
+  collectPkiStatus,
+  collectReach,
+  SOURCES,
+} from './collectors.js';
 
 export type SessionMode = 'demo' | 'live';
 
@@ -50,9 +58,10 @@ export function createSession(opts: SessionOptions): Session {
   const store = new Store();
   const scheduler = new RefreshScheduler(store, opts.now ? { now: opts.now } : {});
   const clock = createClock(opts.now ? { now: opts.now } : {});
-  const pkiDir = opts.inventory.pki.dir;
+  const layout = defaultLayout();
 
   for (const node of opts.inventory.nodes) {
+    const dirs = pkiDirsOf(opts.inventory, layout, node);
     const agent = opts.agents.get(node.name);
     if (!agent) continue;
     scheduler.add({
@@ -65,12 +74,19 @@ export function createSession(opts: SessionOptions): Session {
       scope: node.name,
       source: 'certs',
       ...SOURCES.certs,
-      run: (signal) => collectCerts(agent, pkiDir, signal),
+      run: (signal) => collectCerts(agent, dirs, signal),
+    });
+    scheduler.add({
+      scope: node.name,
+      source: 'pki-status',
+      ...SOURCES['pki-status'],
+      run: (signal) => collectPkiStatus(agent, dirs, signal),
     });
   }
   const registered: Array<[string, string]> = [];
   for (const node of opts.inventory.nodes) {
-    if (opts.agents.has(node.name)) registered.push([node.name, 'reach'], [node.name, 'certs']);
+    if (opts.agents.has(node.name))
+      registered.push([node.name, 'reach'], [node.name, 'certs'], [node.name, 'pki-status']);
   }
   const kube = opts.kube;
   if (kube) registered.push([CLUSTER_SCOPE, 'kube']);

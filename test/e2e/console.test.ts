@@ -56,8 +56,8 @@ describe.skipIf(!tmux)('k8ops --demo in tmux', () => {
         expect(lines[lines.length - 1]).toContain('help'); // hint bar on the last line
 
         term.send('2');
-        s = await term.waitFor((x) => x.includes('No source is configured'), 'the PKI pane');
-        expect(s).toContain('certificate tree');
+        s = await term.waitFor((x) => /CERTIFICATE\s+EXPIRES/.test(x), 'the PKI pane');
+        expect(s).toContain('k8s-root');
 
         term.send('?');
         s = await term.waitFor(
@@ -73,7 +73,7 @@ describe.skipIf(!tmux)('k8ops --demo in tmux', () => {
         term.type(':pki');
         s = await term.waitFor((x) => /:pki/.test(x), 'palette input');
         term.send('Enter');
-        s = await term.waitFor((x) => x.includes('No source is configured'), 'PKI via the palette');
+        s = await term.waitFor((x) => /CERTIFICATE\s+EXPIRES/.test(x), 'PKI via the palette');
 
         term.send('1');
         await term.waitFor((x) => x.includes('SSH'), 'overview again');

@@ -98,3 +98,65 @@ describe('UI key reducer', () => {
     expect(press(s0, { pageDown: true }).s.selected).toBe('worker-3');
   });
 });
+
+describe('UI key reducer: PKI pane keys', () => {
+  const rows = ['root', 'int', 'leaf-a', 'leaf-b'];
+  const pctx = { nodes: NODES, pkiRows: rows };
+  const s0 = { ...initialUiState(NODES), pane: 'pki' as const };
+  function pkiPress(
+    state: UiState,
+    c: typeof pctx & { pkiDetail?: { lines: number; height: number } },
+    ...inputs: Array<string | Partial<Key>>
+  ) {
+    let s = state;
+    for (const i of inputs)
+      [s] = typeof i === 'string' ? reduceKey(s, i, key(), c) : reduceKey(s, '', key(i), c);
+    return s;
+  }
+
+  it('j/k/g/G move in the tree, not in the node list', () => {
+    const s = pkiPress(s0, pctx, 'j', 'j');
+    expect(s.pki.selected).toBe('leaf-a');
+    expect(s.selected).toBe('cp-1');
+    expect(pkiPress(s, pctx, 'G', 'j').pki.selected).toBe('leaf-b');
+    expect(pkiPress(s, pctx, 'g', 'k').pki.selected).toBe('root');
+    expect(pkiPress(s0, pctx, { pageDown: true }).pki.selected).toBe('leaf-b');
+  });
+
+  it('Enter opens details (j/k scroll, clamped), Esc closes; s toggles the order', () => {
+    const open = pkiPress(s0, pctx, 'j', { return: true });
+    expect(open.pki).toMatchObject({ selected: 'int', detail: true, scroll: 0 });
+    const d = { ...pctx, pkiDetail: { lines: 12, height: 10 } };
+    expect(pkiPress(open, d, 'j', 'j', 'j', 'j').pki.scroll).toBe(2);
+    expect(pkiPress(open, d, 'G').pki.scroll).toBe(2);
+    expect(pkiPress(open, d, 'j', 'k', 'k').pki.scroll).toBe(0);
+    expect(pkiPress(open, d, 'j').pki.selected).toBe('int'); // j scrolls, does not move
+    expect(pkiPress(open, d, { escape: true, meta: true }).pki.detail).toBe(false);
+    expect(pkiPress(s0, pctx, 's').pki.order).toBe('worst');
+    expect(pkiPress(s0, pctx, 's', 's').pki.order).toBe('tree');
+  });
+
+  it('/ edits the pane-local filter; Esc clears it, then the node filter', () => {
+    const typed = pkiPress(s0, pctx, '/', 'etcd');
+    expect(typed.overlay).toBe('filter');
+    expect(typed.filterTarget).toBe('pki');
+    expect(typed.pki.filter).toBe('etcd');
+    expect(typed.filter).toBe('');
+    const kept = pkiPress(typed, pctx, { return: true });
+    expect(kept.overlay).toBe('none');
+    expect(kept.pki.filter).toBe('etcd');
+    const both = { ...kept, filter: 'cp' };
+    const once = pkiPress(both, pctx, { escape: true, meta: true });
+    expect(once.pki.filter).toBe('');
+    expect(once.filter).toBe('cp');
+    expect(pkiPress(once, pctx, { escape: true }).filter).toBe('');
+    // Other panes keep the node filter.
+    expect(press({ ...s0, pane: 'overview' }, '/', 'w').s.filterTarget).toBe('nodes');
+  });
+
+  it('global keys still work on the PKI pane', () => {
+    expect(pkiPress(s0, pctx, '1').pane).toBe('overview');
+    expect(pkiPress(s0, pctx, '?').overlay).toBe('help');
+    expect(reduceKey(s0, 'q', key(), pctx)[1]).toEqual({ kind: 'quit' });
+  });
+});

@@ -28,6 +28,12 @@ export function StatusLine({ ui, columns }: { ui: UiState; columns: number }) {
         {ui.message.text}
       </Text>
     );
+  } else if (ui.pane === 'pki' && ui.pki.filter) {
+    body = (
+      <Text color={theme.dim} wrap="truncate">
+        certificates /{ui.pki.filter} (Esc clears){ui.filter ? ` · nodes /${ui.filter}` : ''}
+      </Text>
+    );
   } else if (ui.filter) {
     body = (
       <Text color={theme.dim} wrap="truncate">

@@ -37,7 +37,7 @@ describe('collectNodeCerts through DemoNodeAgent', () => {
     expect(names).toContain('kubernetes-ca.pem');
     expect(names.some((n) => n.includes('-key'))).toBe(false);
     expect(names).not.toContain('sa.pub');
-    expect(files).toHaveLength(11 + 3);
+    expect(files).toHaveLength(13 + 3);
     for (const f of files) {
       expect(f.node).toBe('cp-1');
       expect(f.errors).toEqual([]);
@@ -115,7 +115,7 @@ describe('collectNodeCerts through DemoNodeAgent', () => {
     a.setReachable(false);
     await expect(collectNodeCerts(a, PKI)).rejects.toMatchObject({ kind: 'unreachable' });
     a.setReachable(true);
-    await expect(collectNodeCerts(a, PKI)).resolves.toHaveLength(14);
+    await expect(collectNodeCerts(a, PKI)).resolves.toHaveLength(16);
   });
 });
 

@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoInventory } from '../../../src/demo/inventory.js';
 import { DEMO_LAB_VERSION, demoNodeRoot, ensureDemoLab } from '../../../src/demo/lab.js';
-import { demoLeaves, RENEW_FAULT } from '../../../src/demo/pki-plan.js';
+import { demoLeaves, KEY_MODE_FAULT, RENEW_FAULT } from '../../../src/demo/pki-plan.js';
 import { defaultRenewBeforeMs, urgency } from '../../../src/pki/expiry.js';
 import { splitPem } from '../../../src/pki/pem.js';
 import type { CertFile } from '../../../src/pki/types.js';
@@ -74,8 +74,10 @@ describe('ensureDemoLab: first start', () => {
       'etcd-server',
       'etcd-peer',
       'kube-controller-manager',
-      'kube-scheduler',
-      'kube-addon-manager',
+      'kube-controller-manager-client',
+      'kube-scheduler-client',
+      'kube-addon-manager-client',
+      'cluster-admin',
       'kubelet',
       'kubelet-client',
     ]) {
@@ -112,12 +114,16 @@ describe('ensureDemoLab: first start', () => {
     await expect(stat(join(demoNodeRoot(dir, 'cp-2'), 'var/lib/k8ops/ca'))).rejects.toThrow();
   });
 
-  it('makes every private key 0600 and keeps the root key out of every node dir', async () => {
+  it('makes every private key 0600 (but the intended 0644 fault) and keeps the root key out of every node dir', async () => {
     const all = await walk(dir);
     const keys = all.filter((p) => p.endsWith('-key.pem'));
     expect(keys.length).toBeGreaterThan(40);
+    const fault = join(demoNodeRoot(dir, KEY_MODE_FAULT.node), PKI, `${KEY_MODE_FAULT.id}-key.pem`);
     for (const k of keys)
-      expect({ k, mode: (await stat(k)).mode & 0o777 }).toEqual({ k, mode: 0o600 });
+      expect({ k, mode: (await stat(k)).mode & 0o777 }).toEqual({
+        k,
+        mode: k === fault ? 0o644 : 0o600,
+      });
     const rootKeyPath = join(dir, 'offline', 'k8s-root-key.pem');
     expect(all).toContain(rootKeyPath);
     const rootKey = await readFile(rootKeyPath, 'utf8');
@@ -150,14 +156,27 @@ describe('ensureDemoLab: first start', () => {
     expect(api.ipAddresses).toEqual(expect.arrayContaining(['10.77.0.11', '10.96.0.1']));
     expect(api.extKeyUsages).toEqual(['serverAuth']);
     expect(api.notAfter - api.notBefore).toBe(14 * 86_400_000);
+    expect(api.dnsNames).toContain('kubernetes.default.svc.cluster');
+    expect(api.ipAddresses).toEqual(expect.arrayContaining(['127.0.0.1']));
     expect(by('apiserver-kubelet-client.pem').certs[0]).toMatchObject({
       commonName: 'kube-apiserver-kubelet-client',
-      organizations: ['system:masters'],
+      organizations: [],
       extKeyUsages: ['clientAuth'],
+    });
+    expect(by('cluster-admin.pem').certs[0]).toMatchObject({
+      commonName: 'cluster-admin',
+      organizations: ['system:masters'],
     });
     expect(by('front-proxy-client.pem').certs[1]!.commonName).toBe('front-proxy-ca');
     expect(by('etcd-peer.pem').certs[1]!.commonName).toBe('etcd-ca');
-    expect(by('kube-scheduler.pem').certs[0]!.commonName).toBe('system:kube-scheduler');
+    expect(by('etcd-peer.pem').certs[0]!.extKeyUsages).toEqual(['serverAuth', 'clientAuth']);
+    expect(by('kube-scheduler-client.pem').certs[0]!.commonName).toBe('system:kube-scheduler');
+    expect(by('kube-controller-manager.pem').certs[0]).toMatchObject({
+      commonName: 'kube-controller-manager',
+      dnsNames: ['cp-1', 'localhost'],
+      ipAddresses: ['127.0.0.1'],
+      extKeyUsages: ['serverAuth'],
+    });
     expect(by('kubelet-client.pem').certs[0]).toMatchObject({
       commonName: 'system:node:cp-1',
       organizations: ['system:nodes'],
@@ -211,7 +230,7 @@ describe('ensureDemoLab: first start', () => {
       }
     }
     expect(inWindow).toEqual([`${RENEW_FAULT.node}:${PKI}/kubelet.pem`]);
-    expect(leaves).toBe(3 * 11 + 3 * 2);
+    expect(leaves).toBe(3 * 13 + 3 * 2);
     expect(notAfters.size).toBe(leaves); // staggered: every countdown differs
   });
 

@@ -1,0 +1,228 @@
+/**
+ * `k8ops certs [--json | --prometheus] [--node NAME] [--path DIR]`: the PKI report
+ * headless. On the nodes of a session (demo or inventory), or on a local directory
+ * (`--path`: on a node itself, or a PKI built by gen-lab) read by LocalNodeAgent.
+ * Exit code: 0 ok, 1 warnings, 2 critical, 3 nodes unreachable (the highest that applies).
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { formatIssue, loadInventory } from '../config/load.js';
+import { cacheDir, type Env } from '../config/paths.js';
+import type { Inventory, NodeSpec, Role } from '../config/types.js';
+import { buildPkiModel } from '../model/pki.js';
+import { LocalNodeAgent } from '../nodes/local-agent.js';
+import { createSession, type Session } from '../session/session.js';
+import type { Layout } from './layout.js';
+import { defaultLayout } from './layout-data.js';
+import { prometheusText } from './prometheus.js';
+import { reportToJson } from './report.js';
+import { formatReportText } from './text.js';
+import { loadVerdictCache, saveVerdictCache, VERDICT_CACHE_FILE } from './verdict-cache.js';
+
+/** Usage or configuration error (the CLI's shared code). */
+const USAGE = 2;
+
+export interface CertsArgs {
+  json: boolean;
+  prometheus: boolean;
+  node?: string;
+  path?: string;
+  inventory?: string;
+}
+
+interface CertsRun {
+  session: Session;
+  layout: Layout;
+  only?: string[];
+  anonymous?: ReadonlySet<string>;
+  source: 'demo' | 'nodes' | 'path';
+}
+
+/** The persistent signature-verdict cache, unless K8OPS_NO_VERDICT_CACHE is set. */
+function verdictCacheFile(env: Env): string | undefined {
+  const off = env.K8OPS_NO_VERDICT_CACHE;
+  return off !== undefined && off !== '' && off !== '0'
+    ? undefined
+    : join(cacheDir(env), VERDICT_CACHE_FILE);
+}
+
+/** Run `body` with the verdict cache loaded before and saved after. */
+async function withVerdictCache<T>(env: Env, body: () => Promise<T>): Promise<T> {
+  const file = verdictCacheFile(env);
+  if (file) await loadVerdictCache(file);
+  const result = await body();
+  if (file) await saveVerdictCache(file);
+  return result;
+}
+
+/** First attempt of every source; a ref'd timer holds the process open meanwhile. */
+async function settle(session: Session, scope?: string): Promise<void> {
+  const hold = setInterval(() => {}, 1000);
+  try {
+    if (scope !== undefined) await session.scheduler.refresh({ scope });
+    else {
+      session.start();
+      await session.scheduler.whenIdle();
+    }
+  } finally {
+    clearInterval(hold);
+  }
+}
+
+/** `k8ops certs` on the nodes of `session` (closed by the caller). */
+export async function certsCommand(
+  session: Session,
+  a: CertsArgs,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+  env: Env = process.env,
+): Promise<number> {
+  if (a.node !== undefined && !session.inventory.nodes.some((n) => n.name === a.node)) {
+    err.write(
+      `k8ops: no node named "${a.node}" (nodes: ${session.inventory.nodes.map((n) => n.name).join(', ')})\n`,
+    );
+    return USAGE;
+  }
+  await withVerdictCache(env, () => settle(session, a.node));
+  return printCerts(
+    {
+      session,
+      layout: defaultLayout(),
+      ...(a.node !== undefined ? { only: [a.node] } : {}),
+      source: session.mode === 'demo' ? 'demo' : 'nodes',
+    },
+    a,
+    out,
+  );
+}
+
+function printCerts(run: CertsRun, a: CertsArgs, out: NodeJS.WritableStream): number {
+  const { session } = run;
+  const now = Date.now();
+  const report = buildPkiModel(session.inventory, (s, src) => session.store.get(s, src), now, {
+    layout: run.layout,
+    ...(run.only ? { only: run.only } : {}),
+    ...(run.anonymous ? { anonymous: run.anonymous } : {}),
+  });
+  const nodes = session.inventory.nodes.filter((n) => !run.only || run.only.includes(n.name));
+  if (a.prometheus) {
+    out.write(prometheusText(report, { nodes: nodes.map((n) => n.name) }));
+  } else if (a.json) {
+    const renewBeforeMs = session.inventory.rotation.renewBeforeMs;
+    const doc = reportToJson(report, {
+      cluster: session.inventory.cluster,
+      mode: session.mode,
+      source: run.source,
+      nodes,
+      ...(renewBeforeMs !== undefined ? { renewBeforeMs } : {}),
+    });
+    out.write(`${JSON.stringify(doc, null, 2)}\n`);
+  } else {
+    const title =
+      run.source === 'path'
+        ? `k8ops certs — ${session.inventory.pki.dir}`
+        : `k8ops certs — ${session.inventory.cluster}${session.mode === 'demo' ? ' (demo)' : ''}`;
+    out.write(formatReportText(report, { title }));
+  }
+  return report.exitCode;
+}
+
+/** Roles a directory's files imply: each certificate the layout gives to one role only. */
+export function inferRoles(layout: Layout, names: readonly string[]): Role[] {
+  const present = new Set(names);
+  const roles = new Set<Role>();
+  let shared = false;
+  for (const c of layout.certs) {
+    if (!c.enabled || !present.has(basename(c.cert))) continue;
+    if (c.roles.length === 1) roles.add(c.roles[0]!);
+    else shared = true;
+  }
+  if (roles.size === 0 && shared) roles.add('worker');
+  return [...roles];
+}
+
+const HOUR_MS = 3_600_000;
+
+/** A one-node inventory for a local directory. */
+function localInventory(dir: string, node: NodeSpec, base?: Inventory): Inventory {
+  return {
+    source: '<path>',
+    cluster: base?.cluster ?? 'local',
+    nodes: [node],
+    ssh: { jump: [], connectTimeoutMs: 10_000 },
+    kube: { tunnel: false },
+    pki: { dir, rootOffline: base?.pki.rootOffline ?? true },
+    rotation: base?.rotation ?? {
+      renewBeforeMs: undefined,
+      spreadMs: 24 * HOUR_MS,
+      cpGapMs: HOUR_MS / 2,
+      minRemainingMs: 48 * HOUR_MS,
+    },
+    network: { targetMtu: 9216, bgpRouters: [] },
+    ingress: { namespace: 'ingress-nginx', cacheZone: 'ingress_cache' },
+    addons: {},
+  };
+}
+
+/** `k8ops certs --path DIR`: the directory as one node's PKI dir (`--node` names it). */
+export async function certsPathCommand(
+  a: CertsArgs & { path: string },
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+  env: Env = process.env,
+): Promise<number> {
+  const dir = resolve(a.path);
+  try {
+    if (!statSync(dir).isDirectory()) {
+      err.write(`k8ops: --path ${dir} is not a directory\n`);
+      return USAGE;
+    }
+  } catch (e) {
+    err.write(`k8ops: --path ${dir}: ${(e as Error).message}\n`);
+    return USAGE;
+  }
+  const layout = defaultLayout();
+  let base: Inventory | undefined;
+  if (a.inventory !== undefined) {
+    const loaded = await loadInventory(a.inventory);
+    if (!loaded.ok) {
+      for (const issue of loaded.errors) err.write(`${formatIssue(issue)}\n`);
+      return USAGE;
+    }
+    base = loaded.inventory;
+  }
+  const known = a.node !== undefined ? base?.nodes.find((n) => n.name === a.node) : undefined;
+  if (a.node !== undefined && base && !known) {
+    err.write(`k8ops: no node named "${a.node}" in ${a.inventory}\n`);
+    return USAGE;
+  }
+  const name = a.node ?? 'local';
+  const node: NodeSpec = {
+    name,
+    index: known?.index ?? 0,
+    host: 'localhost',
+    addresses: known?.addresses ?? [],
+    roles: known?.roles ?? inferRoles(layout, readdirSync(dir)),
+  };
+  const session = createSession({
+    mode: 'live',
+    inventory: localInventory(dir, node, base),
+    agents: new Map([[name, new LocalNodeAgent(node)]]),
+    readOnly: true,
+  });
+  try {
+    await withVerdictCache(env, () => settle(session));
+    return printCerts(
+      {
+        session,
+        layout,
+        source: 'path',
+        ...(a.node === undefined ? { anonymous: new Set([name]) } : {}),
+      },
+      a,
+      out,
+    );
+  } finally {
+    await session.close();
+  }
+}
