@@ -1,5 +1,29 @@
-/** What k8ops reads from the Kubernetes API (grown by the kube issue). */
+/**
+ * What k8ops reads from the Kubernetes API.
+ *
+ * `KubeSource` is the minimal polled interface (the foundation's `kube` collector calls
+ * `listNodes`). `LiveKubeSource` adds the watch-driven view: `snapshot()` returns an
+ * immutable `KubeClusterSnapshot` whose sections keep their identity until they change,
+ * and `onChange(cb)` says when to read it again. Both the real cluster source
+ * (`KubeClusterSource`) and the demo lab (`DemoKubeSource`) implement it.
+ */
 import type { CallOptions } from '../nodes/agent.js';
+import type { SourceError } from '../store/types.js';
+
+export interface KubeNodeAddress {
+  /** `InternalIP`, `ExternalIP`, `Hostname`, … */
+  type: string;
+  address: string;
+}
+
+export interface KubeCondition {
+  type: string;
+  /** `True`, `False` or `Unknown`. */
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
 
 export interface KubeNodeStatus {
   name: string;
@@ -7,6 +31,17 @@ export interface KubeNodeStatus {
   /** Reason/message of the Ready condition when not ready. */
   reason?: string;
   kubeletVersion?: string;
+  /** From `node-role.kubernetes.io/<role>` labels. */
+  roles?: string[];
+  addresses?: KubeNodeAddress[];
+  /** First InternalIP, for the node list. */
+  internalIP?: string;
+  conditions?: KubeCondition[];
+  /** `kubectl cordon` */
+  unschedulable?: boolean;
+  osImage?: string;
+  kernelVersion?: string;
+  containerRuntimeVersion?: string;
 }
 
 export interface KubeSource {
@@ -14,4 +49,232 @@ export interface KubeSource {
   readonly context: string;
   listNodes(opts?: CallOptions): Promise<KubeNodeStatus[]>;
   close(): Promise<void>;
+}
+
+// ---- the live view -----------------------------------------------------------------------
+
+/** A typed error as the panes and `--json` show it (`kind` as in `KubeErrorKind`). */
+export type KubeErrorInfo = SourceError;
+
+/** One watched data set. */
+export interface KubeSection<T> {
+  /** Last good value; kept while an error is shown. Undefined until the first list. */
+  readonly value?: T;
+  /** Why the last attempt failed (the watch is re-established in the background). */
+  readonly error?: KubeErrorInfo;
+  /** Epoch ms of the last change seen from the API (list, event or relist). */
+  readonly updatedAt?: number;
+  /** The watch is connected and the value is current. */
+  readonly synced: boolean;
+  /** More objects than the configured bound: the value holds the first ones only. */
+  readonly truncated?: boolean;
+}
+
+export type KubeRoute = 'direct' | 'tunnel';
+
+export interface KubeApiStatus {
+  readonly context: string;
+  /** The server URL from the kubeconfig. */
+  readonly server: string;
+  /** How the API is reached: directly, or through a TCP forward over the SSH chain. */
+  readonly via: KubeRoute;
+  /** `127.0.0.1:<port>` of the local forward when tunnelled. */
+  readonly connectedTo?: string;
+  /** Name the server certificate is verified against (tls-server-name or the server's host). */
+  readonly tlsServerName: string;
+  /** Undefined until the first check. */
+  readonly reachable?: boolean;
+  /** `gitVersion` from `/version`, e.g. `v1.33.4`. */
+  readonly serverVersion?: string;
+  /** A notice for the header, e.g. that k8ops fell back to the SSH tunnel. */
+  readonly notice?: string;
+  readonly error?: KubeErrorInfo;
+  /** Epoch ms of the last reachability check. */
+  readonly checkedAt?: number;
+}
+
+export interface KubeContainerStatus {
+  name: string;
+  image: string;
+  ready: boolean;
+  restartCount: number;
+  /** `running`, `waiting`, `terminated` (or `unknown`). */
+  state: string;
+  /** Reason of a waiting/terminated state, e.g. `CrashLoopBackOff`. */
+  reason?: string;
+}
+
+export interface KubePod {
+  namespace: string;
+  name: string;
+  nodeName?: string;
+  /** `Pending`, `Running`, `Succeeded`, `Failed`, `Unknown`. */
+  phase: string;
+  /** What `kubectl get pods` shows in STATUS (phase, waiting reason, `Terminating`). */
+  status: string;
+  /** The pod's Ready condition. */
+  ready: boolean;
+  containersReady: number;
+  containersTotal: number;
+  restarts: number;
+  podIP?: string;
+  hostIP?: string;
+  startTime?: string;
+  /** Container names in spec order (for logs). */
+  containerNames: string[];
+  containers: KubeContainerStatus[];
+  labels: Record<string, string>;
+}
+
+/** The interesting keys of the `cilium-config` ConfigMap, plus every key as is. */
+export interface CiliumConfigSummary {
+  namespace: string;
+  resourceVersion?: string;
+  /** `native` or `tunnel` (`routing-mode`, or the pre-1.14 `tunnel` key). */
+  routingMode?: string;
+  /** `vxlan` / `geneve` when tunnelling. */
+  tunnelProtocol?: string;
+  kubeProxyReplacement?: string;
+  bgpControlPlane?: boolean;
+  hubble?: boolean;
+  ipam?: string;
+  clusterName?: string;
+  /** `mtu` key (unset: Cilium derives it from the devices). */
+  mtu?: number;
+  devices?: string;
+  /** Every key (values cut at 4 KiB). */
+  data: Record<string, string>;
+}
+
+export interface BgpRouteCount {
+  afi: string;
+  safi: string;
+  received?: number;
+  advertised?: number;
+}
+
+export interface BgpPeerStatus {
+  name: string;
+  peerAddress: string;
+  peerASN?: number;
+  /** `established`, `active`, `connect`, `idle`, `opensent`, `openconfirm`, or undefined. */
+  peeringState?: string;
+  /** RFC 3339 (Cilium ≥ 1.17 `establishedTime`). */
+  establishedTime?: string;
+  /** Cilium 1.16 `uptime` (Go duration text). */
+  uptime?: string;
+  routeCount: BgpRouteCount[];
+  /** Sums over `routeCount` (or the 1.16 `routesReceived`/`routesAdvertised`). */
+  routesReceived?: number;
+  routesAdvertised?: number;
+  holdTimeSeconds?: number;
+  keepaliveSeconds?: number;
+}
+
+export interface BgpInstanceStatus {
+  name: string;
+  localASN?: number;
+  peers: BgpPeerStatus[];
+}
+
+export interface BgpNodeConfigStatus {
+  /** The object's name is the node's name. */
+  node: string;
+  instances: BgpInstanceStatus[];
+  conditions: KubeCondition[];
+}
+
+export interface BgpNodeConfigs {
+  /** Served version the objects were read with, e.g. `cilium.io/v2` or `cilium.io/v2alpha1`; undefined when not served. */
+  apiVersion?: string;
+  /** Why there is nothing to read (CRD not installed), when `apiVersion` is undefined. */
+  absent?: string;
+  nodes: BgpNodeConfigStatus[];
+}
+
+export interface ImageRef {
+  container: string;
+  image: string;
+  /** Tag without the digest, e.g. `v1.16.5`. */
+  tag?: string;
+  digest?: string;
+}
+
+export interface AddonVersion {
+  /** Addon id (`cilium`, `cilium-operator`, `hubble-relay`, `hubble-ui`, `ingress-nginx`, `coredns`) or the workload's name. */
+  addon: string;
+  namespace: string;
+  kind: 'Deployment' | 'DaemonSet';
+  name: string;
+  /** `app.kubernetes.io/version` label, else the main image's tag. */
+  version?: string;
+  versionSource?: 'label' | 'image';
+  images: ImageRef[];
+  /** Ready/desired replicas (DaemonSet: numberReady/desiredNumberScheduled). */
+  ready?: number;
+  desired?: number;
+}
+
+export interface KubeLogLine {
+  /** Increasing across the whole buffer (survives eviction), for "new since" views. */
+  seq: number;
+  pod: string;
+  /** RFC 3339 timestamp from the API (`timestamps=true`). */
+  time?: string;
+  text: string;
+  /** The line was longer than the bound and was cut. */
+  truncated?: boolean;
+}
+
+export interface KubeLogView {
+  /** Oldest first, at most the ring's bound. */
+  readonly lines: readonly KubeLogLine[];
+  /** Lines received since start. */
+  readonly total: number;
+  /** Lines evicted from the ring. */
+  readonly dropped: number;
+  /** Pods being followed (`namespace/name`). */
+  readonly following: readonly string[];
+  readonly error?: KubeErrorInfo;
+  readonly updatedAt?: number;
+}
+
+export interface KubeClusterSnapshot {
+  readonly api: KubeApiStatus;
+  readonly nodes: KubeSection<readonly KubeNodeStatus[]>;
+  readonly ciliumPods: KubeSection<readonly KubePod[]>;
+  readonly hubbleRelayPods: KubeSection<readonly KubePod[]>;
+  readonly ingressControllerPods: KubeSection<readonly KubePod[]>;
+  /** `null` value: the ConfigMap does not exist. */
+  readonly ciliumConfig: KubeSection<CiliumConfigSummary | null>;
+  readonly bgp: KubeSection<BgpNodeConfigs>;
+  readonly addons: KubeSection<readonly AddonVersion[]>;
+  readonly ingressLog: KubeLogView;
+}
+
+export interface KubeContextInfo {
+  name: string;
+  cluster: string;
+  user: string;
+  namespace?: string;
+  /** Server URL of the context's cluster (undefined if the cluster entry is missing). */
+  server?: string;
+  current: boolean;
+}
+
+export interface LiveKubeSource extends KubeSource {
+  /** Current immutable snapshot; a section keeps its identity until it changes. */
+  snapshot(): KubeClusterSnapshot;
+  /** Called (coalesced) after the snapshot changed. Returns the unsubscribe function. */
+  onChange(cb: () => void): () => void;
+  /** Contexts of the loaded kubeconfig, for `:ctx`. */
+  contexts(): KubeContextInfo[];
+}
+
+export function isLiveKubeSource(k: KubeSource | undefined): k is LiveKubeSource {
+  return (
+    k !== undefined &&
+    typeof (k as Partial<LiveKubeSource>).snapshot === 'function' &&
+    typeof (k as Partial<LiveKubeSource>).onChange === 'function'
+  );
 }
