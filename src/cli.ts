@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatIssue, loadInventory } from './config/load.js';
 import { cacheDir, configDir, resolveInventoryPath, stateDir } from './config/paths.js';
-import type { Inventory } from './config/types.js';
+import type { KubeNodeStatus } from './kube/types.js';
 import { buildOverview, formatAge, type Overview } from './model/overview.js';
 import { agentsReport, formatNodesTable, nodesReport } from './nodes/report.js';
 import { certsCommand, certsPathCommand } from './pki/certs-command.js';
@@ -14,6 +14,7 @@ import { formatCountdown } from './pki/expiry.js';
 import { openDemoSession } from './session/demo.js';
 import { type LiveSession, openLiveSession } from './session/live.js';
 import type { Session } from './session/session.js';
+import { CLUSTER_SCOPE } from './store/types.js';
 
 export interface ConsoleOptions {
   color: boolean;
@@ -258,18 +259,14 @@ async function openFromArgs(
     return { ok: false };
   }
   for (const w of loaded.warnings) err.write(`warning: ${formatIssue(w)}\n`);
-  const inventory: Inventory = a.context
-    ? { ...loaded.inventory, kube: { ...loaded.inventory.kube, context: a.context } }
-    : loaded.inventory;
-  return {
-    ok: true,
-    session: openLiveSession({
-      inventory,
-      readOnly: a.readOnly,
-      sshConfigFile: a.sshConfig,
-      acceptNew: a.acceptNew,
-    }),
-  };
+  const session = await openLiveSession({
+    inventory: loaded.inventory,
+    readOnly: a.readOnly,
+    sshConfigFile: a.sshConfig,
+    acceptNew: a.acceptNew,
+    context: a.context,
+  });
+  return { ok: true, session };
 }
 
 function info(a: Parsed, out: NodeJS.WritableStream, env: NodeJS.ProcessEnv): number {
@@ -292,8 +289,7 @@ function info(a: Parsed, out: NodeJS.WritableStream, env: NodeJS.ProcessEnv): nu
 async function settleOnce(session: Session): Promise<void> {
   const hold = setInterval(() => {}, 1000);
   try {
-    session.start();
-    await session.scheduler.whenIdle();
+    await session.settle();
   } finally {
     clearInterval(hold);
   }
@@ -377,17 +373,87 @@ async function nodesCommand(
 ): Promise<number> {
   const hold = setInterval(() => {}, 1000);
   try {
-    const { rows, exitCode } =
+    const [ssh] = await Promise.all([
       session.mode === 'demo'
-        ? await agentsReport(session.inventory, session.agents)
-        : await nodesReport(session.inventory, { pool: (session as LiveSession).pool });
-    out.write(
-      a.json
-        ? `${JSON.stringify({ cluster: session.inventory.cluster, nodes: rows }, null, 2)}\n`
-        : `${formatNodesTable(rows)}\n`,
-    );
+        ? agentsReport(session.inventory, session.agents)
+        : nodesReport(session.inventory, { pool: (session as LiveSession).pool }),
+      session.settleKube(10_000),
+    ]);
+    const kube = kubeNodesView(session);
+    const rows = ssh.rows.map((r) => ({ ...r, kube: kube.byNode.get(r.node) ?? null }));
+    const exitCode = Math.max(ssh.exitCode, kube.error || kube.notReady ? EXIT.problem : EXIT.ok);
+    if (a.json) {
+      const doc = {
+        cluster: session.inventory.cluster,
+        context: session.context ?? null,
+        kubeError: kube.error ?? null,
+        nodes: rows,
+      };
+      out.write(`${JSON.stringify(doc, null, 2)}\n`);
+    } else {
+      out.write(`${formatNodesTable(ssh.rows)}\n`);
+      out.write(`\n${formatKubeNodes(session, kube)}\n`);
+    }
     return exitCode;
   } finally {
     clearInterval(hold);
   }
+}
+
+interface KubeNodesView {
+  byNode: Map<
+    string,
+    {
+      ready: boolean;
+      reason: string | null;
+      kubeletVersion: string | null;
+      internalIP: string | null;
+    }
+  >;
+  error?: string;
+  notReady: boolean;
+}
+
+/** The API server's view of the inventory's nodes, from the store's `kube` snapshot. */
+function kubeNodesView(session: Session): KubeNodesView {
+  if (!session.hasKube) return { byNode: new Map(), notReady: false };
+  const snap = session.store.get<KubeNodeStatus[]>(CLUSTER_SCOPE, 'kube');
+  const byNode: KubeNodesView['byNode'] = new Map();
+  for (const n of snap.value ?? []) {
+    byNode.set(n.name, {
+      ready: n.ready,
+      reason: n.reason ?? null,
+      kubeletVersion: n.kubeletVersion ?? null,
+      internalIP: n.internalIP ?? null,
+    });
+  }
+  const names = new Set(session.inventory.nodes.map((n) => n.name));
+  const notReady = [...names].some((n) => byNode.get(n)?.ready === false);
+  const error =
+    snap.error?.message ?? (snap.value ? undefined : 'no answer from the API server yet');
+  return error === undefined ? { byNode, notReady } : { byNode, notReady, error };
+}
+
+function formatKubeNodes(session: Session, v: KubeNodesView): string {
+  if (!session.hasKube)
+    return 'kube: no Kubernetes API source configured (kubeconfig / kube.context)';
+  const head = `kube (${session.context ?? 'no context'})`;
+  if (v.error && v.byNode.size === 0) return `${head}: ${v.error}`;
+  const rows = session.inventory.nodes.map((n) => {
+    const k = v.byNode.get(n.name);
+    return [
+      n.name,
+      k ? (k.ready ? 'Ready' : `NotReady${k.reason ? ` (${k.reason})` : ''}`) : 'not registered',
+      k?.kubeletVersion ?? '-',
+      k?.internalIP ?? '-',
+    ];
+  });
+  const header = ['NODE', 'KUBE', 'KUBELET', 'INTERNAL-IP'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [head + (v.error ? ` — ${v.error}` : ''), fmt(header), ...rows.map(fmt)].join('\n');
 }

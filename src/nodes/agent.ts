@@ -67,9 +67,8 @@ export interface NodeAgent {
    * The node's PKI status for `pkiDir` (nix/pki/status: every file with kind, mode, owner,
    * size and the SHA-256 of its public key; private keys never leave the node). Rejects
    * when the node cannot be reached or the answer does not parse.
-   * Optional until every implementation has it (SshNodeAgent: src/nodes/pki-status-remote.ts).
    */
-  pkiStatus?(pkiDir: string, opts?: CallOptions): Promise<PkiStatus>;
+  pkiStatus(pkiDir: string, opts?: CallOptions): Promise<PkiStatus>;
   close(): Promise<void>;
 }
 

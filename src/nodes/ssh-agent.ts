@@ -1,25 +1,32 @@
 /**
  * SshNodeAgent: the NodeAgent operations over the SSH pool. Every path and unit name is
- * validated and single-quoted (src/ssh/quote.ts); each operation is one remote command
- * (one round trip), parsed by the pure parsers in src/ssh/remote-scripts.ts.
+ * validated and single-quoted (src/ssh/quote.ts); each operation is one remote script
+ * (one round trip) on the connection's persistent shell (SshHost.run: no new SSH session
+ * per call; plain exec when no shell can be had), parsed by the pure parsers in
+ * src/ssh/remote-scripts.ts. Every operation only reads, so a shell that breaks under one
+ * is retried over exec within the same deadline.
  */
 import type { Inventory, NodeSpec } from '../config/types.js';
+import type { PkiStatus } from '../pki/types.js';
 import type { ExecOptions } from '../ssh/exec.js';
 import { type SshHost, SshPool } from '../ssh/pool.js';
-import { sh } from '../ssh/quote.js';
+import { remotePath, sh, token } from '../ssh/quote.js';
 import {
   listDirScript,
   newNonce,
   parseListDir,
   parseOsRelease,
   parseReadFiles,
+  parseReadFilesBatch,
   parseStat,
   parseUnitStates,
+  readFilesBatchScript,
   readFilesScript,
   statScript,
   unitStatesCommand,
 } from '../ssh/remote-scripts.js';
 import { type RouteRequest, routeRequestForNode } from '../ssh/resolve.js';
+import type { RunOptions } from '../ssh/shell.js';
 import type {
   CallOptions,
   FileRead,
@@ -28,6 +35,7 @@ import type {
   ProbeResult,
   UnitState,
 } from './agent.js';
+import { remotePkiStatus } from './pki-status-remote.js';
 
 export const DEFAULT_CALL_TIMEOUT_MS = 15_000;
 
@@ -61,8 +69,12 @@ export class SshNodeAgent implements NodeAgent {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   }
 
-  private execOpts(opts: CallOptions | undefined, extra: ExecOptions = {}): ExecOptions {
-    const o: ExecOptions = { timeoutMs: opts?.timeoutMs ?? this.timeoutMs, ...extra };
+  private execOpts(opts: CallOptions | undefined, extra: RunOptions = {}): RunOptions {
+    const o: RunOptions = {
+      timeoutMs: opts?.timeoutMs ?? this.timeoutMs,
+      idempotent: true,
+      ...extra,
+    };
     if (opts?.signal) o.signal = opts.signal;
     return o;
   }
@@ -74,7 +86,7 @@ export class SshNodeAgent implements NodeAgent {
     const route = await this.host.route();
     const remaining = Math.max(1, deadline - (Date.now() - t0));
     const start = performance.now();
-    const r = await this.host.exec(
+    const r = await this.host.run(
       sh`cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null || true`,
       this.execOpts({ ...opts, timeoutMs: remaining }, { maxOutputBytes: 64 * 1024 }),
     );
@@ -87,25 +99,42 @@ export class SshNodeAgent implements NodeAgent {
     return res;
   }
 
+  /**
+   * One `wc -c` + one `cat` for all readable files; files whose size changed between the
+   * two (a rotation in progress, /proc-like files) are read again per file, race-free.
+   */
   async readFiles(paths: readonly string[], opts?: CallOptions): Promise<FileRead[]> {
     if (paths.length === 0) return [];
     const nonce = newNonce();
-    const cmd = readFilesScript(paths, nonce); // throws UnsafeValueError before any I/O
-    const r = await this.host.exec(cmd, this.execOpts(opts));
-    return parseReadFiles(r.stdout, nonce, paths);
+    const cmd = readFilesBatchScript(paths, nonce); // throws UnsafeValueError before any I/O
+    const t0 = Date.now();
+    const r = await this.host.run(cmd, this.execOpts(opts));
+    const { files, retry } = parseReadFilesBatch(r.stdoutBuffer, nonce, paths);
+    if (retry.length === 0) return files;
+    const again = retry.map((i) => paths[i]!);
+    const nonce2 = newNonce();
+    const left = Math.max(1, (opts?.timeoutMs ?? this.timeoutMs) - (Date.now() - t0));
+    const r2 = await this.host.run(
+      readFilesScript(again, nonce2),
+      this.execOpts({ ...opts, timeoutMs: left }),
+    );
+    parseReadFiles(r2.stdout, nonce2, again).forEach((f, k) => {
+      files[retry[k]!] = f;
+    });
+    return files;
   }
 
   async stat(paths: readonly string[], opts?: CallOptions): Promise<FileStat[]> {
     if (paths.length === 0) return [];
     const nonce = newNonce();
     const cmd = statScript(paths, nonce);
-    const r = await this.host.exec(cmd, this.execOpts(opts));
+    const r = await this.host.run(cmd, this.execOpts(opts));
     return parseStat(r.stdout, nonce, paths);
   }
 
   async listDir(path: string, opts?: CallOptions): Promise<string[]> {
     const cmd = listDirScript(path);
-    const r = await this.host.exec(cmd, this.execOpts(opts));
+    const r = await this.host.run(cmd, this.execOpts(opts));
     return parseListDir(r.stdout);
   }
 
@@ -113,14 +142,35 @@ export class SshNodeAgent implements NodeAgent {
     if (units.length === 0) return [];
     const cmd = unitStatesCommand(units);
     // systemctl show exits 0 for unknown units; non-zero means systemctl itself failed.
-    const r = await this.host.exec(cmd, this.execOpts(opts));
+    const r = await this.host.run(cmd, this.execOpts(opts));
     return parseUnitStates(r.stdout, units);
   }
 
   /** Raw `ip -j -d link show` JSON text (parsed by the MTU collector). */
   async links(opts?: CallOptions): Promise<string> {
-    const r = await this.host.exec(sh`ip -j -d link show`, this.execOpts(opts));
+    const r = await this.host.run(sh`ip -j -d link show`, this.execOpts(opts));
     return r.stdout;
+  }
+
+  /**
+   * The node-side `status` script (nix/pki/status.sh with lib.sh inlined) piped to `bash -s`:
+   * modes, owners and public-key digests of every PKI file, so key↔cert is checked without a
+   * private key leaving the node. Needs bash, jq and openssl on the node, and read access to
+   * the keys (root).
+   */
+  pkiStatus(pkiDir: string, opts?: CallOptions): Promise<PkiStatus> {
+    return remotePkiStatus(
+      async (_command, stdin) => {
+        const cmd = sh`bash -s -- --pki-dir ${remotePath(pkiDir)} --node ${token(this.node.name)}`;
+        const o: ExecOptions = { timeoutMs: opts?.timeoutMs ?? this.timeoutMs, reject: false };
+        if (stdin !== undefined) o.stdin = stdin;
+        if (opts?.signal) o.signal = opts.signal;
+        const r = await this.host.exec(cmd, o);
+        return { stdout: r.stdout, stderr: r.stderr, code: r.exitCode };
+      },
+      pkiDir,
+      { node: this.node.name },
+    );
   }
 
   async close(): Promise<void> {

@@ -1,13 +1,19 @@
 /**
  * Open a Session on a real cluster from a validated inventory: one SSH pool for the run
- * (one connection per host, bastions shared), one SshNodeAgent per node. A connection
+ * (one connection per host, bastions shared), one SshNodeAgent per node, and the
+ * Kubernetes API through the user's kubeconfig — tunnelled over the same SSH chain when
+ * the inventory says so or when the API server is not reachable directly. A connection
  * that drops marks its node's reachability failed at once (not at the next poll), and a
  * reconnect refreshes the node.
  */
+
+import { existsSync } from 'node:fs';
 import type { Inventory } from '../config/types.js';
+import { forwardVia, kubeconfigFiles, type OpenForward, openKubeSource } from '../kube/index.js';
 import type { NodeAgent } from '../nodes/agent.js';
 import { SshNodeAgent } from '../nodes/ssh-agent.js';
 import { SshPool } from '../ssh/pool.js';
+import { parseJumpSpec, type RouteRequest, routeRequestForNode } from '../ssh/resolve.js';
 import { createSession, type Session } from './session.js';
 
 export interface LiveSessionOptions {
@@ -17,6 +23,8 @@ export interface LiveSessionOptions {
   sshConfigFile?: string;
   /** Record unknown host keys, like StrictHostKeyChecking=accept-new. */
   acceptNew?: boolean;
+  /** `--context`: wins over the inventory's kube.context. */
+  context?: string;
 }
 
 export interface LiveSession extends Session {
@@ -24,7 +32,31 @@ export interface LiveSession extends Session {
   readonly pool: SshPool;
 }
 
-export function openLiveSession(opts: LiveSessionOptions): LiveSession {
+/**
+ * Where the API tunnel starts: the last hop of the inventory's jump chain (the bastion),
+ * or else the first control-plane node itself (its route includes any ssh-config jumps).
+ */
+export function tunnelRoute(
+  inventory: Inventory,
+): { name: string; request: RouteRequest } | undefined {
+  const jump = inventory.ssh.jump;
+  const last = jump.at(-1);
+  if (last !== undefined) {
+    const spec = parseJumpSpec(last);
+    if ('error' in spec) return undefined;
+    const request: RouteRequest = { host: spec.host, jump: jump.slice(0, -1) };
+    if (spec.user) request.user = spec.user;
+    if (spec.port) request.port = spec.port;
+    if (inventory.ssh.knownHosts) request.knownHosts = inventory.ssh.knownHosts;
+    return { name: `tunnel:${spec.host}`, request };
+  }
+  const cp = inventory.nodes.find((n) => n.roles.includes('control-plane'));
+  return cp
+    ? { name: `tunnel:${cp.name}`, request: routeRequestForNode(inventory, cp) }
+    : undefined;
+}
+
+export async function openLiveSession(opts: LiveSessionOptions): Promise<LiveSession> {
   const pool = new SshPool({ sshConfigFile: opts.sshConfigFile, acceptNew: opts.acceptNew });
   const agents = new Map<string, NodeAgent>(
     opts.inventory.nodes.map((n) => [
@@ -32,12 +64,39 @@ export function openLiveSession(opts: LiveSessionOptions): LiveSession {
       new SshNodeAgent(n, { pool, inventory: opts.inventory }),
     ]),
   );
+  const route = tunnelRoute(opts.inventory);
+  const openForward: OpenForward | undefined = route
+    ? forwardVia(pool.host(route.name, route.request))
+    : undefined;
+  // No kubeconfig anywhere and none asked for: the cluster has no kube source ("no
+  // source" on screen), which is not an error. A configured one that fails is shown as such.
+  const kc = kubeconfigFiles(
+    opts.inventory.kube.kubeconfig ? { path: opts.inventory.kube.kubeconfig } : {},
+  );
+  const wanted =
+    kc.origin !== 'default' ||
+    kc.files.some((f) => existsSync(f)) ||
+    !!(opts.context ?? opts.inventory.kube.context);
+  const kube = wanted
+    ? await openKubeSource({
+        inventory: opts.inventory,
+        ...(opts.context ? { context: opts.context } : {}),
+        ...(openForward ? { openForward } : {}),
+      })
+    : undefined;
+  const kubeOptions =
+    kube === undefined
+      ? {}
+      : kube.ok
+        ? { kube: kube.source }
+        : { kubeError: { kind: kube.error.kind, message: kube.error.message } };
   const session = createSession({
     mode: 'live',
     inventory: opts.inventory,
     agents,
+    ...kubeOptions,
     readOnly: opts.readOnly,
-    context: opts.inventory.kube.context,
+    context: opts.context ?? opts.inventory.kube.context,
     onClose: () => pool.close(),
   });
   pool.onStateChange((ev) => {

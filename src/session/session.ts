@@ -4,13 +4,14 @@
  * receive a Session and read from its store; they never touch agents directly.
  */
 import type { Inventory } from '../config/types.js';
-import type { KubeSource } from '../kube/types.js';
+import { bindKubeToStore } from '../kube/collect.js';
+import { isLiveKubeSource, type KubeSource } from '../kube/types.js';
 import { pkiDirsOf } from '../model/pki.js';
 import type { NodeAgent } from '../nodes/agent.js';
 import { defaultLayout } from '../pki/layout-data.js';
 import { type Clock, createClock } from '../store/clock.js';
 import { RefreshScheduler, Store } from '../store/index.js';
-import { CLUSTER_SCOPE } from '../store/types.js';
+import { CLUSTER_SCOPE, type SourceError } from '../store/types.js';
 import {
   collectCerts,
   collectKubeNodes,
@@ -31,6 +32,8 @@ export interface SessionOptions {
   context?: string;
   /** Released after the agents on close (e.g. the SSH pool they share). */
   onClose?: () => Promise<void>;
+  /** The kube source could not be opened: shown as the kube state (with the reason). */
+  kubeError?: SourceError;
   now?: () => number;
 }
 
@@ -51,6 +54,16 @@ export interface Session {
   refreshAll(): void;
   /** Every source has been attempted at least once (its snapshot has a value or an error). */
   settled(): boolean;
+  /** Start, then wait for the first attempt of every source (kube watches bounded by `timeoutMs`). */
+  settle(timeoutMs?: number): Promise<void>;
+  /** Wait for the kube source's first answer (bounded); at once without one. */
+  settleKube(timeoutMs?: number): Promise<void>;
+  /** Kube contexts of the loaded kubeconfig (for `:ctx`); empty without a live kube source. */
+  kubeContexts(): string[];
+  /** Switch the kube context without restarting; the result says why not, if not. */
+  switchContext(
+    name: string,
+  ): Promise<{ ok: true; context: string } | { ok: false; message: string }>;
   close(): Promise<void>;
 }
 
@@ -90,7 +103,11 @@ export function createSession(opts: SessionOptions): Session {
   }
   const kube = opts.kube;
   if (kube) registered.push([CLUSTER_SCOPE, 'kube']);
-  if (kube) {
+  // A watch-driven source writes its sections into the store as they change; a plain one
+  // is polled. Never both: they would fight over the same snapshot.
+  let unbindKube: (() => void) | undefined;
+  if (isLiveKubeSource(kube)) unbindKube = bindKubeToStore(kube, store);
+  else if (kube) {
     scheduler.add({
       scope: CLUSTER_SCOPE,
       source: 'kube',
@@ -98,14 +115,17 @@ export function createSession(opts: SessionOptions): Session {
       run: (signal) => collectKubeNodes(kube, signal),
     });
   }
+  if (opts.kubeError) store.fail(CLUSTER_SCOPE, 'kube', opts.kubeError, Date.now());
 
   let closed = false;
   return {
     mode: opts.mode,
     inventory: opts.inventory,
     readOnly: opts.readOnly,
-    context: kube?.context ?? opts.context,
-    hasKube: kube !== undefined,
+    get context() {
+      return kube?.context ?? opts.context;
+    },
+    hasKube: kube !== undefined || opts.kubeError !== undefined,
     agents: opts.agents,
     store,
     scheduler,
@@ -114,10 +134,35 @@ export function createSession(opts: SessionOptions): Session {
     refreshAll: () => void scheduler.refresh(),
     settled: () =>
       registered.every(([scope, source]) => store.get(scope, source).attemptedAt !== undefined),
+    async settle(timeoutMs = 10_000) {
+      scheduler.start();
+      await Promise.all([scheduler.whenIdle(), this.settleKube(timeoutMs)]);
+    },
+    async settleKube(timeoutMs = 10_000) {
+      const settling = kube as { whenSettled?: (ms: number) => Promise<unknown> } | undefined;
+      await settling?.whenSettled?.(timeoutMs);
+    },
+    kubeContexts: () => (isLiveKubeSource(kube) ? kube.contexts().map((c) => c.name) : []),
+    async switchContext(name) {
+      const sw = kube as
+        | {
+            switchContext?: (
+              n: string,
+            ) => Promise<{ ok: boolean; context?: string; error?: { message: string } }>;
+          }
+        | undefined;
+      if (!sw?.switchContext)
+        return { ok: false, message: 'this kube source has a single context' };
+      const r = await sw.switchContext(name);
+      return r.ok
+        ? { ok: true, context: r.context ?? name }
+        : { ok: false, message: r.error?.message ?? `cannot switch to ${name}` };
+    },
     async close() {
       if (closed) return;
       closed = true;
       await scheduler.stop();
+      unbindKube?.();
       clock.dispose();
       await Promise.allSettled([
         ...[...opts.agents.values()].map((a) => a.close()),

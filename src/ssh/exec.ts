@@ -33,6 +33,8 @@ export interface ExecResult {
   stderr: string;
   stdoutBuffer: Buffer;
   durationMs: number;
+  /** How it ran: its own exec channel, or a pooled persistent shell (SshHost.run). */
+  transport?: 'exec' | 'shell';
 }
 
 export async function runExec(
@@ -58,8 +60,15 @@ export async function runExec(
       }),
     );
   }, timeoutMs);
-  const onUserAbort = () =>
-    ac.abort(new RemoteExecError({ ...base, kind: 'aborted', reason: 'aborted' }));
+  // A RemoteExecError reason (a caller's own deadline, e.g. runScript's) is kept as is.
+  const onUserAbort = () => {
+    const r: unknown = opts.signal?.reason;
+    ac.abort(
+      r instanceof RemoteExecError
+        ? r
+        : new RemoteExecError({ ...base, kind: 'aborted', reason: 'aborted' }),
+    );
+  };
   if (opts.signal?.aborted) onUserAbort();
   opts.signal?.addEventListener('abort', onUserAbort, { once: true });
   const signal = ac.signal;
@@ -204,6 +213,7 @@ export async function runExec(
             stderr,
             stdoutBuffer,
             durationMs,
+            transport: 'exec',
           };
           if ((exitCode !== 0 || exitSignal) && opts.reject !== false) {
             finish(() =>

@@ -47,6 +47,7 @@ async function listen(
       .then((conn) => {
         const client = conn.client;
         if (!client) throw new Error('connection lost');
+        pool.primeNoDelay(conn);
         open(client, (err, ch) => {
           if (err || !ch) {
             sock.destroy();

@@ -6,6 +6,9 @@
  * - Every hop is verified against known_hosts (connection.ts has no path without a verifier).
  * - Bounded concurrent handshakes (default 16) and session channels per connection
  *   (default 8, below OpenSSH's MaxSessions 10); the rest queue.
+ * - Persistent shells (shell.ts): up to `shellsPerConnection` long-lived `sh` sessions per
+ *   connection run SshHost.run scripts without a new SSH session each; plain exec stays
+ *   for streaming, stdin and long commands.
  * - A dropped connection marks its destinations `down` (listeners are told at once); the
  *   next use reconnects. A failed connect backs off exponentially (capped); calls during
  *   the backoff fail fast with the last error, so one dead node never delays the others.
@@ -30,6 +33,14 @@ import {
   SshResolver,
 } from './resolve.js';
 import { Semaphore } from './semaphore.js';
+import {
+  DEFAULT_SHELL_COOLDOWN_MS,
+  DEFAULT_SHELL_SPAWN_DELAY_MS,
+  type RunOptions,
+  runScript,
+  ShellSet,
+  type ShellSetOptions,
+} from './shell.js';
 
 export interface PoolOptions {
   /** Shared resolver (cache per run); default a new one using `sshConfigFile`. */
@@ -50,6 +61,23 @@ export interface PoolOptions {
   backoffMaxMs?: number;
   /** ssh-agent socket (default SSH_AUTH_SOCK); 'none' disables the agent. */
   agentSocket?: string;
+  /**
+   * Persistent shells per connection for SshHost.run (default 2; 0 = always plain exec).
+   * Each holds one channel slot; capped at maxChannelsPerConnection − 1.
+   */
+  shellsPerConnection?: number;
+  /** Open another shell when a run() has waited this long for a busy one (default 200 ms). */
+  shellSpawnDelayMs?: number;
+  /** Use exec only for this long after a shell could not be established (default 60 s). */
+  shellCooldownMs?: number;
+  /**
+   * Open one brief `exit 0` session on each jump host (and on a destination used for local
+   * forwards) after connecting (default true). OpenSSH's sshd turns on TCP_NODELAY for a
+   * connection only when its first session starts; a connection that only relays
+   * (ProxyJump, forwards) keeps Nagle's algorithm, and with delayed ACKs every reply
+   * relayed in more than one write stalls ~40 ms. false: never run anything on jump hosts.
+   */
+  primeJumpHosts?: boolean;
 }
 
 export type HostState = 'idle' | 'connecting' | 'ready' | 'down';
@@ -77,6 +105,10 @@ export class PooledConnection {
   readonly names = new Set<string>();
   readonly channels: Semaphore;
   connectedAt?: number;
+  /** Persistent shells on this connection (created on first SshHost.run). */
+  shells?: ShellSet;
+  /** The client the TCP_NODELAY priming session was sent on (PoolOptions.primeJumpHosts). */
+  primedClient?: Client;
 
   constructor(
     readonly key: string,
@@ -156,6 +188,65 @@ export class SshPool {
     this.handshakes = new Semaphore(this.opts.maxHandshakes);
   }
 
+  /**
+   * Make sshd enable TCP_NODELAY on a relaying connection (see PoolOptions.primeJumpHosts):
+   * one `exit 0` session, fire-and-forget, at most once per connection, within the channel
+   * bound, closed after 5 s at the latest. Failure (sessions refused) changes nothing.
+   */
+  primeNoDelay(conn: PooledConnection): void {
+    if (this.opts.primeJumpHosts === false || this.closed) return;
+    const client = conn.client;
+    if (!client || conn.primedClient === client) return;
+    conn.primedClient = client;
+    void conn.channels.acquire().then((release) => {
+      if (conn.client !== client) {
+        release();
+        return;
+      }
+      try {
+        client.exec('exit 0', (err, ch) => {
+          if (err) {
+            release();
+            return;
+          }
+          const t = setTimeout(() => ch.close(), 5000);
+          t.unref();
+          ch.on('error', () => {});
+          ch.once('close', () => {
+            clearTimeout(t);
+            release();
+          });
+          ch.resume();
+          ch.stderr.resume();
+          ch.end();
+        });
+      } catch {
+        release(); // "Not connected"
+      }
+    });
+  }
+
+  /** Persistent-shell settings (max already capped below the channel bound). */
+  get shellOptions(): Omit<ShellSetOptions, 'handshakeTimeoutMs'> {
+    const wanted = this.opts.shellsPerConnection ?? 2;
+    return {
+      max: Math.max(0, Math.min(wanted, this.opts.maxChannelsPerConnection - 1)),
+      spawnDelayMs: this.opts.shellSpawnDelayMs ?? DEFAULT_SHELL_SPAWN_DELAY_MS,
+      cooldownMs: this.opts.shellCooldownMs ?? DEFAULT_SHELL_COOLDOWN_MS,
+    };
+  }
+
+  /** The persistent shells of a connection (created on first use). */
+  shellSet(conn: PooledConnection): ShellSet {
+    if (!conn.shells) {
+      conn.shells = new ShellSet(conn, {
+        ...this.shellOptions,
+        handshakeTimeoutMs: Math.max(1000, conn.hop.connectTimeoutMs),
+      });
+    }
+    return conn.shells;
+  }
+
   /** A handle for a destination; the same name returns the same handle. */
   host(name: string, req: RouteRequest = { host: name }): SshHost {
     let h = this.hosts.get(name);
@@ -210,6 +301,7 @@ export class SshPool {
       }
       if (i === route.hops.length - 1) conn.names.add(name);
       await this.ensureOne(conn, route, i, name, signal);
+      if (i < route.hops.length - 1) this.primeNoDelay(conn);
       parent = conn;
     }
     return parent!;
@@ -439,6 +531,7 @@ export class SshPool {
       (a, b) => b.key.split(' > ').length - a.key.split(' > ').length,
     );
     for (const c of conns) {
+      c.shells?.closeAll();
       const client = c.client;
       if (!client) continue;
       await new Promise<void>((resolve) => {
@@ -514,6 +607,19 @@ export class SshHost {
       throw e instanceof RemoteExecError ? e.withCommand(command.text) : e;
     });
     return runExec(this.pool, this.name, route, command, opts);
+  }
+
+  /**
+   * Run a POSIX sh script (built with `sh`) on one of the connection's persistent shells:
+   * no new SSH session per call. Same options, result and errors as exec (its `signal` is
+   * always null); falls back to `sh -c` over exec when no shell can be established or when
+   * `stdin` is given. Scripts must not leave background processes writing to stdout/stderr.
+   */
+  async run(script: ShellCommand, opts: RunOptions = {}): Promise<ExecResult> {
+    const route = await this.route().catch((e: unknown) => {
+      throw e instanceof RemoteExecError ? e.withCommand(script.text) : e;
+    });
+    return runScript(this.pool, this.name, route, script, opts);
   }
 
   /** Local TCP listener on 127.0.0.1:0 forwarding to `remoteHost:remotePort` as seen from the node. */

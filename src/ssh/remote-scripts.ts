@@ -3,15 +3,18 @@
  * and the pure parsers of their output. Parsers never throw: every requested item comes
  * back, as a value or a per-item error (truncated output, garbage, missing frames).
  *
+ * The builders return plain POSIX sh scripts: SshHost.run evaluates them in a persistent
+ * shell, or runs them with `sh -c` over exec.
+ *
  * Framing: every line the scripts emit for an item starts with `K8OPS-<nonce> <index> `,
  * where the nonce is random per call and the index points into the caller's list, so no
- * file content or path (content is base64; paths are never echoed) can forge a frame.
+ * file content or path can forge a frame: per-file frames carry base64, and the batched
+ * readFiles frame carries raw bytes that the parser skips by their announced sizes.
  */
 import { randomBytes } from 'node:crypto';
 import type { FileRead, FileStat, UnitActiveState, UnitState } from '../nodes/agent.js';
 import {
   intArg,
-  posixSh,
   remotePath,
   type ShellArg,
   type ShellCommand,
@@ -33,8 +36,18 @@ function concat(cmds: ShellCommand[]): ShellCommand {
 // readFiles
 // ---------------------------------------------------------------------------------------
 
+/** `r <index> <path>`: one per-file frame (base64 of the content). */
+const PER_FILE_READER = sh`r() {
+  if [ ! -e "$2" ]; then printf '%s %s missing\\n' "$M" "$1"; return; fi
+  if [ -d "$2" ]; then printf '%s %s isdir\\n' "$M" "$1"; return; fi
+  if [ ! -r "$2" ]; then printf '%s %s denied\\n' "$M" "$1"; return; fi
+  printf '%s %s data\\n' "$M" "$1"
+  { base64 < "$2" || printf '!'; } 2>/dev/null | tr -d '\\n'
+  printf '\\n%s %s end\\n' "$M" "$1"
+}`;
+
 /**
- * One script that emits, per path i:
+ * One script that emits, per path i (two processes per file: the race-free fallback):
  *   K8OPS-N i missing | K8OPS-N i isdir | K8OPS-N i denied
  * or
  *   K8OPS-N i data \n <base64 on one line> \n K8OPS-N i end
@@ -43,17 +56,54 @@ function concat(cmds: ShellCommand[]): ShellCommand {
 export function readFilesScript(paths: readonly string[], nonce: string): ShellCommand {
   const args = paths.map((p) => remotePath(p)); // validates all before anything is built
   const n = token(nonce);
-  const head = sh`M=K8OPS-${n}
-r() {
-  if [ ! -e "$2" ]; then printf '%s %s missing\\n' "$M" "$1"; return; fi
-  if [ -d "$2" ]; then printf '%s %s isdir\\n' "$M" "$1"; return; fi
-  if [ ! -r "$2" ]; then printf '%s %s denied\\n' "$M" "$1"; return; fi
-  printf '%s %s data\\n' "$M" "$1"
-  { base64 < "$2" || printf '!'; } 2>/dev/null | tr -d '\\n'
-  printf '\\n%s %s end\\n' "$M" "$1"
-}`;
+  const head = concat([sh`M=K8OPS-${n}`, PER_FILE_READER]);
   const calls = args.map((a: ShellArg, i) => sh`r ${intArg(i)} ${a}`);
-  return posixSh(concat([head, ...calls, sh`printf '%s done\\n' "$M"`]));
+  return concat([head, ...calls, sh`printf '%s done\\n' "$M"`]);
+}
+
+/**
+ * readFiles in two remote processes for any number of files: the readable ones are sized
+ * with one `wc -c` and sent raw with one `cat`. Emits the per-path status lines of
+ * readFilesScript for missing/isdir/denied paths, then
+ *   K8OPS-N sizes <i> <j> …      (indices of the files that follow, in order)
+ *   <wc -c output: one `<size> <name>` line per file, then a total line>
+ *   K8OPS-N data
+ *   <the files' bytes, concatenated>
+ *   \nK8OPS-N end <cat's exit status>
+ *   K8OPS-N done
+ * The parser splits the bytes by the sizes and checks that the end marker sits exactly
+ * after them; a file that changed size between `wc` and `cat` makes the batch
+ * inconsistent and its files are reported for a per-file retry (parseReadFilesBatch).
+ * If `wc` itself fails, the script falls back to per-file frames on its own.
+ */
+export function readFilesBatchScript(paths: readonly string[], nonce: string): ShellCommand {
+  const args = paths.map((p) => remotePath(p)); // validates all before anything is built
+  const n = token(nonce);
+  const head = concat([
+    sh`M=K8OPS-${n}
+I=
+set --`,
+    PER_FILE_READER,
+    sh`k() {
+  if [ ! -e "$2" ]; then printf '%s %s missing\\n' "$M" "$1"; return 1; fi
+  if [ -d "$2" ]; then printf '%s %s isdir\\n' "$M" "$1"; return 1; fi
+  if [ ! -r "$2" ]; then printf '%s %s denied\\n' "$M" "$1"; return 1; fi
+}`,
+  ]);
+  const calls = args.map(
+    (a: ShellArg, i) => sh`k ${intArg(i)} ${a} && { I="$I ${intArg(i)}"; set -- "$@" ${a}; }`,
+  );
+  const body = sh`if [ -n "$I" ]; then
+  if w=$(wc -c -- "$@" 2>/dev/null); then
+    printf '%s sizes%s\\n%s\\n%s data\\n' "$M" "$I" "$w" "$M"
+    cat -- "$@" 2>/dev/null
+    printf '\\n%s end %s\\n' "$M" "$?"
+  else
+    for i in $I; do r "$i" "$1"; shift; done
+  fi
+fi
+printf '%s done\\n' "$M"`;
+  return concat([head, ...calls, body]);
 }
 
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -128,15 +178,163 @@ export function parseReadFiles(
   );
 }
 
+export interface BatchReadResult {
+  /** One entry per requested path, in order (errors for the ones in `retry`). */
+  files: FileRead[];
+  /**
+   * Indices whose batch was inconsistent (a size changed between `wc` and `cat`, or `cat`
+   * failed): read them again with readFilesScript, which is race-free per file.
+   */
+  retry: number[];
+}
+
+/** Parse readFilesBatchScript output (raw bytes). Never throws. */
+export function parseReadFilesBatch(
+  output: Buffer,
+  nonce: string,
+  paths: readonly string[],
+): BatchReadResult {
+  const marker = `K8OPS-${nonce} `;
+  const results: (FileRead | undefined)[] = paths.map(() => undefined);
+  const retry: number[] = [];
+  const err = (path: string, error: string, missing = false): FileRead => ({
+    path,
+    ok: false,
+    error,
+    missing,
+  });
+  let pos = 0;
+  let sawDone = false;
+  /** The next complete line (without its newline), or undefined at the end / a cut line. */
+  const nextLine = (): string | undefined => {
+    if (pos >= output.length) return undefined;
+    const nl = output.indexOf(0x0a, pos);
+    if (nl < 0) {
+      pos = output.length;
+      return undefined;
+    }
+    const line = output.toString('utf8', pos, nl);
+    pos = nl + 1;
+    return line;
+  };
+  const fresh = (idx: number) => paths[idx] !== undefined && results[idx] === undefined;
+  for (let line = nextLine(); line !== undefined; line = nextLine()) {
+    if (!line.startsWith(marker)) continue;
+    const rest = line.slice(marker.length);
+    if (rest === 'done') {
+      sawDone = true;
+      continue;
+    }
+    const status = /^(\d+) (missing|isdir|denied|data)$/.exec(rest);
+    if (status) {
+      const idx = Number(status[1]);
+      if (!fresh(idx)) continue;
+      const path = paths[idx]!;
+      if (status[2] === 'missing') results[idx] = err(path, 'no such file', true);
+      else if (status[2] === 'isdir') results[idx] = err(path, 'is a directory');
+      else if (status[2] === 'denied') results[idx] = err(path, 'permission denied');
+      else {
+        // a per-file frame (the script's own fallback when `wc` failed)
+        const body = nextLine();
+        const end = nextLine();
+        if (body === undefined || end === undefined) {
+          results[idx] = err(path, 'truncated output');
+          break;
+        }
+        results[idx] = decodeB64Frame(path, body, end, `${marker}${idx} end`);
+      }
+      continue;
+    }
+    const sizes = /^sizes((?: \d+)+)$/.exec(rest);
+    if (!sizes) continue;
+    const indices = sizes[1]!.trim().split(' ').map(Number);
+    const usable = indices.every(fresh) && new Set(indices).size === indices.length;
+    const lens: number[] = [];
+    let sawData = false;
+    for (let l = nextLine(); l !== undefined; l = nextLine()) {
+      if (l === `${marker}data`) {
+        sawData = true;
+        break;
+      }
+      const m = /^\s*(\d+)\s/.exec(l);
+      if (m && lens.length < indices.length) lens.push(Number(m[1]));
+      if (lens.length > indices.length + 2) break;
+    }
+    const endPrefix = `\n${marker}end `;
+    const total = lens.reduce((a, b) => a + b, 0);
+    const exactEnd = Buffer.from(`${endPrefix}0\n`, 'utf8');
+    const consistent =
+      usable &&
+      sawData &&
+      lens.length === indices.length &&
+      Number.isSafeInteger(total) &&
+      pos + total + exactEnd.length <= output.length &&
+      output.subarray(pos + total, pos + total + exactEnd.length).equals(exactEnd);
+    if (consistent) {
+      let at = pos;
+      indices.forEach((idx, k) => {
+        const len = lens[k]!;
+        results[idx] = {
+          path: paths[idx]!,
+          ok: true,
+          content: output.toString('utf8', at, at + len),
+        };
+        at += len;
+      });
+      pos += total + exactEnd.length;
+      continue;
+    }
+    if (!usable) continue; // garbage: leave those paths to the final "no result"
+    // Resynchronise on the end marker (the content cannot contain it: the nonce is random).
+    const endAt = sawData ? output.indexOf(endPrefix, pos, 'utf8') : -1;
+    if (endAt < 0) {
+      for (const idx of indices) results[idx] = err(paths[idx]!, 'truncated output');
+      break;
+    }
+    for (const idx of indices) {
+      results[idx] = err(paths[idx]!, 'file changed while reading');
+      retry.push(idx);
+    }
+    const nl = output.indexOf(0x0a, endAt + endPrefix.length);
+    pos = nl < 0 ? output.length : nl + 1;
+  }
+  const files = results.map(
+    (r, i) => r ?? err(paths[i]!, sawDone ? 'no result for this file' : 'truncated output'),
+  );
+  return { files, retry };
+}
+
+function decodeB64Frame(path: string, body: string, end: string, expectedEnd: string): FileRead {
+  const err = (error: string): FileRead => ({ path, ok: false, error, missing: false });
+  if (end !== expectedEnd) return err('corrupt frame (no end marker)');
+  if (body.endsWith('!')) return err('read error');
+  if (!B64.test(body) || body.length % 4 !== 0) return err('corrupt frame (bad base64)');
+  return { path, ok: true, content: Buffer.from(body, 'base64').toString('utf8') };
+}
+
 // ---------------------------------------------------------------------------------------
 // stat
 // ---------------------------------------------------------------------------------------
 
-/** Per path: `K8OPS-N i missing` or `K8OPS-N i ok <octal mode> <user> <group> <size> <%F…>`. */
+/**
+ * Per path: `K8OPS-N i missing` or `K8OPS-N i ok <octal mode> <user> <group> <size> <%F…>`
+ * (or `K8OPS-N i error <message>`), then `K8OPS-N done`. The existing paths are stat'ed
+ * by one `stat` process, whose lines come in argument order; if it fails (a path vanished
+ * in between), every path is stat'ed on its own.
+ */
 export function statScript(paths: readonly string[], nonce: string): ShellCommand {
   const args = paths.map((p) => remotePath(p));
   const n = token(nonce);
   const head = sh`M=K8OPS-${n}
+LC_ALL=C
+export LC_ALL
+I=
+set --
+e() {
+  if [ -e "$2" ] || [ -L "$2" ]; then return 0; fi
+  printf '%s %s missing\\n' "$M" "$1"
+  return 1
+}
 s() {
   if [ ! -e "$2" ] && [ ! -L "$2" ]; then printf '%s %s missing\\n' "$M" "$1"; return; fi
   if o=$(stat -c '%a %U %G %s %F' -- "$2" 2>&1); then
@@ -145,8 +343,24 @@ s() {
     printf '%s %s error %s\\n' "$M" "$1" "$(printf '%s' "$o" | tr '\\n' ' ')"
   fi
 }`;
-  const calls = args.map((a, i) => sh`s ${intArg(i)} ${a}`);
-  return posixSh(concat([head, ...calls, sh`printf '%s done\\n' "$M"`]));
+  const calls = args.map(
+    (a, i) => sh`e ${intArg(i)} ${a} && { I="$I ${intArg(i)}"; set -- "$@" ${a}; }`,
+  );
+  const body = sh`if [ -n "$I" ]; then
+  if o=$(stat -c '%a %U %G %s %F' -- "$@" 2>/dev/null); then
+    for i in $I; do
+      IFS= read -r l || l=
+      if [ -n "$l" ]; then printf '%s %s ok %s\\n' "$M" "$i" "$l"; else s "$i" "$1"; fi
+      shift
+    done <<K8OPS_EOF
+$o
+K8OPS_EOF
+  else
+    for i in $I; do s "$i" "$1"; shift; done
+  fi
+fi
+printf '%s done\\n' "$M"`;
+  return concat([head, ...calls, body]);
 }
 
 function kindOf(f: string): 'file' | 'dir' | 'link' | 'other' {
@@ -211,10 +425,10 @@ export function parseStat(output: string, nonce: string, paths: readonly string[
 /** NUL-separated entry names (dotfiles included, `.`/`..` not), or exit 3 if not a directory. */
 export function listDirScript(path: string): ShellCommand {
   const p = remotePath(path);
-  return posixSh(sh`cd -- ${p} 2>/dev/null || { echo "not a directory or not accessible" >&2; exit 3; }
+  return sh`cd -- ${p} 2>/dev/null || { echo "not a directory or not accessible" >&2; exit 3; }
 for f in * .[!.]* ..?*; do
   if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\\0' "$f"; fi
-done`);
+done`;
 }
 
 export function parseListDir(output: string): string[] {

@@ -271,11 +271,25 @@ async function main() {
     roles: ['worker'],
   }));
   const agents = nodes.map((n) => new SshNodeAgent(n, { pool }));
+  // persistent shells opened so far / requests that fell back to exec (every node's
+  // connection; SshNodeAgent runs its scripts on them, see src/ssh/shell.ts)
+  const shellStats = () => {
+    const sets = pool
+      .connections()
+      .map((c) => c.shells)
+      .filter(Boolean);
+    return {
+      opened: sets.reduce((n, s) => n + s.opened, 0),
+      fallbacks: sets.reduce((n, s) => n + s.fallbacks, 0),
+    };
+  };
   const cold = await k8opsRefresh(agents, files);
   rows.push(['k8ops cold (handshakes included)', cold]);
+  const afterCold = shellStats();
   const warm = [];
   for (let r = 0; r < WARM_RUNS; r++) warm.push(await k8opsRefresh(agents, files));
   rows.push([`k8ops warm (pooled, median of ${WARM_RUNS})`, median(warm)]);
+  const afterWarm = shellStats();
   await pool.close();
 
   // OpenSSH baselines
@@ -305,6 +319,9 @@ async function main() {
       `${name.padEnd(w)}  ${`${ms.toFixed(0)} ms`.padStart(10)}  ${`${(xargs / ms).toFixed(1)}×`.padStart(14)}`,
     );
   }
+  console.log(
+    `\nk8ops warm runs: ${warm.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}; remote shells opened: ${afterCold.opened} in the cold run, ${afterWarm.opened - afterCold.opened} in the warm runs; exec fallbacks: ${afterWarm.fallbacks}`,
+  );
   const warmX = xargs / median(warm);
   const coldX = xargs / cold;
   console.log(

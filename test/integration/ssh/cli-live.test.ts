@@ -3,10 +3,11 @@
  * `k8ops overview --json` through the bastion, certificates read and parsed over SSH.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { BIN, ensureBuilt } from '../../helpers/build.js';
+import { buildLab } from '../../helpers/pki-lab.js';
 import { describeLab } from '../../helpers/sshd-suite.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'pki');
@@ -133,4 +134,49 @@ describeLab('k8ops CLI on a live inventory (real sshd, through the bastion)', (l
       expect(n.certError).toMatch(/nonexistent\/pki/);
     }
   });
+
+  it('certs over SSH: status read on the node, a swapped key is caught without the key leaving it', async () => {
+    const l = lab();
+    const pkiLab = await buildLab(join(l.dir, 'cfssl-lab'), [
+      { name: 'node1', roles: ['worker'], addresses: ['10.231.0.1'] },
+    ]);
+    const dir = pkiLab.nodes.node1!.dir;
+    // The kubelet serving certificate now sits beside the kubelet client's key.
+    const clientKey = readFileSync(join(dir, 'kubelet-client-key.pem'), 'utf8');
+    writeFileSync(join(dir, 'kubelet-key.pem'), clientKey, { mode: 0o600 });
+    const inv = join(l.dir, 'k8ops-certs.yaml');
+    writeFileSync(
+      inv,
+      [
+        'cluster: sshlab',
+        'nodes:',
+        '  - name: node1',
+        '    roles: [worker]',
+        '    addresses: [10.231.0.1]',
+        'pki:',
+        `  dir: ${dir}`,
+      ].join('\n'),
+    );
+    const r = await k8ops(
+      ['certs', '--json', '--inventory', inv, '--ssh-config', l.configFile],
+      l.home,
+    );
+    const doc = JSON.parse(r.stdout) as {
+      exitCode: number;
+      checks: Array<{ id: string; node: string; path: string; severity: string }>;
+    };
+    const mismatch = doc.checks.filter((c) => c.id === 'key-mismatch');
+    expect(mismatch).toEqual([
+      expect.objectContaining({
+        node: 'node1',
+        path: join(dir, 'kubelet-key.pem'),
+        severity: 'critical',
+      }),
+    ]);
+    expect(doc.exitCode).toBe(2);
+    expect(r.code).toBe(2);
+    // No private key material in anything k8ops printed.
+    const body = clientKey.split('\n').filter((x) => x && !x.startsWith('-----'));
+    for (const line of body) expect(r.stdout + r.stderr).not.toContain(line);
+  }, 120_000);
 });

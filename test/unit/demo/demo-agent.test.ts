@@ -53,6 +53,7 @@ describe('collectNodeCerts through DemoNodeAgent', () => {
       probe: a.probe.bind(a),
       stat: a.stat.bind(a),
       unitStates: a.unitStates.bind(a),
+      pkiStatus: a.pkiStatus.bind(a),
       close: a.close.bind(a),
       listDir: (p: string, o?: object) => {
         calls.push('listDir');
@@ -91,6 +92,7 @@ describe('collectNodeCerts through DemoNodeAgent', () => {
       probe: a.probe.bind(a),
       stat: a.stat.bind(a),
       unitStates: a.unitStates.bind(a),
+      pkiStatus: a.pkiStatus.bind(a),
       close: a.close.bind(a),
     };
     const files = await collectNodeCerts(fake, '/pki');
