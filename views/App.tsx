@@ -101,6 +101,7 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
   const pkiRowKeys = useMemo(() => pkiRows.map((r) => r.key), [pkiRows]);
   const ctx: KeyContext = {
     nodes,
+    contexts: session.kubeContexts(),
     pkiRows: pkiRowKeys,
     ...(pkiDetailItem
       ? {
@@ -132,6 +133,16 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
   const runEffect = (effect: Effect) => {
     if (!effect) return;
     if (effect.kind === 'refresh') session.refreshAll();
+    if (effect.kind === 'ctx') {
+      void session.switchContext(effect.name).then((r) => {
+        const message = r.ok
+          ? { text: `kube context: ${r.context}`, kind: 'info' as const }
+          : { text: `context not switched: ${r.message}`, kind: 'error' as const };
+        const next = { ...uiRef.current, message };
+        uiRef.current = next;
+        setUi(next);
+      });
+    }
     if (effect.kind === 'quit') {
       onQuit?.();
       exit();

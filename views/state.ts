@@ -38,11 +38,17 @@ export interface UiState {
   pki: PkiUiState;
 }
 
-export type Effect = { kind: 'quit' } | { kind: 'refresh' } | undefined;
+export type Effect =
+  | { kind: 'quit' }
+  | { kind: 'refresh' }
+  | { kind: 'ctx'; name: string }
+  | undefined;
 
 export interface KeyContext {
   /** Every node name, inventory order. */
   nodes: readonly string[];
+  /** Kube contexts of the loaded kubeconfig (for `:ctx`). */
+  contexts?: readonly string[];
   /** Keys of the PKI pane's visible rows, in order (the App computes them from the store). */
   pkiRows?: readonly string[];
   /** Lines of the open PKI details and the lines that fit (to bound scrolling). */
@@ -77,8 +83,8 @@ export function filterNodes(nodes: readonly string[], filter: string): string[] 
 
 export interface PaletteCommand {
   name: string;
-  /** Takes a node name argument. */
-  arg?: 'node';
+  /** Takes a node name or a kube context argument. */
+  arg?: 'node' | 'context';
   help: string;
 }
 
@@ -86,6 +92,7 @@ export const PALETTE_COMMANDS: readonly PaletteCommand[] = [
   ...PANES.map((p) => ({ name: p.id, help: `show the ${p.title} pane (${p.key})` })),
   { name: 'certs', help: 'show the PKI pane (alias of :pki)' },
   { name: 'node', arg: 'node', help: 'select a node by name' },
+  { name: 'ctx', arg: 'context', help: 'switch the kube context (no restart)' },
   { name: 'refresh', help: 'refresh every source now (Ctrl-R)' },
   { name: 'help', help: 'list every key (?)' },
   { name: 'quit', help: 'leave k8ops (q)' },
@@ -106,8 +113,9 @@ export function paletteSuggestions(input: string, ctx: KeyContext): string[] {
   const cmd = text.slice(0, space).toLowerCase();
   const arg = text.slice(space + 1).trim();
   const def = PALETTE_COMMANDS.find((c) => c.name === cmd);
-  if (def?.arg !== 'node') return [];
-  return ctx.nodes.filter((n) => n.startsWith(arg)).map((n) => `${cmd} ${n}`);
+  const values =
+    def?.arg === 'node' ? ctx.nodes : def?.arg === 'context' ? (ctx.contexts ?? []) : [];
+  return values.filter((n) => n.startsWith(arg)).map((n) => `${cmd} ${n}`);
 }
 
 function commonPrefix(items: readonly string[]): string {
@@ -155,6 +163,26 @@ export function runPalette(state: UiState, line: string, ctx: KeyContext): [UiSt
       ];
     case 'help':
       return [{ ...closed, overlay: 'help' }, undefined];
+    case 'ctx': {
+      const name = args[0];
+      const known = ctx.contexts ?? [];
+      if (!name) {
+        const text = known.length
+          ? `contexts: ${known.join(', ')} (:ctx NAME switches)`
+          : 'no kubeconfig contexts loaded';
+        return [{ ...closed, message: { text, kind: 'info' } }, undefined];
+      }
+      if (!known.includes(name)) {
+        return [
+          { ...closed, message: { text: `no kube context named "${name}"`, kind: 'error' } },
+          undefined,
+        ];
+      }
+      return [
+        { ...closed, message: { text: `switching to context ${name}…`, kind: 'info' } },
+        { kind: 'ctx', name },
+      ];
+    }
     case 'node': {
       const name = args[0];
       if (!name)

@@ -3,7 +3,7 @@
  * Pure (no I/O, time passed in) so the pane and `k8ops overview --json` share it.
  */
 import type { Inventory, Role } from '../config/types.js';
-import type { KubeNodeStatus } from '../kube/types.js';
+import type { KubeApiStatus, KubeNodeStatus } from '../kube/types.js';
 import type { ProbeResult } from '../nodes/agent.js';
 import { type Urgency, urgency } from '../pki/expiry.js';
 import type { CertFile } from '../pki/types.js';
@@ -51,6 +51,18 @@ export interface OverviewTotals {
   /** Nodes whose worst certificate is expired or inside its renew window. */
   certsDue: number;
   worst?: WorstCert & { node: string };
+  /** The API server as k8ops reaches it (live kube sources only). */
+  api?: ApiReach;
+}
+
+export interface ApiReach {
+  reachable: boolean | null;
+  /** `direct` or `tunnel` (over the SSH chain). */
+  via: string | null;
+  serverVersion: string | null;
+  /** e.g. "not reachable directly; using the SSH tunnel". */
+  notice: string | null;
+  error: string | null;
 }
 
 export interface Overview {
@@ -161,6 +173,17 @@ export function buildOverview(
     };
   });
 
+  const apiSnap = read<KubeApiStatus>(CLUSTER_SCOPE, 'kube.api');
+  const api: ApiReach | undefined =
+    apiSnap.value || apiSnap.error
+      ? {
+          reachable: apiSnap.error ? false : (apiSnap.value?.reachable ?? null),
+          via: apiSnap.value?.via ?? null,
+          serverVersion: apiSnap.value?.serverVersion ?? null,
+          notice: apiSnap.value?.notice ?? null,
+          error: apiSnap.error?.message ?? apiSnap.value?.error?.message ?? null,
+        }
+      : undefined;
   let worst: OverviewTotals['worst'];
   for (const r of rows)
     if (r.worst && (!worst || r.worst.notAfter < worst.notAfter))
@@ -175,6 +198,7 @@ export function buildOverview(
         (r) => r.worst && (r.worst.urgency === 'expired' || r.worst.urgency === 'renew'),
       ).length,
       worst,
+      ...(api ? { api } : {}),
     },
   };
 }

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Session } from '../../src/session/session.js';
 import { App } from '../../views/App.js';
 import { monoTheme } from '../../views/theme.js';
-import { fixtureSession } from '../helpers/fixture-session.js';
+import { FIXTURE_NOW, fixtureSession } from '../helpers/fixture-session.js';
 
 const ESC = '\x1b';
 const TAB = '\t';
@@ -50,7 +50,7 @@ describe('App shell (views, fixture store)', () => {
     expect(cp1).toMatch(/up 3ms\s+Ready\s+13d 23:00:00/); // selected row ticks in seconds
     const w2 = lines.find((l) => /worker-2\s+worker/.test(l));
     expect(w2).toMatch(/up 7ms\s+Ready\s+9d 23:00\b/); // other rows: minute precision
-    expect(f).toContain('6 nodes · 6 reachable · 6 Ready');
+    expect(f).toContain('6/6 reachable · 6 Ready · 0 certs due');
     unmount();
   });
 
@@ -194,6 +194,75 @@ describe('App shell: input arriving in chunks', () => {
     expect(frame()).toMatch(/^:pki/m);
     await type(ENTER);
     expect(frame()).toMatch(/CERTIFICATE\s+EXPIRES/);
+    unmount();
+  });
+});
+
+describe('App shell: kube context and API reachability', () => {
+  it(':ctx completes context names and switches without restarting', async () => {
+    const { frame, type, session, unmount } = await mount({ withKube: true });
+    const switched: string[] = [];
+    session.kubeContexts = () => ['lab', 'prod', 'prod-eu'];
+    session.switchContext = async (name) => {
+      switched.push(name);
+      return { ok: true, context: name };
+    };
+    await type(':', 'ctx p');
+    expect(frame()).toContain(':ctx prod-eu');
+    expect(frame()).not.toContain(':ctx lab');
+    await type(TAB); // common prefix "ctx prod"
+    expect(frame()).toMatch(/^:ctx prod/m);
+    await type(ENTER);
+    expect(switched).toEqual(['prod']);
+    expect(frame()).toContain('kube context: prod');
+    await type(':', 'ctx nope', ENTER);
+    expect(frame()).toContain('no kube context named "nope"');
+    expect(switched).toEqual(['prod']);
+    unmount();
+  });
+
+  it('a failed switch says why and keeps the old context', async () => {
+    const { frame, type, session, unmount } = await mount({ withKube: true });
+    session.kubeContexts = () => ['lab', 'broken'];
+    session.switchContext = async () => ({
+      ok: false,
+      message: 'context "broken": user "x" not found',
+    });
+    await type(':', 'ctx broken', ENTER);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(frame()).toContain('context not switched: context "broken": user "x" not found');
+    unmount();
+  });
+
+  it('API server through the tunnel: TUNNEL badge and version; unreachable: API ✗ with the reason', async () => {
+    const { frame, session, unmount } = await mount({ withKube: true });
+    session.store.succeed(
+      'cluster',
+      'kube.api',
+      {
+        context: 'fixture-ctx',
+        server: 'https://10.77.0.11:6443',
+        via: 'tunnel',
+        tlsServerName: '10.77.0.11',
+        reachable: true,
+        serverVersion: 'v1.33.4',
+      },
+      FIXTURE_NOW,
+    );
+    session.store.flushSync();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(frame().split('\n')[0]).toContain('TUNNEL');
+    expect(frame()).toContain('API v1.33.4 (SSH tunnel)');
+    session.store.fail(
+      'cluster',
+      'kube.api',
+      { kind: 'unreachable', message: 'connect ECONNREFUSED 127.0.0.1:6443' },
+      FIXTURE_NOW,
+    );
+    session.store.flushSync();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(frame().split('\n')[0]).toContain('API ✗');
+    expect(frame()).toContain('API unreachable: connect');
     unmount();
   });
 });

@@ -59,6 +59,16 @@ export function Header({
             {' DEMO '}
           </Text>
         ) : null}
+        {totals.api?.via === 'tunnel' ? (
+          <Text color={theme.accent} inverse>
+            {' TUNNEL '}
+          </Text>
+        ) : null}
+        {totals.api?.reachable === false ? (
+          <Text color={theme.bad} inverse>
+            {' API ✗ '}
+          </Text>
+        ) : null}
         {session.readOnly ? (
           <Text color={theme.warn} inverse>
             {' READ-ONLY '}

@@ -1,6 +1,11 @@
 import { Box, Text } from 'ink';
 import type { Role } from '../../src/config/types.js';
-import { formatAge, type Overview, type OverviewRow } from '../../src/model/overview.js';
+import {
+  formatAge,
+  type Overview,
+  type OverviewRow,
+  type OverviewTotals,
+} from '../../src/model/overview.js';
 import { formatCountdown, formatCountdownCoarse, type Urgency } from '../../src/pki/expiry.js';
 import type { Clock } from '../../src/store/clock.js';
 import { type Column, Table } from '../components/Table.js';
@@ -139,7 +144,7 @@ export function OverviewPane({
       />
       <Box height={1} overflow="hidden">
         <Text wrap="truncate" color={theme.dim}>
-          {`${t.nodes} nodes · ${t.reachable} reachable · ${t.ready} Ready · ${t.certsDue} with certificates due`}
+          {`${t.reachable}/${t.nodes} reachable · ${t.ready} Ready · ${t.certsDue} certs due${apiText(t.api)}`}
         </Text>
       </Box>
       {detailHeight > 0 ? <Detail row={sel} width={width} height={detailHeight} /> : null}
@@ -191,4 +196,12 @@ function Detail({ row, width, height }: { row?: OverviewRow; width: number; heig
       ))}
     </Box>
   );
+}
+
+/** API server reachability for the totals line. */
+function apiText(api: OverviewTotals['api']): string {
+  if (!api) return '';
+  if (api.reachable === false) return ` · API unreachable${api.error ? `: ${api.error}` : ''}`;
+  if (api.reachable === null) return ' · API …';
+  return ` · API ${api.serverVersion ?? 'up'}${api.via === 'tunnel' ? ' (SSH tunnel)' : ''}`;
 }
