@@ -4,15 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { formatIssue, loadInventory } from './config/load.js';
 import { cacheDir, configDir, resolveInventoryPath, stateDir } from './config/paths.js';
 import type { KubeNodeStatus } from './kube/types.js';
 import { buildOverview, formatAge, type Overview } from './model/overview.js';
-import { agentsReport, formatNodesTable, nodesReport } from './nodes/report.js';
 import { certsCommand, certsPathCommand } from './pki/certs-command.js';
 import { formatCountdown } from './pki/expiry.js';
 import { openDemoSession } from './session/demo.js';
-import { type LiveSession, openLiveSession } from './session/live.js';
+import type { LiveSession } from './session/live.js';
 import type { Session } from './session/session.js';
 import { CLUSTER_SCOPE } from './store/types.js';
 
@@ -252,6 +250,9 @@ async function openFromArgs(
     );
     return { ok: false };
   }
+  // The live path (yaml + zod, ssh2, the kube client) is loaded only when it is used.
+  const { formatIssue, loadInventory } = await import('./config/load.js');
+  const { openLiveSession } = await import('./session/live.js');
   const loaded = await loadInventory(where.path);
   if (!loaded.ok) {
     for (const issue of loaded.errors) err.write(`${formatIssue(issue)}\n`);
@@ -371,6 +372,7 @@ async function nodesCommand(
   a: Parsed,
   out: NodeJS.WritableStream,
 ): Promise<number> {
+  const { agentsReport, formatNodesTable, nodesReport } = await import('./nodes/report.js');
   const hold = setInterval(() => {}, 1000);
   try {
     const [ssh] = await Promise.all([

@@ -60,10 +60,7 @@ async function settle(session: Session, scope?: string): Promise<void> {
   const hold = setInterval(() => {}, 1000);
   try {
     if (scope !== undefined) await session.scheduler.refresh({ scope });
-    else {
-      session.start();
-      await session.scheduler.whenIdle();
-    }
+    else await session.settle();
   } finally {
     clearInterval(hold);
   }

@@ -52,7 +52,7 @@ export interface Session {
   start(): void;
   /** Ctrl-R: refresh everything now (in-flight refreshes are not doubled). */
   refreshAll(): void;
-  /** Every source has been attempted at least once (its snapshot has a value or an error). */
+  /** Every source of the first screen has been attempted once (a value or an error). */
   settled(): boolean;
   /** Start, then wait for the first attempt of every source (kube watches bounded by `timeoutMs`). */
   settle(timeoutMs?: number): Promise<void>;
@@ -96,10 +96,11 @@ export function createSession(opts: SessionOptions): Session {
       run: (signal) => collectPkiStatus(agent, dirs, signal),
     });
   }
+  // The sources of the first screen (the Overview); `pki-status` feeds the PKI pane and
+  // starts a little later so it does not compete with them.
   const registered: Array<[string, string]> = [];
   for (const node of opts.inventory.nodes) {
-    if (opts.agents.has(node.name))
-      registered.push([node.name, 'reach'], [node.name, 'certs'], [node.name, 'pki-status']);
+    if (opts.agents.has(node.name)) registered.push([node.name, 'reach'], [node.name, 'certs']);
   }
   const kube = opts.kube;
   if (kube) registered.push([CLUSTER_SCOPE, 'kube']);
@@ -136,7 +137,8 @@ export function createSession(opts: SessionOptions): Session {
       registered.every(([scope, source]) => store.get(scope, source).attemptedAt !== undefined),
     async settle(timeoutMs = 10_000) {
       scheduler.start();
-      await Promise.all([scheduler.whenIdle(), this.settleKube(timeoutMs)]);
+      // refresh() also runs the tasks whose first run is delayed, and waits for every run.
+      await Promise.all([scheduler.refresh(), this.settleKube(timeoutMs)]);
     },
     async settleKube(timeoutMs = 10_000) {
       const settling = kube as { whenSettled?: (ms: number) => Promise<unknown> } | undefined;

@@ -29,6 +29,11 @@ export interface RefreshTask<T = unknown> {
   timeoutMs: number;
   /** Age after which the snapshot is stale. Default 3 × intervalMs. */
   staleAfterMs?: number;
+  /**
+   * Wait this long after start() before the first run (default 0: at once). For sources no
+   * first screen shows, so they do not compete with the ones it does.
+   */
+  initialDelayMs?: number;
   backoff?: Partial<Backoff>;
   /** Fetch and parse. Must stop work when `signal` aborts (its result is ignored then anyway). */
   run: (signal: AbortSignal) => Promise<T>;
@@ -147,7 +152,7 @@ export class RefreshScheduler {
     };
     this.#tasks.set(key, state);
     this.#store.setStaleAfter(source, staleAfterMs, scope);
-    if (this.#started) this.#kick(state);
+    if (this.#started) this.#first(state);
     return () => this.#remove(state);
   }
 
@@ -158,7 +163,7 @@ export class RefreshScheduler {
     this.#store.sweep(this.#now());
     for (const state of this.#tasks.values()) {
       state.failures = 0;
-      this.#kick(state);
+      this.#first(state);
     }
     this.#armSweep();
   }
@@ -215,6 +220,13 @@ export class RefreshScheduler {
   }
 
   // ---- internals -----------------------------------------------------------------------
+
+  /** The first run after start(): now, or after the task's initial delay. */
+  #first(state: TaskState): void {
+    const delay = state.task.initialDelayMs ?? 0;
+    if (delay > 0) this.#scheduleTick(state, delay);
+    else this.#kick(state);
+  }
 
   /** Run now and tick at the interval from now. Trigger first so that a timeout due at the
    * same instant as the next tick fires before it (its failure then reschedules the tick). */

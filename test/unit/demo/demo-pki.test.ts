@@ -60,8 +60,7 @@ describe('demo lab: the PKI checks', () => {
   it('come out clean except the renew-window fault and the 0644 key', async () => {
     const agents = new Map(inv.nodes.map((n) => [n.name, new DemoNodeAgent(n, dir)]));
     const s = createSession({ mode: 'demo', inventory: inv, agents, readOnly: true });
-    s.start();
-    await s.scheduler.whenIdle();
+    await s.settle();
     const r = buildPkiModel(inv, (sc, src) => s.store.get(sc, src), Date.now(), {
       layout: defaultLayout(),
     });

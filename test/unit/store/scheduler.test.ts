@@ -437,3 +437,31 @@ describe('toSourceError', () => {
     expect(toSourceError(new TypeError(''))).toEqual({ kind: 'error', message: 'TypeError' });
   });
 });
+
+describe('RefreshScheduler initial delay', () => {
+  it('a task with initialDelayMs first runs after the delay, then at its interval', async () => {
+    const a = recorder(async () => 'a');
+    const now = recorder(async () => 'now');
+    sched.add(task({ scope: 'cp1', run: a.run, intervalMs: 1000, initialDelayMs: 500 }));
+    sched.add(task({ scope: 'w1', run: now.run, intervalMs: 1000 }));
+    sched.start();
+    expect(now.times()).toEqual([0]);
+    expect(a.calls).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(499);
+    expect(a.calls).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(a.times()).toEqual([500]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(a.times()).toEqual([500, 1500]);
+  });
+
+  it('refresh() runs a delayed task at once and waits for it', async () => {
+    const a = recorder(async () => 'a');
+    sched.add(task({ run: a.run, initialDelayMs: 5000 }));
+    sched.start();
+    const done = sched.refresh();
+    expect(a.times()).toEqual([0]);
+    await done;
+    expect(store.get('cp1', 'certs').value).toBe('a');
+  });
+});
