@@ -420,7 +420,7 @@ export const KEY_HELP: ReadonlyArray<readonly [string, string]> = [
   ['/', 'filter the node list; in PKI the tree (regex or text; Enter keeps, Esc clears)'],
   ['Enter', 'PKI: details of the selected certificate (j/k scroll, Esc closes)'],
   ['s', 'PKI: tree order ↔ worst findings first'],
-  [':', 'command palette (:pki, :node cp-1, :refresh, :quit; Tab completes)'],
+  [':', 'command palette (:pki, :node cp-1, :ctx prod, :refresh, :quit; Tab completes)'],
   ['Ctrl-R', 'refresh every source now'],
   ['?', 'this help'],
   ['Esc', 'back: close an overlay, clear the filter'],
