@@ -133,6 +133,16 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
   const runEffect = (effect: Effect) => {
     if (!effect) return;
     if (effect.kind === 'refresh') session.refreshAll();
+    if (effect.kind === 'accept-hostkey') {
+      void session.acceptHostKey(effect.node).then((r) => {
+        const next = {
+          ...uiRef.current,
+          message: { text: r.message, kind: r.ok ? ('info' as const) : ('error' as const) },
+        };
+        uiRef.current = next;
+        setUi(next);
+      });
+    }
     if (effect.kind === 'ctx') {
       void session.switchContext(effect.name).then((r) => {
         const message = r.ok

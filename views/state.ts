@@ -42,6 +42,7 @@ export type Effect =
   | { kind: 'quit' }
   | { kind: 'refresh' }
   | { kind: 'ctx'; name: string }
+  | { kind: 'accept-hostkey'; node: string }
   | undefined;
 
 export interface KeyContext {
@@ -93,6 +94,11 @@ export const PALETTE_COMMANDS: readonly PaletteCommand[] = [
   { name: 'certs', help: 'show the PKI pane (alias of :pki)' },
   { name: 'node', arg: 'node', help: 'select a node by name' },
   { name: 'ctx', arg: 'context', help: 'switch the kube context (no restart)' },
+  {
+    name: 'accept-hostkey',
+    arg: 'node',
+    help: "record a node's unknown host key (check its fingerprint first)",
+  },
   { name: 'refresh', help: 'refresh every source now (Ctrl-R)' },
   { name: 'help', help: 'list every key (?)' },
   { name: 'quit', help: 'leave k8ops (q)' },
@@ -163,6 +169,20 @@ export function runPalette(state: UiState, line: string, ctx: KeyContext): [UiSt
       ];
     case 'help':
       return [{ ...closed, overlay: 'help' }, undefined];
+    case 'accept-hostkey': {
+      const name = args[0];
+      if (!name || !ctx.nodes.includes(name)) {
+        const text = name ? `no node named "${name}"` : 'usage: :accept-hostkey NODE';
+        return [{ ...closed, message: { text, kind: 'error' } }, undefined];
+      }
+      return [
+        {
+          ...closed,
+          message: { text: `${name}: connecting to record its host key…`, kind: 'info' },
+        },
+        { kind: 'accept-hostkey', node: name },
+      ];
+    }
     case 'ctx': {
       const name = args[0];
       const known = ctx.contexts ?? [];

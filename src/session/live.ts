@@ -113,5 +113,29 @@ export async function openLiveSession(opts: LiveSessionOptions): Promise<LiveSes
       void session.scheduler.refresh({ scope: ev.host });
     }
   });
+  session.acceptHostKey = async (name) => {
+    const node = opts.inventory.nodes.find((n) => n.name === name);
+    if (!node) return { ok: false, message: `no node named "${name}"` };
+    // A separate pool that may append unknown keys, for this node's route only.
+    const once = new SshPool({ sshConfigFile: opts.sshConfigFile, acceptNew: true });
+    try {
+      const agent = new SshNodeAgent(node, { pool: once, inventory: opts.inventory });
+      await agent.probe({ timeoutMs: 15_000 });
+      const status = agent.host.hostKeyStatus;
+      void session.scheduler.refresh({ scope: name });
+      return {
+        ok: true,
+        message:
+          status === 'added'
+            ? `${name}: host key recorded in known_hosts; reconnecting`
+            : `${name}: host keys already known; reconnecting`,
+      };
+    } catch (e) {
+      const err = e as { shortMessage?: string; message?: string };
+      return { ok: false, message: `${name}: ${err.shortMessage ?? err.message ?? String(e)}` };
+    } finally {
+      await once.close();
+    }
+  };
   return Object.assign(session, { pool });
 }

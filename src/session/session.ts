@@ -60,6 +60,11 @@ export interface Session {
   settleKube(timeoutMs?: number): Promise<void>;
   /** Kube contexts of the loaded kubeconfig (for `:ctx`); empty without a live kube source. */
   kubeContexts(): string[];
+  /**
+   * Record the unknown host keys on a node's route in known_hosts (like --accept-new, for
+   * that node only; a changed key is still refused), then refresh the node.
+   */
+  acceptHostKey(node: string): Promise<{ ok: boolean; message: string }>;
   /** Switch the kube context without restarting; the result says why not, if not. */
   switchContext(
     name: string,
@@ -144,6 +149,10 @@ export function createSession(opts: SessionOptions): Session {
       const settling = kube as { whenSettled?: (ms: number) => Promise<unknown> } | undefined;
       await settling?.whenSettled?.(timeoutMs);
     },
+    acceptHostKey: async () => ({
+      ok: false,
+      message: 'host keys are not used by this session (demo lab)',
+    }),
     kubeContexts: () => (isLiveKubeSource(kube) ? kube.contexts().map((c) => c.name) : []),
     async switchContext(name) {
       const sw = kube as

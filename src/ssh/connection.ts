@@ -175,7 +175,7 @@ function hostKeyError(
     ...base,
     kind: 'hostkey-unknown',
     reason: `host key for ${shown} is not known: ${type} ${fp}${extra}; refusing to connect`,
-    hint: `Checked ${files}.${ca} Verify the fingerprint out of band, then rerun with --accept-new (records it like StrictHostKeyChecking=accept-new) or accept it in the console.`,
+    hint: `Checked ${files}.${ca} Verify the fingerprint out of band, then rerun with --accept-new (records it like StrictHostKeyChecking=accept-new), or in the console type :accept-hostkey NODE.`,
   });
 }
 

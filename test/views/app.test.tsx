@@ -266,3 +266,22 @@ describe('App shell: kube context and API reachability', () => {
     unmount();
   });
 });
+
+describe('App shell: accepting a host key from the console', () => {
+  it(':accept-hostkey NODE runs the action and shows its result; unknown node is an error', async () => {
+    const { frame, type, session, unmount } = await mount();
+    const asked: string[] = [];
+    session.acceptHostKey = async (node) => {
+      asked.push(node);
+      return { ok: true, message: `${node}: host key recorded in known_hosts; reconnecting` };
+    };
+    await type(':', 'accept-hostkey worker-2', ENTER);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(asked).toEqual(['worker-2']);
+    expect(frame()).toContain('worker-2: host key recorded in known_hosts; reconnecting');
+    await type(':', 'accept-hostkey nope', ENTER);
+    expect(frame()).toContain('no node named "nope"');
+    expect(asked).toEqual(['worker-2']);
+    unmount();
+  });
+});

@@ -6,6 +6,8 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
+import type { Inventory } from '../../../src/config/types.js';
+import { openLiveSession } from '../../../src/session/live.js';
 import { BIN, ensureBuilt } from '../../helpers/build.js';
 import { buildLab } from '../../helpers/pki-lab.js';
 import { describeLab } from '../../helpers/sshd-suite.js';
@@ -179,4 +181,61 @@ describeLab('k8ops CLI on a live inventory (real sshd, through the bastion)', (l
     const body = clientKey.split('\n').filter((x) => x && !x.startsWith('-----'));
     for (const line of body) expect(r.stdout + r.stderr).not.toContain(line);
   }, 120_000);
+
+  it('console action :accept-hostkey records an unknown key for that node only, then the node recovers', async () => {
+    const l = lab();
+    const kh = join(l.dir, 'known_hosts.console');
+    writeFileSync(kh, `${l.knownHostsLine('bastion')}\n`); // node1 and node2 unknown
+    const inventory: Inventory = {
+      source: '<test>',
+      cluster: 'sshlab',
+      nodes: ['node1', 'node2'].map((name, index) => ({
+        name,
+        index,
+        host: name,
+        addresses: [],
+        roles: ['worker'],
+      })),
+      ssh: { jump: [], connectTimeoutMs: 5000, knownHosts: kh },
+      kube: { tunnel: false },
+      pki: { dir: '/nonexistent', rootOffline: true },
+      rotation: { spreadMs: 86_400_000, cpGapMs: 1_800_000, minRemainingMs: 172_800_000 },
+      network: { targetMtu: 9216, bgpRouters: [] },
+      ingress: { namespace: 'ingress-nginx', cacheZone: 'ingress_cache' },
+      addons: {},
+    };
+    const session = await openLiveSession({
+      inventory,
+      readOnly: false,
+      sshConfigFile: l.configFile,
+    });
+    try {
+      await session.settle(2000);
+      for (const n of ['node1', 'node2']) {
+        const reach = session.store.get(n, 'reach');
+        expect(reach.error?.kind).toBe('hostkey-unknown');
+        expect(reach.error?.message).toMatch(/SHA256:/);
+      }
+      const r = await session.acceptHostKey('node1');
+      expect(r).toEqual({
+        ok: true,
+        message: 'node1: host key recorded in known_hosts; reconnecting',
+      });
+      expect(readFileSync(kh, 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
+      const deadline = Date.now() + 20_000;
+      while (session.store.get('node1', 'reach').error && Date.now() < deadline) {
+        await session.scheduler.refresh({ scope: 'node1', source: 'reach' });
+        if (session.store.get('node1', 'reach').error)
+          await new Promise((res) => setTimeout(res, 250));
+      }
+      expect(session.store.get('node1', 'reach').error).toBeUndefined();
+      expect(session.store.get('node1', 'reach').value).toMatchObject({ route: 'via bastion' });
+      // node2 was not touched: still refused.
+      await session.scheduler.refresh({ scope: 'node2', source: 'reach' });
+      expect(session.store.get('node2', 'reach').error?.kind).toBe('hostkey-unknown');
+      expect((await session.acceptHostKey('nope')).ok).toBe(false);
+    } finally {
+      await session.close();
+    }
+  }, 90_000);
 });
