@@ -7,6 +7,14 @@ import { main as cliMain } from '../src/cli.js';
 
 export function main(argv: readonly string[]): Promise<number> {
   return cliMain(argv, {
-    runConsole: async (session, opts) => (await import('./console.js')).runConsole(session, opts),
+    runConsole: async (session, opts) => {
+      // Ink draws only the last frame when it believes it runs in CI (is-in-ci reads CI and
+      // CONTINUOUS_INTEGRATION once, when Ink loads). The console only starts on a terminal,
+      // so it is interactive whatever the environment says.
+      for (const key of ['CI', 'CONTINUOUS_INTEGRATION']) {
+        if (key in process.env) process.env[key] = 'false';
+      }
+      return (await import('./console.js')).runConsole(session, opts);
+    },
   });
 }
