@@ -393,8 +393,7 @@ async function nodesCommand(
       };
       out.write(`${JSON.stringify(doc, null, 2)}\n`);
     } else {
-      out.write(`${formatNodesTable(ssh.rows)}\n`);
-      out.write(`\n${formatKubeNodes(session, kube)}\n`);
+      out.write(`${formatNodesTable(ssh.rows).trimEnd()}\n\n${formatKubeNodes(session, kube)}\n`);
     }
     return exitCode;
   } finally {

@@ -100,6 +100,32 @@ describe('k8ops CLI (built)', () => {
     expect(r.code).toBe(0);
   });
 
+  it('nodes --json on the demo lab: the SSH view and the API server view side by side', () => {
+    const r = k8ops(['nodes', '--json', '--demo']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as {
+      context: string;
+      kubeError: string | null;
+      nodes: Array<{
+        node: string;
+        reachable: boolean;
+        route: string;
+        kube: { ready: boolean; kubeletVersion: string; internalIP: string };
+      }>;
+    };
+    expect(doc.context).toBe('demo-lab');
+    expect(doc.kubeError).toBeNull();
+    expect(doc.nodes).toHaveLength(6);
+    for (const n of doc.nodes) {
+      expect(n).toMatchObject({ reachable: true, route: 'via bastion' });
+      expect(n.kube).toMatchObject({ ready: true, kubeletVersion: 'v1.33.4' });
+    }
+    expect(doc.nodes.find((n) => n.node === 'worker-2')?.kube.internalIP).toBe('10.77.0.22');
+    const table = k8ops(['nodes', '--demo']);
+    expect(table.stdout).toMatch(/^NODE\s+REACH\s+ROUTE/m);
+    expect(table.stdout).toMatch(/^worker-3\s+Ready\s+v1\.33\.4\s+10\.77\.0\.23$/m);
+  });
+
   it('overview (table) prints one line per node', () => {
     const r = k8ops(['overview', '--demo']);
     expect(r.code).toBe(0);
