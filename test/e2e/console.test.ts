@@ -40,9 +40,14 @@ describe.skipIf(!tmux)('k8ops --demo in tmux', () => {
       try {
         term.start(`node ${BIN} --demo; echo "k8ops-exit=$?"; sleep 30`, columns, rows);
         let s = await term.waitFor(
+          // Everything asserted below is in the predicate: a capture can land between two
+          // writes of one frame.
           (x) =>
-            x.includes('DEMO') && (x.match(new RegExp(COUNTDOWN.source, 'g'))?.length ?? 0) >= 6,
-          'the overview with six countdowns',
+            x.includes('DEMO') &&
+            (x.match(new RegExp(COUNTDOWN.source, 'g'))?.length ?? 0) >= 6 &&
+            (x.match(/Ready/g)?.length ?? 0) >= 6 &&
+            /help/.test(x.replace(/\n+$/, '').split('\n').at(-1) ?? ''),
+          'the overview with six countdowns, six Ready and the hint bar',
           30_000,
         );
         expect(term.alternateOn()).toBe(true);
@@ -56,7 +61,10 @@ describe.skipIf(!tmux)('k8ops --demo in tmux', () => {
         expect(lines[lines.length - 1]).toContain('help'); // hint bar on the last line
 
         term.send('2');
-        s = await term.waitFor((x) => /CERTIFICATE\s+EXPIRES/.test(x), 'the PKI pane');
+        s = await term.waitFor(
+          (x) => /CERTIFICATE\s+EXPIRES/.test(x) && x.includes('k8s-root'),
+          'the PKI pane',
+        );
         expect(s).toContain('k8s-root');
 
         term.send('?');
@@ -134,8 +142,13 @@ describe.skipIf(!tmux)('k8ops --demo in tmux', () => {
       await term.waitFor((x) => x.includes('DEMO') && COUNTDOWN.test(x), 'the console', 30_000);
       term.resize(80, 24);
       const s = await term.waitFor(
-        (x) => x.includes(' 3 Rot ') && !x.includes('Rotation') && COUNTDOWN.test(x),
-        'the compact 80-column tab bar',
+        (x) =>
+          x.includes(' 3 Rot ') &&
+          !x.includes('Rotation') &&
+          COUNTDOWN.test(x) &&
+          x.replace(/\n+$/, '').split('\n').length <= 24 &&
+          /help/.test(x.replace(/\n+$/, '').split('\n').at(-1) ?? ''),
+        'the compact 80-column tab bar and the hint bar',
       );
       const lines = s.replace(/\n$/, '').split('\n');
       expect(lines.length).toBeLessThanOrEqual(24);

@@ -181,7 +181,12 @@ describe.skipIf(!tmux)('the PKI pane in tmux (built)', () => {
         30_000,
       );
       term.send('2');
-      let s = await term.waitFor((x) => /49 certs · 61 files/.test(x), 'the PKI tree');
+      // Wait for the whole frame: a capture can land between two writes of one frame.
+      let s = await term.waitFor(
+        (x) =>
+          /49 certs · 61 files/.test(x) && x.includes('j/k move  Enter details  s worst first'),
+        'the PKI tree with its key hints',
+      );
       expect(s).toMatch(/CERTIFICATE\s+EXPIRES\s+WHERE/);
       expect(s).toContain('j/k move  Enter details  s worst first');
       term.send('s');
@@ -190,7 +195,13 @@ describe.skipIf(!tmux)('the PKI pane in tmux (built)', () => {
       await term.waitFor((x) => /^.*✓ {3}kubernetes-ca/m.test(x), 'moved');
       term.send('j');
       term.send('Enter');
-      s = await term.waitFor((x) => x.includes('expires in'), 'the details');
+      s = await term.waitFor(
+        (x) =>
+          x.includes('expires in') &&
+          x.includes('subject      O=system:nodes, CN=system:node:worker-2') &&
+          x.includes('checks       ! warning renew-window'),
+        'the details',
+      );
       expect(s).toContain('subject      O=system:nodes, CN=system:node:worker-2');
       expect(s).toContain('checks       ! warning renew-window');
       const lines = s.replace(/\n$/, '').split('\n');
