@@ -5,7 +5,7 @@
 import type { Inventory, Role } from '../config/types.js';
 import type { KubeApiStatus, KubeNodeStatus } from '../kube/types.js';
 import type { ProbeResult } from '../nodes/agent.js';
-import { type Urgency, urgency } from '../pki/expiry.js';
+import { type Urgency, urgency, worstCert } from '../pki/expiry.js';
 import type { CertFile } from '../pki/types.js';
 import { CLUSTER_SCOPE, type Snapshot, type SourceId } from '../store/types.js';
 
@@ -78,27 +78,6 @@ export interface OverviewOptions {
   renewBeforeMs?: number;
 }
 
-export function worstOfFiles(
-  files: readonly CertFile[],
-  now: number,
-  renewBeforeMs?: number,
-): WorstCert | undefined {
-  let worst: WorstCert | undefined;
-  for (const f of files) {
-    for (const c of f.certs) {
-      if (!worst || c.notAfter < worst.notAfter) {
-        worst = {
-          notAfter: c.notAfter,
-          path: f.path,
-          commonName: c.commonName,
-          urgency: urgency(c, now, renewBeforeMs),
-        };
-      }
-    }
-  }
-  return worst;
-}
-
 export function buildOverview(
   inv: Inventory,
   read: SnapshotReader,
@@ -132,7 +111,13 @@ export function buildOverview(
     }
 
     const files = certSnap.value ?? [];
-    const worst = worstOfFiles(files, now, opts.renewBeforeMs);
+    const w = worstCert(files, now);
+    const worst: WorstCert | undefined = w && {
+      notAfter: w.cert.notAfter,
+      path: w.path,
+      commonName: w.cert.commonName,
+      urgency: urgency(w.cert, now, opts.renewBeforeMs),
+    };
     const badCertFiles = files.filter((f) => f.errors.length > 0).length;
     const stamps = [reachSnap.updatedAt, certSnap.updatedAt].filter(
       (t): t is number => t !== undefined,

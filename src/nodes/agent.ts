@@ -71,12 +71,3 @@ export interface NodeAgent {
   pkiStatus(pkiDir: string, opts?: CallOptions): Promise<PkiStatus>;
   close(): Promise<void>;
 }
-
-/** The node's agent cannot run the PKI status script (yet). */
-export class PkiStatusUnsupportedError extends Error {
-  override readonly name = 'PkiStatusUnsupportedError';
-  readonly kind = 'unsupported';
-  constructor(node: string) {
-    super(`the agent for ${node} cannot report PKI status`);
-  }
-}

@@ -5,14 +5,13 @@
  */
 import type { NodeSpec } from '../config/types.js';
 import type { PkiStatus } from '../pki/types.js';
-import {
-  type CallOptions,
-  type FileRead,
-  type FileStat,
-  type NodeAgent,
-  PkiStatusUnsupportedError,
-  type ProbeResult,
-  type UnitState,
+import type {
+  CallOptions,
+  FileRead,
+  FileStat,
+  NodeAgent,
+  ProbeResult,
+  UnitState,
 } from './agent.js';
 
 export class DeferredNodeAgent implements NodeAgent {
@@ -48,10 +47,7 @@ export class DeferredNodeAgent implements NodeAgent {
     return this.use(opts, (a) => a.unitStates(units, opts));
   }
   pkiStatus(pkiDir: string, opts?: CallOptions): Promise<PkiStatus> {
-    return this.use(opts, (a) => {
-      if (!a.pkiStatus) throw new PkiStatusUnsupportedError(a.node.name);
-      return a.pkiStatus(pkiDir, opts);
-    });
+    return this.use(opts, (a) => a.pkiStatus(pkiDir, opts));
   }
   async close(): Promise<void> {
     const a = await this.ready.catch(() => undefined);

@@ -4,7 +4,7 @@
  * the scheduler's.
  */
 import type { KubeNodeStatus, KubeSource } from '../kube/types.js';
-import { type NodeAgent, PkiStatusUnsupportedError, type ProbeResult } from '../nodes/agent.js';
+import type { NodeAgent, ProbeResult } from '../nodes/agent.js';
 import { prewarmFiles } from '../pki/chain.js';
 import { collectNodeCerts } from '../pki/collect.js';
 import type { CertFile, PkiStatus } from '../pki/types.js';
@@ -67,7 +67,6 @@ export async function collectPkiStatus(
   dirs: readonly string[],
   signal: AbortSignal,
 ): Promise<PkiStatusValue> {
-  if (!agent.pkiStatus) throw new PkiStatusUnsupportedError(agent.node.name);
   const out: PkiStatus[] = [];
   for (const [i, dir] of dirs.entries()) {
     try {
