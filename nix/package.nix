@@ -8,6 +8,7 @@
   importNpmLock,
   nodejs_20,
   openssh,
+  openssl,
   src ? null,
 }:
 let
@@ -48,13 +49,17 @@ buildNpmPackage {
   npmBuildScript = "build";
   npmRebuildFlags = [ "--ignore-scripts" ];
 
-  # ssh for `ssh -G` (OpenSSH config resolution); appended, so the node's or user's own
-  # ssh, nixos-rebuild and kubectl come first.
+  # ssh for `ssh -G` (OpenSSH config resolution), openssl for batched signature checks
+  # (src/pki/verify-openssl.ts; k8ops falls back to node:crypto without it); appended, so
+  # the node's or user's own ssh, openssl, nixos-rebuild and kubectl come first.
   makeWrapperArgs = [
     "--suffix"
     "PATH"
     ":"
-    (lib.makeBinPath [ openssh ])
+    (lib.makeBinPath [
+      openssh
+      openssl
+    ])
   ];
 
   meta = {

@@ -19,6 +19,7 @@ import type {
   UnitActiveState,
   UnitState,
 } from './agent.js';
+import { readLocalFile } from './local-read.js';
 
 export type DemoAgentErrorKind = 'unreachable' | 'refused' | 'missing' | 'io' | 'closed';
 
@@ -131,29 +132,12 @@ export class DemoNodeAgent implements NodeAgent {
 
   async readFiles(paths: readonly string[], opts?: CallOptions): Promise<FileRead[]> {
     await this.enter(opts);
-    const signal = opts?.signal;
-    const out = await Promise.all(
-      paths.map(async (path): Promise<FileRead> => {
-        const why = refuseNodePath(path);
-        if (why) return { path, ok: false, error: `refused: ${why}`, missing: false };
-        try {
-          const content = await readFile(
-            join(this.root, path),
-            signal ? { encoding: 'utf8', signal } : 'utf8',
-          );
-          return { path, ok: true, content };
-        } catch (e) {
-          signal?.throwIfAborted();
-          const err = e as NodeJS.ErrnoException;
-          if (err.code === 'ENOENT')
-            return { path, ok: false, error: `${path}: No such file or directory`, missing: true };
-          if (err.code === 'EISDIR')
-            return { path, ok: false, error: `${path}: Is a directory`, missing: false };
-          return { path, ok: false, error: `${path}: ${err.message}`, missing: false };
-        }
-      }),
-    );
-    signal?.throwIfAborted();
+    const out = paths.map((path): FileRead => {
+      const why = refuseNodePath(path);
+      if (why) return { path, ok: false, error: `refused: ${why}`, missing: false };
+      return readLocalFile(join(this.root, path), path);
+    });
+    opts?.signal?.throwIfAborted();
     return out;
   }
 

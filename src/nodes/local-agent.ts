@@ -4,7 +4,7 @@
  * via /etc/passwd and /etc/group; the PKI status is computed locally (scanPkiDir), exactly
  * what nix/pki/status reports on a node.
  */
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import type { NodeSpec } from '../config/types.js';
 import { localOwnerResolver, scanPkiDir } from '../pki/status.js';
 import type { PkiStatus } from '../pki/types.js';
@@ -17,6 +17,7 @@ import type {
   UnitState,
 } from './agent.js';
 import { refuseNodePath } from './demo-agent.js';
+import { readLocalFile } from './local-read.js';
 
 /** Rejection of a local agent call; `kind` as the store's SourceError kinds. */
 export class LocalAgentError extends Error {
@@ -28,8 +29,6 @@ export class LocalAgentError extends Error {
     super(message);
   }
 }
-
-const MAX_READ = 1 << 20;
 
 export class LocalNodeAgent implements NodeAgent {
   #owners: ReturnType<typeof localOwnerResolver> | undefined;
@@ -46,31 +45,12 @@ export class LocalNodeAgent implements NodeAgent {
   }
 
   async readFiles(paths: readonly string[], opts?: CallOptions): Promise<FileRead[]> {
-    return Promise.all(
-      paths.map(async (path): Promise<FileRead> => {
-        const why = refuseNodePath(path);
-        if (why) return { path, ok: false, error: `refused: ${why}`, missing: false };
-        try {
-          const st = await lstat(path);
-          if (st.isFile() && st.size > MAX_READ)
-            return { path, ok: false, error: 'larger than 1 MiB', missing: false };
-          const content = await readFile(
-            path,
-            opts?.signal ? { encoding: 'utf8', signal: opts.signal } : 'utf8',
-          );
-          return { path, ok: true, content };
-        } catch (e) {
-          opts?.signal?.throwIfAborted();
-          const err = e as NodeJS.ErrnoException;
-          return {
-            path,
-            ok: false,
-            error: `${path}: ${err.code === 'ENOENT' ? 'No such file or directory' : err.message}`,
-            missing: err.code === 'ENOENT',
-          };
-        }
-      }),
-    );
+    opts?.signal?.throwIfAborted();
+    return paths.map((path): FileRead => {
+      const why = refuseNodePath(path);
+      if (why) return { path, ok: false, error: `refused: ${why}`, missing: false };
+      return readLocalFile(path, path);
+    });
   }
 
   async stat(paths: readonly string[]): Promise<FileStat[]> {

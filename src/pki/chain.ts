@@ -112,17 +112,26 @@ export function describe(c: CertSummary): string {
  * Verify every (certificate, candidate issuer) pair in the thread pool, so that the
  * synchronous checks afterwards only hit the cache. Resolves when all are done.
  */
-export async function prewarmSignatures(index: CertIndex): Promise<void> {
+export async function prewarmSignatures(
+  index: CertIndex,
+  verifyAsync: AsyncVerifier = verifySignatureAsync,
+): Promise<void> {
   const work: Promise<unknown>[] = [];
   for (const e of index.byFingerprint.values()) {
     const c = e.cert;
-    if (isSelfIssued(c)) work.push(verifySignatureAsync(c, c));
-    for (const cand of issuerCandidates(c, index)) work.push(verifySignatureAsync(c, cand.cert));
+    if (isSelfIssued(c)) work.push(verifyAsync(c, c));
+    for (const cand of issuerCandidates(c, index)) work.push(verifyAsync(c, cand.cert));
   }
   await Promise.all(work);
 }
 
+/** How prewarming verifies one pair: node:crypto, or a batcher (src/pki/verify-batch.ts). */
+export type AsyncVerifier = (child: CertSummary, issuer: CertSummary) => Promise<SignatureVerdict>;
+
 /** Same as prewarmSignatures, for certificate files not indexed yet. */
-export function prewarmFiles(files: readonly CertFile[]): Promise<void> {
-  return prewarmSignatures(indexCerts(files));
+export function prewarmFiles(
+  files: readonly CertFile[],
+  verifyAsync?: AsyncVerifier,
+): Promise<void> {
+  return prewarmSignatures(indexCerts(files), verifyAsync);
 }

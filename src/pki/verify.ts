@@ -212,6 +212,30 @@ export function verifySignature(child: Verifiable, issuer: Verifiable): Signatur
   return remember(key, outcome(ok), child);
 }
 
+/**
+ * Whether `verifyBatched` may hand this pair to an outside verifier (src/pki/verify-batch.ts):
+ * not decided yet, both DERs present, a signature algorithm this module knows. Anything
+ * else (and every pair the outside verifier does not confirm) goes through node:crypto.
+ */
+export function needsVerdict(child: Verifiable, issuer: Verifiable): boolean {
+  return (
+    !verdicts.has(cacheKey(child, issuer)) &&
+    child.der !== undefined &&
+    issuer.der !== undefined &&
+    child.signatureAlgorithm in HASHES &&
+    HASHES[child.signatureAlgorithm] !== null
+  );
+}
+
+/**
+ * Record a signature confirmed by an outside verifier (the system OpenSSL's `verify` with
+ * `issuer` as its only trust anchor, src/pki/verify-openssl.ts). Only positive verdicts come
+ * this way: a pair the outside verifier rejects is decided by node:crypto.
+ */
+export function recordVerified(child: Verifiable, issuer: Verifiable): SignatureVerdict {
+  return remember(cacheKey(child, issuer), VALID, child);
+}
+
 /** Verify in libuv's thread pool (many in parallel), caching the verdict. */
 export function verifySignatureAsync(
   child: Verifiable,

@@ -8,6 +8,7 @@ import type { NodeAgent, ProbeResult } from '../nodes/agent.js';
 import { prewarmFiles } from '../pki/chain.js';
 import { collectNodeCerts } from '../pki/collect.js';
 import type { CertFile, PkiStatus } from '../pki/types.js';
+import { opensslBatcher } from '../pki/verify-openssl.js';
 
 export interface SourceSpec {
   intervalMs: number;
@@ -38,8 +39,9 @@ const isMissing = (e: unknown): boolean =>
 
 /**
  * Certificate files of the node's PKI directories: the first must exist; later ones (the
- * signer's CA dir) may be absent. Signatures are then verified in the thread pool, so the
- * PKI model's checks find their verdicts cached and the UI thread never waits on them.
+ * signer's CA dir) may be absent. Signatures are then verified off the UI thread (batches
+ * through the system openssl, else node:crypto's thread pool), so the PKI model's checks
+ * find their verdicts cached and the UI thread never waits on them.
  */
 export async function collectCerts(
   agent: NodeAgent,
@@ -56,7 +58,8 @@ export async function collectCerts(
       if (!isMissing(e)) throw e;
     }
   }
-  await prewarmFiles(files);
+  const batcher = opensslBatcher();
+  await prewarmFiles(files, batcher ? (c, i) => batcher.verify(c, i) : undefined);
   signal.throwIfAborted();
   return files;
 }
