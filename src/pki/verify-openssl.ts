@@ -4,8 +4,10 @@
  * check, every child as its own DER file in a private temporary directory (mode 0700).
  *
  * Why: Node's bundled OpenSSL is built without the 64-bit NIST P-521 code that Debian's
- * has (`enable-ec_nistp_64_gcc_128`): a P-521 verification costs ~1.0 ms in node:crypto and
- * ~0.37 ms in `openssl speed ecdsap521`. A cold PKI read is mostly P-521 verifications.
+ * has (`enable-ec_nistp_64_gcc_128`; `nm -D $(which node)` lists EC_GFp_nistz256_method but
+ * no EC_GFp_nistp521_method, Debian's libcrypto.so.3 has it): a P-521 verification costs
+ * ~1.0 ms in node:crypto and ~0.36 ms in `openssl speed ecdsap521`, ~0.55 ms per
+ * certificate in `openssl verify`. A cold PKI read is mostly P-521 verifications.
  *
  * Only `<file>: OK` lines count; a child openssl does not confirm is decided by node:crypto
  * (src/pki/verify-batch.ts), so a missing, old or failing openssl costs time, not verdicts.
