@@ -6,7 +6,6 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { formatIssue, loadInventory } from '../config/load.js';
 import { cacheDir, type Env } from '../config/paths.js';
 import type { Inventory, NodeSpec, Role } from '../config/types.js';
 import { buildPkiModel } from '../model/pki.js';
@@ -181,6 +180,8 @@ export async function certsPathCommand(
   const layout = defaultLayout();
   let base: Inventory | undefined;
   if (a.inventory !== undefined) {
+    // yaml + zod load only when an inventory is read (not for a bare --path scan).
+    const { formatIssue, loadInventory } = await import('../config/load.js');
     const loaded = await loadInventory(a.inventory);
     if (!loaded.ok) {
       for (const issue of loaded.errors) err.write(`${formatIssue(issue)}\n`);

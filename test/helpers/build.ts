@@ -5,11 +5,11 @@ import { join } from 'node:path';
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'k8ops.js');
 
-/** Make sure dist/ exists (npm test builds first; a lone `vitest run test/e2e` may not have). */
+/** Make sure the build exists (npm test builds first; a lone `vitest run test/e2e` may not have). */
 export function ensureBuilt(): void {
-  const entry = join(ROOT, 'dist', 'views', 'main.js');
+  const entry = join(ROOT, 'dist', 'k8ops.mjs');
   if (existsSync(entry) && statSync(entry).size > 0) return;
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], {
+  execFileSync('npm', ['run', 'build', '--silent'], {
     cwd: ROOT,
     stdio: 'inherit',
     timeout: 120_000,

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,7 +138,12 @@ describe('listDir', () => {
     expect(parseListDir(runLocal(listDirScript(d).text))).toEqual(
       ['*', '..dots', '.hidden', 'new\nline', 'plain'].sort(),
     );
-    expect(() => runLocal(listDirScript(join(dir, 'nope')).text)).toThrow();
+    const missing = spawnSync('sh', ['-c', listDirScript(join(dir, 'nope')).text], {
+      encoding: 'utf8',
+    });
+    expect(missing.status).toBe(3);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toBe('not a directory or not accessible\n');
   });
 });
 

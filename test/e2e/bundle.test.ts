@@ -1,0 +1,80 @@
+/**
+ * The built bundle's shape: what `k8ops certs`, `overview --json` or `--version` load before
+ * they run is the entry file and the chunks it imports statically. The console (Ink, React),
+ * the live path (ssh2, yaml, zod, the kube client) and the demo generator (@peculiar/x509)
+ * must stay behind dynamic imports, or every headless command compiles them at start.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, ROOT } from '../helpers/build.js';
+
+const ENTRY = join(ROOT, 'dist', 'k8ops.mjs');
+
+/** Relative module specifiers of static `import … from "./x.mjs"` / `import "./x.mjs"`. */
+function staticImports(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/^(?:import|export)\s[^;]*?from\s*"(\.[^"]+)";?$/gms))
+    out.push(m[1]!);
+  for (const m of text.matchAll(/^import\s*"(\.[^"]+)";?$/gm)) out.push(m[1]!);
+  return out;
+}
+
+/** Every file loaded before the entry runs: the entry and its static imports, transitively. */
+function staticGraph(entry: string): Map<string, string> {
+  const seen = new Map<string, string>();
+  const todo = [entry];
+  while (todo.length > 0) {
+    const file = todo.pop()!;
+    if (seen.has(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    seen.set(file, text);
+    for (const spec of staticImports(text)) todo.push(resolve(dirname(file), spec));
+  }
+  return seen;
+}
+
+/** The npm packages whose code a file carries (esbuild marks each with `// node_modules/…`). */
+function packagesIn(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/^\/\/ node_modules\/((?:@[^/\s]+\/)?[^/\s]+)\//gm)) out.add(m[1]!);
+  return out;
+}
+
+describe('bundle (dist/k8ops.mjs)', () => {
+  beforeAll(() => ensureBuilt(), 120_000);
+
+  it('the entry loads no console, live-path or generator package before it runs', () => {
+    const graph = staticGraph(ENTRY);
+    expect(graph.size).toBeGreaterThan(1); // the shared chunks are found (the regex works)
+    const loaded = new Set([...graph.values()].flatMap((t) => [...packagesIn(t)]));
+    for (const heavy of [
+      'ink',
+      'react',
+      'ssh2',
+      'yaml',
+      'zod',
+      '@kubernetes/client-node',
+      '@peculiar/x509',
+    ])
+      expect(loaded, `${heavy} is loaded statically`).not.toContain(heavy);
+  });
+
+  it('those packages are in the build, behind dynamic imports', () => {
+    // Everything the entry can ever load: static and dynamic imports, transitively.
+    const all = new Map<string, string>();
+    const todo = [ENTRY];
+    while (todo.length > 0) {
+      const file = todo.pop()!;
+      if (all.has(file)) continue;
+      const text = readFileSync(file, 'utf8');
+      all.set(file, text);
+      const dynamic = [...text.matchAll(/import\("(\.[^"]+)"\)/g)].map((m) => m[1]!);
+      for (const spec of [...staticImports(text), ...dynamic])
+        todo.push(resolve(dirname(file), spec));
+    }
+    const loaded = new Set([...all.values()].flatMap((t) => [...packagesIn(t)]));
+    for (const pkg of ['ink', 'react', 'ssh2', 'yaml', 'zod', '@peculiar/x509'])
+      expect(loaded, `${pkg} is in a dynamic chunk`).toContain(pkg);
+  });
+});
