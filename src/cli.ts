@@ -57,7 +57,8 @@ Options:
                      a changed host key is always refused
   --json             machine-readable output (subcommands)
   --node NAME        certs: only this node (with --path: the node the directory belongs to)
-  --path DIR         certs: scan a local PKI directory instead of the nodes
+  --path DIR         certs: scan a local PKI directory instead of the nodes; with --node and
+                     --inventory, that node's roles and addresses are checked too
   --prometheus       certs: node-exporter textfile metrics
   -h, --help         this help
   -V, --version      print the version

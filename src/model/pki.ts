@@ -20,6 +20,11 @@ export interface PkiModelOptions {
    * keeps `{node}` and names built from it are matched by shape.
    */
   anonymous?: ReadonlySet<string>;
+  /**
+   * Nodes whose addresses are unknown (`k8ops certs --path --node NAME` without an
+   * inventory): an IP SAN cannot be told apart from the node's own address.
+   */
+  addressesUnknown?: ReadonlySet<string>;
 }
 
 /** The directories a node's PKI sources read: the PKI dir, plus the CA dir on the signer. */
@@ -61,6 +66,7 @@ export function pkiInputs(
       ),
     };
     if (anonymous) input.anonymous = true;
+    if (opts.addressesUnknown?.has(n.name)) input.addressesUnknown = true;
     if (certs.value) input.files = certs.value;
     if (status.value) input.status = status.value;
     else input.statusError = status.error?.message ?? 'no answer yet';

@@ -34,6 +34,7 @@ interface CertsRun {
   layout: Layout;
   only?: string[];
   anonymous?: ReadonlySet<string>;
+  addressesUnknown?: ReadonlySet<string>;
   source: 'demo' | 'nodes' | 'path';
 }
 
@@ -99,6 +100,7 @@ function printCerts(run: CertsRun, a: CertsArgs, out: NodeJS.WritableStream): nu
     layout: run.layout,
     ...(run.only ? { only: run.only } : {}),
     ...(run.anonymous ? { anonymous: run.anonymous } : {}),
+    ...(run.addressesUnknown ? { addressesUnknown: run.addressesUnknown } : {}),
   });
   const nodes = session.inventory.nodes.filter((n) => !run.only || run.only.includes(n.name));
   if (a.prometheus) {
@@ -216,6 +218,7 @@ export async function certsPathCommand(
         layout,
         source: 'path',
         ...(a.node === undefined ? { anonymous: new Set([name]) } : {}),
+        ...(a.node !== undefined && !known ? { addressesUnknown: new Set([name]) } : {}),
       },
       a,
       out,

@@ -95,6 +95,8 @@ export interface NodeCheckInput {
    * with `{node}` left in, and names built from it are matched by shape only.
    */
   anonymous?: boolean;
+  /** The node's addresses are not known: extra IP SANs say so instead of blaming the layout. */
+  addressesUnknown?: boolean;
 }
 
 export interface CheckSettings {
@@ -753,7 +755,11 @@ export function runChecks(
             'info',
             n.node,
             pc.certPath,
-            `SAN${extra.length > 1 ? 's' : ''} not in the layout: ${list(extra)}`,
+            `SAN${extra.length > 1 ? 's' : ''} not in the layout: ${list(extra)}${
+              n.addressesUnknown && extra.some(isIp)
+                ? " (the node's addresses are unknown: pass --inventory to check them)"
+                : ''
+            }`,
             fp,
           );
       }

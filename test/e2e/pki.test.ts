@@ -140,6 +140,31 @@ describe('k8ops certs --path (built) on local directories', () => {
     expect(real).toEqual([]);
     expect(doc.source).toBe('path');
     expect(doc.tree[0]).toMatchObject({ role: 'missing' }); // the root is not on the node
+    // Without an inventory the node's addresses are unknown: its IP SAN is an extra (info)
+    // that says so; with one, the address is the node's own and nothing is extra.
+    const extras = doc.checks.filter((c) => c.id === 'san-extra');
+    expect(extras.length).toBeGreaterThan(0);
+    for (const c of extras)
+      expect(c.message).toMatch(/10\.77\.0\.21 \(the node's addresses are unknown/);
+    const inv = join(home, 'worker-1.yaml');
+    writeFileSync(
+      inv,
+      'cluster: lab\nnodes:\n  - name: worker-1\n    host: 10.77.0.21\n    addresses: [10.77.0.21]\n    roles: [worker]\n',
+    );
+    const withInv = k8ops([
+      'certs',
+      '--json',
+      '--path',
+      dir,
+      '--node',
+      'worker-1',
+      '--inventory',
+      inv,
+    ]);
+    expect(withInv.stderr).toBe('');
+    const invDoc = JSON.parse(withInv.stdout) as CertsDoc;
+    expect(invDoc.checks.filter((c) => c.id === 'san-extra')).toEqual([]);
+    expect(invDoc.checks.filter((c) => c.id !== 'key-owner' && c.severity !== 'info')).toEqual([]);
     const anon = JSON.parse(k8ops(['certs', '--json', '--path', dir]).stdout) as CertsDoc;
     expect(anon.nodes.map((n) => n.name)).toEqual(['local']);
     expect(anon.checks.filter((c) => c.id === 'cn')).toEqual([]); // system:node:<any name> accepted
