@@ -46,6 +46,15 @@ export type UnitActiveState =
   | 'activating'
   | 'deactivating'
   | 'unknown';
+/** A directory that does not exist (or is not one, or cannot be entered) on the node. */
+export class MissingDirectoryError extends Error {
+  override name = 'MissingDirectoryError';
+  readonly kind = 'missing';
+  constructor(readonly path: string) {
+    super(`${path}: not a directory or not accessible`);
+  }
+}
+
 export interface UnitState {
   unit: string;
   state: UnitActiveState;
@@ -61,6 +70,13 @@ export interface NodeAgent {
   stat(paths: readonly string[], opts?: CallOptions): Promise<FileStat[]>;
   /** Names of the entries of a directory (not recursive), sorted. */
   listDir(path: string, opts?: CallOptions): Promise<string[]>;
+  /**
+   * The certificate files of a directory (isCertFileName: never a key file), in name order,
+   * each read or with its own error — in one round trip where the transport allows. Rejects
+   * when the directory cannot be listed; with kind `missing` (MissingDirectoryError) when
+   * it does not exist.
+   */
+  readCertFiles(dir: string, opts?: CallOptions): Promise<FileRead[]>;
   /** systemd ActiveState of units. */
   unitStates(units: readonly string[], opts?: CallOptions): Promise<UnitState[]>;
   /**

@@ -43,6 +43,9 @@ export class DeferredNodeAgent implements NodeAgent {
   listDir(path: string, opts?: CallOptions): Promise<string[]> {
     return this.use(opts, (a) => a.listDir(path, opts));
   }
+  readCertFiles(dir: string, opts?: CallOptions): Promise<FileRead[]> {
+    return this.use(opts, (a) => a.readCertFiles(dir, opts));
+  }
   unitStates(units: readonly string[], opts?: CallOptions): Promise<UnitState[]> {
     return this.use(opts, (a) => a.unitStates(units, opts));
   }

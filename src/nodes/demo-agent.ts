@@ -19,6 +19,7 @@ import type {
   UnitActiveState,
   UnitState,
 } from './agent.js';
+import { readCertFilesByListing } from './cert-files.js';
 import { readLocalFile } from './local-read.js';
 
 export type DemoAgentErrorKind = 'unreachable' | 'refused' | 'missing' | 'io' | 'closed';
@@ -174,6 +175,10 @@ export class DemoNodeAgent implements NodeAgent {
     );
     opts?.signal?.throwIfAborted();
     return out;
+  }
+
+  readCertFiles(dir: string, opts?: CallOptions): Promise<FileRead[]> {
+    return readCertFilesByListing(this, dir, opts);
   }
 
   async listDir(path: string, opts?: CallOptions): Promise<string[]> {

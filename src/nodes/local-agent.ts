@@ -16,6 +16,7 @@ import type {
   ProbeResult,
   UnitState,
 } from './agent.js';
+import { readCertFilesByListing } from './cert-files.js';
 import { refuseNodePath } from './demo-agent.js';
 import { readLocalFile } from './local-read.js';
 
@@ -81,6 +82,10 @@ export class LocalNodeAgent implements NodeAgent {
         }
       }),
     );
+  }
+
+  readCertFiles(dir: string, opts?: CallOptions): Promise<FileRead[]> {
+    return readCertFilesByListing(this, dir, opts);
   }
 
   async listDir(path: string, opts?: CallOptions): Promise<string[]> {

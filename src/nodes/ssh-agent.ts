@@ -6,7 +6,9 @@
  * src/ssh/remote-scripts.ts. Every operation only reads, so a shell that breaks under one
  * is retried over exec within the same deadline.
  */
+import { posix } from 'node:path';
 import type { Inventory, NodeSpec } from '../config/types.js';
+import { isCertFileName } from '../pki/file-names.js';
 import type { PkiStatus } from '../pki/types.js';
 import type { ExecOptions } from '../ssh/exec.js';
 import { type SshHost, SshPool } from '../ssh/pool.js';
@@ -16,10 +18,12 @@ import {
   newNonce,
   parseListDir,
   parseOsRelease,
+  parseReadCertDir,
   parseReadFiles,
   parseReadFilesBatch,
   parseStat,
   parseUnitStates,
+  readCertDirScript,
   readFilesBatchScript,
   readFilesScript,
   statScript,
@@ -27,13 +31,14 @@ import {
 } from '../ssh/remote-scripts.js';
 import { type RouteRequest, routeRequestForNode } from '../ssh/resolve.js';
 import type { RunOptions } from '../ssh/shell.js';
-import type {
-  CallOptions,
-  FileRead,
-  FileStat,
-  NodeAgent,
-  ProbeResult,
-  UnitState,
+import {
+  type CallOptions,
+  type FileRead,
+  type FileStat,
+  MissingDirectoryError,
+  type NodeAgent,
+  type ProbeResult,
+  type UnitState,
 } from './agent.js';
 import { remotePkiStatus } from './pki-status-remote.js';
 
@@ -136,6 +141,39 @@ export class SshNodeAgent implements NodeAgent {
     const cmd = listDirScript(path);
     const r = await this.host.run(cmd, this.execOpts(opts));
     return parseListDir(r.stdout);
+  }
+
+  /**
+   * One script lists `dir` and reads its certificate files (readCertDirScript): one round
+   * trip. A certificate file the script left out (a name outside plain ASCII, a file that
+   * changed while read) is read with readFiles afterwards; a name that is not a
+   * certificate file name here is never returned, whatever the node sent.
+   */
+  async readCertFiles(dir: string, opts?: CallOptions): Promise<FileRead[]> {
+    const nonce = newNonce();
+    const cmd = readCertDirScript(dir, nonce); // throws UnsafeValueError before any I/O
+    const t0 = Date.now();
+    const r = await this.host.run(cmd, this.execOpts(opts));
+    const got = parseReadCertDir(r.stdoutBuffer, nonce);
+    if (got.kind === 'nodir') throw new MissingDirectoryError(dir);
+    if (got.kind === 'garbled')
+      throw Object.assign(new Error(`${dir}: ${got.message}`), { kind: 'parse' });
+    const pathOf = (name: string): string => posix.join(dir, name);
+    const read = new Map<string, FileRead>();
+    got.picked.forEach((name, i) => {
+      const f = got.batch.files[i]!;
+      if (!got.batch.retry.includes(i)) read.set(name, { ...f, path: pathOf(name) });
+    });
+    const wanted = got.names.filter(isCertFileName);
+    const later = wanted.filter((n) => !read.has(n));
+    if (later.length > 0) {
+      const left = Math.max(1, (opts?.timeoutMs ?? this.timeoutMs) - (Date.now() - t0));
+      const again = await this.readFiles(later.map(pathOf), { ...opts, timeoutMs: left });
+      later.forEach((n, i) => {
+        read.set(n, again[i]!);
+      });
+    }
+    return wanted.map((n) => read.get(n)!);
   }
 
   async unitStates(units: readonly string[], opts?: CallOptions): Promise<UnitState[]> {

@@ -1,24 +1,10 @@
 /**
- * Collect the certificate files of one node's PKI directory through its NodeAgent:
- * one listDir, one readFiles for every certificate file (never key files), parse each.
+ * Collect the certificate files of one node's PKI directory through its NodeAgent: one
+ * readCertFiles call (list + read, one round trip over SSH; never key files), parse each.
  */
-import { posix } from 'node:path';
 import type { NodeAgent } from '../nodes/agent.js';
 import type { CertFile } from './types.js';
 import { parseCertFile } from './x509.js';
-
-/** Key files are never read: private keys do not leave the node. */
-export function isKeyFileName(name: string): boolean {
-  const n = name.toLowerCase();
-  return n.endsWith('.key') || n === 'key.pem' || /[-_.]key\.pem$/.test(n);
-}
-
-/** Certificate files: `*.pem` / `*.crt` that are not key files. */
-export function isCertFileName(name: string): boolean {
-  const n = name.toLowerCase();
-  if (n.startsWith('.')) return false;
-  return (n.endsWith('.pem') || n.endsWith('.crt')) && !isKeyFileName(n);
-}
 
 /**
  * Read and parse every certificate file in `pkiDir` on the agent's node, in name order.
@@ -31,22 +17,14 @@ export async function collectNodeCerts(
   signal?: AbortSignal,
 ): Promise<CertFile[]> {
   const node = agent.node.name;
-  const opts = signal ? { signal } : {};
-  const names = (await agent.listDir(pkiDir, opts)).filter(isCertFileName).sort();
-  if (names.length === 0) return [];
-  const paths = names.map((n) => posix.join(pkiDir, n));
-  const reads = await agent.readFiles(paths, opts);
-  const byPath = new Map(reads.map((r) => [r.path, r]));
-  return paths.map((path): CertFile => {
-    const r = byPath.get(path);
-    if (!r)
-      return { node, path, certs: [], errors: [{ block: 0, message: 'not returned by the node' }] };
+  const reads = await agent.readCertFiles(pkiDir, signal ? { signal } : {});
+  return reads.map((r): CertFile => {
     if (!r.ok) {
       const message = r.missing
         ? 'file vanished before it could be read'
         : `read failed: ${r.error}`;
-      return { node, path, certs: [], errors: [{ block: 0, message }] };
+      return { node, path: r.path, certs: [], errors: [{ block: 0, message }] };
     }
-    return parseCertFile(node, path, r.content);
+    return parseCertFile(node, r.path, r.content);
   });
 }

@@ -50,14 +50,17 @@ export async function collectCerts(
 ): Promise<CertsValue> {
   const [first, ...rest] = typeof dirs === 'string' ? [dirs] : dirs;
   if (first === undefined) return [];
-  const files = await collectNodeCerts(agent, first, signal);
-  for (const dir of rest) {
-    try {
-      files.push(...(await collectNodeCerts(agent, dir, signal)));
-    } catch (e) {
-      if (!isMissing(e)) throw e;
-    }
-  }
+  // Every directory at once (over SSH: concurrent requests on the node's shells).
+  const [files, ...more] = await Promise.all([
+    collectNodeCerts(agent, first, signal),
+    ...rest.map((dir) =>
+      collectNodeCerts(agent, dir, signal).catch((e: unknown) => {
+        if (isMissing(e)) return [];
+        throw e;
+      }),
+    ),
+  ]);
+  for (const m of more) files.push(...m);
   const batcher = opensslBatcher();
   await prewarmFiles(files, batcher ? (c, i) => batcher.verify(c, i) : undefined);
   signal.throwIfAborted();

@@ -93,7 +93,14 @@ set --`,
   const calls = args.map(
     (a: ShellArg, i) => sh`k ${intArg(i)} ${a} && { I="$I ${intArg(i)}"; set -- "$@" ${a}; }`,
   );
-  const body = sh`if [ -n "$I" ]; then
+  return concat([head, ...calls, BATCH_BODY]);
+}
+
+/**
+ * The files in "$@" (their indices in $I) in one `wc -c` + one `cat`, else per file; then
+ * `K8OPS-N done`. Shared by readFilesBatchScript and readCertDirScript.
+ */
+const BATCH_BODY = sh`if [ -n "$I" ]; then
   if w=$(wc -c -- "$@" 2>/dev/null); then
     printf '%s sizes%s\\n%s\\n%s data\\n' "$M" "$I" "$w" "$M"
     cat -- "$@" 2>/dev/null
@@ -103,8 +110,6 @@ set --`,
   fi
 fi
 printf '%s done\\n' "$M"`;
-  return concat([head, ...calls, body]);
-}
 
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -310,6 +315,101 @@ function decodeB64Frame(path: string, body: string, end: string, expectedEnd: st
   if (body.endsWith('!')) return err('read error');
   if (!B64.test(body) || body.length % 4 !== 0) return err('corrupt frame (bad base64)');
   return { path, ok: true, content: Buffer.from(body, 'base64').toString('utf8') };
+}
+
+// ---------------------------------------------------------------------------------------
+// readCertDir: list a PKI directory and read its certificate files in one round trip
+// ---------------------------------------------------------------------------------------
+
+/**
+ * List `dir` and read its certificate files, in one script (one round trip):
+ *   K8OPS-N nodir                         (not a directory, or not accessible), or
+ *   K8OPS-N names \n <every entry name, each followed by NUL> \n K8OPS-N picked
+ *   <the names read below, one per line: their order is the batch's indices>
+ *   K8OPS-N endpicked
+ *   <the readFilesBatchScript frames for those files, indices into the picked list>
+ *   K8OPS-N done
+ * Only names of plain ASCII characters (`A-Za-z0-9._-`) that the sh patterns below take
+ * for certificate files are read here: the same rules as isCertFileName
+ * (src/pki/file-names.ts), which, for such names, agree with it exactly (a test runs both).
+ * The caller reads any other certificate file name it finds in the listing with readFiles,
+ * and never a key file: a name the patterns are unsure of is not read by this script.
+ */
+export function readCertDirScript(dir: string, nonce: string): ShellCommand {
+  const p = remotePath(dir);
+  const n = token(nonce);
+  return concat([
+    sh`M=K8OPS-${n}
+I=
+LC_ALL=C
+export LC_ALL
+set --`,
+    PER_FILE_READER,
+    sh`cd -- ${p} 2>/dev/null || { printf '%s nodir\\n' "$M"; exit 0; }
+printf '%s names\\n' "$M"
+for f in * .[!.]* ..?*; do
+  if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\\0' "$f"; fi
+done
+printf '\\n%s picked\\n' "$M"
+k=0
+for f in *; do
+  case $f in
+    .* | *[!A-Za-z0-9._-]*) continue ;;
+    [Kk][Ee][Yy].[Pp][Ee][Mm] | *[-_.][Kk][Ee][Yy].[Pp][Ee][Mm]) continue ;;
+    *.[Pp][Ee][Mm] | *.[Cc][Rr][Tt]) ;;
+    *) continue ;;
+  esac
+  if [ -f "$f" ] && [ -r "$f" ]; then
+    printf '%s\\n' "$f"
+    I="$I $k"
+    k=$((k + 1))
+    set -- "$@" "$f"
+  fi
+done
+printf '%s endpicked\\n' "$M"`,
+    BATCH_BODY,
+  ]);
+}
+
+export type CertDirRead =
+  | { kind: 'nodir' }
+  | {
+      kind: 'listed';
+      /** Every entry of the directory, sorted. */
+      names: string[];
+      /** The names the script read, in batch order (plain ASCII). */
+      picked: string[];
+      /** The batch result for `picked` (paths are the picked names). */
+      batch: BatchReadResult;
+    }
+  /** Output that does not follow the protocol (cut off, garbage). */
+  | { kind: 'garbled'; message: string };
+
+/** Parse readCertDirScript output (raw bytes). Never throws. */
+export function parseReadCertDir(output: Buffer, nonce: string): CertDirRead {
+  const marker = `K8OPS-${nonce} `;
+  const namesHead = Buffer.from(`${marker}names\n`);
+  const at = output.indexOf(namesHead);
+  if (at < 0) {
+    return output.indexOf(`${marker}nodir\n`) >= 0
+      ? { kind: 'nodir' }
+      : { kind: 'garbled', message: 'no directory listing in the output' };
+  }
+  const pickedHead = Buffer.from(`\n${marker}picked\n`);
+  const from = at + namesHead.length;
+  const end = output.indexOf(pickedHead, from);
+  if (end < 0) return { kind: 'garbled', message: 'truncated output (directory listing)' };
+  const names = parseListDir(output.toString('utf8', from, end));
+  const pickedFrom = end + pickedHead.length;
+  const endPicked = Buffer.from(`${marker}endpicked\n`);
+  const pickedEnd = output.indexOf(endPicked, pickedFrom);
+  if (pickedEnd < 0) return { kind: 'garbled', message: 'truncated output (file list)' };
+  const picked = output
+    .toString('utf8', pickedFrom, pickedEnd)
+    .split('\n')
+    .filter((x) => x !== '');
+  const batch = parseReadFilesBatch(output.subarray(pickedEnd + endPicked.length), nonce, picked);
+  return { kind: 'listed', names, picked, batch };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -140,6 +140,55 @@ describeLab('SshNodeAgent and `k8ops nodes` against real sshd', (lab) => {
     }
   });
 
+  it('readCertFiles: a PKI directory listed and read in one request; never a key file; odd names in a second', async () => {
+    const l = lab();
+    const pool = new SshPool({ sshConfigFile: l.configFile, agentSocket: 'none' });
+    const agent = new SshNodeAgent(node('node3', 0), { pool });
+    const runs: string[] = [];
+    const run = agent.host.run.bind(agent.host);
+    agent.host.run = (script, opts) => {
+      runs.push(script.text);
+      return run(script, opts);
+    };
+    try {
+      const d = join(l.dir, 'pki-one-trip');
+      mkdirSync(d);
+      const pem = (n: string) => `-----BEGIN CERTIFICATE-----\n${n}\n-----END CERTIFICATE-----\n`;
+      for (const n of ['ca.pem', 'kubelet.pem', 'etcd.crt']) writeFileSync(join(d, n), pem(n));
+      for (const n of ['kubelet-key.pem', 'key.pem', 'sa.key'])
+        writeFileSync(join(d, n), 'SECRET PRIVATE KEY\n', { mode: 0o600 });
+      writeFileSync(join(d, 'sa.pub'), 'public\n');
+
+      const first = await agent.readCertFiles(d);
+      expect(runs).toHaveLength(1);
+      expect(first).toEqual(
+        ['ca.pem', 'etcd.crt', 'kubelet.pem'].map((n) => ({
+          path: join(d, n),
+          ok: true,
+          content: pem(n),
+        })),
+      );
+
+      // A certificate name outside plain ASCII is read with a second request; keys never.
+      writeFileSync(join(d, 'ünï.pem'), pem('u'));
+      runs.length = 0;
+      const second = await agent.readCertFiles(d);
+      expect(runs).toHaveLength(2);
+      expect(second.map((f) => f.path)).toEqual(
+        ['ca.pem', 'etcd.crt', 'kubelet.pem', 'ünï.pem'].map((n) => join(d, n)),
+      );
+      expect(second[3]).toMatchObject({ ok: true, content: pem('u') });
+      expect(JSON.stringify([first, second])).not.toContain('SECRET');
+
+      await expect(agent.readCertFiles(join(d, 'missing'))).rejects.toMatchObject({
+        kind: 'missing',
+      });
+    } finally {
+      await agent.close();
+      await pool.close();
+    }
+  });
+
   it('9. nodes report: rows and exit codes (0 all up, 1 unreachable, 2 host key)', async () => {
     const l = lab();
     const nodes = [node('node1', 0), node('node2', 1), node('node3', 2)];

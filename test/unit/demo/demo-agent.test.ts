@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoInventory } from '../../../src/demo/inventory.js';
 import { ensureDemoLab } from '../../../src/demo/lab.js';
 import { DemoKubeSource } from '../../../src/kube/demo-kube.js';
+import type { NodeAgent } from '../../../src/nodes/agent.js';
+import { readCertFilesByListing } from '../../../src/nodes/cert-files.js';
 import { DemoNodeAgent, refuseNodePath } from '../../../src/nodes/demo-agent.js';
 import { collectNodeCerts } from '../../../src/pki/collect.js';
 import { urgency } from '../../../src/pki/expiry.js';
@@ -45,10 +47,10 @@ describe('collectNodeCerts through DemoNodeAgent', () => {
     }
   });
 
-  it('uses one listDir and one readFiles call', async () => {
+  it('reads through readCertFiles: one listDir and one readFiles call', async () => {
     const a = agent('worker-1');
     const calls: string[] = [];
-    const spy = {
+    const spy: NodeAgent = {
       node: a.node,
       probe: a.probe.bind(a),
       stat: a.stat.bind(a),
@@ -63,9 +65,13 @@ describe('collectNodeCerts through DemoNodeAgent', () => {
         calls.push(`readFiles:${p.length}`);
         return a.readFiles(p, o);
       },
+      readCertFiles: (d: string, o?: object) => {
+        calls.push('readCertFiles');
+        return readCertFilesByListing(spy, d, o);
+      },
     };
     const files = await collectNodeCerts(spy, `${PKI}/`);
-    expect(calls).toEqual(['listDir', 'readFiles:3']);
+    expect(calls).toEqual(['readCertFiles', 'listDir', 'readFiles:3']);
     expect(files.map((f) => f.path)).toEqual([
       `${PKI}/kubelet-client.pem`,
       `${PKI}/kubelet.pem`,
@@ -94,6 +100,7 @@ describe('collectNodeCerts through DemoNodeAgent', () => {
       unitStates: a.unitStates.bind(a),
       pkiStatus: a.pkiStatus.bind(a),
       close: a.close.bind(a),
+      readCertFiles: (d: string) => readCertFilesByListing(fake, d),
     };
     const files = await collectNodeCerts(fake, '/pki');
     expect(files).toEqual([
