@@ -20,8 +20,15 @@ function staticImports(text: string): string[] {
   return out;
 }
 
-/** Every file loaded before the entry runs: the entry and its static imports, transitively. */
-function staticGraph(entry: string): Map<string, string> {
+/** Relative specifiers of dynamic `import("./x.mjs")` calls. */
+const dynamicImports = (text: string): string[] =>
+  [...text.matchAll(/import\("(\.[^"]+)"\)/g)].map((m) => m[1]!);
+
+/**
+ * The files reachable from `entry` by the imports `follow` returns, transitively: the
+ * static ones are what loads before the entry runs; with the dynamic ones, everything.
+ */
+function graph(entry: string, follow: (text: string) => string[]): Map<string, string> {
   const seen = new Map<string, string>();
   const todo = [entry];
   while (todo.length > 0) {
@@ -29,7 +36,7 @@ function staticGraph(entry: string): Map<string, string> {
     if (seen.has(file)) continue;
     const text = readFileSync(file, 'utf8');
     seen.set(file, text);
-    for (const spec of staticImports(text)) todo.push(resolve(dirname(file), spec));
+    for (const spec of follow(text)) todo.push(resolve(dirname(file), spec));
   }
   return seen;
 }
@@ -45,9 +52,9 @@ describe('bundle (dist/k8ops.mjs)', () => {
   beforeAll(() => ensureBuilt(), 120_000);
 
   it('the entry loads no console, live-path or generator package before it runs', () => {
-    const graph = staticGraph(ENTRY);
-    expect(graph.size).toBeGreaterThan(1); // the shared chunks are found (the regex works)
-    const loaded = new Set([...graph.values()].flatMap((t) => [...packagesIn(t)]));
+    const loads = graph(ENTRY, staticImports);
+    expect(loads.size).toBeGreaterThan(1); // the shared chunks are found (the regex works)
+    const loaded = new Set([...loads.values()].flatMap((t) => [...packagesIn(t)]));
     for (const heavy of [
       'ink',
       'react',
@@ -61,18 +68,7 @@ describe('bundle (dist/k8ops.mjs)', () => {
   });
 
   it('those packages are in the build, behind dynamic imports', () => {
-    // Everything the entry can ever load: static and dynamic imports, transitively.
-    const all = new Map<string, string>();
-    const todo = [ENTRY];
-    while (todo.length > 0) {
-      const file = todo.pop()!;
-      if (all.has(file)) continue;
-      const text = readFileSync(file, 'utf8');
-      all.set(file, text);
-      const dynamic = [...text.matchAll(/import\("(\.[^"]+)"\)/g)].map((m) => m[1]!);
-      for (const spec of [...staticImports(text), ...dynamic])
-        todo.push(resolve(dirname(file), spec));
-    }
+    const all = graph(ENTRY, (t) => [...staticImports(t), ...dynamicImports(t)]);
     const loaded = new Set([...all.values()].flatMap((t) => [...packagesIn(t)]));
     for (const pkg of ['ink', 'react', 'ssh2', 'yaml', 'zod', '@peculiar/x509'])
       expect(loaded, `${pkg} is in a dynamic chunk`).toContain(pkg);
