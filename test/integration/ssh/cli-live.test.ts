@@ -180,6 +180,42 @@ describeLab('k8ops CLI on a live inventory (real sshd, through the bastion)', (l
     // No private key material in anything k8ops printed.
     const body = clientKey.split('\n').filter((x) => x && !x.startsWith('-----'));
     for (const line of body) expect(r.stdout + r.stderr).not.toContain(line);
+
+    // A node that does not answer: exit 3 (above the critical finding), named in the
+    // summary, and the reachable node's certificates are still read and checked.
+    writeFileSync(
+      inv,
+      [
+        'cluster: sshlab',
+        'nodes:',
+        '  - name: node1',
+        '    roles: [worker]',
+        '    addresses: [10.231.0.1]',
+        '  - name: dead',
+        '    roles: [worker]',
+        'pki:',
+        `  dir: ${dir}`,
+      ].join('\n'),
+    );
+    const down = await k8ops(
+      ['certs', '--json', '--inventory', inv, '--ssh-config', l.configFile],
+      l.home,
+    );
+    expect(down.code).toBe(3);
+    const downDoc = JSON.parse(down.stdout) as {
+      exitCode: number;
+      summary: { unreachable: string[] };
+      nodes: Array<{ name: string; certs: string }>;
+      checks: Array<{ id: string; node: string }>;
+    };
+    expect(downDoc.exitCode).toBe(3);
+    expect(downDoc.summary.unreachable).toEqual(['dead']);
+    expect(downDoc.checks).toContainEqual(
+      expect.objectContaining({ id: 'key-mismatch', node: 'node1' }),
+    );
+    const states = Object.fromEntries(downDoc.nodes.map((n) => [n.name, n.certs]));
+    expect(states.node1).toBe('ok');
+    expect(states.dead).not.toBe('ok');
   }, 120_000);
 
   it('console action :accept-hostkey records an unknown key for that node only, then the node recovers', async () => {
