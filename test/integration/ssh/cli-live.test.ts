@@ -147,18 +147,13 @@ describeLab('k8ops CLI on a live inventory (real sshd, through the bastion)', (l
     const clientKey = readFileSync(join(dir, 'kubelet-client-key.pem'), 'utf8');
     writeFileSync(join(dir, 'kubelet-key.pem'), clientKey, { mode: 0o600 });
     const inv = join(l.dir, 'k8ops-certs.yaml');
-    writeFileSync(
-      inv,
-      [
-        'cluster: sshlab',
-        'nodes:',
-        '  - name: node1',
-        '    roles: [worker]',
-        '    addresses: [10.231.0.1]',
-        'pki:',
-        `  dir: ${dir}`,
-      ].join('\n'),
-    );
+    const node1 = ['  - name: node1', '    roles: [worker]', '    addresses: [10.231.0.1]'];
+    const writeInventory = (nodes: string[]) =>
+      writeFileSync(
+        inv,
+        ['cluster: sshlab', 'nodes:', ...nodes, 'pki:', `  dir: ${dir}`].join('\n'),
+      );
+    writeInventory(node1);
     const r = await k8ops(
       ['certs', '--json', '--inventory', inv, '--ssh-config', l.configFile],
       l.home,
@@ -183,20 +178,7 @@ describeLab('k8ops CLI on a live inventory (real sshd, through the bastion)', (l
 
     // A node that does not answer: exit 3 (above the critical finding), named in the
     // summary, and the reachable node's certificates are still read and checked.
-    writeFileSync(
-      inv,
-      [
-        'cluster: sshlab',
-        'nodes:',
-        '  - name: node1',
-        '    roles: [worker]',
-        '    addresses: [10.231.0.1]',
-        '  - name: dead',
-        '    roles: [worker]',
-        'pki:',
-        `  dir: ${dir}`,
-      ].join('\n'),
-    );
+    writeInventory([...node1, '  - name: dead', '    roles: [worker]']);
     const down = await k8ops(
       ['certs', '--json', '--inventory', inv, '--ssh-config', l.configFile],
       l.home,
