@@ -33,8 +33,8 @@ export const ROOT_LIFETIME_MS = lifetimeMs(rootCa.lifetime);
 export const INTERMEDIATE_LIFETIME_MS = lifetimeMs(
   layout.cas.find((c) => c.parent !== null)?.lifetime ?? '1440h',
 );
-/** The server/client/peer profiles' expiry (cfssl `336h`). */
-export const LEAF_LIFETIME_MS = 336 * HOUR_MS;
+/** The server/client/peer profiles' expiry (cfssl `336h`): the one definition, in pki/expiry. */
+export { LEAF_LIFETIME_MS } from '../pki/expiry.js';
 
 /** Where CA material lives on the signer (intermediate keys; never the root key). */
 export const SIGNER_CA_DIR = layout.caDir;

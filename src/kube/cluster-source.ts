@@ -9,7 +9,7 @@
  * Nothing here throws into a caller that polls: failures are `error` fields of the
  * snapshot's sections (`listNodes` rejects with a KubeError, as the collector expects).
  */
-import type { CallOptions } from '../nodes/agent.js';
+import type { CallOptions } from '../store/io.js';
 import { BGP_NODE_CONFIGS, discoverBgpNodeConfigs, type ServedResource } from './discovery.js';
 import { directEndpoint, hostPort, type KubeEndpoint } from './endpoint.js';
 import { isKubeError, KubeError } from './errors.js';

@@ -7,7 +7,7 @@
  * (cilium.io/v2; one peer in Active on the last worker) and the addon versions.
  */
 import type { NodeSpec } from '../config/types.js';
-import type { CallOptions } from '../nodes/agent.js';
+import type { CallOptions } from '../store/io.js';
 import type {
   AddonVersion,
   BgpNodeConfigStatus,

@@ -4,7 +4,7 @@
  * and `switchContext` swaps in a new one (the old one's watches are closed) and notifies
  * subscribers. A missing context leaves the current one running and returns the error.
  */
-import type { CallOptions } from '../nodes/agent.js';
+import type { CallOptions } from '../store/io.js';
 import type { KubeClusterSource } from './cluster-source.js';
 import { KubeError } from './errors.js';
 import type {

@@ -7,7 +7,7 @@
  * and `onChange(cb)` says when to read it again. Both the real cluster source
  * (`KubeClusterSource`) and the demo lab (`DemoKubeSource`) implement it.
  */
-import type { CallOptions } from '../nodes/agent.js';
+import type { CallOptions } from '../store/io.js';
 import type { SourceError } from '../store/types.js';
 
 export interface KubeNodeAddress {

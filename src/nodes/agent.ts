@@ -5,28 +5,15 @@
  */
 import type { NodeSpec } from '../config/types.js';
 import type { PkiStatus } from '../pki/types.js';
+import type { CallOptions, FileRead, FileStat, UnitState } from '../store/io.js';
 
-export interface CallOptions {
-  signal?: AbortSignal;
-  timeoutMs?: number;
-}
-
-export type FileRead =
-  | { path: string; ok: true; content: string }
-  | { path: string; ok: false; error: string; missing: boolean };
-
-export type FileStat =
-  | {
-      path: string;
-      ok: true;
-      /** Permission bits, e.g. 0o600. */
-      mode: number;
-      owner: string;
-      group: string;
-      size: number;
-      kind: 'file' | 'dir' | 'link' | 'other';
-    }
-  | { path: string; ok: false; error: string; missing: boolean };
+export type {
+  CallOptions,
+  FileRead,
+  FileStat,
+  UnitActiveState,
+  UnitState,
+} from '../store/io.js';
 
 export interface ProbeResult {
   /** Round-trip time of a trivial remote call, ms. */
@@ -39,13 +26,6 @@ export interface ProbeResult {
   auth?: string;
 }
 
-export type UnitActiveState =
-  | 'active'
-  | 'inactive'
-  | 'failed'
-  | 'activating'
-  | 'deactivating'
-  | 'unknown';
 /** A directory that does not exist (or is not one, or cannot be entered) on the node. */
 export class MissingDirectoryError extends Error {
   override name = 'MissingDirectoryError';
@@ -53,11 +33,6 @@ export class MissingDirectoryError extends Error {
   constructor(readonly path: string) {
     super(`${path}: not a directory or not accessible`);
   }
-}
-
-export interface UnitState {
-  unit: string;
-  state: UnitActiveState;
 }
 
 export interface NodeAgent {

@@ -53,7 +53,7 @@ import {
   isSelfIssued,
   resolveIssuer,
 } from './chain.js';
-import { DURATION, defaultRenewBeforeMs, formatCountdownCoarse } from './expiry.js';
+import { DURATION, formatCountdownCoarse, renewWindowMs } from './expiry.js';
 import type { Layout, NodePlan, PlannedCert } from './layout.js';
 import { EXPECTED_KEY, EXPECTED_SIGNATURE, PROFILE_USAGES } from './profiles.js';
 import type {
@@ -112,8 +112,6 @@ export interface CheckSettings {
   rootOffline: boolean;
 }
 
-/** Leaf lifetime (cfssl profiles: 336h): an intermediate is due with less than this + 2 d left. */
-export const LEAF_LIFETIME_MS = 14 * DURATION.DAY;
 /** Tolerated clock skew for notBefore (cfssl backdates 5 min). */
 const SKEW_MS = 5 * DURATION.MINUTE;
 
@@ -208,10 +206,7 @@ export function runChecks(
           fp,
         );
       } else if (role === 'leaf') {
-        const renewBefore =
-          s.renewBeforeMs !== undefined && s.renewBeforeMs >= 0
-            ? s.renewBeforeMs
-            : defaultRenewBeforeMs(c);
+        const renewBefore = renewWindowMs('leaf', c, s.renewBeforeMs);
         const due = c.notAfter - renewBefore;
         if (remaining <= renewBefore) {
           add(
@@ -237,8 +232,7 @@ export function runChecks(
           );
         }
       } else {
-        const window =
-          role === 'intermediate' ? LEAF_LIFETIME_MS + 2 * DURATION.DAY : defaultRenewBeforeMs(c);
+        const window = renewWindowMs(role === 'intermediate' ? 'intermediate' : 'root', c);
         if (remaining < window) {
           add(
             'renew-window',

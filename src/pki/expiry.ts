@@ -34,6 +34,28 @@ export function urgency(cert: Validity, now: number, renewBeforeMs?: number): Ur
   return 'ok';
 }
 
+/** A service certificate's lifetime: cfssl's server/client/peer profiles expire after 336 h. */
+export const LEAF_LIFETIME_MS = 14 * DAY;
+
+/** An intermediate is due when less than one leaf lifetime plus 2 days is left (DESIGN.md). */
+export const INTERMEDIATE_RENEW_BEFORE_MS = LEAF_LIFETIME_MS + 2 * DAY;
+
+/**
+ * The renew window of a certificate by its place in the tree: leaves use the inventory's
+ * `renewBefore` (else a third of their lifetime), intermediates one leaf lifetime + 2 d,
+ * the root a third of its lifetime. The one rule the checks, the panes and the planner use.
+ */
+export function renewWindowMs(
+  role: 'root' | 'intermediate' | 'leaf',
+  cert: Validity,
+  leafRenewBeforeMs?: number,
+): number {
+  if (role === 'intermediate') return INTERMEDIATE_RENEW_BEFORE_MS;
+  if (role === 'leaf' && leafRenewBeforeMs !== undefined && leafRenewBeforeMs >= 0)
+    return leafRenewBeforeMs;
+  return defaultRenewBeforeMs(cert);
+}
+
 const pad2 = (n: number): string => String(n).padStart(2, '0');
 
 function parts(ms: number): { days: number; hours: number; minutes: number; seconds: number } {

@@ -12,7 +12,7 @@
  * readFiles frame carries raw bytes that the parser skips by their announced sizes.
  */
 import { randomBytes } from 'node:crypto';
-import type { FileRead, FileStat, UnitActiveState, UnitState } from '../nodes/agent.js';
+import type { FileRead, FileStat, UnitActiveState, UnitState } from '../store/io.js';
 import {
   intArg,
   remotePath,

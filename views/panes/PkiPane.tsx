@@ -7,11 +7,10 @@
  */
 import { Box, Text } from 'ink';
 import { memo } from 'react';
-import { LEAF_LIFETIME_MS } from '../../src/pki/checks.js';
 import {
-  DURATION,
   formatCountdown,
   formatCountdownCoarse,
+  renewWindowMs,
   type Urgency,
   urgency,
 } from '../../src/pki/expiry.js';
@@ -57,9 +56,7 @@ const urgencyColor = (theme: Theme, u: Urgency): string | undefined =>
 
 /** The renew window the countdown colour uses: leaves per inventory, CAs per design. */
 function certUrgency(t: TreeCert, now: number, renewBeforeMs: number | undefined): Urgency {
-  if (t.role === 'leaf') return urgency(t.cert, now, renewBeforeMs);
-  if (t.role === 'intermediate') return urgency(t.cert, now, LEAF_LIFETIME_MS + 2 * DURATION.DAY);
-  return urgency(t.cert, now);
+  return urgency(t.cert, now, renewWindowMs(t.role, t.cert, renewBeforeMs));
 }
 
 function Countdown({
