@@ -1,9 +1,8 @@
 import { Box, type Key, Text, useApp, useInput } from 'ink';
 import { useMemo, useRef, useState } from 'react';
-import { flattenTree, sortTree } from '../src/pki/tree.js';
+import { overviewFeature } from '../src/features/overview/model.js';
 import type { Session } from '../src/session/session.js';
-import { useOverview } from './hooks/useOverview.js';
-import { usePkiReport } from './hooks/usePkiReport.js';
+import { useFeatureModel } from './hooks/useFeatureModel.js';
 import { type TerminalSize, useTerminalSize } from './hooks/useTerminalSize.js';
 import { Header } from './layout/Header.js';
 import { HelpOverlay } from './layout/HelpOverlay.js';
@@ -12,15 +11,14 @@ import { NodeList } from './layout/NodeList.js';
 import { PalettePanel } from './layout/PalettePanel.js';
 import { StatusLine } from './layout/StatusLine.js';
 import { Tabs } from './layout/Tabs.js';
-import { OverviewPane } from './panes/OverviewPane.js';
-import { detailHeight, detailLines, PkiPane } from './panes/PkiPane.js';
-import { PlaceholderPane } from './panes/PlaceholderPane.js';
+import { paneById } from './panes/index.js';
 import {
   type Effect,
-  filterNodes,
   initialUiState,
-  type KeyContext,
+  makePaneEnv,
+  paneState,
   reduceKey,
+  type ShellCtx,
   type UiState,
 } from './state.js';
 import { colorTheme, type Theme, ThemeContext } from './theme.js';
@@ -63,54 +61,42 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
   const uiRef = useRef(ui);
   uiRef.current = ui;
 
-  const overview = useOverview(session);
-  const visibleNames = useMemo(() => new Set(filterNodes(nodes, ui.filter)), [nodes, ui.filter]);
-  const visibleRows = useMemo(
-    () => overview.rows.filter((r) => visibleNames.has(r.name)),
-    [overview, visibleNames],
-  );
-
-  // The PKI tree, sorted and filtered as the pane shows it (its row keys feed the keys).
-  const pkiReport = usePkiReport(session, ui.pane === 'pki');
-  const pkiTree = useMemo(
-    () => sortTree(pkiReport.tree, ui.pki.order, nodes),
-    [pkiReport, ui.pki.order, nodes],
-  );
-  const pkiRows = useMemo(
-    () =>
-      flattenTree(pkiTree, {
-        filter: ui.pki.filter,
-        ...(ui.filter ? { nodes: visibleNames } : {}),
-      }),
-    [pkiTree, ui.pki.filter, ui.filter, visibleNames],
-  );
-  const pkiSelected = pkiRows.some((r) => r.key === ui.pki.selected)
-    ? ui.pki.selected
-    : pkiRows[0]?.key;
-
   const bodyHeight = rows - CHROME_ROWS;
   const sideWidth = columns >= 100 ? 18 : 14;
   const paneWidth = columns - sideWidth - 1;
   const paletteHeight = ui.overlay === 'palette' ? Math.min(8, Math.floor(bodyHeight / 2)) : 0;
   const paneHeight = bodyHeight - paletteHeight;
 
-  const pkiDetailItem =
-    ui.pane === 'pki' && ui.pki.detail
-      ? pkiRows.find((r) => r.key === pkiSelected)?.item
-      : undefined;
-  const pkiRowKeys = useMemo(() => pkiRows.map((r) => r.key), [pkiRows]);
-  const ctx: KeyContext = {
-    nodes,
-    contexts: session.kubeContexts(),
-    pkiRows: pkiRowKeys,
-    ...(pkiDetailItem
-      ? {
-          pkiDetail: {
-            lines: detailLines(pkiDetailItem, paneWidth).length,
-            height: detailHeight(paneHeight),
-          },
-        }
-      : {}),
+  // The Overview's model feeds the header and the node list on every pane; the active
+  // pane's model is built only while it is shown (one generic hook, no per-pane branch).
+  const pane = paneById(ui.pane);
+  const overview = useFeatureModel(session, overviewFeature)!;
+  const own = useFeatureModel(session, pane.feature === overviewFeature ? undefined : pane.feature);
+  const model = pane.feature === overviewFeature ? overview : own;
+  const contexts = session.kubeContexts();
+  const sizeCtx: ShellCtx = { nodes, contexts, width: paneWidth, height: paneHeight };
+  const env = useMemo(
+    () => makePaneEnv(nodes, ui.filter, ui.selected, paneWidth, paneHeight),
+    [nodes, ui.filter, ui.selected, paneWidth, paneHeight],
+  );
+  const ps = paneState(ui, pane);
+  const derived = useMemo(
+    () => (pane.feature && model === undefined ? undefined : pane.derive(model, ps, env)),
+    [pane, model, ps, env],
+  );
+  const visibleNames = useMemo(() => new Set(env.visibleNodes), [env]);
+  const visibleRows = useMemo(
+    () => overview.rows.filter((r) => visibleNames.has(r.name)),
+    [overview, visibleNames],
+  );
+  const ctx: ShellCtx = {
+    ...sizeCtx,
+    derive: (st) => {
+      if (st.pane !== pane.id || (pane.feature && model === undefined)) return undefined;
+      if (st === ui) return derived;
+      const e = makePaneEnv(nodes, st.filter, st.selected, paneWidth, paneHeight);
+      return pane.derive(model, paneState(st, pane), e);
+    },
   };
 
   useInput((input, key) => {
@@ -167,36 +153,24 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
     );
   }
 
-  let pane: React.ReactNode;
-  if (ui.overlay === 'help') pane = <HelpOverlay width={paneWidth} height={paneHeight} />;
-  else if (ui.pane === 'overview')
-    pane = (
-      <OverviewPane
-        overview={overview}
-        rows={visibleRows}
-        selected={ui.selected}
+  let body: React.ReactNode;
+  if (ui.overlay === 'help')
+    body = (
+      <HelpOverlay pane={ui.pane} scroll={ui.helpScroll} width={paneWidth} height={paneHeight} />
+    );
+  else if (pane.feature && model === undefined) body = null;
+  else
+    body = (
+      <pane.View
+        model={model}
+        ui={ps}
+        derived={derived}
+        env={env}
         clock={session.clock}
         width={paneWidth}
         height={paneHeight}
       />
     );
-  else if (ui.pane === 'pki')
-    pane = (
-      <PkiPane
-        report={pkiReport}
-        rows={pkiRows}
-        selected={pkiSelected}
-        order={ui.pki.order}
-        filter={ui.pki.filter}
-        detail={ui.pki.detail}
-        scroll={ui.pki.scroll}
-        clock={session.clock}
-        renewBeforeMs={session.inventory.rotation.renewBeforeMs}
-        width={paneWidth}
-        height={paneHeight}
-      />
-    );
-  else pane = <PlaceholderPane pane={ui.pane} width={paneWidth} height={paneHeight} />;
 
   return (
     <Box flexDirection="column" width={columns} height={rows} overflow="hidden">
@@ -221,17 +195,11 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
               height={paletteHeight}
             />
           ) : null}
-          {pane}
+          {body}
         </Box>
       </Box>
       <StatusLine ui={ui} columns={columns} />
-      <HintBar
-        overlay={ui.overlay}
-        pane={ui.pane}
-        pkiDetail={ui.pki.detail}
-        pkiOrder={ui.pki.order}
-        columns={columns}
-      />
+      <HintBar ui={ui} columns={columns} />
     </Box>
   );
 }

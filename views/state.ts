@@ -1,59 +1,67 @@
 /**
- * UI state and key handling as a pure reducer: (state, key) → state + effect. The App
- * component only feeds keys in and performs effects, so every binding is unit-testable.
+ * The shell's state and key handling as a pure reducer: (state, key) → state + effect.
+ * Every key is a binding (keys/types.ts) declared once — the shell's here, each pane's in
+ * its folder — and the hint bar and help overlay are generated from the same lists. The
+ * App component only feeds keys in and performs effects, so every binding is unit-testable.
  */
 import type { Key } from 'ink';
-import { PANES, type PaneId, paneIndex } from './panes.js';
+import { filterByText } from '../src/store/filter.js';
+import { keyLabel, matchKey } from './keys/match.js';
+import { MOVE_KEYS, moveIndex, movement } from './keys/movement.js';
+import {
+  completePalette,
+  PALETTE_COMMANDS,
+  type PaletteCtx,
+  paletteSuggestions,
+  runPaletteLine,
+} from './keys/palette.js';
+import type { Binding, Effect, Hint } from './keys/types.js';
+import { PANES, paneById, paneIndex } from './panes/index.js';
+import type { AnyPane, PaneEnv, PaneId } from './panes/types.js';
+
+export type { Effect } from './keys/types.js';
 
 export type Overlay = 'none' | 'help' | 'palette' | 'filter';
-
-/** The PKI pane's own state: tree order, text filter, selected row, details. */
-export interface PkiUiState {
-  /** `tree`: root → intermediates → leaves by name/node; `worst`: worst findings first. */
-  order: 'tree' | 'worst';
-  /** Filter of the tree (regex or text over names, nodes, files, SANs, check ids). */
-  filter: string;
-  /** Selected row key (a fingerprint, `file:…`, `node:…`); the first row when unset or gone. */
-  selected?: string;
-  /** The details of the selected row are open (Enter; Esc closes). */
-  detail: boolean;
-  /** First visible line of the details. */
-  scroll: number;
-}
 
 export interface UiState {
   pane: PaneId;
   overlay: Overlay;
   /** Selected node by name (robust to filtering and reordering). */
   selected: string | undefined;
-  /** Applied filter of the node list (substring or regex, case-insensitive). */
+  /** Applied filter of the node list (regex or text, case-insensitive). */
   filter: string;
   /** Edit buffer of the palette or the filter prompt. */
   input: string;
   /** Highlighted palette suggestion. */
   suggestion: number;
   message?: { text: string; kind: 'info' | 'error' };
-  /** What the open filter prompt edits: the node list, or the PKI tree (pane-local). */
-  filterTarget: 'nodes' | 'pki';
-  pki: PkiUiState;
+  /** What the open filter prompt edits: the node list, or the active pane's own filter. */
+  filterTarget: 'nodes' | 'pane';
+  /** First line of the help overlay. */
+  helpScroll: number;
+  /** Each pane's own state, by pane id (its `initial` until it changes). */
+  panes: Partial<Record<PaneId, unknown>>;
 }
 
-export type Effect =
-  | { kind: 'quit' }
-  | { kind: 'refresh' }
-  | { kind: 'ctx'; name: string }
-  | { kind: 'accept-hostkey'; node: string }
-  | undefined;
+/** What the reducer needs besides the state: names, and the active pane's derived data. */
+export interface ShellCtx extends PaletteCtx {
+  /**
+   * The active pane's derived data (its rows as shown) for a state, from the models the
+   * App holds: computed per key, so every key of a chunk ("sjj\r") sees the rows as the
+   * keys before it left them. Undefined for a pane whose model the App does not hold yet
+   * (a chunk that switches panes: "2j").
+   */
+  derive?: (state: UiState) => unknown;
+  /** The pane area's size (bounds scrolling). */
+  width?: number;
+  height?: number;
+}
 
-export interface KeyContext {
-  /** Every node name, inventory order. */
-  nodes: readonly string[];
-  /** Kube contexts of the loaded kubeconfig (for `:ctx`). */
-  contexts?: readonly string[];
-  /** Keys of the PKI pane's visible rows, in order (the App computes them from the store). */
-  pkiRows?: readonly string[];
-  /** Lines of the open PKI details and the lines that fit (to bound scrolling). */
-  pkiDetail?: { lines: number; height: number };
+/** The context of a shell binding. */
+export interface ShellKeyCtx {
+  ctx: ShellCtx;
+  pane: AnyPane;
+  env: PaneEnv;
 }
 
 export const initialUiState = (nodes: readonly string[]): UiState => ({
@@ -64,181 +72,46 @@ export const initialUiState = (nodes: readonly string[]): UiState => ({
   input: '',
   suggestion: 0,
   filterTarget: 'nodes',
-  pki: { order: 'tree', filter: '', detail: false, scroll: 0 },
+  helpScroll: 0,
+  panes: {},
 });
 
 /** Nodes matching a filter: a case-insensitive regex when it compiles, else a substring. */
-export function filterNodes(nodes: readonly string[], filter: string): string[] {
-  if (!filter) return [...nodes];
-  let re: RegExp | undefined;
-  try {
-    re = new RegExp(filter, 'i');
-  } catch {
-    re = undefined;
-  }
-  const f = filter.toLowerCase();
-  return nodes.filter((n) => (re ? re.test(n) : n.toLowerCase().includes(f)));
+export const filterNodes = (nodes: readonly string[], filter: string): string[] =>
+  filterByText(nodes, filter, (n) => n);
+
+/** The active pane's own state. */
+export function paneState<S = unknown>(ui: UiState, pane: AnyPane = paneById(ui.pane)): S {
+  return (ui.panes[pane.id] ?? pane.initial) as S;
 }
 
-/* ---------- command palette ---------- */
+const withPaneState = (ui: UiState, pane: AnyPane, s: unknown): UiState =>
+  s === paneState(ui, pane) ? ui : { ...ui, panes: { ...ui.panes, [pane.id]: s } };
 
-export interface PaletteCommand {
-  name: string;
-  /** Takes a node name or a kube context argument. */
-  arg?: 'node' | 'context';
-  help: string;
-}
-
-export const PALETTE_COMMANDS: readonly PaletteCommand[] = [
-  ...PANES.map((p) => ({ name: p.id, help: `show the ${p.title} pane (${p.key})` })),
-  { name: 'certs', help: 'show the PKI pane (alias of :pki)' },
-  { name: 'node', arg: 'node', help: 'select a node by name' },
-  { name: 'ctx', arg: 'context', help: 'switch the kube context (no restart)' },
-  {
-    name: 'accept-hostkey',
-    arg: 'node',
-    help: "record a node's unknown host key (check its fingerprint first)",
-  },
-  { name: 'refresh', help: 'refresh every source now (Ctrl-R)' },
-  { name: 'help', help: 'list every key (?)' },
-  { name: 'quit', help: 'leave k8ops (q)' },
-];
-
-const ALIASES: Record<string, string> = { q: 'quit', certs: 'pki', h: 'help' };
-
-/** Completion candidates for the palette input (full command lines). */
-export function paletteSuggestions(input: string, ctx: KeyContext): string[] {
-  const text = input.trimStart();
-  const space = text.indexOf(' ');
-  if (space === -1) {
-    const p = text.toLowerCase();
-    return PALETTE_COMMANDS.filter((c) => c.name.startsWith(p)).map((c) =>
-      c.arg ? `${c.name} ` : c.name,
-    );
-  }
-  const cmd = text.slice(0, space).toLowerCase();
-  const arg = text.slice(space + 1).trim();
-  const def = PALETTE_COMMANDS.find((c) => c.name === cmd);
-  const values =
-    def?.arg === 'node' ? ctx.nodes : def?.arg === 'context' ? (ctx.contexts ?? []) : [];
-  return values.filter((n) => n.startsWith(arg)).map((n) => `${cmd} ${n}`);
-}
-
-function commonPrefix(items: readonly string[]): string {
-  if (items.length === 0) return '';
-  let prefix = items[0]!;
-  for (const s of items.slice(1)) {
-    let i = 0;
-    while (i < prefix.length && i < s.length && prefix[i] === s[i]) i++;
-    prefix = prefix.slice(0, i);
-  }
-  return prefix;
-}
-
-/** Tab in the palette: complete to the highlighted candidate, or the common prefix. */
-export function completePalette(input: string, highlighted: number, ctx: KeyContext): string {
-  const cands = paletteSuggestions(input, ctx);
-  if (cands.length === 0) return input;
-  if (cands.length === 1) return cands[0]!;
-  const prefix = commonPrefix(cands);
-  if (prefix.length > input.trimStart().length) return prefix;
-  return cands[Math.min(highlighted, cands.length - 1)] ?? input;
-}
-
-/** Run a palette command line. */
-export function runPalette(state: UiState, line: string, ctx: KeyContext): [UiState, Effect] {
-  const closed: UiState = {
-    ...state,
-    overlay: 'none',
-    input: '',
-    suggestion: 0,
-    message: undefined,
+export function makePaneEnv(
+  nodes: readonly string[],
+  nodeFilter: string,
+  selectedNode: string | undefined,
+  width: number,
+  height: number,
+): PaneEnv {
+  return {
+    nodes,
+    nodeFilter,
+    visibleNodes: filterNodes(nodes, nodeFilter),
+    selectedNode,
+    width,
+    height,
   };
-  const [rawCmd = '', ...args] = line.trim().split(/\s+/);
-  if (!rawCmd) return [closed, undefined];
-  const cmd = ALIASES[rawCmd.toLowerCase()] ?? rawCmd.toLowerCase();
-  const pane = PANES.find((p) => p.id === cmd);
-  if (pane) return [{ ...closed, pane: pane.id }, undefined];
-  switch (cmd) {
-    case 'quit':
-      return [closed, { kind: 'quit' }];
-    case 'refresh':
-      return [
-        { ...closed, message: { text: 'refreshing every source', kind: 'info' } },
-        { kind: 'refresh' },
-      ];
-    case 'help':
-      return [{ ...closed, overlay: 'help' }, undefined];
-    case 'accept-hostkey': {
-      const name = args[0];
-      if (!name || !ctx.nodes.includes(name)) {
-        const text = name ? `no node named "${name}"` : 'usage: :accept-hostkey NODE';
-        return [{ ...closed, message: { text, kind: 'error' } }, undefined];
-      }
-      return [
-        {
-          ...closed,
-          message: { text: `${name}: connecting to record its host key…`, kind: 'info' },
-        },
-        { kind: 'accept-hostkey', node: name },
-      ];
-    }
-    case 'ctx': {
-      const name = args[0];
-      const known = ctx.contexts ?? [];
-      if (!name) {
-        const text = known.length
-          ? `contexts: ${known.join(', ')} (:ctx NAME switches)`
-          : 'no kubeconfig contexts loaded';
-        return [{ ...closed, message: { text, kind: 'info' } }, undefined];
-      }
-      if (!known.includes(name)) {
-        return [
-          { ...closed, message: { text: `no kube context named "${name}"`, kind: 'error' } },
-          undefined,
-        ];
-      }
-      return [
-        { ...closed, message: { text: `switching to context ${name}…`, kind: 'info' } },
-        { kind: 'ctx', name },
-      ];
-    }
-    case 'node': {
-      const name = args[0];
-      if (!name)
-        return [{ ...closed, message: { text: 'usage: :node NAME', kind: 'error' } }, undefined];
-      if (!ctx.nodes.includes(name)) {
-        return [
-          { ...closed, message: { text: `no node named "${name}"`, kind: 'error' } },
-          undefined,
-        ];
-      }
-      // Selecting a node hidden by the filter clears the filter so the selection is visible.
-      const visible = filterNodes(ctx.nodes, state.filter).includes(name);
-      return [{ ...closed, selected: name, filter: visible ? state.filter : '' }, undefined];
-    }
-    default:
-      return [
-        {
-          ...closed,
-          message: {
-            text: `unknown command ":${rawCmd}" (Tab completes, ? lists keys)`,
-            kind: 'error',
-          },
-        },
-        undefined,
-      ];
-  }
 }
 
-/* ---------- keys ---------- */
+export const paneEnv = (ui: UiState, ctx: ShellCtx): PaneEnv =>
+  makePaneEnv(ctx.nodes, ui.filter, ui.selected, ctx.width ?? 80, ctx.height ?? 20);
 
-function moveSelection(
-  state: UiState,
-  ctx: KeyContext,
-  to: (i: number, n: number) => number,
-): UiState {
-  const visible = filterNodes(ctx.nodes, state.filter);
+/* ---------- the shell's bindings ---------- */
+
+function moveSelection(state: UiState, env: PaneEnv, to: (i: number, n: number) => number) {
+  const visible = env.visibleNodes;
   if (visible.length === 0) return state;
   const cur = state.selected ? visible.indexOf(state.selected) : -1;
   const next = Math.max(0, Math.min(visible.length - 1, to(cur, visible.length)));
@@ -246,11 +119,98 @@ function moveSelection(
 }
 
 /** Keep the selection on a visible node after the filter changed. */
-function reselect(state: UiState, ctx: KeyContext): UiState {
-  const visible = filterNodes(ctx.nodes, state.filter);
+function reselect(state: UiState, nodes: readonly string[]): UiState {
+  const visible = filterNodes(nodes, state.filter);
   if (state.selected && visible.includes(state.selected)) return state;
   return { ...state, selected: visible[0] ?? state.selected };
 }
+
+type ShellBinding = Binding<UiState, ShellKeyCtx>;
+
+const move = (
+  keys: readonly string[],
+  help: string,
+  hint?: Pick<ShellBinding, 'hint' | 'hintKeys'>,
+): ShellBinding => ({
+  keys,
+  help,
+  ...hint,
+  reduce: (s, { env }, ev) => [
+    moveSelection(s, env, (i, n) => moveIndex(movement(ev.input, ev.key), i, n)),
+  ],
+});
+
+/** Keys of normal mode (no overlay), after the active pane's own. */
+export const SHELL_BINDINGS: readonly ShellBinding[] = [
+  {
+    keys: PANES.map((p) => p.key),
+    label: `${PANES[0]!.key}–${PANES.at(-1)!.key}`,
+    help: `panes: ${PANES.map((p) => p.title).join(' ')}`,
+    hint: 'panes',
+    hintKeys: `${PANES[0]!.key}-${PANES.at(-1)!.key}`,
+    reduce: (s, _c, ev) => {
+      const pane = PANES.find((p) => p.key === ev.input);
+      return [pane ? { ...s, pane: pane.id } : s];
+    },
+  },
+  {
+    keys: ['tab', 'shift+tab'],
+    label: 'Tab / Shift-Tab',
+    help: 'next / previous pane',
+    reduce: (s, _c, ev) => {
+      const d = ev.key.shift ? -1 : 1;
+      const i = paneIndex(s.pane);
+      return [{ ...s, pane: PANES[(i + d + PANES.length) % PANES.length]!.id }];
+    },
+  },
+  move(MOVE_KEYS.step, 'move the node selection', { hint: 'move', hintKeys: 'j/k' }),
+  move(MOVE_KEYS.page, 'move by 10 rows'),
+  move(MOVE_KEYS.ends, 'first / last row'),
+  {
+    keys: ['/'],
+    help: "filter: the node list, or the pane's own list where it has one (regex or text; Enter keeps, Esc clears)",
+    hint: 'filter',
+    reduce: (s, { pane }) => {
+      const f = pane.filter;
+      return f
+        ? [{ ...s, overlay: 'filter', filterTarget: 'pane', input: f.get(paneState(s, pane)) }]
+        : [{ ...s, overlay: 'filter', filterTarget: 'nodes', input: s.filter }];
+    },
+  },
+  {
+    keys: [':'],
+    help: 'command palette (:pki, :node cp-1, :ctx prod, :refresh, :quit; Tab completes)',
+    hint: 'command',
+    reduce: (s) => [{ ...s, overlay: 'palette', input: '', suggestion: 0 }],
+  },
+  {
+    keys: ['ctrl+r'],
+    help: 'refresh every source now',
+    hint: 'refresh',
+    hintKeys: '^R',
+    reduce: (s) => [
+      { ...s, message: { text: 'refreshing every source', kind: 'info' } },
+      { kind: 'refresh' },
+    ],
+  },
+  {
+    keys: ['escape'],
+    help: "back: clear the pane's filter, then the node filter",
+    reduce: (s, { pane, ctx }) => {
+      const ps = paneState(s, pane);
+      if (pane.filter?.get(ps)) return [withPaneState(s, pane, pane.filter.set(ps, ''))];
+      if (s.filter) return [reselect({ ...s, filter: '' }, ctx.nodes)];
+      return [s];
+    },
+  },
+  { keys: ['?'], help: 'this help', hint: 'help', reduce: (s) => [{ ...s, overlay: 'help' }] },
+  { keys: ['q', 'ctrl+c'], help: 'quit', hint: 'quit', reduce: (s) => [s, { kind: 'quit' }] },
+];
+
+/** Shell hints the bar drops first when it is short of room. */
+export const OPTIONAL_HINTS: ReadonlySet<string> = new Set(['filter', 'command', 'refresh']);
+
+/* ---------- overlays: palette, filter, help ---------- */
 
 function editBuffer(buf: string, input: string, key: Key): string | undefined {
   if (key.backspace || key.delete) return buf.slice(0, -1);
@@ -261,188 +221,246 @@ function editBuffer(buf: string, input: string, key: Key): string | undefined {
   return buf + input;
 }
 
+/** Run a palette command line. */
+export function runPalette(state: UiState, line: string, ctx: ShellCtx): [UiState, Effect] {
+  const closed: UiState = {
+    ...state,
+    overlay: 'none',
+    input: '',
+    suggestion: 0,
+    message: undefined,
+  };
+  const r = runPaletteLine(line, ctx);
+  switch (r.kind) {
+    case 'none':
+      return [closed, undefined];
+    case 'pane':
+      return [{ ...closed, pane: r.pane }, undefined];
+    case 'help':
+      return [{ ...closed, overlay: 'help', helpScroll: 0 }, undefined];
+    case 'select': {
+      // Selecting a node hidden by the filter clears the filter so the selection is visible.
+      const visible = filterNodes(ctx.nodes, state.filter).includes(r.node);
+      return [{ ...closed, selected: r.node, filter: visible ? state.filter : '' }, undefined];
+    }
+    case 'message':
+      return [
+        r.text
+          ? { ...closed, message: { text: r.text, kind: r.error ? 'error' : 'info' } }
+          : closed,
+        r.effect,
+      ];
+  }
+}
+
+export const PALETTE_BINDINGS: readonly ShellBinding[] = [
+  {
+    keys: ['tab'],
+    help: 'complete the command or its argument',
+    hint: 'complete',
+    reduce: (s, { ctx }) => [
+      { ...s, input: completePalette(s.input, s.suggestion, ctx), suggestion: 0 },
+    ],
+  },
+  {
+    keys: ['up', 'down'],
+    help: 'choose a suggestion',
+    hint: 'choose',
+    hintKeys: '↑/↓',
+    reduce: (s, { ctx }, ev) => {
+      const n = paletteSuggestions(s.input, ctx).length;
+      if (n === 0) return [s];
+      const d = ev.key.downArrow ? 1 : -1;
+      return [{ ...s, suggestion: (s.suggestion + d + n) % n }];
+    },
+  },
+  {
+    keys: ['enter'],
+    help: 'run it (a partial command with one candidate runs that one)',
+    hint: 'run',
+    reduce: (s, { ctx }) => {
+      const cands = paletteSuggestions(s.input, ctx);
+      // Enter on a partial command with candidates runs the highlighted one.
+      const typed = s.input.trim().split(/\s+/)[0];
+      const exact = PALETTE_COMMANDS.some((c) => c.name === typed);
+      const line =
+        !exact && cands.length > 0 ? cands[Math.min(s.suggestion, cands.length - 1)]! : s.input;
+      return runPalette(s, line, ctx);
+    },
+  },
+  {
+    keys: ['escape'],
+    help: 'close the palette',
+    hint: 'cancel',
+    reduce: (s) => [{ ...s, overlay: 'none', input: '', suggestion: 0 }],
+  },
+];
+
+export const FILTER_BINDINGS: readonly ShellBinding[] = [
+  {
+    keys: ['enter'],
+    help: 'keep the filter',
+    hint: 'keep filter',
+    reduce: (s) => [{ ...s, overlay: 'none', input: '' }],
+  },
+  {
+    keys: ['escape'],
+    help: 'clear the filter',
+    hint: 'clear',
+    reduce: (s, { pane, ctx }) => {
+      const closed: UiState = { ...s, overlay: 'none', input: '' };
+      if (s.filterTarget === 'pane' && pane.filter)
+        return [withPaneState(closed, pane, pane.filter.set(paneState(s, pane), ''))];
+      return [reselect({ ...closed, filter: '' }, ctx.nodes)];
+    },
+  },
+];
+
+export const HELP_BINDINGS: readonly ShellBinding[] = [
+  {
+    keys: ['escape', '?', 'q'],
+    help: 'close the help',
+    hint: 'close help',
+    hintKeys: 'Esc/?/q',
+    reduce: (s) => [{ ...s, overlay: 'none', helpScroll: 0 }],
+  },
+  {
+    keys: MOVE_KEYS.step,
+    help: 'scroll the help',
+    hint: 'scroll',
+    hintKeys: 'j/k',
+    reduce: (s, _c, ev) => [
+      { ...s, helpScroll: Math.max(0, moveIndex(movement(ev.input, ev.key), s.helpScroll, 0)) },
+    ],
+  },
+];
+
+/* ---------- dispatch ---------- */
+
+const active = <S, C>(bindings: readonly Binding<S, C>[], s: S): Binding<S, C>[] =>
+  bindings.filter((b) => !b.when || b.when(s));
+
+const find = <S, C>(bindings: readonly Binding<S, C>[], s: S, input: string, key: Key) =>
+  active(bindings, s).find((b) => b.keys.some((k) => matchKey(k, input, key)));
+
+/** The bindings of the current mode (the active pane's come first in normal mode). */
+export function modeBindings(state: UiState): readonly ShellBinding[] {
+  switch (state.overlay) {
+    case 'palette':
+      return PALETTE_BINDINGS;
+    case 'filter':
+      return FILTER_BINDINGS;
+    case 'help':
+      return HELP_BINDINGS;
+    default:
+      return SHELL_BINDINGS;
+  }
+}
+
 export function reduceKey(
   state: UiState,
   input: string,
   key: Key,
-  ctx: KeyContext,
+  ctx: ShellCtx,
 ): [UiState, Effect] {
   // Ctrl-C always quits, from anywhere.
   if (key.ctrl && input === 'c') return [state, { kind: 'quit' }];
+  const pane = paneById(state.pane);
+  const env = paneEnv(state, ctx);
+  const kctx: ShellKeyCtx = { ctx, pane, env };
+  const ev = { input, key };
 
-  if (state.overlay === 'palette') {
-    if (key.escape) return [{ ...state, overlay: 'none', input: '', suggestion: 0 }, undefined];
-    if (key.return) {
-      const cands = paletteSuggestions(state.input, ctx);
-      // Enter on a partial command with one candidate runs that candidate.
-      const exact = PALETTE_COMMANDS.some((c) => c.name === state.input.trim().split(/\s+/)[0]);
-      const line =
-        !exact && cands.length > 0
-          ? cands[Math.min(state.suggestion, cands.length - 1)]!
-          : state.input;
-      return runPalette(state, line, ctx);
+  if (state.overlay !== 'none') {
+    const b = find(modeBindings(state), state, input, key);
+    if (b) {
+      const [next, effect] = b.reduce(state, kctx, ev);
+      return [next, effect];
     }
-    if (key.tab) {
-      return [
-        { ...state, input: completePalette(state.input, state.suggestion, ctx), suggestion: 0 },
-        undefined,
-      ];
+    if (state.overlay === 'help') return [state, undefined];
+    // Palette and filter: text editing.
+    const text = editBuffer(state.input, input, key);
+    if (text === undefined) return [state, undefined];
+    if (state.overlay === 'palette') {
+      if (text === '' && (key.backspace || key.delete) && state.input === '')
+        return [{ ...state, overlay: 'none' }, undefined];
+      return [{ ...state, input: text, suggestion: 0 }, undefined];
     }
-    if (key.downArrow || key.upArrow) {
-      const n = paletteSuggestions(state.input, ctx).length;
-      if (n === 0) return [state, undefined];
-      const d = key.downArrow ? 1 : -1;
-      return [{ ...state, suggestion: (state.suggestion + d + n) % n }, undefined];
+    if (state.filterTarget === 'pane' && pane.filter) {
+      const next = { ...state, input: text };
+      return [withPaneState(next, pane, pane.filter.set(paneState(state, pane), text)), undefined];
     }
-    const next = editBuffer(state.input, input, key);
-    if (next === undefined) return [state, undefined];
-    if (next === '' && (key.backspace || key.delete) && state.input === '') {
-      return [{ ...state, overlay: 'none' }, undefined];
-    }
-    return [{ ...state, input: next, suggestion: 0 }, undefined];
-  }
-
-  if (state.overlay === 'filter' && state.filterTarget === 'pki') {
-    const pki = state.pki;
-    if (key.escape)
-      return [{ ...state, overlay: 'none', input: '', pki: { ...pki, filter: '' } }, undefined];
-    if (key.return) return [{ ...state, overlay: 'none', input: '' }, undefined];
-    const next = editBuffer(state.input, input, key);
-    if (next === undefined) return [state, undefined];
-    return [{ ...state, input: next, pki: { ...pki, filter: next } }, undefined];
-  }
-
-  if (state.overlay === 'filter') {
-    if (key.escape)
-      return [reselect({ ...state, overlay: 'none', input: '', filter: '' }, ctx), undefined];
-    if (key.return) return [{ ...state, overlay: 'none', input: '' }, undefined];
-    const next = editBuffer(state.input, input, key);
-    if (next === undefined) return [state, undefined];
     // Live filter while typing, as k9s does.
-    return [reselect({ ...state, input: next, filter: next }, ctx), undefined];
+    return [reselect({ ...state, input: text, filter: text }, ctx.nodes), undefined];
   }
 
-  if (state.overlay === 'help') {
-    if (key.escape || input === '?' || input === 'q')
-      return [{ ...state, overlay: 'none' }, undefined];
-    return [state, undefined];
-  }
-
-  // Normal mode.
+  // Normal mode: a key clears the last message; the pane's keys come first.
   const s: UiState = state.message ? { ...state, message: undefined } : state;
-  if (key.ctrl && input === 'r') {
-    return [
-      { ...s, message: { text: 'refreshing every source', kind: 'info' } },
-      { kind: 'refresh' },
-    ];
+  const ps = paneState(s, pane);
+  const pb = find(pane.bindings, ps, input, key);
+  if (pb) {
+    const [nextPs, effect] = pb.reduce(ps, { derived: ctx.derive?.(s), env }, ev);
+    return [withPaneState(s, pane, nextPs), effect];
   }
-  if (s.pane === 'pki') {
-    const handled = reducePkiKey(s, input, key, ctx);
-    if (handled) return [handled, undefined];
-  }
-  if (key.escape) {
-    if (s.filter) return [reselect({ ...s, filter: '' }, ctx), undefined];
-    return [s, undefined];
-  }
-  if (key.tab) {
-    const i = paneIndex(s.pane);
-    const d = key.shift ? -1 : 1;
-    return [{ ...s, pane: PANES[(i + d + PANES.length) % PANES.length]!.id }, undefined];
-  }
-  if (key.downArrow || input === 'j') return [moveSelection(s, ctx, (i) => i + 1), undefined];
-  if (key.upArrow || input === 'k')
-    return [moveSelection(s, ctx, (i) => (i < 0 ? 0 : i - 1)), undefined];
-  if (key.pageDown) return [moveSelection(s, ctx, (i) => i + 10), undefined];
-  if (key.pageUp) return [moveSelection(s, ctx, (i) => i - 10), undefined];
-  if (input === 'g' || key.home) return [moveSelection(s, ctx, () => 0), undefined];
-  if (input === 'G' || key.end) return [moveSelection(s, ctx, (_i, n) => n - 1), undefined];
-  if (key.ctrl || key.meta) return [s, undefined];
-  switch (input) {
-    case 'q':
-      return [s, { kind: 'quit' }];
-    case '?':
-      return [{ ...s, overlay: 'help' }, undefined];
-    case ':':
-      return [{ ...s, overlay: 'palette', input: '', suggestion: 0 }, undefined];
-    case '/':
-      return [{ ...s, overlay: 'filter', filterTarget: 'nodes', input: s.filter }, undefined];
-    default: {
-      const pane = PANES.find((p) => p.key === input);
-      if (pane) return [{ ...s, pane: pane.id }, undefined];
-      return [s, undefined];
-    }
-  }
+  const b = find(SHELL_BINDINGS, s, input, key);
+  if (!b) return [s, undefined];
+  const [next, effect] = b.reduce(s, kctx, ev);
+  return [next, effect];
 }
+
+/* ---------- what the hint bar and the help overlay show ---------- */
+
+const hintOf = <S, C>(b: Binding<S, C>, s: S): Hint | undefined => {
+  if (!b.hint) return undefined;
+  const text = typeof b.hint === 'function' ? b.hint(s) : b.hint;
+  return { keys: b.hintKeys ?? keyLabel(b.keys[0] ?? ''), text };
+};
 
 /**
- * Keys of the PKI pane (normal mode): move in the tree, Enter/Esc for details (which
- * j/k then scroll), `s` tree order ↔ worst first, `/` filters the tree. Returns undefined
- * for keys it leaves to the global bindings (panes, palette, help, quit…).
+ * The hint bar's entries in this state: the active pane's bindings with a hint, then the
+ * shell's, less those a pane binding shadows (the same key). `optional` entries are the
+ * ones the bar drops first when short of room.
  */
-function reducePkiKey(s: UiState, input: string, key: Key, ctx: KeyContext): UiState | undefined {
-  const pki = s.pki;
-  const rows = ctx.pkiRows ?? [];
-  const set = (p: Partial<PkiUiState>): UiState => ({ ...s, pki: { ...pki, ...p } });
-  // Ink reports a lone Esc with `meta` set: handle Esc before refusing modified keys.
-  if (key.ctrl || (key.meta && !key.escape)) return undefined;
-
-  if (pki.detail) {
-    const d = ctx.pkiDetail;
-    const max = d ? Math.max(0, d.lines - d.height) : Number.MAX_SAFE_INTEGER;
-    const scroll = (to: number) => set({ scroll: Math.max(0, Math.min(max, to)) });
-    if (key.escape || key.return) return set({ detail: false, scroll: 0 });
-    if (key.downArrow || input === 'j') return scroll(pki.scroll + 1);
-    if (key.upArrow || input === 'k') return scroll(pki.scroll - 1);
-    if (key.pageDown) return scroll(pki.scroll + 10);
-    if (key.pageUp) return scroll(pki.scroll - 10);
-    if (input === 'g' || key.home) return scroll(0);
-    if (input === 'G' || key.end) return scroll(max);
-    if (input === 's' || input === '/') {
-      const closed = { ...s, pki: { ...pki, detail: false, scroll: 0 } };
-      return reducePkiKey(closed, input, key, ctx);
-    }
-    return undefined;
+export function hintsFor(state: UiState): Array<Hint & { optional: boolean }> {
+  if (state.overlay !== 'none')
+    return active(modeBindings(state), state).flatMap((b) => {
+      const h = hintOf(b, state);
+      return h ? [{ ...h, optional: false }] : [];
+    });
+  const pane = paneById(state.pane);
+  const ps = paneState(state, pane);
+  const paneActive = active(pane.bindings, ps);
+  const shadowed = new Set(paneActive.flatMap((b) => b.keys));
+  const out: Array<Hint & { optional: boolean }> = [];
+  for (const b of paneActive) {
+    const h = hintOf(b, ps);
+    if (h) out.push({ ...h, optional: false });
   }
-
-  const move = (to: (i: number, n: number) => number): UiState => {
-    if (rows.length === 0) return s;
-    const cur = Math.max(0, pki.selected ? rows.indexOf(pki.selected) : 0);
-    const next = Math.max(0, Math.min(rows.length - 1, to(cur, rows.length)));
-    return set({ selected: rows[next] });
-  };
-  if (key.downArrow || input === 'j') return move((i) => i + 1);
-  if (key.upArrow || input === 'k') return move((i) => i - 1);
-  if (key.pageDown) return move((i) => i + 10);
-  if (key.pageUp) return move((i) => i - 10);
-  if (input === 'g' || key.home) return move(() => 0);
-  if (input === 'G' || key.end) return move((_i, n) => n - 1);
-  if (key.return) {
-    if (rows.length === 0) return s;
-    const sel = pki.selected && rows.includes(pki.selected) ? pki.selected : rows[0];
-    return set({ selected: sel, detail: true, scroll: 0 });
+  for (const b of SHELL_BINDINGS) {
+    if (b.keys.some((k) => shadowed.has(k))) continue;
+    const h = hintOf(b, state);
+    if (h) out.push({ ...h, optional: OPTIONAL_HINTS.has(h.text) });
   }
-  if (key.escape) {
-    if (pki.filter) return set({ filter: '' });
-    return undefined;
-  }
-  if (input === 's') return set({ order: pki.order === 'tree' ? 'worst' : 'tree' });
-  if (input === '/') return { ...s, overlay: 'filter', filterTarget: 'pki', input: pki.filter };
-  return undefined;
+  return out;
 }
 
-/** Every key, for the help overlay and the README. */
-export const KEY_HELP: ReadonlyArray<readonly [string, string]> = [
-  ['1–8', 'panes: Overview PKI Rotation Flows BGP NGINX MTU Jobs'],
-  ['Tab / Shift-Tab', 'next / previous pane'],
-  ['j k ↑ ↓', 'move the selection'],
-  ['g G Home End', 'first / last row'],
-  ['PgUp PgDn', 'move by 10 rows'],
-  ['/', 'filter the node list; in PKI the tree (regex or text; Enter keeps, Esc clears)'],
-  ['Enter', 'PKI: details of the selected certificate (j/k scroll, Esc closes)'],
-  ['s', 'PKI: tree order ↔ worst findings first'],
-  [':', 'command palette (:pki, :node cp-1, :ctx prod, :refresh, :quit; Tab completes)'],
-  ['Ctrl-R', 'refresh every source now'],
-  ['?', 'this help'],
-  ['Esc', 'back: close an overlay, clear the filter'],
-  ['q Ctrl-C', 'quit'],
-];
+export interface HelpSection {
+  title: string;
+  lines: Array<{ keys: string; help: string }>;
+}
+
+const helpLine = <S, C>(b: Binding<S, C>) => ({
+  keys: b.label ?? b.keys.map(keyLabel).join(' '),
+  help: b.help,
+});
+
+/** Every key, by section: the shell's, the pane's, then the palette, filter and help modes. */
+export function helpSections(paneId: PaneId): HelpSection[] {
+  const pane = paneById(paneId);
+  const sections: HelpSection[] = [{ title: 'Everywhere', lines: SHELL_BINDINGS.map(helpLine) }];
+  if (pane.bindings.length > 0)
+    sections.push({ title: pane.title, lines: pane.bindings.map(helpLine) });
+  sections.push({ title: ': palette', lines: PALETTE_BINDINGS.map(helpLine) });
+  sections.push({ title: '/ filter', lines: FILTER_BINDINGS.map(helpLine) });
+  sections.push({ title: '? help', lines: HELP_BINDINGS.map(helpLine) });
+  return sections;
+}

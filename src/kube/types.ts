@@ -269,6 +269,12 @@ export interface LiveKubeSource extends KubeSource {
   onChange(cb: () => void): () => void;
   /** Contexts of the loaded kubeconfig, for `:ctx`. */
   contexts(): KubeContextInfo[];
+  /** Resolves once every watch has answered once (or after `timeoutMs`). */
+  whenSettled?(timeoutMs?: number): Promise<unknown>;
+  /** Switch to another kubeconfig context without restarting. */
+  switchContext?(
+    name: string,
+  ): Promise<{ ok: boolean; context?: string; error?: { message: string } }>;
 }
 
 export function isLiveKubeSource(k: KubeSource | undefined): k is LiveKubeSource {

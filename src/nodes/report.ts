@@ -41,8 +41,11 @@ export interface NodesReportOptions {
   sshConfigFile?: string;
   /** Per-node deadline for connect + probe (default 15 s). */
   timeoutMs?: number;
-  /** Use an existing pool (the console); otherwise a private one is created and closed. */
-  pool?: SshPool;
+  /**
+   * The session's agents (the console's pool, or the demo lab's agents); otherwise an SSH
+   * agent per node on a private pool that is closed afterwards.
+   */
+  agents?: ReadonlyMap<string, NodeAgent>;
 }
 
 const CONFIG_KINDS = new Set([
@@ -87,44 +90,23 @@ export async function nodesReport(
   inventory: Inventory,
   opts: NodesReportOptions = {},
 ): Promise<{ rows: NodeReportRow[]; exitCode: 0 | 1 | 2 }> {
-  const poolOpts: ConstructorParameters<typeof SshPool>[0] = { acceptNew: opts.acceptNew ?? false };
-  if (opts.sshConfigFile) poolOpts.sshConfigFile = opts.sshConfigFile;
-  const pool = opts.pool ?? new SshPool(poolOpts);
+  let pool: SshPool | undefined;
+  let agents = opts.agents;
+  if (!agents) {
+    const poolOpts: ConstructorParameters<typeof SshPool>[0] = {
+      acceptNew: opts.acceptNew ?? false,
+    };
+    if (opts.sshConfigFile) poolOpts.sshConfigFile = opts.sshConfigFile;
+    const p = new SshPool(poolOpts);
+    pool = p;
+    agents = new Map(
+      inventory.nodes.map((n) => [n.name, new SshNodeAgent(n, { pool: p, inventory })]),
+    );
+  }
   try {
+    const timeoutMs = opts.timeoutMs ?? 15_000;
     const rows = await Promise.all(
-      inventory.nodes.map(async (node): Promise<NodeReportRow> => {
-        const agent = new SshNodeAgent(node, { pool, inventory });
-        const row = emptyRow(node);
-        try {
-          row.route = (await agent.host.route()).description;
-          const p = await agent.probe({ timeoutMs: opts.timeoutMs ?? 15_000 });
-          row.reachable = true;
-          row.route = p.route;
-          row.hostKey = agent.host.hostKeyStatus ?? 'ok';
-          row.auth = p.auth ?? null;
-          row.rttMs = p.rttMs;
-          row.os = p.os ?? null;
-        } catch (e) {
-          if (e instanceof RemoteExecError) {
-            row.hostKey = hostKeyOf(e);
-            const err: NonNullable<NodeReportRow['error']> = {
-              kind: e.kind,
-              message: e.shortMessage,
-            };
-            if (e.hint) err.hint = e.hint;
-            if (e.fingerprint) err.fingerprint = e.fingerprint;
-            if (e.knownHostsFile) err.knownHostsFile = e.knownHostsFile;
-            if (e.knownHostsLine !== undefined) err.knownHostsLine = e.knownHostsLine;
-            row.error = err;
-            if (e.route) row.route = e.route;
-          } else if (e instanceof UnsafeValueError) {
-            row.error = { kind: 'config', message: e.message };
-          } else {
-            row.error = { kind: 'unreachable', message: (e as Error).message ?? String(e) };
-          }
-        }
-        return row;
-      }),
+      inventory.nodes.map((node) => probeRow(node, agents.get(node.name), timeoutMs)),
     );
     const exitCode: 0 | 1 | 2 = rows.some((r) => r.error && CONFIG_KINDS.has(r.error.kind))
       ? 2
@@ -133,8 +115,55 @@ export async function nodesReport(
         : 0;
     return { rows, exitCode };
   } finally {
-    if (!opts.pool) await pool.close();
+    await pool?.close();
   }
+}
+
+/** One node's row: probe it; over SSH also its route and host key, whatever happens. */
+async function probeRow(
+  node: NodeSpec,
+  agent: NodeAgent | undefined,
+  timeoutMs: number,
+): Promise<NodeReportRow> {
+  const row = emptyRow(node);
+  if (!agent) return { ...row, error: { kind: 'config', message: 'no agent for this node' } };
+  const ssh = agent instanceof SshNodeAgent ? agent : undefined;
+  try {
+    if (ssh) row.route = (await ssh.host.route()).description;
+    // Over SSH the deadline is the transport's (typed timeout errors); others get a signal.
+    const p = await agent.probe(
+      ssh ? { timeoutMs } : { timeoutMs, signal: AbortSignal.timeout(timeoutMs) },
+    );
+    row.reachable = true;
+    row.route = p.route;
+    if (ssh) row.hostKey = ssh.host.hostKeyStatus ?? 'ok';
+    row.auth = p.auth ?? null;
+    row.rttMs = p.rttMs;
+    row.os = p.os ?? null;
+  } catch (e) {
+    if (e instanceof RemoteExecError) {
+      row.hostKey = hostKeyOf(e);
+      const err: NonNullable<NodeReportRow['error']> = {
+        kind: e.kind,
+        message: e.shortMessage,
+      };
+      if (e.hint) err.hint = e.hint;
+      if (e.fingerprint) err.fingerprint = e.fingerprint;
+      if (e.knownHostsFile) err.knownHostsFile = e.knownHostsFile;
+      if (e.knownHostsLine !== undefined) err.knownHostsLine = e.knownHostsLine;
+      row.error = err;
+      if (e.route) row.route = e.route;
+    } else if (e instanceof UnsafeValueError) {
+      row.error = { kind: 'config', message: e.message };
+    } else {
+      const kind = (e as { kind?: unknown }).kind;
+      row.error = {
+        kind: typeof kind === 'string' ? kind : 'unreachable',
+        message: (e as Error).message ?? String(e),
+      };
+    }
+  }
+  return row;
 }
 
 /** Human table for `k8ops nodes`; errors (with hints) listed under the table. */
@@ -167,43 +196,4 @@ export function formatNodesTable(rows: readonly NodeReportRow[]): string {
   const up = rows.filter((r) => r.reachable).length;
   lines.push('', `${up}/${rows.length} reachable`);
   return `${lines.join('\n')}\n`;
-}
-
-/**
- * The same report from any NodeAgents (the demo lab's): probe each, no host keys involved.
- * Exit code 0 all reachable, 1 some not.
- */
-export async function agentsReport(
-  inventory: Inventory,
-  agents: ReadonlyMap<string, NodeAgent>,
-  timeoutMs = 15_000,
-): Promise<{ rows: NodeReportRow[]; exitCode: 0 | 1 | 2 }> {
-  const rows = await Promise.all(
-    inventory.nodes.map(async (node): Promise<NodeReportRow> => {
-      const row = emptyRow(node);
-      const agent = agents.get(node.name);
-      if (!agent) return { ...row, error: { kind: 'config', message: 'no agent for this node' } };
-      try {
-        const p = await agent.probe({ timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
-        return {
-          ...row,
-          reachable: true,
-          route: p.route,
-          auth: p.auth ?? null,
-          rttMs: p.rttMs,
-          os: p.os ?? null,
-        };
-      } catch (e) {
-        const kind = (e as { kind?: unknown }).kind;
-        return {
-          ...row,
-          error: {
-            kind: typeof kind === 'string' ? kind : 'unreachable',
-            message: (e as Error).message,
-          },
-        };
-      }
-    }),
-  );
-  return { rows, exitCode: rows.some((r) => !r.reachable) ? 1 : 0 };
 }

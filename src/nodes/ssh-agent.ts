@@ -3,7 +3,7 @@
  * validated and single-quoted (src/ssh/quote.ts); each operation is one remote script
  * (one round trip) on the connection's persistent shell (SshHost.run: no new SSH session
  * per call; plain exec when no shell can be had), parsed by the pure parsers in
- * src/ssh/remote-scripts.ts. Every operation only reads, so a shell that breaks under one
+ * src/nodes/remote-scripts.ts. Every operation only reads, so a shell that breaks under one
  * is retried over exec within the same deadline.
  */
 import { posix } from 'node:path';
@@ -13,6 +13,18 @@ import type { PkiStatus } from '../pki/types.js';
 import type { ExecOptions } from '../ssh/exec.js';
 import { type SshHost, SshPool } from '../ssh/pool.js';
 import { remotePath, sh, token } from '../ssh/quote.js';
+import { type RouteRequest, routeRequestForNode } from '../ssh/resolve.js';
+import type { RunOptions } from '../ssh/shell.js';
+import {
+  type CallOptions,
+  type FileRead,
+  type FileStat,
+  MissingDirectoryError,
+  type NodeAgent,
+  type ProbeResult,
+  type UnitState,
+} from './agent.js';
+import { remotePkiStatus } from './pki-status-remote.js';
 import {
   listDirScript,
   newNonce,
@@ -28,19 +40,7 @@ import {
   readFilesScript,
   statScript,
   unitStatesCommand,
-} from '../ssh/remote-scripts.js';
-import { type RouteRequest, routeRequestForNode } from '../ssh/resolve.js';
-import type { RunOptions } from '../ssh/shell.js';
-import {
-  type CallOptions,
-  type FileRead,
-  type FileStat,
-  MissingDirectoryError,
-  type NodeAgent,
-  type ProbeResult,
-  type UnitState,
-} from './agent.js';
-import { remotePkiStatus } from './pki-status-remote.js';
+} from './remote-scripts.js';
 
 export const DEFAULT_CALL_TIMEOUT_MS = 15_000;
 

@@ -56,6 +56,16 @@ export function renewWindowMs(
   return defaultRenewBeforeMs(cert);
 }
 
+/** How close a certificate is to expiry by its place in the tree (renewWindowMs). */
+export function roleUrgency(
+  role: 'root' | 'intermediate' | 'leaf',
+  cert: Validity,
+  now: number,
+  leafRenewBeforeMs?: number,
+): Urgency {
+  return urgency(cert, now, renewWindowMs(role, cert, leafRenewBeforeMs));
+}
+
 const pad2 = (n: number): string => String(n).padStart(2, '0');
 
 function parts(ms: number): { days: number; hours: number; minutes: number; seconds: number } {

@@ -1,7 +1,7 @@
 /**
  * Which files of a PKI directory are certificate files k8ops may read. Key files never are:
  * private keys do not leave the node. The remote script that reads a directory in one round
- * trip (src/ssh/remote-scripts.ts, readCertDirScript) applies the same rules in sh, for
+ * trip (src/nodes/remote-scripts.ts, readCertDirScript) applies the same rules in sh, for
  * plain ASCII names only; a test runs both on the same names.
  */
 

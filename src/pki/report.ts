@@ -10,7 +10,7 @@ import {
   type NodeCheckInput,
   runChecks,
 } from './checks.js';
-import { urgency } from './expiry.js';
+import { roleUrgency } from './expiry.js';
 import {
   buildTree,
   type PkiTree,
@@ -43,6 +43,8 @@ export interface PkiReport {
   unreachable: string[];
   pending: string[];
   exitCode: PkiExitCode;
+  /** The inventory's renew window for leaves the report was judged with (else a third). */
+  renewBeforeMs?: number;
 }
 
 /** 0 ok, 1 warnings, 2 critical, 3 nodes unreachable — the highest that applies. */
@@ -78,6 +80,9 @@ export function buildPkiReport(input: PkiReportInput): PkiReport {
     unreachable,
     pending: [...(input.pending ?? [])],
     exitCode: exitCodeOf(counts, unreachable.length),
+    ...(input.settings.renewBeforeMs !== undefined
+      ? { renewBeforeMs: input.settings.renewBeforeMs }
+      : {}),
   };
 }
 
@@ -99,7 +104,7 @@ function certJson(t: TreeCert, now: number, renewBeforeMs: number | undefined): 
     notBefore: iso(c.notBefore),
     notAfter: iso(c.notAfter),
     remainingSeconds: Math.floor((c.notAfter - now) / 1000),
-    urgency: urgency(c, now, t.role === 'leaf' ? renewBeforeMs : undefined),
+    urgency: roleUrgency(t.role, c, now, renewBeforeMs),
     keyAlgorithm: c.keyAlgorithm,
     curve: c.curve ?? null,
     signatureAlgorithm: c.signatureAlgorithm,

@@ -4,6 +4,7 @@
  * Files that hold no certificate (garbage, missing, keys with problems) and nodes that
  * could not be read are listed beside the tree. Pure.
  */
+import { textMatcher } from '../store/filter.js';
 import { type CertIndex, type CertLocation, type IssuerLink, resolveIssuer } from './chain.js';
 import { roleOf, SEVERITY_RANK, worse } from './checks.js';
 import type { CertSummary, PkiCheck, Severity } from './types.js';
@@ -257,18 +258,6 @@ function haystack(item: TreeRowItem): string {
   }
 }
 
-export function rowMatcher(filter: string): ((text: string) => boolean) | undefined {
-  if (!filter) return undefined;
-  let re: RegExp | undefined;
-  try {
-    re = new RegExp(filter, 'i');
-  } catch {
-    re = undefined;
-  }
-  const f = filter.toLowerCase();
-  return (text) => (re ? re.test(text) : text.toLowerCase().includes(f));
-}
-
 export interface FlattenOptions {
   /** Case-insensitive regex (or substring when it does not compile). Matches keep their ancestors. */
   filter?: string;
@@ -278,7 +267,7 @@ export interface FlattenOptions {
 
 /** Depth-first rows: the tree, then files without certificates, then unreadable nodes. */
 export function flattenTree(tree: PkiTree, opts: FlattenOptions = {}): TreeRow[] {
-  const match = rowMatcher(opts.filter ?? '');
+  const match = textMatcher(opts.filter ?? '');
   const onNodes = opts.nodes;
   const visibleHere = (item: TreeRowItem): boolean => {
     if (onNodes) {

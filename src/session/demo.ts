@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { cacheDir } from '../config/paths.js';
 import { demoInventory } from '../demo/inventory.js';
 import { ensureDemoLab } from '../demo/lab.js';
+import type { FeatureDef } from '../features/types.js';
 import { DemoKubeSource } from '../kube/demo-kube.js';
 import type { NodeAgent } from '../nodes/agent.js';
 import { DeferredNodeAgent } from '../nodes/deferred-agent.js';
@@ -19,6 +20,8 @@ export interface DemoSessionOptions {
   dir?: string;
   /** Progress lines (not while the console owns the screen). */
   log?: (line: string) => void;
+  /** The features whose sources run (default: every feature). */
+  features?: readonly FeatureDef[];
 }
 
 export class DemoLabError extends Error {
@@ -46,5 +49,6 @@ export function openDemoSession(opts: DemoSessionOptions): Session {
     agents,
     kube: new DemoKubeSource(inventory.nodes),
     readOnly: opts.readOnly,
+    ...(opts.features ? { features: opts.features } : {}),
   });
 }

@@ -9,6 +9,7 @@
 
 import { existsSync } from 'node:fs';
 import type { Inventory } from '../config/types.js';
+import type { FeatureDef } from '../features/types.js';
 import { forwardVia, kubeconfigFiles, type OpenForward, openKubeSource } from '../kube/index.js';
 import type { NodeAgent } from '../nodes/agent.js';
 import { SshNodeAgent } from '../nodes/ssh-agent.js';
@@ -25,11 +26,8 @@ export interface LiveSessionOptions {
   acceptNew?: boolean;
   /** `--context`: wins over the inventory's kube.context. */
   context?: string;
-}
-
-export interface LiveSession extends Session {
-  /** The run's SSH pool (closed with the session). */
-  readonly pool: SshPool;
+  /** The features whose sources run (default: every feature). */
+  features?: readonly FeatureDef[];
 }
 
 /**
@@ -56,7 +54,7 @@ export function tunnelRoute(
     : undefined;
 }
 
-export async function openLiveSession(opts: LiveSessionOptions): Promise<LiveSession> {
+export async function openLiveSession(opts: LiveSessionOptions): Promise<Session> {
   const pool = new SshPool({ sshConfigFile: opts.sshConfigFile, acceptNew: opts.acceptNew });
   const agents = new Map<string, NodeAgent>(
     opts.inventory.nodes.map((n) => [
@@ -90,33 +88,16 @@ export async function openLiveSession(opts: LiveSessionOptions): Promise<LiveSes
       : kube.ok
         ? { kube: kube.source }
         : { kubeError: { kind: kube.error.kind, message: kube.error.message } };
-  const session = createSession({
-    mode: 'live',
-    inventory: opts.inventory,
-    agents,
-    ...kubeOptions,
-    readOnly: opts.readOnly,
-    context: opts.context ?? opts.inventory.kube.context,
-    onClose: () => pool.close(),
-  });
-  pool.onStateChange((ev) => {
-    if (!agents.has(ev.host)) return;
-    if (ev.state === 'down') {
-      const e = ev.error;
-      session.store.fail(
-        ev.host,
-        'reach',
-        { kind: e?.kind ?? 'unreachable', message: e?.shortMessage ?? 'connection lost' },
-        ev.at,
-      );
-    } else if (ev.state === 'ready') {
-      void session.scheduler.refresh({ scope: ev.host });
-    }
-  });
-  session.acceptHostKey = async (name) => {
+  /**
+   * `:accept-hostkey NODE`: a separate pool that may append unknown keys, for this node's
+   * route only (a changed key is still refused); then the node reconnects.
+   */
+  const acceptHostKey = async (
+    name: string,
+    session: Session,
+  ): Promise<{ ok: boolean; message: string }> => {
     const node = opts.inventory.nodes.find((n) => n.name === name);
     if (!node) return { ok: false, message: `no node named "${name}"` };
-    // A separate pool that may append unknown keys, for this node's route only.
     const once = new SshPool({ sshConfigFile: opts.sshConfigFile, acceptNew: true });
     try {
       const agent = new SshNodeAgent(node, { pool: once, inventory: opts.inventory });
@@ -137,5 +118,30 @@ export async function openLiveSession(opts: LiveSessionOptions): Promise<LiveSes
       await once.close();
     }
   };
-  return Object.assign(session, { pool });
+  const session = createSession({
+    mode: 'live',
+    inventory: opts.inventory,
+    agents,
+    ...kubeOptions,
+    readOnly: opts.readOnly,
+    context: opts.context ?? opts.inventory.kube.context,
+    ...(opts.features ? { features: opts.features } : {}),
+    acceptHostKey,
+    onClose: () => pool.close(),
+  });
+  pool.onStateChange((ev) => {
+    if (!agents.has(ev.host)) return;
+    if (ev.state === 'down') {
+      const e = ev.error;
+      session.store.fail(
+        ev.host,
+        'reach',
+        { kind: e?.kind ?? 'unreachable', message: e?.shortMessage ?? 'connection lost' },
+        ev.at,
+      );
+    } else if (ev.state === 'ready') {
+      void session.scheduler.refresh({ scope: ev.host });
+    }
+  });
+  return session;
 }

@@ -4,21 +4,13 @@
  * receive a Session and read from its store; they never touch agents directly.
  */
 import type { Inventory } from '../config/types.js';
-import { bindKubeToStore } from '../kube/collect.js';
+import { FEATURES, sourcesOf } from '../features/index.js';
+import type { ClusterSourceContext, FeatureDef } from '../features/types.js';
 import { isLiveKubeSource, type KubeSource } from '../kube/types.js';
-import { pkiDirsOf } from '../model/pki.js';
 import type { NodeAgent } from '../nodes/agent.js';
-import { defaultLayout } from '../pki/layout-data.js';
 import { type Clock, createClock } from '../store/clock.js';
 import { RefreshScheduler, Store } from '../store/index.js';
 import { CLUSTER_SCOPE, type SourceError } from '../store/types.js';
-import {
-  collectCerts,
-  collectKubeNodes,
-  collectPkiStatus,
-  collectReach,
-  SOURCES,
-} from './collectors.js';
 
 export type SessionMode = 'demo' | 'live';
 
@@ -34,6 +26,10 @@ export interface SessionOptions {
   onClose?: () => Promise<void>;
   /** The kube source could not be opened: shown as the kube state (with the reason). */
   kubeError?: SourceError;
+  /** The features whose sources run (default: every feature). */
+  features?: readonly FeatureDef[];
+  /** Record a node's unknown host keys (live sessions over SSH); absent: not applicable. */
+  acceptHostKey?: (node: string, session: Session) => Promise<{ ok: boolean; message: string }>;
   now?: () => number;
 }
 
@@ -76,55 +72,50 @@ export function createSession(opts: SessionOptions): Session {
   const store = new Store();
   const scheduler = new RefreshScheduler(store, opts.now ? { now: opts.now } : {});
   const clock = createClock(opts.now ? { now: opts.now } : {});
-  const layout = defaultLayout();
-
-  for (const node of opts.inventory.nodes) {
-    const dirs = pkiDirsOf(opts.inventory, layout, node);
-    const agent = opts.agents.get(node.name);
-    if (!agent) continue;
-    scheduler.add({
-      scope: node.name,
-      source: 'reach',
-      ...SOURCES.reach,
-      run: (signal) => collectReach(agent, signal),
-    });
-    scheduler.add({
-      scope: node.name,
-      source: 'certs',
-      ...SOURCES.certs,
-      run: (signal) => collectCerts(agent, dirs, signal),
-    });
-    scheduler.add({
-      scope: node.name,
-      source: 'pki-status',
-      ...SOURCES['pki-status'],
-      run: (signal) => collectPkiStatus(agent, dirs, signal),
-    });
-  }
-  // The sources of the first screen (the Overview); `pki-status` feeds the PKI pane and
-  // starts a little later so it does not compete with them.
-  const registered: Array<[string, string]> = [];
-  for (const node of opts.inventory.nodes) {
-    if (opts.agents.has(node.name)) registered.push([node.name, 'reach'], [node.name, 'certs']);
-  }
   const kube = opts.kube;
-  if (kube) registered.push([CLUSTER_SCOPE, 'kube']);
-  // A watch-driven source writes its sections into the store as they change; a plain one
-  // is polled. Never both: they would fight over the same snapshot.
-  let unbindKube: (() => void) | undefined;
-  if (isLiveKubeSource(kube)) unbindKube = bindKubeToStore(kube, store);
-  else if (kube) {
-    scheduler.add({
-      scope: CLUSTER_SCOPE,
-      source: 'kube',
-      ...SOURCES.kube,
-      run: (signal) => collectKubeNodes(kube, signal),
-    });
+  const sources = sourcesOf(opts.features ?? FEATURES);
+  const clusterCtx: ClusterSourceContext = { inventory: opts.inventory, kube };
+  // The (scope, source) pairs the first screen waits for (settled()).
+  const firstScreen: Array<[string, string]> = [];
+  const unbinds: Array<() => void> = [];
+  for (const src of sources) {
+    const timing = {
+      intervalMs: src.intervalMs,
+      timeoutMs: src.timeoutMs,
+      ...(src.initialDelayMs !== undefined ? { initialDelayMs: src.initialDelayMs } : {}),
+    };
+    if (src.scope === 'node') {
+      for (const node of opts.inventory.nodes) {
+        const agent = opts.agents.get(node.name);
+        if (!agent) continue;
+        const ctx = { inventory: opts.inventory, node, agent };
+        scheduler.add({
+          scope: node.name,
+          source: src.id,
+          ...timing,
+          run: (signal) => src.collect(ctx, signal),
+        });
+        if (src.firstScreen !== false) firstScreen.push([node.name, src.id]);
+      }
+      continue;
+    }
+    if (src.enabled && !src.enabled(clusterCtx)) continue;
+    if (src.firstScreen !== false) firstScreen.push([CLUSTER_SCOPE, src.id]);
+    // A stream-driven source writes into the store itself; a plain one is polled.
+    const unbind = src.bind?.(clusterCtx, store);
+    if (unbind) unbinds.push(unbind);
+    else
+      scheduler.add({
+        scope: CLUSTER_SCOPE,
+        source: src.id,
+        ...timing,
+        run: (signal) => src.collect(clusterCtx, signal),
+      });
   }
   if (opts.kubeError) store.fail(CLUSTER_SCOPE, 'kube', opts.kubeError, Date.now());
 
   let closed = false;
-  return {
+  const session: Session = {
     mode: opts.mode,
     inventory: opts.inventory,
     readOnly: opts.readOnly,
@@ -139,32 +130,30 @@ export function createSession(opts: SessionOptions): Session {
     start: () => scheduler.start(),
     refreshAll: () => void scheduler.refresh(),
     settled: () =>
-      registered.every(([scope, source]) => store.get(scope, source).attemptedAt !== undefined),
+      firstScreen.every(([scope, source]) => store.get(scope, source).attemptedAt !== undefined),
     async settle(timeoutMs = 10_000) {
       scheduler.start();
       // refresh() also runs the tasks whose first run is delayed, and waits for every run.
       await Promise.all([scheduler.refresh(), this.settleKube(timeoutMs)]);
     },
     async settleKube(timeoutMs = 10_000) {
-      const settling = kube as { whenSettled?: (ms: number) => Promise<unknown> } | undefined;
-      await settling?.whenSettled?.(timeoutMs);
+      if (isLiveKubeSource(kube)) await kube.whenSettled?.(timeoutMs);
     },
-    acceptHostKey: async () => ({
-      ok: false,
-      message: 'host keys are not used by this session (demo lab)',
-    }),
+    acceptHostKey: (node) =>
+      opts.acceptHostKey
+        ? opts.acceptHostKey(node, session)
+        : Promise.resolve({
+            ok: false,
+            message:
+              opts.mode === 'demo'
+                ? 'host keys are not used by this session (demo lab)'
+                : 'host keys are not used by this session',
+          }),
     kubeContexts: () => (isLiveKubeSource(kube) ? kube.contexts().map((c) => c.name) : []),
     async switchContext(name) {
-      const sw = kube as
-        | {
-            switchContext?: (
-              n: string,
-            ) => Promise<{ ok: boolean; context?: string; error?: { message: string } }>;
-          }
-        | undefined;
-      if (!sw?.switchContext)
+      if (!isLiveKubeSource(kube) || !kube.switchContext)
         return { ok: false, message: 'this kube source has a single context' };
-      const r = await sw.switchContext(name);
+      const r = await kube.switchContext(name);
       return r.ok
         ? { ok: true, context: r.context ?? name }
         : { ok: false, message: r.error?.message ?? `cannot switch to ${name}` };
@@ -173,7 +162,7 @@ export function createSession(opts: SessionOptions): Session {
       if (closed) return;
       closed = true;
       await scheduler.stop();
-      unbindKube?.();
+      for (const unbind of unbinds) unbind();
       clock.dispose();
       await Promise.allSettled([
         ...[...opts.agents.values()].map((a) => a.close()),
@@ -182,4 +171,5 @@ export function createSession(opts: SessionOptions): Session {
       await opts.onClose?.().catch(() => {});
     },
   };
+  return session;
 }

@@ -61,7 +61,7 @@ async function k8opsOnce(labDir, statusFile, cacheFile) {
     import(dist('pki/layout.js')),
     import(dist('pki/layout-data.js')),
     import(dist('nodes/demo-agent.js')),
-    import(dist('session/collectors.js')),
+    import(dist('features/pki/sources.js')),
     import(dist('pki/verify-openssl.js')),
   ]);
   const tImport = performance.now();

@@ -8,10 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoInventory } from '../../src/demo/inventory.js';
 import { ensureDemoLab } from '../../src/demo/lab.js';
-import { pkiDirsOf } from '../../src/model/pki.js';
+import { collectCerts, collectPkiStatus, pkiDirsOf } from '../../src/features/pki/sources.js';
 import { DemoNodeAgent } from '../../src/nodes/demo-agent.js';
 import { defaultLayout } from '../../src/pki/layout-data.js';
-import { collectCerts, collectPkiStatus } from '../../src/session/collectors.js';
 import { createSession, type Session } from '../../src/session/session.js';
 import { FIXTURE_NOW } from './fixture-session.js';
 

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { NodeSpec } from '../../src/config/types.js';
-import { LocalNodeAgent } from '../../src/nodes/local-agent.js';
+import { collectCerts, collectPkiStatus } from '../../src/features/pki/sources.js';
+import { FsNodeAgent } from '../../src/nodes/fs-agent.js';
 import { type ExecFn, remotePkiStatus } from '../../src/nodes/pki-status-remote.js';
 import type { NodeCheckInput } from '../../src/pki/checks.js';
 import { planNode } from '../../src/pki/layout.js';
@@ -18,7 +19,6 @@ import { defaultLayout } from '../../src/pki/layout-data.js';
 import { buildPkiReport, type PkiReport } from '../../src/pki/report.js';
 import { type TreeCert, treeCerts } from '../../src/pki/tree.js';
 import type { CertFile, PkiStatus } from '../../src/pki/types.js';
-import { collectCerts, collectPkiStatus } from '../../src/session/collectors.js';
 import { buildLab, DEFAULT_LAB_NODES, describePki, type Lab, run } from '../helpers/pki-lab.js';
 
 const OPENSSL_ENV = { ...process.env, SSL_CERT_FILE: '/dev/null', SSL_CERT_DIR: '/nonexistent' };
@@ -61,7 +61,7 @@ describePki('k8ops agrees with openssl on a gen-lab PKI (real cfssl)', () => {
         addresses: n.addresses,
         roles: n.roles,
       };
-      const agent = new LocalNodeAgent(spec);
+      const agent = new FsNodeAgent(spec);
       // cp-1 plays the signer: its CA directory (intermediates, root certificate) is read too.
       const dirs = n.name === 'cp-1' ? [dir, lab.caDir] : [dir];
       files.set(n.name, await collectCerts(agent, dirs, signal));

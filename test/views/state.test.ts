@@ -1,10 +1,13 @@
 import type { Key } from 'ink';
 import { describe, expect, it } from 'vitest';
+import { paletteSuggestions } from '../../views/keys/palette.js';
+import type { PkiDerived, PkiUi } from '../../views/panes/pki/bindings.js';
 import {
   filterNodes,
   initialUiState,
-  paletteSuggestions,
+  paneState,
   reduceKey,
+  type ShellCtx,
   type UiState,
 } from '../../views/state.js';
 
@@ -101,62 +104,86 @@ describe('UI key reducer', () => {
 
 describe('UI key reducer: PKI pane keys', () => {
   const rows = ['root', 'int', 'leaf-a', 'leaf-b'];
-  const pctx = { nodes: NODES, pkiRows: rows };
   const s0 = { ...initialUiState(NODES), pane: 'pki' as const };
+  const pki = (s: UiState): PkiUi => paneState<PkiUi>(s);
+  /** What the App derives for the pane from its state: the rows as shown, the selection. */
+  const derivedOf = (s: UiState, detail?: { lines: number; height: number }): PkiDerived => {
+    const sel = pki(s).selected;
+    return {
+      rows: rows.map((key) => ({ key, depth: 0, item: { kind: 'group', key, title: key } })),
+      selected: sel && rows.includes(sel) ? sel : rows[0],
+      ...(pki(s).detail && detail ? { detail } : {}),
+    };
+  };
   function pkiPress(
     state: UiState,
-    c: typeof pctx & { pkiDetail?: { lines: number; height: number } },
+    detail: { lines: number; height: number } | undefined,
     ...inputs: Array<string | Partial<Key>>
   ) {
     let s = state;
-    for (const i of inputs)
+    for (const i of inputs) {
+      const c: ShellCtx = {
+        nodes: NODES,
+        derive: (st) => (st.pane === 'pki' ? derivedOf(st, detail) : undefined),
+      };
       [s] = typeof i === 'string' ? reduceKey(s, i, key(), c) : reduceKey(s, '', key(i), c);
+    }
     return s;
   }
 
   it('j/k/g/G move in the tree, not in the node list', () => {
-    const s = pkiPress(s0, pctx, 'j', 'j');
-    expect(s.pki.selected).toBe('leaf-a');
+    const s = pkiPress(s0, undefined, 'j', 'j');
+    expect(pki(s).selected).toBe('leaf-a');
     expect(s.selected).toBe('cp-1');
-    expect(pkiPress(s, pctx, 'G', 'j').pki.selected).toBe('leaf-b');
-    expect(pkiPress(s, pctx, 'g', 'k').pki.selected).toBe('root');
-    expect(pkiPress(s0, pctx, { pageDown: true }).pki.selected).toBe('leaf-b');
+    expect(pki(pkiPress(s, undefined, 'G', 'j')).selected).toBe('leaf-b');
+    expect(pki(pkiPress(s, undefined, 'g', 'k')).selected).toBe('root');
+    expect(pki(pkiPress(s0, undefined, { pageDown: true })).selected).toBe('leaf-b');
   });
 
   it('Enter opens details (j/k scroll, clamped), Esc closes; s toggles the order', () => {
-    const open = pkiPress(s0, pctx, 'j', { return: true });
-    expect(open.pki).toMatchObject({ selected: 'int', detail: true, scroll: 0 });
-    const d = { ...pctx, pkiDetail: { lines: 12, height: 10 } };
-    expect(pkiPress(open, d, 'j', 'j', 'j', 'j').pki.scroll).toBe(2);
-    expect(pkiPress(open, d, 'G').pki.scroll).toBe(2);
-    expect(pkiPress(open, d, 'j', 'k', 'k').pki.scroll).toBe(0);
-    expect(pkiPress(open, d, 'j').pki.selected).toBe('int'); // j scrolls, does not move
-    expect(pkiPress(open, d, { escape: true, meta: true }).pki.detail).toBe(false);
-    expect(pkiPress(s0, pctx, 's').pki.order).toBe('worst');
-    expect(pkiPress(s0, pctx, 's', 's').pki.order).toBe('tree');
+    const open = pkiPress(s0, undefined, 'j', { return: true });
+    expect(pki(open)).toMatchObject({ selected: 'int', detail: true, scroll: 0 });
+    const d = { lines: 12, height: 10 };
+    expect(pki(pkiPress(open, d, 'j', 'j', 'j', 'j')).scroll).toBe(2);
+    expect(pki(pkiPress(open, d, 'G')).scroll).toBe(2);
+    expect(pki(pkiPress(open, d, 'j', 'k', 'k')).scroll).toBe(0);
+    expect(pki(pkiPress(open, d, 'j')).selected).toBe('int'); // j scrolls, does not move
+    expect(pki(pkiPress(open, d, { escape: true, meta: true })).detail).toBe(false);
+    expect(pki(pkiPress(s0, undefined, 's')).order).toBe('worst');
+    expect(pki(pkiPress(s0, undefined, 's', 's')).order).toBe('tree');
+    // s in the details closes them and toggles.
+    expect(pki(pkiPress(open, d, 's'))).toMatchObject({ order: 'worst', detail: false });
   });
 
   it('/ edits the pane-local filter; Esc clears it, then the node filter', () => {
-    const typed = pkiPress(s0, pctx, '/', 'etcd');
+    const typed = pkiPress(s0, undefined, '/', 'etcd');
     expect(typed.overlay).toBe('filter');
-    expect(typed.filterTarget).toBe('pki');
-    expect(typed.pki.filter).toBe('etcd');
+    expect(typed.filterTarget).toBe('pane');
+    expect(pki(typed).filter).toBe('etcd');
     expect(typed.filter).toBe('');
-    const kept = pkiPress(typed, pctx, { return: true });
+    const kept = pkiPress(typed, undefined, { return: true });
     expect(kept.overlay).toBe('none');
-    expect(kept.pki.filter).toBe('etcd');
+    expect(pki(kept).filter).toBe('etcd');
     const both = { ...kept, filter: 'cp' };
-    const once = pkiPress(both, pctx, { escape: true, meta: true });
-    expect(once.pki.filter).toBe('');
+    const once = pkiPress(both, undefined, { escape: true, meta: true });
+    expect(pki(once).filter).toBe('');
     expect(once.filter).toBe('cp');
-    expect(pkiPress(once, pctx, { escape: true }).filter).toBe('');
+    expect(pkiPress(once, undefined, { escape: true }).filter).toBe('');
     // Other panes keep the node filter.
     expect(press({ ...s0, pane: 'overview' }, '/', 'w').s.filterTarget).toBe('nodes');
   });
 
   it('global keys still work on the PKI pane', () => {
-    expect(pkiPress(s0, pctx, '1').pane).toBe('overview');
-    expect(pkiPress(s0, pctx, '?').overlay).toBe('help');
-    expect(reduceKey(s0, 'q', key(), pctx)[1]).toEqual({ kind: 'quit' });
+    expect(pkiPress(s0, undefined, '1').pane).toBe('overview');
+    expect(pkiPress(s0, undefined, '?').overlay).toBe('help');
+    expect(reduceKey(s0, 'q', key(), { nodes: NODES })[1]).toEqual({ kind: 'quit' });
+  });
+
+  it('a key chunk that switches panes gives the new pane no stale data ("2j")', () => {
+    const c: ShellCtx = { nodes: NODES, derive: (st) => (st.pane === 'overview' ? [] : undefined) };
+    const [on] = reduceKey(initialUiState(NODES), '2', key(), c);
+    const [after] = reduceKey(on, 'j', key(), c);
+    expect(after.pane).toBe('pki');
+    expect(pki(after).selected).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { Text } from 'ink';
-import type { Health } from '../../src/model/overview.js';
+import type { Health } from '../../src/features/overview/model.js';
 import { useTheme } from '../theme.js';
 
 const GLYPH: Record<Health, string> = { ok: '●', warn: '●', bad: '●', pending: '○' };

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import type { OverviewTotals } from '../../src/model/overview.js';
+import type { OverviewTotals } from '../../src/features/overview/model.js';
 import { formatCountdown } from '../../src/pki/expiry.js';
 import type { Session } from '../../src/session/session.js';
 import { useNow } from '../hooks/useClock.js';

@@ -1,81 +1,36 @@
 import { Box, Text } from 'ink';
-import type { PaneId } from '../panes.js';
-import type { Overlay } from '../state.js';
+import type { Hint } from '../keys/types.js';
+import { hintsFor, type UiState } from '../state.js';
 import { useTheme } from '../theme.js';
 
-const HINTS: Record<Overlay, ReadonlyArray<readonly [string, string]>> = {
-  none: [
-    ['1-8', 'panes'],
-    ['j/k', 'move'],
-    ['/', 'filter'],
-    [':', 'command'],
-    ['^R', 'refresh'],
-    ['?', 'help'],
-    ['q', 'quit'],
-  ],
-  palette: [
-    ['Tab', 'complete'],
-    ['↑/↓', 'choose'],
-    ['Enter', 'run'],
-    ['Esc', 'cancel'],
-  ],
-  filter: [
-    ['Enter', 'keep filter'],
-    ['Esc', 'clear'],
-  ],
-  help: [
-    ['Esc/?', 'close help'],
-    ['q', 'close'],
-  ],
-};
+const width = (h: Hint): number => [...`${h.keys} ${h.text}  `].length;
 
-const PKI_DETAIL_HINTS: ReadonlyArray<readonly [string, string]> = [
-  ['j/k', 'scroll'],
-  ['Esc', 'close details'],
-  ['1-8', 'panes'],
-  ['?', 'help'],
-  ['q', 'quit'],
-];
-
-function pkiHints(order: 'tree' | 'worst'): ReadonlyArray<readonly [string, string]> {
-  return [
-    ['j/k', 'move'],
-    ['Enter', 'details'],
-    ['s', order === 'tree' ? 'worst first' : 'tree order'],
-    ['/', 'filter'],
-    ['1-8', 'panes'],
-    [':', 'command'],
-    ['?', 'help'],
-    ['q', 'quit'],
-  ];
+/**
+ * The hints that fit in `columns`: every hint when they fit; else the optional ones are
+ * dropped from the right, then the rest is cut (the bar never wraps).
+ */
+export function fitHints(hints: Array<Hint & { optional: boolean }>, columns: number): Hint[] {
+  const kept = [...hints];
+  const total = () => kept.reduce((n, h) => n + width(h), 0);
+  for (let i = kept.length - 1; i >= 0 && total() > columns; i--) {
+    if (kept[i]!.optional) kept.splice(i, 1);
+  }
+  return kept;
 }
 
-export interface HintBarProps {
-  overlay: Overlay;
-  pane?: PaneId;
-  pkiDetail?: boolean;
-  pkiOrder?: 'tree' | 'worst';
-  columns: number;
-}
-
-/** Always-visible key hints for the current mode (and pane). */
-export function HintBar({ overlay, pane, pkiDetail, pkiOrder = 'tree', columns }: HintBarProps) {
+/** Always-visible key hints for the current mode and pane, generated from the bindings. */
+export function HintBar({ ui, columns }: { ui: UiState; columns: number }) {
   const theme = useTheme();
-  const hints =
-    overlay === 'none' && pane === 'pki'
-      ? pkiDetail
-        ? PKI_DETAIL_HINTS
-        : pkiHints(pkiOrder)
-      : HINTS[overlay];
+  const hints = fitHints(hintsFor(ui), columns);
   return (
     <Box width={columns} height={1} overflow="hidden">
       <Text wrap="truncate">
-        {hints.map(([k, what]) => (
-          <Text key={k}>
+        {hints.map((h) => (
+          <Text key={`${h.keys} ${h.text}`}>
             <Text color={theme.accent} bold>
-              {k}
+              {h.keys}
             </Text>
-            <Text color={theme.dim}>{` ${what}  `}</Text>
+            <Text color={theme.dim}>{` ${h.text}  `}</Text>
           </Text>
         ))}
       </Text>

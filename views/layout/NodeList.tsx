@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import type { OverviewRow } from '../../src/model/overview.js';
+import type { OverviewRow } from '../../src/features/overview/model.js';
 import { StatusDot } from '../components/StatusDot.js';
 import { windowStart } from '../components/Table.js';
 import { useTheme } from '../theme.js';

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { type KeyContext, PALETTE_COMMANDS, paletteSuggestions } from '../state.js';
+import { PALETTE_COMMANDS, type PaletteCtx, paletteSuggestions } from '../keys/palette.js';
 import { useTheme } from '../theme.js';
 
 /** Completion list shown above the pane while the palette is open. */
@@ -12,7 +12,7 @@ export function PalettePanel({
 }: {
   input: string;
   suggestion: number;
-  ctx: KeyContext;
+  ctx: PaletteCtx;
   width: number;
   height: number;
 }) {

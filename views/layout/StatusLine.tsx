@@ -1,23 +1,18 @@
 import { Box, Text } from 'ink';
-import type { UiState } from '../state.js';
+import { paneById } from '../panes/index.js';
+import { paneState, type UiState } from '../state.js';
 import { useTheme } from '../theme.js';
 
-/** The line above the hint bar: the filter prompt, a message, or the filter in force. */
+/** The line above the hint bar: the filter prompt, the palette, a message, or the filters in force. */
 export function StatusLine({ ui, columns }: { ui: UiState; columns: number }) {
   const theme = useTheme();
+  const pane = paneById(ui.pane);
+  const paneFilter = pane.filter?.get(paneState(ui, pane)) ?? '';
   let body: React.ReactNode = null;
-  if (ui.overlay === 'filter') {
+  if (ui.overlay === 'filter' || ui.overlay === 'palette') {
     body = (
       <Text wrap="truncate">
-        <Text color={theme.accent}>/</Text>
-        {ui.input}
-        <Text inverse> </Text>
-      </Text>
-    );
-  } else if (ui.overlay === 'palette') {
-    body = (
-      <Text wrap="truncate">
-        <Text color={theme.accent}>:</Text>
+        <Text color={theme.accent}>{ui.overlay === 'filter' ? '/' : ':'}</Text>
         {ui.input}
         <Text inverse> </Text>
       </Text>
@@ -28,10 +23,10 @@ export function StatusLine({ ui, columns }: { ui: UiState; columns: number }) {
         {ui.message.text}
       </Text>
     );
-  } else if (ui.pane === 'pki' && ui.pki.filter) {
+  } else if (paneFilter && pane.filter) {
     body = (
       <Text color={theme.dim} wrap="truncate">
-        certificates /{ui.pki.filter} (Esc clears){ui.filter ? ` · nodes /${ui.filter}` : ''}
+        {pane.filter.label} /{paneFilter} (Esc clears){ui.filter ? ` · nodes /${ui.filter}` : ''}
       </Text>
     );
   } else if (ui.filter) {

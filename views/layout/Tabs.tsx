@@ -1,5 +1,6 @@
 import { Box, Text } from 'ink';
-import { PANES, type PaneId } from '../panes.js';
+import { PANES } from '../panes/index.js';
+import type { PaneId } from '../panes/types.js';
 import { useTheme } from '../theme.js';
 
 export function Tabs({ active, columns }: { active: PaneId; columns: number }) {

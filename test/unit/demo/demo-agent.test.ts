@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoInventory } from '../../../src/demo/inventory.js';
 import { ensureDemoLab } from '../../../src/demo/lab.js';
+import { collectNodeCerts } from '../../../src/features/pki/sources.js';
 import { DemoKubeSource } from '../../../src/kube/demo-kube.js';
 import type { NodeAgent } from '../../../src/nodes/agent.js';
 import { readCertFilesByListing } from '../../../src/nodes/cert-files.js';
 import { DemoNodeAgent, refuseNodePath } from '../../../src/nodes/demo-agent.js';
-import { collectNodeCerts } from '../../../src/pki/collect.js';
 import { urgency } from '../../../src/pki/expiry.js';
 
 const inv = demoInventory();

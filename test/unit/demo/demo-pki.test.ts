@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoInventory } from '../../../src/demo/inventory.js';
 import { ensureDemoLab } from '../../../src/demo/lab.js';
 import { KEY_MODE_FAULT, RENEW_FAULT } from '../../../src/demo/pki-plan.js';
-import { buildPkiModel } from '../../../src/model/pki.js';
+import { buildPkiModel } from '../../../src/features/pki/model.js';
 import { DemoNodeAgent } from '../../../src/nodes/demo-agent.js';
 import { defaultLayout } from '../../../src/pki/layout-data.js';
 import { PROFILE_USAGES } from '../../../src/pki/profiles.js';

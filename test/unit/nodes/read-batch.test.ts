@@ -7,7 +7,6 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UnsafeValueError } from '../../../src/ssh/quote.js';
 import {
   parseReadFiles,
   parseReadFilesBatch,
@@ -15,7 +14,8 @@ import {
   readFilesBatchScript,
   readFilesScript,
   statScript,
-} from '../../../src/ssh/remote-scripts.js';
+} from '../../../src/nodes/remote-scripts.js';
+import { UnsafeValueError } from '../../../src/ssh/quote.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'k8ops-batch-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

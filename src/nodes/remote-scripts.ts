@@ -12,7 +12,6 @@
  * readFiles frame carries raw bytes that the parser skips by their announced sizes.
  */
 import { randomBytes } from 'node:crypto';
-import type { FileRead, FileStat, UnitActiveState, UnitState } from '../store/io.js';
 import {
   intArg,
   remotePath,
@@ -22,7 +21,8 @@ import {
   token,
   unitName,
   words,
-} from './quote.js';
+} from '../ssh/quote.js';
+import type { FileRead, FileStat, UnitActiveState, UnitState } from '../store/io.js';
 
 export function newNonce(): string {
   return randomBytes(9).toString('base64url');

@@ -17,9 +17,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseReadCertDir, readCertDirScript } from '../../../src/nodes/remote-scripts.js';
 import { isCertFileName, isKeyFileName } from '../../../src/pki/file-names.js';
 import { UnsafeValueError } from '../../../src/ssh/quote.js';
-import { parseReadCertDir, readCertDirScript } from '../../../src/ssh/remote-scripts.js';
 
 const root = mkdtempSync(join(tmpdir(), 'k8ops-certdir-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

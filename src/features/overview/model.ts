@@ -2,12 +2,16 @@
  * The Overview model: one row per node from the store's snapshots, plus cluster totals.
  * Pure (no I/O, time passed in) so the pane and `k8ops overview --json` share it.
  */
-import type { Inventory, Role } from '../config/types.js';
-import type { KubeApiStatus, KubeNodeStatus } from '../kube/types.js';
-import type { ProbeResult } from '../nodes/agent.js';
-import { type Urgency, urgency, worstCert } from '../pki/expiry.js';
-import type { CertFile } from '../pki/types.js';
-import { CLUSTER_SCOPE, type Snapshot, type SourceId } from '../store/types.js';
+import type { Inventory, Role } from '../../config/types.js';
+import { KUBE_STORE_SOURCES } from '../../kube/collect.js';
+import type { KubeApiStatus, KubeNodeStatus } from '../../kube/types.js';
+import type { ProbeResult } from '../../nodes/agent.js';
+import { type Urgency, urgency, worstCert } from '../../pki/expiry.js';
+import type { CertFile } from '../../pki/types.js';
+import { CLUSTER_SCOPE } from '../../store/types.js';
+import { certsSource } from '../pki/sources.js';
+import type { FeatureDef, SnapshotReader } from '../types.js';
+import { kubeSource, reachSource } from './sources.js';
 
 export type Health = 'ok' | 'warn' | 'bad' | 'pending';
 export type ReachState = 'up' | 'down' | 'pending';
@@ -70,7 +74,7 @@ export interface Overview {
   totals: OverviewTotals;
 }
 
-export type SnapshotReader = <T>(scope: string, source: SourceId) => Snapshot<T>;
+export type { SnapshotReader } from '../types.js';
 
 export interface OverviewOptions {
   /** A kube source is configured (otherwise kube readiness is `no-source`, not unknown). */
@@ -158,7 +162,7 @@ export function buildOverview(
     };
   });
 
-  const apiSnap = read<KubeApiStatus>(CLUSTER_SCOPE, 'kube.api');
+  const apiSnap = read<KubeApiStatus>(CLUSTER_SCOPE, KUBE_STORE_SOURCES.api);
   const api: ApiReach | undefined =
     apiSnap.value || apiSnap.error
       ? {
@@ -199,3 +203,27 @@ export function formatAge(ms: number): string {
   if (h < 48) return `${h}h`;
   return `${Math.floor(h / 24)}d`;
 }
+
+/** What the Overview shows, with refresh times reduced to the minute the Age column shows. */
+export function overviewSignature(o: Overview, minute: number): string {
+  return JSON.stringify([
+    o.totals,
+    o.rows.map((r) => ({
+      ...r,
+      lastRefresh:
+        r.lastRefresh === undefined ? null : Math.floor((minute - r.lastRefresh) / 60_000),
+    })),
+  ]);
+}
+
+export const overviewFeature: FeatureDef<Overview> = {
+  id: 'overview',
+  sources: [reachSource, certsSource, kubeSource],
+  reads: [{ scope: 'cluster', id: KUBE_STORE_SOURCES.api }],
+  model: ({ inventory, read, now, hasKube }) =>
+    buildOverview(inventory, read, now, {
+      hasKube,
+      renewBeforeMs: inventory.rotation.renewBeforeMs,
+    }),
+  signature: overviewSignature,
+};

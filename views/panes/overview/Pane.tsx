@@ -1,27 +1,23 @@
+/**
+ * The Overview pane: one row per node (SSH, kube Ready, the worst certificate's countdown,
+ * its file, the age of the last refresh), cluster totals, and the selected node's details.
+ * Only the selected row's countdown ticks every second; the others change once a minute.
+ */
 import { Box, Text } from 'ink';
-import type { Role } from '../../src/config/types.js';
+import type { Role } from '../../../src/config/types.js';
 import {
   formatAge,
   type Overview,
   type OverviewRow,
   type OverviewTotals,
-} from '../../src/model/overview.js';
-import { formatCountdown, formatCountdownCoarse, type Urgency } from '../../src/pki/expiry.js';
-import type { Clock } from '../../src/store/clock.js';
-import { type Column, Table } from '../components/Table.js';
-import { useNow } from '../hooks/useClock.js';
-import { type Theme, useTheme } from '../theme.js';
+} from '../../../src/features/overview/model.js';
+import type { Clock } from '../../../src/store/clock.js';
+import { Countdown, urgencyColor } from '../../components/Countdown.js';
+import { type Column, Table } from '../../components/Table.js';
+import { useNow } from '../../hooks/useClock.js';
+import { useTheme } from '../../theme.js';
 
 const ROLE_SHORT: Record<Role, string> = { 'control-plane': 'cp', worker: 'worker', etcd: 'etcd' };
-
-const urgencyColor = (theme: Theme, u: Urgency | undefined) =>
-  u === 'expired' ? theme.bad : u === 'renew' ? theme.warn : u === 'soon' ? theme.accent : theme.ok;
-
-/** Only the selected row's countdown ticks every second; the others change once a minute. */
-function Countdown({ clock, notAfter, fine }: { clock: Clock; notAfter: number; fine: boolean }) {
-  const now = useNow(clock, fine ? 'second' : 'minute');
-  return <>{fine ? formatCountdown(notAfter - now) : formatCountdownCoarse(notAfter - now)}</>;
-}
 
 function Age({ clock, at }: { clock: Clock; at?: number }) {
   const now = useNow(clock, 'minute');

@@ -1,25 +1,26 @@
 /**
  * `k8ops certs [--json | --prometheus] [--node NAME] [--path DIR]`: the PKI report
  * headless. On the nodes of a session (demo or inventory), or on a local directory
- * (`--path`: on a node itself, or a PKI built by gen-lab) read by LocalNodeAgent.
+ * (`--path`: on a node itself, or a PKI built by gen-lab) read by the file-system agent.
  * Exit code: 0 ok, 1 warnings, 2 critical, 3 nodes unreachable (the highest that applies).
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { cacheDir, type Env } from '../config/paths.js';
 import type { Inventory, NodeSpec, Role } from '../config/types.js';
-import { buildPkiModel } from '../model/pki.js';
-import { LocalNodeAgent } from '../nodes/local-agent.js';
+import { buildPkiModel, pkiFeature } from '../features/pki/model.js';
+import { FsNodeAgent } from '../nodes/fs-agent.js';
+import type { Layout } from '../pki/layout.js';
+import { defaultLayout } from '../pki/layout-data.js';
+import { prometheusText } from '../pki/prometheus.js';
+import { reportToJson } from '../pki/report.js';
+import { formatReportText } from '../pki/text.js';
+import { loadVerdictCache, saveVerdictCache, VERDICT_CACHE_FILE } from '../pki/verdict-cache.js';
 import { createSession, type Session } from '../session/session.js';
-import type { Layout } from './layout.js';
-import { defaultLayout } from './layout-data.js';
-import { prometheusText } from './prometheus.js';
-import { reportToJson } from './report.js';
-import { formatReportText } from './text.js';
-import { loadVerdictCache, saveVerdictCache, VERDICT_CACHE_FILE } from './verdict-cache.js';
+import { EXIT, holdOpen } from './common.js';
 
 /** Usage or configuration error (the CLI's shared code). */
-const USAGE = 2;
+const USAGE = EXIT.config;
 
 export interface CertsArgs {
   json: boolean;
@@ -55,15 +56,12 @@ async function withVerdictCache<T>(env: Env, body: () => Promise<T>): Promise<T>
   return result;
 }
 
-/** First attempt of every source; a ref'd timer holds the process open meanwhile. */
-async function settle(session: Session, scope?: string): Promise<void> {
-  const hold = setInterval(() => {}, 1000);
-  try {
+/** First attempt of every source (of one node when `scope` is given). */
+function settle(session: Session, scope?: string): Promise<void> {
+  return holdOpen(async () => {
     if (scope !== undefined) await session.scheduler.refresh({ scope });
     else await session.settle();
-  } finally {
-    clearInterval(hold);
-  }
+  });
 }
 
 /** `k8ops certs` on the nodes of `session` (closed by the caller). */
@@ -207,7 +205,8 @@ export async function certsPathCommand(
   const session = createSession({
     mode: 'live',
     inventory: localInventory(dir, node, base),
-    agents: new Map([[name, new LocalNodeAgent(node)]]),
+    agents: new Map([[name, new FsNodeAgent(node)]]),
+    features: [pkiFeature],
     readOnly: true,
   });
   try {

@@ -3,13 +3,15 @@
  * the layout's plan for each node, turned into the PKI report (checks + tree). Pure (time
  * passed in) so the PKI pane and `k8ops certs` share it.
  */
-import type { Inventory, NodeSpec } from '../config/types.js';
-import type { NodeCheckInput } from '../pki/checks.js';
-import { type Layout, planNode } from '../pki/layout.js';
-import { buildPkiReport, type PkiReport } from '../pki/report.js';
-import type { TreeNodeProblem } from '../pki/tree.js';
-import type { CertFile, PkiStatus } from '../pki/types.js';
-import type { SnapshotReader } from './overview.js';
+import type { Inventory } from '../../config/types.js';
+import type { NodeCheckInput } from '../../pki/checks.js';
+import { type Layout, planNode } from '../../pki/layout.js';
+import { defaultLayout } from '../../pki/layout-data.js';
+import { buildPkiReport, type PkiReport } from '../../pki/report.js';
+import type { TreeNodeProblem } from '../../pki/tree.js';
+import type { CertFile, PkiStatus } from '../../pki/types.js';
+import type { FeatureDef, SnapshotReader } from '../types.js';
+import { certsSource, pkiStatusSource } from './sources.js';
 
 export interface PkiModelOptions {
   layout: Layout;
@@ -25,13 +27,6 @@ export interface PkiModelOptions {
    * inventory): an IP SAN cannot be told apart from the node's own address.
    */
   addressesUnknown?: ReadonlySet<string>;
-}
-
-/** The directories a node's PKI sources read: the PKI dir, plus the CA dir on the signer. */
-export function pkiDirsOf(inv: Inventory, layout: Layout, node: NodeSpec): string[] {
-  const dirs = [inv.pki.dir];
-  if (inv.pki.signer === node.name && layout.caDir !== inv.pki.dir) dirs.push(layout.caDir);
-  return dirs;
 }
 
 export function pkiInputs(
@@ -98,3 +93,27 @@ export function buildPkiModel(
     },
   });
 }
+
+/** What the PKI pane shows, reduced to a string: a report with the same one changes nothing. */
+export function pkiSignature(r: PkiReport): string {
+  const parts: string[] = [];
+  const walk = (n: PkiReport['tree']['roots'][number]): void => {
+    parts.push(n.key, n.worst ?? '-');
+    if (n.kind === 'cert') parts.push(String(n.locations.length), n.chain);
+    n.children.forEach(walk);
+  };
+  r.tree.roots.forEach(walk);
+  for (const f of r.tree.files) parts.push(f.key, f.severity ?? '-');
+  for (const p of r.tree.problems) parts.push(p.key, p.message);
+  for (const c of r.checks) parts.push(c.id, c.node, c.path, c.message);
+  parts.push(r.pending.join(','));
+  return parts.join('\u0000');
+}
+
+export const pkiFeature: FeatureDef<PkiReport> = {
+  id: 'pki',
+  sources: [certsSource, pkiStatusSource],
+  model: ({ inventory, read, now }) =>
+    buildPkiModel(inventory, read, now, { layout: defaultLayout() }),
+  signature: pkiSignature,
+};

@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UnsafeValueError } from '../../../src/ssh/quote.js';
 import {
   listDirScript,
   parseListDir,
@@ -14,7 +13,8 @@ import {
   readFilesScript,
   statScript,
   unitStatesCommand,
-} from '../../../src/ssh/remote-scripts.js';
+} from '../../../src/nodes/remote-scripts.js';
+import { UnsafeValueError } from '../../../src/ssh/quote.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'k8ops-frames-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

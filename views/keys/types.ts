@@ -1,0 +1,42 @@
+/**
+ * Bindings: a key is declared once, with its help text and (optionally) its hint; key
+ * handling, the hint bar, the help overlay and the status line all loop over bindings.
+ * A binding stays a pure reducer: (state, context) → [state, effect].
+ */
+import type { Key } from 'ink';
+import type { KeySpec } from './match.js';
+
+/** What a key asks the shell to do beyond changing state. */
+export type Effect =
+  | { kind: 'quit' }
+  | { kind: 'refresh' }
+  | { kind: 'ctx'; name: string }
+  | { kind: 'accept-hostkey'; node: string }
+  | undefined;
+
+export interface KeyEvent {
+  input: string;
+  key: Key;
+}
+
+export interface Binding<S, C> {
+  /** The keys, as specs (match.ts). */
+  keys: readonly KeySpec[];
+  /** How help shows the keys when the specs would read badly (`1–8`). */
+  label?: string;
+  /** One line for the help overlay. */
+  help: string;
+  /** Short text for the hint bar; absent: help only. May depend on the state. */
+  hint?: string | ((s: S) => string);
+  /** How the hint bar shows the keys (`j/k`); default: the first key's label. */
+  hintKeys?: string;
+  /** The binding applies only in this state (default: always). */
+  when?(s: S): boolean;
+  reduce(s: S, ctx: C, ev: KeyEvent): [S, Effect?];
+}
+
+/** One entry of the hint bar. */
+export interface Hint {
+  keys: string;
+  text: string;
+}
