@@ -1,0 +1,129 @@
+/**
+ * Key files, from the node's status (private keys never leave the node; their public-key
+ * digests do): each key holds its certificate's public key (planned pairs, sa.key ↔ sa.pub,
+ * X-key.pem ↔ X.pem elsewhere), has the layout's mode and owner (any key: not readable by
+ * group or others), and the offline root's key is on no node. Missing keys and unreadable
+ * files are the `files` group's.
+ */
+import type { CertSummary, PkiStatusFile } from '../types.js';
+import type { AddFinding, CheckGroup, NodeView } from './context.js';
+import { base, cnOf, octal, short } from './format.js';
+
+interface KeyWant {
+  mode: number;
+  owner: string;
+  group: string;
+}
+
+/** Mode and owner of an existing key file; returns its status entry (undefined: not checked). */
+function checkKeyFile(
+  n: NodeView,
+  keyPath: string,
+  want: KeyWant | undefined,
+  fp: string | undefined,
+  add: AddFinding,
+): PkiStatusFile | undefined {
+  if (!n.haveStatus) return undefined;
+  const k = n.statusFiles.get(keyPath);
+  if (!k?.exists) return undefined;
+  if (k.mode !== undefined) {
+    if (want && k.mode !== want.mode) {
+      const loose = (k.mode & 0o077) !== 0;
+      add(
+        'key-mode',
+        n.node,
+        keyPath,
+        `${base(keyPath)} has mode ${octal(k.mode)}, the layout wants ${octal(want.mode)}${loose ? ' (private key readable by others)' : ''}`,
+        fp,
+      );
+    } else if (!want && (k.mode & 0o077) !== 0) {
+      add(
+        'key-mode',
+        n.node,
+        keyPath,
+        `${base(keyPath)} has mode ${octal(k.mode)}: private key readable by group or others (want 0600)`,
+        fp,
+      );
+    }
+  }
+  if (want && k.owner !== undefined && (k.owner !== want.owner || k.group !== want.group)) {
+    add(
+      'key-owner',
+      n.node,
+      keyPath,
+      `${base(keyPath)} is owned by ${k.owner}:${k.group ?? '?'}, the layout wants ${want.owner}:${want.group}`,
+      fp,
+    );
+  }
+  return k;
+}
+
+export const keys: CheckGroup = {
+  name: 'keys',
+  run(ctx, add) {
+    // Root public keys (for root-key-online).
+    const rootKeys = new Map<string, CertSummary>();
+    for (const { cert, link } of ctx.certs)
+      if (link.kind === 'self-signed' && cert.isCA && cert.spkiSha256)
+        rootKeys.set(cert.spkiSha256, cert);
+
+    for (const n of ctx.nodes) {
+      for (const { pc, file, leaf } of n.planned) {
+        const key = checkKeyFile(n, pc.keyPath, pc, leaf?.fingerprint, add);
+        if (!file || !leaf) continue;
+        if (key?.pubkeySha256 && leaf.spkiSha256 && key.pubkeySha256 !== leaf.spkiSha256) {
+          add(
+            'key-mismatch',
+            n.node,
+            pc.keyPath,
+            `${base(pc.keyPath)} does not hold the key of ${base(pc.certPath)} (public key ${short(key.pubkeySha256)} ≠ ${short(leaf.spkiSha256)})`,
+            leaf.fingerprint,
+          );
+        }
+      }
+
+      for (const kp of n.plan?.keypairs ?? []) {
+        const k = checkKeyFile(n, kp.keyPath, kp, undefined, add);
+        const pub = n.statusFiles.get(kp.pubPath);
+        if (!n.haveStatus || !pub?.exists) continue;
+        if (k?.pubkeySha256 && pub.pubkeySha256 && k.pubkeySha256 !== pub.pubkeySha256) {
+          add(
+            'key-mismatch',
+            n.node,
+            kp.keyPath,
+            `${base(kp.pubPath)} is not the public key of ${base(kp.keyPath)} (${short(pub.pubkeySha256)} ≠ ${short(k.pubkeySha256)})`,
+          );
+        }
+      }
+
+      // Every key file the node reports, planned or not (CA directory on the signer, strays).
+      for (const f of n.statusFiles.values()) {
+        if (!f.exists || f.kind !== 'key') continue;
+        const root = f.pubkeySha256 ? rootKeys.get(f.pubkeySha256) : undefined;
+        if (ctx.settings.rootOffline && root) {
+          add(
+            'root-key-online',
+            n.node,
+            f.path,
+            `${base(f.path)} is the private key of the root ${cnOf(root)}, which must stay offline`,
+          );
+        }
+        if (n.plannedKeys.has(f.path)) continue;
+        checkKeyFile(n, f.path, undefined, undefined, add);
+        // Name convention X-key.pem ↔ X.pem for files not in the plan.
+        const m = /^(.*)-key\.pem$/.exec(f.path);
+        const cf = m ? n.byPath.get(`${m[1]}.pem`) : undefined;
+        const leaf = cf?.certs[0];
+        if (cf && leaf?.spkiSha256 && f.pubkeySha256 && leaf.spkiSha256 !== f.pubkeySha256) {
+          add(
+            'key-mismatch',
+            n.node,
+            f.path,
+            `${base(f.path)} does not hold the key of ${base(cf.path)} (${short(f.pubkeySha256)} ≠ ${short(leaf.spkiSha256)})`,
+            leaf.fingerprint,
+          );
+        }
+      }
+    }
+  },
+};
