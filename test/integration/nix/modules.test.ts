@@ -3,11 +3,11 @@
  * stand-in for nixpkgs (harness/: its module system, the kubernetes/etcd/flannel options,
  * `pkgs`; the real ones cannot be fetched here). harness/eval-modules.nix lists every
  * definition the k8ops modules make, with its priority, reading mkIf / mkMerge / mkOverride /
- * mkOrder like the module system (roles.test.ts builds whole nodes). What this proves: the cluster module assigns the pure core's `services` verbatim
- * at normal priority and only for the components a node runs, its `settings` at priority 900,
- * and the networking, addons and node-tools modules wire what they promise. What it cannot
- * prove: that nixpkgs' own modules accept these values (option types, merges) — that needs a
- * real `nixos-rebuild` against nixpkgs.
+ * mkOrder like the module system (roles.test.ts builds whole nodes). What this proves: the
+ * cluster module assigns the pure core's `services` verbatim at normal priority and only for
+ * the components a node runs, its `settings` at priority 900, and the networking, addons and
+ * node-tools modules wire what they promise. What it cannot prove: what the stand-in does not
+ * reproduce (harness/README.md) — that needs a real `nixos-rebuild` against nixpkgs.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
