@@ -14,8 +14,12 @@
 #   services   — assigned verbatim at normal priority: every certificate/key/CA option of the
 #                seed design's table for the components this node runs, plus easyCerts/pki off,
 #                flannel/proxy from the layout, and the API server URLs. Components a node does
-#                not run are absent (that is the per-role mkIf, done here so it is testable).
+#                not run are empty sets (that is the per-role mkIf, done here so it is
+#                testable); `kubernetes.{apiserver,controllerManager,scheduler,kubelet}` and
+#                `etcd` exist for every role, because the module system reads the names of a
+#                mkIf body even when its condition is false.
 #   settings   — assigned with mkOverride 900: beats nixpkgs' mkDefaults, yields to the operator.
+#                `kubernetes` and `etcd` exist for every role (empty where they do not apply).
 #   apiserverExtraOpts, kubeconfigs, tmpfiles, bootstrapAddons, unitFiles — see below.
 {
   layout,
@@ -373,7 +377,26 @@ let
     })
   ];
 
-  services = u.mergeAll ([ switches ] ++ map (r: u.setAttrByPath r.path r.value) activeRows);
+  # Every attribute the cluster module reads exists for every role, empty where it does not
+  # apply: the module system reads the attribute names of a mkIf body even when the condition
+  # is false (pushDownProperties), so `services.etcd = core.services.etcd` inside a false
+  # mkIf must still find `etcd` on a worker.
+  servicesShape = {
+    kubernetes = {
+      apiserver = { };
+      controllerManager = { };
+      scheduler = { };
+      kubelet = { };
+    };
+    etcd = { };
+  };
+  services = u.mergeAll (
+    [
+      servicesShape
+      switches
+    ]
+    ++ map (r: u.setAttrByPath r.path r.value) activeRows
+  );
 
   # ---- aggregation layer: flags the apiserver module has no options for ------------------------
   frontProxy = cert "front-proxy-client" "--requestheader-allowed-names";
@@ -390,7 +413,12 @@ let
 
   # ---- non-certificate values (the module applies them with mkOverride 900) -------------------
   dnsIP = u.dnsServiceIP serviceCIDR;
+  settingsShape = {
+    kubernetes = { };
+    etcd = { };
+  };
   settings = u.mergeAll [
+    settingsShape
     (u.optionalAttrs isKubeNode {
       kubernetes = {
         roles = kubernetesRoles;

@@ -124,6 +124,11 @@ in
       # Unpinned or malformed entries, and names not in the manifest.
       assertions = [
         {
+          # The addon manager applies the addons; it runs on control-plane nodes only.
+          assertion = !cluster.enable || cluster.computed.components.addonManager;
+          message = "k8ops.addons.enable = true is meaningless on node \"${cluster.nodeName}\": the addons are applied by the addon manager, which runs on control-plane nodes only (its roles: ${lib.concatStringsSep ", " ((cluster.nodes.${cluster.nodeName} or { roles = [ ]; }).roles)}). Leave k8ops.addons.enable at its default.";
+        }
+        {
           assertion = check.ok;
           inherit (check) message;
         }

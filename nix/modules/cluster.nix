@@ -61,7 +61,9 @@ let
     };
   };
   c = core.components;
-  ks = core.services.kubernetes or { };
+  # The pure core gives every role every attribute read below (empty where it does not apply):
+  # the module system reads a mkIf body's attribute names even when the condition is false.
+  ks = core.services.kubernetes;
   # Assigned below with one mkIf each. What remains (easyCerts, pki, caFile, the API server
   # URLs, flannel.enable, and proxy: `enable` everywhere, its kubeconfig only where the layout
   # enables kube-proxy's certificate) is assigned as one block.
@@ -115,6 +117,53 @@ let
     "flannel.service" = config.services.flannel.enable or false;
     "etcd.service" = config.services.etcd.enable;
   };
+
+  # Components a role makes meaningless: enabled here (by hand, or through
+  # services.kubernetes.roles) while the node's k8ops roles give it no certificates for them.
+  rolesText = if me.roles == [ ] then "no roles" else "roles ${lib.concatStringsSep ", " me.roles}";
+  misplaced = [
+    {
+      on = k8s.apiserver.enable && !c.apiserver;
+      option = "services.kubernetes.apiserver.enable";
+      what = "the API server";
+      needs = "the control-plane role";
+    }
+    {
+      on = k8s.controllerManager.enable && !c.controllerManager;
+      option = "services.kubernetes.controllerManager.enable";
+      what = "the controller manager";
+      needs = "the control-plane role";
+    }
+    {
+      on = k8s.scheduler.enable && !c.scheduler;
+      option = "services.kubernetes.scheduler.enable";
+      what = "the scheduler";
+      needs = "the control-plane role";
+    }
+    {
+      on = k8s.addonManager.enable && !c.addonManager;
+      option = "services.kubernetes.addonManager.enable";
+      what = "the addon manager";
+      needs = "the control-plane role";
+    }
+    {
+      on = k8s.kubelet.enable && !c.kubelet;
+      option = "services.kubernetes.kubelet.enable";
+      what = "the kubelet";
+      needs = "the worker or the control-plane role";
+    }
+    {
+      on = config.services.etcd.enable && !c.etcd;
+      option = "services.etcd.enable";
+      what = "etcd";
+      needs = "the etcd role";
+    }
+  ];
+  # (Only for a node of the inventory: an unknown node has its own assertion.)
+  misplacedAssertions = map (m: {
+    assertion = !(cfg.nodes ? ${cfg.nodeName}) || !m.on;
+    message = "k8ops.cluster: node \"${cfg.nodeName}\" has ${rolesText}, so ${m.option} = true is meaningless here: ${m.what} needs ${m.needs}, and nix/pki/layout.json gives this node no certificate for it. Add the role to k8ops.cluster.nodes.${cfg.nodeName}.roles, or leave ${m.option} (and services.kubernetes.roles) alone.";
+  }) misplaced;
 
   nodeType = types.submodule {
     options = {
@@ -271,16 +320,17 @@ in
           assertion = lib.all (n: n.roles == [ ] || n.addresses != [ ]) inventory;
           message = "k8ops.cluster.nodes: every node needs at least one address (node IP, etcd endpoint, certificate SANs).";
         }
-      ];
+      ]
+      ++ misplacedAssertions;
 
       # pki.nix is what created the keys' directory before; keys are written by the PKI scripts.
       systemd.tmpfiles.rules = core.tmpfiles;
     }
 
     # ---- certificate options: core.services, verbatim, per component -----------------------
-    (mkIf (core.services ? kubernetes) {
+    {
       services.kubernetes = removeAttrs ks componentKeys;
-    })
+    }
     (mkIf c.apiserver {
       services.kubernetes.apiserver = ks.apiserver;
     })
@@ -298,12 +348,10 @@ in
     })
 
     # ---- non-certificate values: overridable --------------------------------------------------
-    (mkIf (core.settings ? kubernetes) {
+    {
       services.kubernetes = override900 core.settings.kubernetes;
-    })
-    (mkIf (core.settings ? etcd) {
       services.etcd = override900 core.settings.etcd;
-    })
+    }
 
     # etcd follows the layout's etcd role, not the `master` role (which forces it on).
     (mkIf c.etcd { services.etcd.enable = true; })

@@ -155,8 +155,10 @@ export interface CoreResult {
     boolean
   >;
   kubernetesRoles: string[];
-  services: { kubernetes?: Record<string, unknown>; etcd?: Record<string, unknown> };
-  settings: { kubernetes?: Record<string, unknown>; etcd?: Record<string, unknown> };
+  /** `kubernetes.{apiserver,controllerManager,scheduler,kubelet}` and `etcd` exist for every
+   * role (empty where they do not apply), and so do `settings.{kubernetes,etcd}`. */
+  services: { kubernetes: Record<string, unknown>; etcd: Record<string, unknown> };
+  settings: { kubernetes: Record<string, unknown>; etcd: Record<string, unknown> };
   apiserverExtraOpts: string[];
   kubeconfigs: Partial<Record<'addonManager' | 'clusterAdmin' | 'flannel', Kubeconfig>>;
   tmpfiles: string[];

@@ -1,13 +1,13 @@
 /**
- * The NixOS modules themselves (nix/modules/*.nix), evaluated by nix-instantiate against a
- * stand-in for nixpkgs' `lib` and `pkgs` (harness/stub-lib.nix, harness/stub-pkgs.nix; the
- * real ones cannot be fetched here). harness/eval-modules.nix resolves mkIf / mkMerge /
- * mkOverride / mkOrder like the module system and returns every definition with its
- * priority. What this proves: the cluster module assigns the pure core's `services` verbatim
- * at normal priority and only for the components a node runs, its `settings` at priority 900,
- * and the networking, addons and node-tools modules wire what they promise. What it cannot
- * prove: that nixpkgs' own modules accept these values (option types, merges) — that needs a
- * real `nixos-rebuild` against nixpkgs.
+ * The NixOS modules themselves (nix/modules/*.nix), evaluated by nix-instantiate in the
+ * stand-in for nixpkgs (harness/: its module system, the kubernetes/etcd/flannel options,
+ * `pkgs`; the real ones cannot be fetched here). harness/eval-modules.nix lists every
+ * definition the k8ops modules make, with its priority, reading mkIf / mkMerge / mkOverride /
+ * mkOrder like the module system (roles.test.ts builds whole nodes). What this proves: the
+ * cluster module assigns the pure core's `services` verbatim at normal priority and only for
+ * the components a node runs, its `settings` at priority 900, and the networking, addons and
+ * node-tools modules wire what they promise. What it cannot prove: what the stand-in does not
+ * reproduce (harness/README.md) — that needs a real `nixos-rebuild` against nixpkgs.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,42 +39,14 @@ const NODES = {
 type NodeName = keyof typeof NODES;
 const API = '10.77.0.10';
 
-/** What nixpkgs' modules would make of `roles` (the final values our modules read). */
-function base(name: NodeName, over: Record<string, unknown> = {}) {
-  const roles = NODES[name].roles;
-  const cp = roles.includes('control-plane');
-  const kube = cp || roles.includes('worker');
-  return {
-    networking: { hostName: name },
-    services: {
-      kubernetes: {
-        package: {
-          outPath: '/nix/store/00000000000000000000000000000000-kubernetes',
-          version: '1.33.1',
-        },
-        apiserver: { enable: cp },
-        controllerManager: { enable: cp },
-        scheduler: { enable: cp },
-        addonManager: { enable: cp, bootstrapAddons: { 'nixpkgs-object': { kind: 'Role' } } },
-        kubelet: { enable: kube },
-        proxy: { enable: false },
-      },
-      etcd: { enable: roles.includes('etcd') },
-      flannel: { enable: false },
-    },
-    systemd: { package: '/nix/store/00000000000000000000000000000000-systemd' },
-    ...over,
-  };
-}
-
 function evalModules(
-  name: NodeName,
+  _name: NodeName,
   settings: Record<string, unknown>,
-  opts: { select?: string[][]; base?: Record<string, unknown> } = {},
+  opts: { select?: string[][] } = {},
 ): Def[] {
   return nixEval<Def[]>(
-    '(import ./test/integration/nix/harness/eval-modules.nix { base = args.base; settings = args.settings; select = args.select; }).defs',
-    { base: opts.base ?? base(name), settings, select: opts.select ?? [] },
+    '(import ./test/integration/nix/harness/eval-modules.nix { settings = args.settings; select = args.select; }).defs',
+    { settings, select: opts.select ?? [] },
   );
 }
 
@@ -89,9 +61,9 @@ const key = (p: string[]) => p.join('.');
 const at = (defs: Def[], path: string) => defs.filter((d) => key(d.path) === path);
 const under = (defs: Def[], prefix: string) =>
   defs.filter((d) => key(d.path).startsWith(`${prefix}.`));
-/** Leaves of a plain value as [dotted path, value]. */
+/** Leaves of a plain value as [dotted path, value] (an empty set has none: it defines nothing). */
 function leaves(v: unknown, prefix: string[] = []): [string, unknown][] {
-  if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0)
+  if (v !== null && typeof v === 'object' && !Array.isArray(v))
     return Object.entries(v).flatMap(([k, x]) => leaves(x, [...prefix, k]));
   return [[key(prefix), v]];
 }
@@ -109,8 +81,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describeWith(['nix-instantiate'], 'nix/modules (evaluated with a stand-in lib)', () => {
   it('declares its options under k8ops.{cluster,networking,addons,nodeTools}', () => {
     const r = nixEval<Record<string, string[]>>(
-      '(import ./test/integration/nix/harness/eval-modules.nix { base = args.base; settings = { }; }).options',
-      { base: base('worker-1') },
+      '(import ./test/integration/nix/harness/eval-modules.nix { settings = { }; }).options',
     );
     expect(r).toEqual({
       cluster: ['cluster'],
@@ -220,9 +191,7 @@ describeWith(['nix-instantiate'], 'nix/modules (evaluated with a stand-in lib)',
   });
 
   it('cluster, control-plane that is not an etcd member: etcd forced off, servers from the inventory', () => {
-    const defs = evalModules('cp-2', cluster('cp-2'), {
-      base: base('cp-2', {}),
-    });
+    const defs = evalModules('cp-2', cluster('cp-2'));
     expect(at(defs, 'services.etcd.enable').map((d) => [d.priority, d.value])).toEqual([
       [50, false],
     ]);
@@ -315,10 +284,9 @@ describeWith(['nix-instantiate'], 'nix/modules (evaluated with a stand-in lib)',
 
   it('addons: the committed manifest (no pins) fails evaluation with the addon sync message', () => {
     const r = nixEvalRaw(
-      `let defs = (import ./test/integration/nix/harness/eval-modules.nix { base = args.base; settings = args.settings; select = [ [ "services" "kubernetes" "addonManager" "multiYamlAddons" ] ]; }).defs;
+      `let defs = (import ./test/integration/nix/harness/eval-modules.nix { settings = args.settings; select = [ [ "services" "kubernetes" "addonManager" "multiYamlAddons" ] ]; }).defs;
        in map (d: d.value) defs`,
       {
-        base: base('cp-1'),
         settings: { ...cluster('cp-1'), addons: {}, networking: { enable: true } },
       },
     );
@@ -368,8 +336,8 @@ describeWith(['nix-instantiate'], 'nix/modules (evaluated with a stand-in lib)',
     const rendered = nixEval<
       Record<string, { values: Tree; configMapData: Record<string, string> }>
     >(
-      '(import ./test/integration/nix/harness/eval-modules.nix { base = args.base; settings = args.settings; }).config.k8ops.addons.rendered',
-      { base: base('cp-1'), settings },
+      '(import ./test/integration/nix/harness/eval-modules.nix { settings = args.settings; }).config.k8ops.addons.rendered',
+      { settings },
     );
     expect(rendered.cilium!.values).toMatchObject({
       kubeProxyReplacement: true,
@@ -450,18 +418,9 @@ describeWith(['nix-instantiate'], 'nix/modules (evaluated with a stand-in lib)',
     }>('import ./nix/example/inventory.nix');
     expect(Object.keys(inventory.nodes).sort()).toEqual(['cp-1', 'worker-1', 'worker-2']);
     for (const name of Object.keys(inventory.nodes)) {
-      const roles = inventory.nodes[name]!.roles;
-      const cp = roles.includes('control-plane');
-      const b = {
-        ...base('cp-1'),
-        networking: { hostName: name },
-        services: {
-          ...base(cp ? 'cp-1' : 'worker-1').services,
-        },
-      };
+      const cp = inventory.nodes[name]!.roles.includes('control-plane');
       const defs = nixEval<Def[]>(
         `let inv = import ./nix/example/inventory.nix; in (import ./test/integration/nix/harness/eval-modules.nix {
-           base = args.base;
            settings = {
              cluster = { enable = true; nodeName = args.name; name = inv.cluster; inherit (inv) apiserverAddress podCIDR nodes; };
              networking = { enable = true; inherit (inv) interfaces; };
@@ -469,7 +428,7 @@ describeWith(['nix-instantiate'], 'nix/modules (evaluated with a stand-in lib)',
            };
            select = [ [ "assertions" ] [ "services" "kubernetes" "kubelet" "hostname" ] ];
          }).defs`,
-        { base: b, name },
+        { name },
       );
       const failed = assertionsOf(defs).filter((a) => !a.assertion);
       expect(failed.map((a) => a.message)).toEqual(

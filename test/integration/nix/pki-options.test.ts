@@ -208,16 +208,24 @@ describeWith(['nix-instantiate'], 'nix/lib/pki-options.nix (evaluated) vs planNo
     const k = core.services.kubernetes as Tree;
     expect(Object.keys(k).sort()).toEqual(
       [
+        'apiserver',
         'apiserverAddress',
         'caFile',
+        'controllerManager',
         'easyCerts',
         'flannel',
         'kubelet',
         'masterAddress',
         'pki',
         'proxy',
+        'scheduler',
       ].sort(),
     );
+    // The components a worker does not run are there, empty: the module system reads these
+    // names under a false mkIf (nix/modules/cluster.nix), and an empty set defines nothing.
+    expect(k?.apiserver).toEqual({});
+    expect(k?.controllerManager).toEqual({});
+    expect(k?.scheduler).toEqual({});
     expect(k?.kubelet).toEqual({
       tlsCertFile: '/etc/kubernetes/pki/kubelet.pem',
       tlsKeyFile: '/etc/kubernetes/pki/kubelet-key.pem',
@@ -229,7 +237,8 @@ describeWith(['nix-instantiate'], 'nix/lib/pki-options.nix (evaluated) vs planNo
         keyFile: '/etc/kubernetes/pki/kubelet-client-key.pem',
       },
     });
-    expect(core.services.etcd).toBeUndefined();
+    expect(core.services.etcd).toEqual({});
+    expect(core.settings.etcd).toEqual({});
     expect(core.apiserverExtraOpts).toEqual([]);
     expect(core.bootstrapAddons).toEqual({});
     expect(core.kubeconfigs).toEqual({});

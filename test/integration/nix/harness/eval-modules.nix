@@ -1,15 +1,24 @@
-# Evaluates nix/modules/{cluster,networking,addons,node-tools}.nix against a given final
-# `config` (what nixpkgs' own modules would contribute, e.g. services.kubernetes.*.enable)
-# plus the k8ops options: their defaults from the modules' own `options`, overlaid with
-# `settings`. Returns every definition the modules make, flattened to
-# { path; priority; order; value; } with mkIf/mkMerge/mkOverride/mkOrder resolved the way the
-# NixOS module system does (mkIf false drops, mkMerge concatenates, priorities are kept:
-# 100 normal, 900 our settings, 1000 mkDefault, 50 mkForce).
+# What nix/modules/{cluster,networking,addons,node-tools}.nix define, with priorities: the
+# modules are evaluated in the stand-in NixOS (./nixos/eval-config.nix, the module system of
+# ./lib/modules.nix) with the k8ops options set to `settings`; then each module is called
+# again with the final config, and its definitions are flattened to
+# { path; priority; order; value; } the way the module system reads them:
+#   - while a path is a set of options, mkMerge is flattened and mkIf / mkOverride are pushed
+#     into the body's attributes (pushDownProperties): the body's names are read even when the
+#     condition is false, so a false mkIf around a missing attribute fails here too;
+#   - at an option (and inside its value), a false mkIf drops its content unread, mkOverride
+#     sets the priority (100 plain, 900 our settings, 1000 mkDefault, 50 mkForce), mkOrder the
+#     order (1000, mkBefore 500, mkAfter 1500). Inside an option's value (attrsOf, submodule)
+#     the view keeps splitting attribute sets into leaves.
+# `config` is the evaluated configuration (for values the modules compute, e.g.
+# k8ops.addons.rendered). Building the whole node (types, assertions) is roles.test.ts's job.
 {
-  # Final values of non-k8ops options the modules read.
-  base,
   # k8ops.{cluster,networking,addons,nodeTools} values set by the "operator".
   settings,
+  # networking.hostName (default: the cluster's nodeName, else "nixos").
+  hostName ? settings.cluster.nodeName or "nixos",
+  # Other NixOS definitions of the "operator" (a module).
+  extra ? { },
   # Paths to select (lists of attribute names); [] = everything.
   select ? [ ],
 }:
@@ -31,52 +40,76 @@ let
     addons = ../../../../nix/modules/addons.nix;
     nodeTools = ../../../../nix/modules/node-tools.nix;
   };
-  evaluated = builtins.mapAttrs (_: m: import m { inherit config lib pkgs; }) modules;
-
-  isOption = v: isAttrs v && (v._type or null) == "option";
-  # Option tree → defaults tree (options without a default are left out).
-  defaultsOf =
-    tree:
-    builtins.listToAttrs (
-      lib.concatMap (
-        n:
-        let
-          v = tree.${n};
-        in
-        if isOption v then
-          (if v ? default then [ (lib.nameValuePair n v.default) ] else [ ])
-        else if isAttrs v then
-          [ (lib.nameValuePair n (defaultsOf v)) ]
-        else
-          [ ]
-      ) (attrNames tree)
-    );
-  k8opsOptions = lib.foldl' lib.recursiveUpdate { } (
-    map (m: (evaluated.${m}.options or { }).k8ops or { }) (attrNames evaluated)
-  );
-  config = lib.recursiveUpdate base {
-    k8ops = lib.recursiveUpdate (defaultsOf k8opsOptions) settings;
+  sys = import ./nixos/eval-config.nix {
+    inherit lib pkgs;
+    modules = builtins.attrValues modules ++ [
+      ./nixos/k8nix.nix
+      {
+        networking.hostName = hostName;
+        k8ops = settings;
+      }
+      extra
+    ];
   };
+  inherit (sys) config options;
+  evaluated = builtins.mapAttrs (_: m: import m { inherit config lib pkgs options; }) modules;
 
-  # Like the module system, values outside the selected paths are never forced.
+  # The option tree at `path`: "option", "set" (a set of options) or "none" (undeclared, or
+  # inside an option's value).
+  kindAt =
+    path:
+    let
+      go =
+        tree: p:
+        if lib.isOption tree then
+          "option"
+        else if p == [ ] then
+          "set"
+        else if isAttrs tree && tree ? ${builtins.head p} then
+          go tree.${builtins.head p} (builtins.tail p)
+        else
+          "none";
+    in
+    go options path;
+
   relevant = path: select == [ ] || builtins.any (p: prefixOf p path || prefixOf path p) select;
+  # `cond`: the conjunction of the mkIf conditions pushed down so far (evaluated only where
+  # the module system evaluates them: at an option).
   flatten =
-    path: priority: order: v:
+    path: cond: priority: order: v:
     let
       t = if isAttrs v then v._type or null else null;
+      atSet = kindAt path == "set";
     in
     if !(relevant path) then
       [ ]
+    else if !atSet && !cond then
+      # At an option under a false mkIf: dropped unread.
+      [ ]
     else if t == "if" then
-      (if v.condition then flatten path priority order v.content else [ ])
+      (
+        if atSet then
+          flatten path (cond && v.condition) priority order v.content
+        else if cond && v.condition then
+          flatten path true priority order v.content
+        else
+          [ ]
+      )
     else if t == "merge" then
-      lib.concatMap (flatten path priority order) v.contents
+      lib.concatMap (flatten path cond priority order) v.contents
     else if t == "override" then
-      flatten path v.priority order v.content
+      flatten path cond v.priority order v.content
     else if t == "order" then
-      flatten path priority v.priority v.content
+      flatten path cond priority v.priority v.content
+    else if atSet then
+      (
+        if isAttrs v then
+          lib.concatMap (n: flatten (path ++ [ n ]) cond priority order v.${n}) (attrNames v)
+        else
+          throw "eval-modules: a ${builtins.typeOf v} where `${lib.showOption path}' is a set of options"
+      )
     else if isAttrs v && t == null && !(v ? outPath) && v != { } then
-      lib.concatMap (n: flatten (path ++ [ n ]) priority order v.${n}) (attrNames v)
+      lib.concatMap (n: flatten (path ++ [ n ]) true priority order v.${n}) (attrNames v)
     else
       [
         {
@@ -85,13 +118,10 @@ let
         }
       ];
 
-  defs = lib.concatMap (m: flatten [ ] 100 1000 (evaluated.${m}.config or { })) (attrNames evaluated);
-  prefixOf =
-    p: path: length path >= length p && genList (i: elemAt path i) (length p) == p;
+  defs = lib.concatMap (m: flatten [ ] true 100 1000 (evaluated.${m}.config or { })) (attrNames evaluated);
+  prefixOf = p: path: length path >= length p && genList (i: elemAt path i) (length p) == p;
   selected =
     if select == [ ] then defs else filter (d: builtins.any (p: prefixOf p d.path) select) defs;
-  # (defs outside `select` are pruned while flattening; the filter drops the parents that
-  # were kept on the way down.)
 in
 {
   inherit config;

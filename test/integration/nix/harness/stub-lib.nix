@@ -1,7 +1,8 @@
-# A stand-in for the parts of nixpkgs `lib` that nix/modules/*.nix use, so the modules can be
-# evaluated here without nixpkgs (which cannot be fetched). The module-system functions
-# return the same tagged values as nixpkgs (`_type = "if" | "merge" | "override" | "order"`);
-# ./eval-modules.nix resolves them. The rest follow nixpkgs' definitions. A module that used
+# A stand-in for the parts of nixpkgs `lib` that nix/modules/*.nix and the NixOS stand-in
+# (./nixos/) use, so the modules can be evaluated here without nixpkgs (which cannot be
+# fetched). The module system (evalModules, mkIf, mkMerge, mkOverride, mkOrder, options) is
+# ./lib/modules.nix, the types ./lib/types.nix: both reproduce nixpkgs' semantics (see
+# ./README.md for what they do not). The rest follow nixpkgs' definitions. A module that used
 # a function missing here fails these tests — keep this list to real nixpkgs names.
 let
   inherit (builtins)
@@ -20,65 +21,14 @@ let
     stringLength
     substring
     ;
-  lib = rec {
-    # ---- module system -------------------------------------------------------------------
-    mkIf = condition: content: {
-      _type = "if";
-      inherit condition content;
-    };
-    mkMerge = contents: {
-      _type = "merge";
-      inherit contents;
-    };
-    mkOverride = priority: content: {
-      _type = "override";
-      inherit priority content;
-    };
-    mkDefault = mkOverride 1000;
-    mkForce = mkOverride 50;
-    mkOrder = priority: content: {
-      _type = "order";
-      inherit priority content;
-    };
-    mkBefore = mkOrder 500;
-    mkAfter = mkOrder 1500;
-    mkOption = attrs: attrs // { _type = "option"; };
-    mkEnableOption = name: mkOption {
-      default = false;
-      description = "Whether to enable ${name}.";
-      type = types.bool;
-    };
-    literalExpression = text: {
-      _type = "literalExpression";
-      inherit text;
-    };
-    literalMD = text: {
-      _type = "literalMD";
-      inherit text;
-    };
-    types =
-      let
-        t = name: { inherit name; };
-      in
-      {
-        bool = t "bool";
-        str = t "str";
-        lines = t "lines";
-        path = t "path";
-        port = t "port";
-        attrs = t "attrs";
-        package = t "package";
-        ints = {
-          unsigned = t "ints.unsigned";
-          between = lo: hi: t "ints.between ${toString lo} ${toString hi}";
-        };
-        enum = values: t "enum" // { inherit values; };
-        nullOr = e: t "nullOr" // { elem = e; };
-        listOf = e: t "listOf" // { elem = e; };
-        attrsOf = e: t "attrsOf" // { elem = e; };
-        submodule = m: t "submodule" // { module = m; };
-      };
-
+  # The module system and the types: ./lib/modules.nix and ./lib/types.nix.
+  modules = import ./lib/modules.nix { inherit lib; };
+  lib = modules // {
+    inherit modules;
+    types = import ./lib/types.nix { inherit lib; };
+    isDerivation = lib.types.isDerivation;
+  } // rest;
+  rest = rec {
     # ---- attrsets, lists, strings (nixpkgs semantics) -------------------------------------
     inherit
       attrNames
@@ -144,9 +94,27 @@ let
       fileFilter = f: root: "/nix/store/stub-filter";
       unions = xs: "/nix/store/stub-union";
     };
-    # For the harness itself.
+    # For the harness itself and the NixOS stand-in (./nixos/).
     concatMap = f: xs: concatLists (map f xs);
     inherit foldl';
+    any = builtins.any;
+    id = x: x;
+    last = xs: builtins.elemAt xs (length xs - 1);
+    reverseList = xs: genList (i: builtins.elemAt xs (length xs - 1 - i)) (length xs);
+    filterAttrs = pred: set: listToAttrs (concatLists (map (n: if pred n set.${n} then [ (nameValuePair n set.${n}) ] else [ ]) (attrNames set)));
+    mapAttrs' = f: set: listToAttrs (map (n: f n set.${n}) (attrNames set));
+    attrValues = builtins.attrValues;
+    optional = c: x: if c then [ x ] else [ ];
+    optionals = c: xs: if c then xs else [ ];
+    toList = x: if builtins.isList x then x else [ x ];
+    boolToString = b: if b then "true" else "false";
+    setAttrByPath = path: value: if path == [ ] then value else { ${head path} = setAttrByPath (builtins.tail path) value; };
+    getAttrFromPath = path: set: foldl' (s: n: s.${n}) set path;
+    hasAttrByPath = path: set: path == [ ] || (isAttrs set && set ? ${head path} && hasAttrByPath (builtins.tail path) set.${head path});
+    splitString = sep: s: filter builtins.isString (builtins.split (builtins.replaceStrings [ "." ] [ "\\." ] sep) s);
+    take = n: xs: genList (i: builtins.elemAt xs i) (if n < length xs then n else length xs);
+    count = pred: xs: length (filter pred xs);
+    trivial = { inherit boolToString; };
   };
 in
 lib
