@@ -53,9 +53,9 @@ export interface CertFile {
 
 export type Severity = 'critical' | 'warning' | 'info';
 
-/** One finding of src/pki/checks.ts. */
+/** One finding of src/pki/checks/ids.ts. */
 export interface PkiCheck {
-  /** Stable id, e.g. `expired`, `key-mismatch` (the table is in checks.ts). */
+  /** Stable id, e.g. `expired`, `key-mismatch` (the table is in checks/ids.ts). */
   id: string;
   severity: Severity;
   node: string;

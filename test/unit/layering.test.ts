@@ -40,3 +40,88 @@ describe('layering', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+/**
+ * DESIGN.md's "imports point down only": views → commands/session → features → actions →
+ * pki/nodes/kube → ssh/store/config. What each folder of src/ may import from the others.
+ */
+const MAY_IMPORT: Record<string, readonly string[]> = {
+  config: [],
+  store: [],
+  ssh: ['config', 'store'],
+  kube: ['config', 'store', 'ssh'],
+  pki: ['config', 'store'],
+  demo: ['config', 'store', 'pki'],
+  nodes: ['config', 'store', 'ssh', 'pki', 'demo'],
+  actions: ['config', 'store', 'ssh', 'kube', 'pki', 'nodes'],
+  features: ['config', 'store', 'ssh', 'kube', 'pki', 'nodes', 'actions'],
+  session: ['config', 'store', 'ssh', 'kube', 'pki', 'nodes', 'demo', 'actions', 'features'],
+  commands: [
+    'config',
+    'store',
+    'ssh',
+    'kube',
+    'pki',
+    'nodes',
+    'demo',
+    'actions',
+    'features',
+    'session',
+  ],
+};
+
+/** The src/ folder an import of `file` lands in (undefined: outside src/ or a package). */
+function targetFolder(file: string, spec: string): string | undefined {
+  if (!spec.startsWith('.')) return undefined;
+  const abs = join(file, '..', spec);
+  const rel = relative(join(ROOT, 'src'), abs);
+  if (rel.startsWith('..')) return undefined;
+  const [first, second] = rel.split('/');
+  return second === undefined ? '.' : first;
+}
+
+describe('layering inside src/', () => {
+  const folders = readdirSync(join(ROOT, 'src'), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
+
+  it('every folder of src/ has a rule', () => {
+    expect(folders.filter((f) => !(f in MAY_IMPORT))).toEqual([]);
+  });
+
+  it('imports point down only (pki/ never imports session/ or nodes/; ssh/ and kube/ never nodes/)', () => {
+    const offenders: string[] = [];
+    for (const folder of folders) {
+      const allowed = new Set([folder, ...(MAY_IMPORT[folder] ?? [])]);
+      for (const f of files(join(ROOT, 'src', folder))) {
+        for (const spec of imports(f)) {
+          const to = targetFolder(f, spec);
+          if (to !== undefined && !allowed.has(to))
+            offenders.push(`${relative(ROOT, f)} → ${spec}`);
+        }
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('the rule catches an upward import (the checker itself works)', () => {
+    const f = join(ROOT, 'src', 'pki', 'x.ts');
+    expect(targetFolder(f, '../session/session.js')).toBe('session');
+    expect(MAY_IMPORT.pki).not.toContain('session');
+    expect(targetFolder(f, './chain.js')).toBe('pki');
+    expect(targetFolder(f, 'node:fs')).toBeUndefined();
+  });
+
+  it('the session is the composition root only: no Object.assign onto it, no duck-typed casts', () => {
+    const offenders = files(join(ROOT, 'src')).flatMap((f) => {
+      const text = readFileSync(f, 'utf8');
+      const bad = [
+        /Object\.assign\(\s*session\b/.test(text) && 'Object.assign(session, …)',
+        /as\s+LiveSession\b/.test(text) && 'cast to LiveSession',
+        /kube\s+as\s+\{/.test(text) && 'duck-typed kube cast',
+      ].filter(Boolean);
+      return bad.map((b) => `${relative(ROOT, f)}: ${b}`);
+    });
+    expect(offenders).toEqual([]);
+  });
+});
