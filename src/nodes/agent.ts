@@ -62,3 +62,52 @@ export interface NodeAgent {
   pkiStatus(pkiDir: string, opts?: CallOptions): Promise<PkiStatus>;
   close(): Promise<void>;
 }
+
+/** The operations of a NodeAgent (every method but `close`). */
+export type NodeOp = Exclude<keyof NodeAgent, 'node' | 'close'>;
+
+/**
+ * Every operation, for the agents that only wrap another (deferred, demo faults): they
+ * forward each one through forwardingAgent, so a new operation is written in this
+ * interface, this list, and the two real agents (SSH, file system) — nowhere else.
+ */
+export const NODE_OPS = [
+  'probe',
+  'readFiles',
+  'stat',
+  'listDir',
+  'readCertFiles',
+  'unitStates',
+  'pkiStatus',
+] as const satisfies readonly NodeOp[];
+
+// A compile-time check that NODE_OPS lists every operation.
+type UnlistedOps = Exclude<NodeOp, (typeof NODE_OPS)[number]>;
+const _everyOpListed: [UnlistedOps] extends [never] ? true : UnlistedOps = true;
+void _everyOpListed;
+
+/** The options argument of an operation (always its last parameter). */
+const optsOf = (args: readonly unknown[]): CallOptions | undefined =>
+  args.at(-1) as CallOptions | undefined;
+
+/**
+ * A NodeAgent whose every operation goes through `around(op, args, call)`: `call(agent)`
+ * runs the operation with the same arguments on the agent given. The wrapper decides which
+ * agent, and what happens before and after.
+ */
+export function forwardingAgent(
+  node: NodeSpec,
+  around: (
+    op: NodeOp,
+    opts: CallOptions | undefined,
+    call: (agent: NodeAgent) => Promise<unknown>,
+  ) => Promise<unknown>,
+  close: () => Promise<void>,
+): NodeAgent {
+  const agent = { node, close } as Record<string, unknown>;
+  for (const op of NODE_OPS) {
+    agent[op] = (...args: unknown[]) =>
+      around(op, optsOf(args), (a) => (a[op] as (...x: unknown[]) => Promise<unknown>)(...args));
+  }
+  return agent as unknown as NodeAgent;
+}

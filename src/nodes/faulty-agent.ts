@@ -4,15 +4,13 @@
  * that honours the call's AbortSignal. The wrapped agent knows nothing of them.
  */
 import type { NodeSpec } from '../config/types.js';
-import type { PkiStatus } from '../pki/types.js';
-import type {
-  CallOptions,
-  FileRead,
-  FileStat,
-  NodeAgent,
-  ProbeResult,
-  UnitActiveState,
-  UnitState,
+import {
+  type CallOptions,
+  forwardingAgent,
+  NODE_OPS,
+  type NodeAgent,
+  type UnitActiveState,
+  type UnitState,
 } from './agent.js';
 import { FsAgentError, unitName } from './fs-agent.js';
 
@@ -42,6 +40,11 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** The operations, forwarded to the wrapped agent (assigned in the constructor from forwardingAgent). */
+export interface FaultyNodeAgent extends Omit<NodeAgent, 'node' | 'close'> {}
+
+/** The demo's faults over any agent; the fault switches are its own methods. */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the interface above
 export class FaultyNodeAgent implements NodeAgent {
   private reachable = true;
   private readonly unitOverrides = new Map<string, UnitActiveState>();
@@ -52,6 +55,20 @@ export class FaultyNodeAgent implements NodeAgent {
     opts: FaultOptions = {},
   ) {
     this.latencyMs = opts.latencyMs ?? 0;
+    const forwarded = forwardingAgent(
+      inner.node,
+      async (op, callOpts, call) => {
+        await this.enter(callOpts);
+        const out = await call(inner);
+        return op === 'unitStates' ? this.overrideUnits(out as UnitState[]) : out;
+      },
+      () => inner.close(),
+    );
+    for (const op of NODE_OPS) (this as Record<string, unknown>)[op] = forwarded[op];
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
   }
 
   get node(): NodeSpec {
@@ -72,6 +89,13 @@ export class FaultyNodeAgent implements NodeAgent {
     this.unitOverrides.set(unitName(unit), state);
   }
 
+  private overrideUnits(states: UnitState[]): UnitState[] {
+    return states.map((s) => {
+      const o = this.unitOverrides.get(unitName(s.unit));
+      return o ? { ...s, state: o } : s;
+    });
+  }
+
   private async enter(opts?: CallOptions): Promise<void> {
     opts?.signal?.throwIfAborted();
     if (!this.reachable) {
@@ -82,41 +106,5 @@ export class FaultyNodeAgent implements NodeAgent {
       );
     }
     await pause(this.latencyMs, opts?.signal);
-  }
-
-  async probe(opts?: CallOptions): Promise<ProbeResult> {
-    await this.enter(opts);
-    return this.inner.probe(opts);
-  }
-  async readFiles(paths: readonly string[], opts?: CallOptions): Promise<FileRead[]> {
-    await this.enter(opts);
-    return this.inner.readFiles(paths, opts);
-  }
-  async stat(paths: readonly string[], opts?: CallOptions): Promise<FileStat[]> {
-    await this.enter(opts);
-    return this.inner.stat(paths, opts);
-  }
-  async listDir(path: string, opts?: CallOptions): Promise<string[]> {
-    await this.enter(opts);
-    return this.inner.listDir(path, opts);
-  }
-  async readCertFiles(dir: string, opts?: CallOptions): Promise<FileRead[]> {
-    await this.enter(opts);
-    return this.inner.readCertFiles(dir, opts);
-  }
-  async unitStates(units: readonly string[], opts?: CallOptions): Promise<UnitState[]> {
-    await this.enter(opts);
-    const states = await this.inner.unitStates(units, opts);
-    return states.map((s) => {
-      const o = this.unitOverrides.get(unitName(s.unit));
-      return o ? { ...s, state: o } : s;
-    });
-  }
-  async pkiStatus(pkiDir: string, opts?: CallOptions): Promise<PkiStatus> {
-    await this.enter(opts);
-    return this.inner.pkiStatus(pkiDir, opts);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }

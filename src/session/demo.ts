@@ -10,7 +10,7 @@ import { ensureDemoLab } from '../demo/lab.js';
 import type { FeatureDef } from '../features/types.js';
 import { DemoKubeSource } from '../kube/demo-kube.js';
 import type { NodeAgent } from '../nodes/agent.js';
-import { DeferredNodeAgent } from '../nodes/deferred-agent.js';
+import { deferredNodeAgent } from '../nodes/deferred-agent.js';
 import { DemoNodeAgent } from '../nodes/demo-agent.js';
 import { createSession, type Session } from './session.js';
 
@@ -37,7 +37,7 @@ export function openDemoSession(opts: DemoSessionOptions): Session {
   const agents = new Map<string, NodeAgent>(
     inventory.nodes.map((n) => [
       n.name,
-      new DeferredNodeAgent(
+      deferredNodeAgent(
         n,
         lab.then((l) => new DemoNodeAgent(n, l.dir)),
       ),
