@@ -4,6 +4,7 @@
  * (`--path`: on a node itself, or a PKI built by gen-lab) read by the file-system agent.
  * Exit code: 0 ok, 1 warnings, 2 critical, 3 nodes unreachable (the highest that applies).
  */
+
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { cacheDir, type Env } from '../config/paths.js';
@@ -17,6 +18,7 @@ import { reportToJson } from '../pki/report.js';
 import { formatReportText } from '../pki/text.js';
 import { loadVerdictCache, saveVerdictCache, VERDICT_CACHE_FILE } from '../pki/verdict-cache.js';
 import { createSession, type Session } from '../session/session.js';
+import { safeJson } from '../store/sanitise.js';
 import { EXIT, holdOpen } from './common.js';
 
 /** Usage or configuration error (the CLI's shared code). */
@@ -112,7 +114,7 @@ function printCerts(run: CertsRun, a: CertsArgs, out: NodeJS.WritableStream): nu
       nodes,
       ...(renewBeforeMs !== undefined ? { renewBeforeMs } : {}),
     });
-    out.write(`${JSON.stringify(doc, null, 2)}\n`);
+    out.write(`${safeJson(doc, 2)}\n`);
   } else {
     const title =
       run.source === 'path'

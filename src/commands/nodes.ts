@@ -4,8 +4,10 @@
  * Exit code: 0 all reachable; 1 some unreachable, NotReady or the API failing;
  * 2 configuration, host-key or authentication error.
  */
+
 import type { KubeNodeStatus } from '../kube/types.js';
 import type { Session } from '../session/session.js';
+import { safeJson } from '../store/sanitise.js';
 import { CLUSTER_SCOPE } from '../store/types.js';
 import { EXIT, formatTable, holdOpen, type Out } from './common.js';
 
@@ -26,7 +28,7 @@ export async function nodesCommand(session: Session, json: boolean, out: Out): P
         kubeError: kube.error ?? null,
         nodes: rows,
       };
-      out.write(`${JSON.stringify(doc, null, 2)}\n`);
+      out.write(`${safeJson(doc, 2)}\n`);
     } else {
       out.write(`${formatNodesTable(ssh.rows).trimEnd()}\n\n${formatKubeNodes(session, kube)}\n`);
     }

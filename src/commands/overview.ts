@@ -2,9 +2,11 @@
  * `k8ops overview [--json]`: the Overview pane headless, from the same model.
  * Exit code: 0 all good; 1 a node unreachable or NotReady, or a certificate expired.
  */
+
 import { formatAge, type Overview, overviewFeature } from '../features/overview/model.js';
 import { formatCountdown } from '../pki/expiry.js';
 import type { Session } from '../session/session.js';
+import { safeJson } from '../store/sanitise.js';
 import { EXIT, formatTable, type Out, settleOnce } from './common.js';
 
 export function overviewExitCode(o: Overview): number {
@@ -47,7 +49,7 @@ export async function overviewCommand(session: Session, json: boolean, out: Out)
         lastRefresh: r.lastRefresh ? new Date(r.lastRefresh).toISOString() : null,
       })),
     };
-    out.write(`${JSON.stringify(doc, null, 2)}\n`);
+    out.write(`${safeJson(doc, 2)}\n`);
   } else {
     const header = ['NAME', 'ROLES', 'SSH', 'KUBE', 'NEXT EXPIRY', 'CERT', 'AGE'];
     const rows = o.rows.map((r) => [

@@ -6,6 +6,7 @@
 
 import { relative } from 'node:path';
 import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
+import { visible } from '../store/sanitise.js';
 
 export interface InventoryIssue {
   /** The inventory file as it was named to the loader. */
@@ -112,7 +113,8 @@ export function formatIssue(issue: InventoryIssue, options: FormatIssueOptions =
   const where = issue.line > 0 ? `${file}:${issue.line}:${issue.column}` : file;
   const severity = options.warning ? 'warning: ' : '';
   const path = issue.path !== '' ? `${issue.path}: ` : '';
-  return `${where}: ${severity}${path}${issue.message}`;
+  // The file's own text (keys, values quoted in messages) is outside text: made visible.
+  return visible(`${where}: ${severity}${path}${issue.message}`);
 }
 
 /** Sort by position, then path; drop exact duplicates. */

@@ -8,6 +8,10 @@ import type { Inventory, NodeSpec } from '../config/types.js';
 import type { KubeSource } from '../kube/types.js';
 import type { NodeAgent } from '../nodes/agent.js';
 import type { Store } from '../store/store.js';
+
+/** What a stream-driven source writes into the store with. */
+export type SourceWriter = Pick<Store, 'succeed' | 'fail'>;
+
 import type { Snapshot, SourceId } from '../store/types.js';
 
 /** The feature ids, in pane order (DESIGN.md). */
@@ -62,7 +66,7 @@ export interface ClusterSourceDef<T = unknown> extends SourceTiming {
   id: SourceId;
   scope: 'cluster';
   enabled?(ctx: ClusterSourceContext): boolean;
-  bind?(ctx: ClusterSourceContext, store: Store): (() => void) | undefined;
+  bind?(ctx: ClusterSourceContext, store: SourceWriter): (() => void) | undefined;
   collect(ctx: ClusterSourceContext, signal: AbortSignal): Promise<T>;
 }
 

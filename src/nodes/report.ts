@@ -4,10 +4,12 @@
  * Exit code: 0 all reachable; 1 some unreachable (timeout, refused, dropped);
  * 2 some configuration, host-key or authentication error (needs the operator's action).
  */
+
 import type { Inventory, NodeSpec } from '../config/types.js';
 import { RemoteExecError } from '../ssh/errors.js';
 import { SshPool } from '../ssh/pool.js';
 import { UnsafeValueError } from '../ssh/quote.js';
+import { visibleDeep } from '../store/sanitise.js';
 import type { NodeAgent } from './agent.js';
 import { SshNodeAgent } from './ssh-agent.js';
 
@@ -106,7 +108,10 @@ export async function nodesReport(
   try {
     const timeoutMs = opts.timeoutMs ?? 15_000;
     const rows = await Promise.all(
-      inventory.nodes.map((node) => probeRow(node, agents.get(node.name), timeoutMs)),
+      // A node's answer (OS name, error text) is outside text: made visible here.
+      inventory.nodes.map(async (node) =>
+        visibleDeep(await probeRow(node, agents.get(node.name), timeoutMs)),
+      ),
     );
     const exitCode: 0 | 1 | 2 = rows.some((r) => r.error && CONFIG_KINDS.has(r.error.kind))
       ? 2

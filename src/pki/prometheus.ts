@@ -7,13 +7,17 @@
  *
  * Write atomically: `k8ops certs --prometheus > k8ops.prom.$$ && mv k8ops.prom.$$ k8ops.prom`.
  */
+import { visible } from '../store/sanitise.js';
 import type { PkiReport } from './report.js';
 import { treeCerts } from './tree.js';
 import type { Severity } from './types.js';
 
-/** Escape a label value: backslash, double quote and newline (text format 0.0.4). */
+/**
+ * Escape a label value: control, C1 and bidi characters made visible first (`cat` of the
+ * textfile must not replay them), then backslash, double quote and newline (format 0.0.4).
+ */
 export function escapeLabelValue(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  return visible(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
 /** Escape HELP text: backslash and newline. */

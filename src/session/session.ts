@@ -5,11 +5,12 @@
  */
 import type { Inventory } from '../config/types.js';
 import { FEATURES, sourcesOf } from '../features/index.js';
-import type { ClusterSourceContext, FeatureDef } from '../features/types.js';
+import type { ClusterSourceContext, FeatureDef, SourceWriter } from '../features/types.js';
 import { isLiveKubeSource, type KubeSource } from '../kube/types.js';
 import type { NodeAgent } from '../nodes/agent.js';
 import { type Clock, createClock } from '../store/clock.js';
 import { RefreshScheduler, Store } from '../store/index.js';
+import { visibleDeep } from '../store/sanitise.js';
 import { CLUSTER_SCOPE, type SourceError } from '../store/types.js';
 
 export type SessionMode = 'demo' | 'live';
@@ -93,7 +94,8 @@ export function createSession(opts: SessionOptions): Session {
           scope: node.name,
           source: src.id,
           ...timing,
-          run: (signal) => src.collect(ctx, signal),
+          // Everything from outside is made visible where it enters the model.
+          run: async (signal) => visibleDeep(await src.collect(ctx, signal)),
         });
         if (src.firstScreen !== false) firstScreen.push([node.name, src.id]);
       }
@@ -102,14 +104,14 @@ export function createSession(opts: SessionOptions): Session {
     if (src.enabled && !src.enabled(clusterCtx)) continue;
     if (src.firstScreen !== false) firstScreen.push([CLUSTER_SCOPE, src.id]);
     // A stream-driven source writes into the store itself; a plain one is polled.
-    const unbind = src.bind?.(clusterCtx, store);
+    const unbind = src.bind?.(clusterCtx, sanitisingWriter(store));
     if (unbind) unbinds.push(unbind);
     else
       scheduler.add({
         scope: CLUSTER_SCOPE,
         source: src.id,
         ...timing,
-        run: (signal) => src.collect(clusterCtx, signal),
+        run: async (signal) => visibleDeep(await src.collect(clusterCtx, signal)),
       });
   }
   if (opts.kubeError) store.fail(CLUSTER_SCOPE, 'kube', opts.kubeError, Date.now());
@@ -173,3 +175,9 @@ export function createSession(opts: SessionOptions): Session {
   };
   return session;
 }
+
+/** The store as a stream source writes into it: every value made visible on the way in. */
+const sanitisingWriter = (store: Store): SourceWriter => ({
+  succeed: (scope, source, value, at) => store.succeed(scope, source, visibleDeep(value), at),
+  fail: (scope, source, error, at) => store.fail(scope, source, visibleDeep(error), at),
+});

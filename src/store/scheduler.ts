@@ -12,6 +12,7 @@
  *   stale without another refresh.
  * Time and timers are injectable; every timer is `unref`'d and none is left after `stop()`.
  */
+import { visible } from './sanitise.js';
 import type { Store } from './store.js';
 import { type Scope, type SourceError, type SourceId, snapshotKey } from './types.js';
 
@@ -383,12 +384,15 @@ export function toSourceError(err: unknown): SourceError {
 
 /** Collapse to one printable line of at most `max` characters (with `…` when cut). */
 export function oneLine(text: string, max: number): string {
-  const flat = text
-    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '') // CSI sequences (colours, cursor moves)
-    .replace(/\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?/g, '') // OSC sequences
-    .replace(/[\x00-\x1f\x7f-\x9f]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  // Terminal sequences go, other controls become spaces; what is left (bidi) is made visible.
+  const flat = visible(
+    text
+      .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '') // CSI sequences (colours, cursor moves)
+      .replace(/\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?/g, '') // OSC sequences
+      .replace(/[\x00-\x1f\x7f-\x9f]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim(),
+  );
   if (flat.length <= max) return flat;
   let cut = max - 1;
   const code = flat.charCodeAt(cut - 1);
