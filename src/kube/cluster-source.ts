@@ -16,13 +16,11 @@ import { isKubeError, KubeError } from './errors.js';
 import { KubeHttp, type KubeHttpOptions } from './http.js';
 import type { KubeContextConfig } from './kubeconfig.js';
 import { LogFollowers, LogRing, type LogTiming } from './logs.js';
-import {
-  parseBgpNodeConfig,
-  parseCiliumConfig,
-  parseNode,
-  parsePod,
-  parseWorkload,
-} from './parse.js';
+import { parseBgpNodeConfig } from './parse/bgp.js';
+import { parseCiliumConfig } from './parse/cilium-config.js';
+import { parseNode } from './parse/node.js';
+import { parsePod } from './parse/pod.js';
+import { parseWorkload } from './parse/workload.js';
 import { backoffMs, Sleeper } from './timers.js';
 import { connectThroughTunnel, type KubeTunnel, type OpenForward } from './tunnel.js';
 import type {
