@@ -13,23 +13,22 @@
  *   kube.addons             AddonVersion[]
  *   kube.ingress-log        KubeLogView
  *
- * A section with an error keeps its last value (store `fail` keeps it) and is stale.
+ * A section with an error keeps its last value (store `fail` keeps it) and is stale. The
+ * ids and how each section is written come from `KUBE_WATCHES` (watches/index.ts).
  */
 import type { Store } from '../store/store.js';
-import { CLUSTER_SCOPE, type SourceError } from '../store/types.js';
+import { CLUSTER_SCOPE } from '../store/types.js';
 import type { KubeClusterSnapshot, KubeSection, LiveKubeSource } from './types.js';
+import {
+  KUBE_WATCHES,
+  type KubeStoreSources,
+  kubeStoreSources,
+  watchKeys,
+} from './watches/index.js';
+import { type KubeWatchDef, type StoreEntry, sectionEntry } from './watches/kube-watch.js';
 
-export const KUBE_STORE_SOURCES = {
-  nodes: 'kube',
-  api: 'kube.api',
-  ciliumPods: 'kube.cilium-pods',
-  hubbleRelayPods: 'kube.hubble-relay-pods',
-  ingressControllerPods: 'kube.ingress-pods',
-  ciliumConfig: 'kube.cilium-config',
-  bgp: 'kube.bgp',
-  addons: 'kube.addons',
-  ingressLog: 'kube.ingress-log',
-} as const satisfies Record<keyof KubeClusterSnapshot, string>;
+/** Store source id of each snapshot section, read from `KUBE_WATCHES` (watches/index.ts). */
+export const KUBE_STORE_SOURCES: KubeStoreSources = kubeStoreSources();
 
 export type KubeStoreWriter = Pick<Store, 'succeed' | 'fail'>;
 
@@ -48,32 +47,22 @@ export function bindKubeToStore(
   const now = opts.now ?? Date.now;
   const last = new Map<string, unknown>();
 
-  const writeSection = (id: string, s: KubeSection<unknown>): void => {
-    const at = now();
-    if (s.value !== undefined) store.succeed(scope, id, s.value, s.updatedAt ?? at);
-    if (s.error) store.fail(scope, id, s.error, at);
+  const entry = (key: keyof KubeClusterSnapshot, part: unknown): StoreEntry => {
+    const def: KubeWatchDef<unknown> = KUBE_WATCHES[key];
+    return def.toStore ? def.toStore(part) : sectionEntry(part as KubeSection<unknown>);
   };
 
   const sync = (): void => {
     const snap = source.snapshot();
-    for (const [key, id] of Object.entries(KUBE_STORE_SOURCES) as Array<
-      [keyof KubeClusterSnapshot, string]
-    >) {
+    for (const key of watchKeys()) {
       const part = snap[key];
       if (last.get(key) === part) continue;
       last.set(key, part);
+      const id = KUBE_STORE_SOURCES[key];
       const at = now();
-      if (key === 'api') {
-        const api = snap.api;
-        store.succeed(scope, id, api, api.checkedAt ?? at);
-        if (api.error && api.reachable !== true) store.fail(scope, id, api.error, at);
-      } else if (key === 'ingressLog') {
-        const log = snap.ingressLog;
-        store.succeed(scope, id, log, log.updatedAt ?? at);
-        if (log.error) store.fail(scope, id, log.error as SourceError, at);
-      } else {
-        writeSection(id, part as KubeSection<unknown>);
-      }
+      const e = entry(key, part);
+      if (e.value !== undefined) store.succeed(scope, id, e.value, e.updatedAt ?? at);
+      if (e.error) store.fail(scope, id, e.error, at);
     }
   };
 

@@ -8,25 +8,28 @@
  */
 import type { NodeSpec } from '../config/types.js';
 import type { CallOptions } from '../store/io.js';
+import {
+  DEMO_KUBELET_VERSION,
+  type DemoFixedSections,
+  demoFixedSections,
+  demoSection,
+} from './demo-kube-lab.js';
 import type {
-  AddonVersion,
-  BgpNodeConfigStatus,
-  BgpNodeConfigs,
-  CiliumConfigSummary,
   KubeApiStatus,
   KubeClusterSnapshot,
   KubeContextInfo,
   KubeErrorInfo,
   KubeLogView,
   KubeNodeStatus,
-  KubePod,
   KubeSection,
   LiveKubeSource,
 } from './types.js';
 
-export const DEMO_KUBELET_VERSION = 'v1.33.4';
-export const DEMO_CILIUM_VERSION = 'v1.18.2';
-export const DEMO_INGRESS_NGINX_VERSION = '1.13.3';
+export {
+  DEMO_CILIUM_VERSION,
+  DEMO_INGRESS_NGINX_VERSION,
+  DEMO_KUBELET_VERSION,
+} from './demo-kube-lab.js';
 
 export class DemoKubeError extends Error {
   override readonly name = 'DemoKubeError';
@@ -58,7 +61,7 @@ export class DemoKubeSource implements LiveKubeSource {
   private readonly logLines: Array<{ pod: string; text: string; time: string; seq: number }> = [];
   private logTotal = 0;
   private readonly logMax: number;
-  private fixed: Omit<KubeClusterSnapshot, 'api' | 'nodes' | 'ingressLog'> | undefined;
+  private fixed: DemoFixedSections | undefined;
 
   constructor(nodes: readonly NodeSpec[], context = 'demo-lab', opts: DemoKubeOptions = {}) {
     this.context = context;
@@ -142,12 +145,12 @@ export class DemoKubeSource implements LiveKubeSource {
       checkedAt: this.now(),
       ...(error ? { error } : {}),
     });
-    const nodes = section(
+    const nodes = demoSection(
       [...this.nodes.values()].map((n) => this.fullNode(n)),
       at,
       error,
     );
-    this.fixed ??= this.buildStatic(at);
+    this.fixed ??= demoFixedSections(this.specs, this.context, at);
     const s = this.fixed;
     const withErr = <T>(x: KubeSection<T>): KubeSection<T> =>
       error ? Object.freeze({ ...x, error, synced: false }) : x;
@@ -163,12 +166,10 @@ export class DemoKubeSource implements LiveKubeSource {
     this.snap = Object.freeze({
       api,
       nodes,
-      ciliumPods: withErr(s.ciliumPods),
-      hubbleRelayPods: withErr(s.hubbleRelayPods),
-      ingressControllerPods: withErr(s.ingressControllerPods),
-      ciliumConfig: withErr(s.ciliumConfig),
-      bgp: withErr(s.bgp),
-      addons: withErr(s.addons),
+      // every fixed section (pods, cilium-config, BGP, addons, …), with the error while unreachable
+      ...(Object.fromEntries(
+        Object.entries(s).map(([k, x]) => [k, withErr(x as KubeSection<unknown>)]),
+      ) as DemoFixedSections),
       ingressLog,
     });
     return this.snap;
@@ -236,221 +237,4 @@ export class DemoKubeSource implements LiveKubeSource {
     if (ip) out.internalIP = ip;
     return out;
   }
-
-  private buildStatic(at: number): Omit<KubeClusterSnapshot, 'api' | 'nodes' | 'ingressLog'> {
-    const start = new Date(at - 86_400_000).toISOString();
-    const pod = (
-      ns: string,
-      name: string,
-      node: string,
-      image: string,
-      labels: Record<string, string>,
-      container: string,
-    ): KubePod => ({
-      namespace: ns,
-      name,
-      nodeName: node,
-      phase: 'Running',
-      status: 'Running',
-      ready: true,
-      containersReady: 1,
-      containersTotal: 1,
-      restarts: 0,
-      hostIP: this.specs.find((s) => s.name === node)?.addresses[0] ?? '',
-      startTime: start,
-      containerNames: [container],
-      containers: [{ name: container, image, ready: true, restartCount: 0, state: 'running' }],
-      labels,
-    });
-    const suffix = (i: number) => ['x7k2p', 'b9m4q', 'c2n8r', 'd5t6s', 'f3v1w', 'g8z0y'][i % 6]!;
-    const workers = this.specs.filter((s) => !s.roles.includes('control-plane'));
-    const ciliumImage = `quay.io/cilium/cilium:${DEMO_CILIUM_VERSION}`;
-    const ciliumPods = this.specs.map((s, i) =>
-      pod(
-        'kube-system',
-        `cilium-${suffix(i)}`,
-        s.name,
-        ciliumImage,
-        { 'k8s-app': 'cilium' },
-        'cilium-agent',
-      ),
-    );
-    const relayNode = workers[0]?.name ?? this.specs[0]?.name ?? 'node';
-    const hubbleRelayPods = [
-      pod(
-        'kube-system',
-        'hubble-relay-6d8f9c7b5-q2w3e',
-        relayNode,
-        `quay.io/cilium/hubble-relay:${DEMO_CILIUM_VERSION}`,
-        { 'k8s-app': 'hubble-relay' },
-        'hubble-relay',
-      ),
-    ];
-    const ingressNodes = workers.slice(1, 3).map((w) => w.name);
-    const ingressLabels = {
-      'app.kubernetes.io/name': 'ingress-nginx',
-      'app.kubernetes.io/component': 'controller',
-      'app.kubernetes.io/version': DEMO_INGRESS_NGINX_VERSION,
-    };
-    const ingressControllerPods = ingressNodes.map((n, i) =>
-      pod(
-        'ingress-nginx',
-        `ingress-nginx-controller-7c9d8b6f4-${suffix(i + 2)}`,
-        n,
-        `registry.k8s.io/ingress-nginx/controller:v${DEMO_INGRESS_NGINX_VERSION}`,
-        ingressLabels,
-        'controller',
-      ),
-    );
-    const data: Record<string, string> = {
-      'routing-mode': 'native',
-      'kube-proxy-replacement': 'true',
-      'enable-bgp-control-plane': 'true',
-      'enable-hubble': 'true',
-      ipam: 'kubernetes',
-      'cluster-name': this.context,
-      mtu: '9216',
-      devices: 'bond0',
-      'enable-ipv4': 'true',
-      'enable-ipv6': 'false',
-    };
-    const ciliumConfig: CiliumConfigSummary = {
-      namespace: 'kube-system',
-      routingMode: 'native',
-      kubeProxyReplacement: 'true',
-      bgpControlPlane: true,
-      hubble: true,
-      ipam: 'kubernetes',
-      clusterName: this.context,
-      mtu: 9216,
-      devices: 'bond0',
-      data,
-    };
-    const lastWorker = workers.at(-1)?.name;
-    const bgpNodes: BgpNodeConfigStatus[] = this.specs.map((s) => {
-      const active = s.name === lastWorker;
-      return {
-        node: s.name,
-        conditions: [],
-        instances: [
-          {
-            name: 'instance-65001',
-            localASN: 65001,
-            peers: [
-              {
-                name: 'tor-1',
-                peerAddress: '10.77.0.1',
-                peerASN: 65000,
-                peeringState: active ? 'active' : 'established',
-                ...(active ? {} : { establishedTime: start }),
-                routeCount: [
-                  {
-                    afi: 'ipv4',
-                    safi: 'unicast',
-                    received: active ? 0 : 1,
-                    advertised: active ? 0 : 3,
-                  },
-                ],
-                routesReceived: active ? 0 : 1,
-                routesAdvertised: active ? 0 : 3,
-                holdTimeSeconds: 90,
-                keepaliveSeconds: 30,
-              },
-            ],
-          },
-        ],
-      };
-    });
-    const bgp: BgpNodeConfigs = { apiVersion: 'cilium.io/v2', nodes: bgpNodes };
-    const n = this.specs.length;
-    const addon = (
-      a: string,
-      ns: string,
-      kind: 'Deployment' | 'DaemonSet',
-      name: string,
-      image: string,
-      version: string,
-      source: 'label' | 'image',
-      desired: number,
-    ): AddonVersion => ({
-      addon: a,
-      namespace: ns,
-      kind,
-      name,
-      version,
-      versionSource: source,
-      images: [{ container: name, image, tag: image.slice(image.lastIndexOf(':') + 1) }],
-      ready: desired,
-      desired,
-    });
-    const addons: AddonVersion[] = [
-      addon(
-        'cilium',
-        'kube-system',
-        'DaemonSet',
-        'cilium',
-        ciliumImage,
-        DEMO_CILIUM_VERSION,
-        'image',
-        n,
-      ),
-      addon(
-        'cilium-operator',
-        'kube-system',
-        'Deployment',
-        'cilium-operator',
-        `quay.io/cilium/operator-generic:${DEMO_CILIUM_VERSION}`,
-        DEMO_CILIUM_VERSION,
-        'image',
-        2,
-      ),
-      addon(
-        'coredns',
-        'kube-system',
-        'Deployment',
-        'coredns',
-        'registry.k8s.io/coredns/coredns:v1.12.1',
-        'v1.12.1',
-        'image',
-        2,
-      ),
-      addon(
-        'hubble-relay',
-        'kube-system',
-        'Deployment',
-        'hubble-relay',
-        `quay.io/cilium/hubble-relay:${DEMO_CILIUM_VERSION}`,
-        DEMO_CILIUM_VERSION,
-        'image',
-        1,
-      ),
-      addon(
-        'ingress-nginx',
-        'ingress-nginx',
-        'Deployment',
-        'ingress-nginx-controller',
-        `registry.k8s.io/ingress-nginx/controller:v${DEMO_INGRESS_NGINX_VERSION}`,
-        DEMO_INGRESS_NGINX_VERSION,
-        'label',
-        ingressControllerPods.length,
-      ),
-    ];
-    return {
-      ciliumPods: section(ciliumPods, at),
-      hubbleRelayPods: section(hubbleRelayPods, at),
-      ingressControllerPods: section(ingressControllerPods, at),
-      ciliumConfig: section(ciliumConfig, at),
-      bgp: section(bgp, at),
-      addons: section(addons, at),
-    };
-  }
-}
-
-function section<T>(value: T, updatedAt: number, error?: KubeErrorInfo): KubeSection<T> {
-  return Object.freeze({
-    value: Object.freeze(value),
-    updatedAt,
-    synced: error === undefined,
-    ...(error ? { error } : {}),
-  });
 }

@@ -16,7 +16,7 @@ import {
   type ResourceRef,
 } from './errors.js';
 import { type KubeHttp, withQuery } from './http.js';
-import { meta, objectKey } from './parse.js';
+import { meta, objectKey } from './parse/meta.js';
 import { backoffMs, Sleeper } from './timers.js';
 import type { KubeErrorInfo } from './types.js';
 
