@@ -1,22 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hasUnsafeText, safeJson, visible, visibleDeep } from '../../../src/store/sanitise.js';
-
-/** Each sequence the hostile-input issue planted, by name. */
-export const HOSTILE: Record<string, string> = {
-  'OSC 0 (title)': '\x1b]0;pwned\x07',
-  'OSC 52 (clipboard)': '\x1b]52;c;cm0gLXJmIH4=\x07',
-  'CSI SGR': '\x1b[31;1m',
-  'CSI cursor': '\x1b[2J\x1b[H',
-  'C1 CSI': '\u009b31m',
-  'C1 OSC': '\u009d0;x\u009c',
-  newline: 'a\n✓ kube-apiserver forged',
-  'carriage return': 'ok\roverwritten',
-  NUL: 'a\u0000b',
-  DEL: 'a\u007fb',
-  'bidi override': 'evil\u202etxt.pem',
-  'bidi isolate': '\u2066x\u2069',
-  'line separator': 'a\u2028b',
-};
+import { HOSTILE } from '../../helpers/hostile.js';
 
 describe('sanitiser', () => {
   it('escapes C0, DEL, C1, bidi and separators visibly, keeps everything else', () => {
@@ -52,5 +36,19 @@ describe('sanitiser', () => {
         : /x/,
     );
     expect(JSON.parse(text)).toEqual(doc);
+  });
+});
+
+describe('inventory errors quote the file safely', () => {
+  it('C1 and bidi characters from the inventory are escaped in the message', async () => {
+    const { formatIssue } = await import('../../../src/config/issues.js');
+    const line = formatIssue({
+      file: 'k8ops.yaml',
+      line: 3,
+      column: 5,
+      path: 'nodes[0].name',
+      message: 'invalid node name "cp\u202e1\u009b31m"',
+    });
+    expect(line).toBe('k8ops.yaml:3:5: nodes[0].name: invalid node name "cp\\u202e1\\x9b31m"');
   });
 });
