@@ -9,7 +9,7 @@ import { certsCommand, certsPathCommand } from './commands/certs.js';
 import { EXIT } from './commands/common.js';
 import { infoCommand } from './commands/info.js';
 import { nodesCommand } from './commands/nodes.js';
-import { openSession } from './commands/open.js';
+import { type OpenArgs, openSession } from './commands/open.js';
 import { overviewCommand } from './commands/overview.js';
 import { overviewFeature } from './features/overview/model.js';
 import { pkiFeature } from './features/pki/model.js';
@@ -85,14 +85,8 @@ function version(): string {
   return 'unknown';
 }
 
-interface Parsed {
+interface Parsed extends OpenArgs {
   sub?: Subcommand;
-  demo: boolean;
-  inventory?: string;
-  context?: string;
-  readOnly: boolean;
-  sshConfig?: string;
-  acceptNew: boolean;
   json: boolean;
   node?: string;
   path?: string;

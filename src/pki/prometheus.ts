@@ -17,7 +17,10 @@ import type { Severity } from './types.js';
  * textfile must not replay them), then backslash, double quote and newline (format 0.0.4).
  */
 export function escapeLabelValue(v: string): string {
-  return visible(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  return v
+    .split('\n')
+    .map((part) => visible(part).replace(/\\/g, '\\\\').replace(/"/g, '\\"'))
+    .join('\\n');
 }
 
 /** Escape HELP text: backslash and newline. */

@@ -24,6 +24,7 @@ import {
   type UiState,
 } from '../../views/state.js';
 import { monoTheme, ThemeContext } from '../../views/theme.js';
+import { key } from '../helpers/ink-key.js';
 
 const NODES = ['cp-1', 'worker-1'];
 const ALL_IDS = ['overview', 'pki', 'rotation', 'flows', 'bgp', 'nginx', 'mtu', 'jobs'];
@@ -206,26 +207,7 @@ describe('hint bar and help overlay agree with the bindings', () => {
   });
 
   it('keys match the way Ink reports them', () => {
-    const k = (p: Record<string, boolean> = {}) =>
-      ({
-        upArrow: false,
-        downArrow: false,
-        leftArrow: false,
-        rightArrow: false,
-        pageDown: false,
-        pageUp: false,
-        home: false,
-        end: false,
-        return: false,
-        escape: false,
-        ctrl: false,
-        shift: false,
-        tab: false,
-        backspace: false,
-        delete: false,
-        meta: false,
-        ...p,
-      }) as never;
+    const k = key;
     expect(matchKey('j', 'j', k())).toBe(true);
     expect(matchKey('j', 'j', k({ ctrl: true }))).toBe(false);
     expect(matchKey('escape', '', k({ escape: true, meta: true }))).toBe(true);

@@ -10,32 +10,10 @@ import {
   type ShellCtx,
   type UiState,
 } from '../../views/state.js';
+import { key } from '../helpers/ink-key.js';
 
 const NODES = ['cp-1', 'cp-2', 'cp-3', 'worker-1', 'worker-2', 'worker-3'];
 const ctx = { nodes: NODES };
-const noKey: Key = {
-  upArrow: false,
-  downArrow: false,
-  leftArrow: false,
-  rightArrow: false,
-  pageDown: false,
-  pageUp: false,
-  home: false,
-  end: false,
-  return: false,
-  escape: false,
-  ctrl: false,
-  shift: false,
-  tab: false,
-  backspace: false,
-  delete: false,
-  meta: false,
-  super: false,
-  hyper: false,
-  capsLock: false,
-  numLock: false,
-};
-const key = (k: Partial<Key> = {}): Key => ({ ...noKey, ...k });
 
 function press(state: UiState, ...inputs: Array<string | Partial<Key>>) {
   let s = state;
