@@ -12,7 +12,9 @@ import { nodesCommand } from './commands/nodes.js';
 import { type OpenArgs, openSession } from './commands/open.js';
 import { overviewCommand } from './commands/overview.js';
 import { overviewFeature } from './features/overview/model.js';
+import { kubeSource } from './features/overview/sources.js';
 import { pkiFeature } from './features/pki/model.js';
+import type { SourceSet } from './features/types.js';
 import type { Session } from './session/session.js';
 
 export { EXIT } from './commands/common.js';
@@ -33,7 +35,7 @@ export interface CliDeps {
 }
 
 const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'info'] as const;
-type Subcommand = (typeof SUBCOMMANDS)[number];
+export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 export const HELP = `k8ops — terminal ops console for a NixOS Kubernetes cluster
 
@@ -161,6 +163,23 @@ export function parseCli(
   };
 }
 
+/**
+ * What a subcommand's session runs: only the sources of what it shows (`nodes`: its own
+ * probes, plus the kube watches for the API server's view); the console: every feature.
+ */
+export function commandSources(sub: Subcommand | undefined): readonly SourceSet[] | undefined {
+  switch (sub) {
+    case 'certs':
+      return [pkiFeature];
+    case 'overview':
+      return [overviewFeature];
+    case 'nodes':
+      return [{ sources: [kubeSource] }];
+    default:
+      return undefined;
+  }
+}
+
 export async function main(argv: readonly string[], deps: CliDeps): Promise<number> {
   const out = deps.stdout ?? process.stdout;
   const err = deps.stderr ?? process.stderr;
@@ -199,10 +218,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   if (a.sub === 'certs' && a.path !== undefined)
     return certsPathCommand({ ...a, path: a.path }, out, err, env);
 
-  // A subcommand starts only the sources of the feature it shows.
-  const features =
-    a.sub === 'certs' ? [pkiFeature] : a.sub === 'overview' ? [overviewFeature] : undefined;
-  const opened = await openSession(a, err, env, features);
+  const opened = await openSession(a, err, env, commandSources(a.sub));
   if (!opened.ok) return EXIT.config;
   const session = opened.session;
   if (!a.sub) {

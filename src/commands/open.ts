@@ -4,7 +4,7 @@
  * loaded only when it is used.
  */
 import { resolveInventoryPath } from '../config/paths.js';
-import type { FeatureDef } from '../features/types.js';
+import type { SourceSet } from '../features/types.js';
 import { openDemoSession } from '../session/demo.js';
 import type { Session } from '../session/session.js';
 import type { Out } from './common.js';
@@ -24,7 +24,7 @@ export async function openSession(
   a: OpenArgs,
   err: Out,
   env: NodeJS.ProcessEnv,
-  features?: readonly FeatureDef[],
+  features?: readonly SourceSet[],
 ): Promise<{ ok: true; session: Session } | { ok: false }> {
   if (a.demo) {
     // Progress goes to stderr for subcommands only: the console owns the screen.

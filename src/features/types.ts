@@ -96,6 +96,9 @@ export interface FeatureDef<M = unknown> {
   signature?(model: M, now: number): string;
 }
 
+/** What a session runs: the sources of some features (or of a command that needs a few). */
+export type SourceSet = Pick<FeatureDef, 'sources'>;
+
 /** The (scope kind, source id) pairs a feature's model reads: its sources and `reads`. */
 export function featureReads(
   f: Pick<FeatureDef, 'sources' | 'reads'>,

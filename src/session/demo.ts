@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { cacheDir } from '../config/paths.js';
 import { demoInventory } from '../demo/inventory.js';
 import { ensureDemoLab } from '../demo/lab.js';
-import type { FeatureDef } from '../features/types.js';
+import type { SourceSet } from '../features/types.js';
 import { DemoKubeSource } from '../kube/demo-kube.js';
 import type { NodeAgent } from '../nodes/agent.js';
 import { deferredNodeAgent } from '../nodes/deferred-agent.js';
@@ -21,7 +21,7 @@ export interface DemoSessionOptions {
   /** Progress lines (not while the console owns the screen). */
   log?: (line: string) => void;
   /** The features whose sources run (default: every feature). */
-  features?: readonly FeatureDef[];
+  features?: readonly SourceSet[];
 }
 
 export class DemoLabError extends Error {

@@ -9,7 +9,7 @@
 
 import { existsSync } from 'node:fs';
 import type { Inventory } from '../config/types.js';
-import type { FeatureDef } from '../features/types.js';
+import type { SourceSet } from '../features/types.js';
 import { forwardVia, kubeconfigFiles, type OpenForward, openKubeSource } from '../kube/index.js';
 import type { NodeAgent } from '../nodes/agent.js';
 import { SshNodeAgent } from '../nodes/ssh-agent.js';
@@ -27,7 +27,7 @@ export interface LiveSessionOptions {
   /** `--context`: wins over the inventory's kube.context. */
   context?: string;
   /** The features whose sources run (default: every feature). */
-  features?: readonly FeatureDef[];
+  features?: readonly SourceSet[];
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { Inventory } from '../config/types.js';
 import { FEATURES, sourcesOf } from '../features/index.js';
-import type { ClusterSourceContext, FeatureDef, SourceWriter } from '../features/types.js';
+import type { ClusterSourceContext, SourceSet, SourceWriter } from '../features/types.js';
 import { isLiveKubeSource, type KubeSource } from '../kube/types.js';
 import type { NodeAgent } from '../nodes/agent.js';
 import { type Clock, createClock } from '../store/clock.js';
@@ -28,7 +28,7 @@ export interface SessionOptions {
   /** The kube source could not be opened: shown as the kube state (with the reason). */
   kubeError?: SourceError;
   /** The features whose sources run (default: every feature). */
-  features?: readonly FeatureDef[];
+  features?: readonly SourceSet[];
   /** Record a node's unknown host keys (live sessions over SSH); absent: not applicable. */
   acceptHostKey?: (node: string, session: Session) => Promise<{ ok: boolean; message: string }>;
   now?: () => number;

@@ -6,6 +6,8 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
+import { commandSources } from '../../../src/cli.js';
+import { nodesCommand } from '../../../src/commands/nodes.js';
 import type { Inventory } from '../../../src/config/types.js';
 import { openLiveSession } from '../../../src/session/live.js';
 import { BIN, ensureBuilt } from '../../helpers/build.js';
@@ -80,6 +82,33 @@ describeLab('k8ops CLI on a live inventory (real sshd, through the bastion)', (l
     ]);
     expect(r.code).toBe(0);
   });
+
+  it("a `nodes` session reads no certificate over SSH; the console's session does", async () => {
+    const l = lab();
+    const { loadInventory } = await import('../../../src/config/load.js');
+    const loaded = await loadInventory(inventoryFile('/etc'));
+    if (!loaded.ok) throw new Error('inventory');
+    const run = async (features: ReturnType<typeof commandSources>) => {
+      const session = await openLiveSession({
+        inventory: loaded.inventory,
+        readOnly: true,
+        sshConfigFile: l.configFile,
+        ...(features ? { features } : {}),
+      });
+      const sink = { write: () => true } as unknown as NodeJS.WritableStream;
+      try {
+        expect(await nodesCommand(session, true, sink)).toBe(0);
+        // A connection that became ready refreshes its node's sources: give it the time.
+        await new Promise((res) => setTimeout(res, 500));
+        return ['node1', 'node2'].map((n) => session.store.get(n, 'certs').attemptedAt);
+      } finally {
+        await session.close();
+      }
+    };
+    expect(await run(commandSources('nodes'))).toEqual([undefined, undefined]);
+    // The control: with every feature (the console), the same run starts the certificate reads.
+    expect((await run(undefined)).every((t) => t !== undefined)).toBe(true);
+  }, 60_000);
 
   it('overview --json: the worst certificate is read and parsed from the node over SSH', async () => {
     const l = lab();
