@@ -316,6 +316,15 @@ export const FILTER_BINDINGS: readonly ShellBinding[] = [
   },
 ];
 
+/** Scroll the help overlay: it shows `height - 3` lines (border and title), never past the end. */
+const scrollHelp: ShellBinding['reduce'] = (s, { ctx }, ev) => {
+  const lines = helpSections(s.pane).reduce((n, sec) => n + 1 + sec.lines.length, 0);
+  const max = Math.max(0, lines - Math.max(1, (ctx.height ?? 20) - 3));
+  const m = movement(ev.input, ev.key);
+  const to = m === 'last' ? max : moveIndex(m, s.helpScroll, 0);
+  return [{ ...s, helpScroll: Math.max(0, Math.min(max, to)) }];
+};
+
 export const HELP_BINDINGS: readonly ShellBinding[] = [
   {
     keys: ['escape', '?', 'q'],
@@ -329,10 +338,10 @@ export const HELP_BINDINGS: readonly ShellBinding[] = [
     help: 'scroll the help',
     hint: 'scroll',
     hintKeys: 'j/k',
-    reduce: (s, _c, ev) => [
-      { ...s, helpScroll: Math.max(0, moveIndex(movement(ev.input, ev.key), s.helpScroll, 0)) },
-    ],
+    reduce: scrollHelp,
   },
+  { keys: MOVE_KEYS.page, help: 'scroll the help by 10 lines', reduce: scrollHelp },
+  { keys: MOVE_KEYS.ends, help: 'top / bottom of the help', reduce: scrollHelp },
 ];
 
 /* ---------- dispatch ---------- */

@@ -165,3 +165,17 @@ describe('UI key reducer: PKI pane keys', () => {
     expect(pki(after).selected).toBeUndefined();
   });
 });
+
+describe('UI key reducer: help overlay', () => {
+  it('j/k scroll the help, bounded by its length and the room it has', () => {
+    const open = reduceKey(initialUiState(['a']), '?', key(), { nodes: ['a'], height: 10 })[0];
+    let s = open;
+    for (let i = 0; i < 200; i++) s = reduceKey(s, 'j', key(), { nodes: ['a'], height: 10 })[0];
+    const max = s.helpScroll;
+    expect(max).toBeGreaterThan(0);
+    expect(max).toBeLessThan(200);
+    expect(reduceKey(s, 'k', key(), { nodes: ['a'], height: 10 })[0].helpScroll).toBe(max - 1);
+    expect(reduceKey(s, 'g', key(), { nodes: ['a'], height: 10 })[0].helpScroll).toBe(0);
+    expect(reduceKey(s, '?', key(), { nodes: ['a'] })[0].overlay).toBe('none');
+  });
+});
