@@ -168,7 +168,7 @@ export const SHELL_BINDINGS: readonly ShellBinding[] = [
   move(MOVE_KEYS.ends, 'first / last row'),
   {
     keys: ['/'],
-    help: "filter: the node list, or the pane's own list where it has one (regex or text; Enter keeps, Esc clears)",
+    help: "filter the node list, or the pane's own list (regex or text; Enter keeps, Esc clears)",
     hint: 'filter',
     reduce: (s, { pane }) => {
       const f = pane.filter;
