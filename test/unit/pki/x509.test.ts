@@ -141,3 +141,21 @@ describe('parseCertificateDer never throws', () => {
     }
   });
 });
+
+describe('impossible validity dates', () => {
+  it('a certificate dated month 13, day 99 is an error value, not 2000-04-12', () => {
+    const der = Buffer.from(splitPem(fixture('root.pem')).blocks[0]!.der);
+    const at = der.indexOf(Buffer.from('261125123439Z', 'latin1'));
+    expect(at).toBeGreaterThan(0);
+    der.write('991399999999Z', at, 'latin1');
+    const r = parseCertificateDer(new Uint8Array(der));
+    expect(r).toEqual({
+      ok: false,
+      error: expect.stringMatching(/^cannot parse certificate: notBefore: month 13 is not 1–12/),
+    });
+    const pem = `-----BEGIN CERTIFICATE-----\n${der.toString('base64')}\n-----END CERTIFICATE-----\n`;
+    const f = parseCertFile('n', '/p/root.pem', pem);
+    expect(f.certs).toEqual([]);
+    expect(f.errors).toEqual([{ block: 1, message: expect.stringMatching(/month 13/) }]);
+  });
+});
