@@ -134,6 +134,16 @@ export const CHECK_IDS = {
     when: 'key file mode ≠ layout (or any key readable by group/others)',
   },
   'key-owner': { severity: 'warning', group: 'keys', when: 'key file owner/group ≠ layout' },
+  'key-exposed': {
+    severity: 'critical',
+    group: 'keys',
+    when: 'a private key inside a certificate file that every user can read (o+r, e.g. 0644)',
+  },
+  'key-in-cert-file': {
+    severity: 'warning',
+    group: 'keys',
+    when: 'a private key inside a certificate file not readable by others (e.g. 0600)',
+  },
   // bundles
   'bundle-missing-ca': {
     severity: 'warning',
@@ -159,7 +169,7 @@ export const CHECK_IDS = {
   unparseable: {
     severity: 'warning',
     group: 'files',
-    when: 'garbage, truncated PEM, or a non-certificate block in a cert file',
+    when: 'garbage, truncated PEM, or a non-certificate block (other than a private key) in a cert file',
   },
   'status-error': {
     severity: 'warning',

@@ -82,6 +82,8 @@ describe('check groups', () => {
       'outlives-issuer': 'critical',
       'key-mismatch': 'critical',
       'root-key-online': 'critical',
+      'key-exposed': 'critical',
+      'key-in-cert-file': 'warning',
       'renew-window': 'warning',
       'rotation-late': 'warning',
       'key-algorithm': 'warning',

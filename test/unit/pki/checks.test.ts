@@ -302,6 +302,83 @@ describe('runChecks: broken on purpose', () => {
     );
   });
 
+  describe('a private key inside a certificate file', () => {
+    const combined = () => kubelet.pem + kubelet.keyPem + kca.pem;
+
+    it('world-readable (0644) → critical key-exposed, not "unparseable"', () => {
+      const cs = check([
+        nodeInput(
+          W1,
+          workerFiles({ [`${PKI}/kubelet.pem`]: { content: combined(), mode: 0o644 } }),
+        ),
+      ]);
+      expect(problems(cs).map((c) => [c.id, c.severity, c.path])).toEqual([
+        ['key-exposed', 'critical', `${PKI}/kubelet.pem`],
+      ]);
+      expect(find(cs, 'key-exposed')[0]!.message).toBe(
+        'kubelet.pem holds a private key (block 2: PRIVATE KEY) and has mode 0644: readable by every user on the node; take the key as compromised, issue a new pair and keep the key in its own 0600 file',
+      );
+    });
+
+    it('0600 → still a warning key-in-cert-file; 0640 names the group that can read it', () => {
+      const own = check([
+        nodeInput(
+          W1,
+          workerFiles({ [`${PKI}/kubelet.pem`]: { content: combined(), mode: 0o600 } }),
+        ),
+      ]);
+      expect(problems(own).map((c) => [c.id, c.severity, c.path])).toEqual([
+        ['key-in-cert-file', 'warning', `${PKI}/kubelet.pem`],
+      ]);
+      expect(find(own, 'key-in-cert-file')[0]!.message).toMatch(
+        /^kubelet\.pem holds a private key \(block 2: PRIVATE KEY\) \(mode 0600\): certificate files are read and copied as public material/,
+      );
+      const group = check([
+        nodeInput(
+          W1,
+          workerFiles({
+            [`${PKI}/kubelet.pem`]: { content: combined(), mode: 0o640, group: 'kubernetes' },
+          }),
+        ),
+      ]);
+      expect(find(group, 'key-in-cert-file')[0]!.message).toMatch(
+        /\(mode 0640: readable by group kubernetes\)/,
+      );
+    });
+
+    it('key block first (the status then calls the file a key): one finding, not key-mode too', () => {
+      const cs = check([
+        nodeInput(
+          W1,
+          workerFiles({
+            [`${PKI}/kubelet.pem`]: {
+              content: kubelet.keyPem + kubelet.pem + kca.pem,
+              mode: 0o644,
+            },
+          }),
+        ),
+      ]);
+      expect(problems(cs).map((c) => [c.id, c.path])).toEqual([
+        ['key-exposed', `${PKI}/kubelet.pem`],
+      ]);
+      expect(find(cs, 'key-exposed')[0]!.message).toMatch(/\(block 1: PRIVATE KEY\)/);
+    });
+
+    it('a trust bundle holding a key, and no status (mode unknown) → key-in-cert-file', () => {
+      const cs = check([
+        nodeInput(
+          W1,
+          workerFiles({ [`${PKI}/kubernetes-ca.pem`]: { content: kca.pem + kca.keyPem } }),
+          { status: false },
+        ),
+      ]);
+      expect(problems(cs).map((c) => [c.id, c.path])).toEqual([
+        ['key-in-cert-file', `${PKI}/kubernetes-ca.pem`],
+      ]);
+      expect(find(cs, 'key-in-cert-file')[0]!.message).toMatch(/\(mode unknown: no status\)/);
+    });
+  });
+
   it('truncated PEM → warning unparseable for that file, never a crash', () => {
     const text = kubelet.pem + kca.pem;
     const cs = check([

@@ -75,12 +75,24 @@ describe('parseCertFile on the openssl fixtures', () => {
   });
 
   it('reports non-CERTIFICATE blocks and keeps the good certificates', () => {
-    const key = '-----BEGIN EC PRIVATE KEY-----\nAQID\n-----END EC PRIVATE KEY-----\n';
-    const f = parseCertFile('n', 'mixed.pem', `${key}${fixture('root.pem')}`);
+    const pub = '-----BEGIN PUBLIC KEY-----\nAQID\n-----END PUBLIC KEY-----\n';
+    const f = parseCertFile('n', 'mixed.pem', `${pub}${fixture('root.pem')}`);
     expect(f.certs.map((c) => c.commonName)).toEqual(['fixture-root']);
-    expect(f.errors).toEqual([
-      { block: 1, message: expect.stringMatching(/not a CERTIFICATE.*private key/) },
+    expect(f.errors).toEqual([{ block: 1, message: 'PUBLIC KEY block is not a CERTIFICATE' }]);
+    expect(f.privateKeyBlocks).toBeUndefined();
+  });
+
+  it('notes private-key blocks (any order, any key label) apart from parse errors, keeping no key bytes', () => {
+    const ec = '-----BEGIN EC PRIVATE KEY-----\nAQID\n-----END EC PRIVATE KEY-----\n';
+    const p8 = '-----BEGIN PRIVATE KEY-----\nBAUG\n-----END PRIVATE KEY-----\n';
+    const f = parseCertFile('n', 'mixed.pem', `${ec}${fixture('root.pem')}${p8}`);
+    expect(f.certs.map((c) => c.commonName)).toEqual(['fixture-root']);
+    expect(f.errors).toEqual([]);
+    expect(f.privateKeyBlocks).toEqual([
+      { block: 1, label: 'EC PRIVATE KEY' },
+      { block: 3, label: 'PRIVATE KEY' },
     ]);
+    expect(JSON.stringify(f.privateKeyBlocks)).not.toContain('AQID');
   });
 
   it('reports a CERTIFICATE block whose DER is not a certificate', () => {
