@@ -114,7 +114,7 @@ export const CHECK_IDS = {
   'key-usage': {
     severity: 'warning',
     group: 'usages',
-    when: 'a key usage / EKU the profile requires is absent',
+    when: 'a key usage / EKU the profile requires is absent; a leaf of no plan: no TLS use left',
   },
   'key-usage-extra': { severity: 'info', group: 'usages', when: 'an EKU beyond the profile' },
   // keys
@@ -164,7 +164,12 @@ export const CHECK_IDS = {
   'unknown-file': {
     severity: 'warning',
     group: 'files',
-    when: 'a file in the PKI directory that the layout does not list',
+    when: 'a file in the PKI directory that the layout does not list (a named node)',
+  },
+  'unlisted-file': {
+    severity: 'info',
+    group: 'files',
+    when: '`--path` without `--node`: a file the layout does not list (names not judged)',
   },
   unparseable: {
     severity: 'warning',

@@ -1,9 +1,10 @@
 /**
  * Key files, from the node's status (private keys never leave the node; their public-key
  * digests do): each key holds its certificate's public key (planned pairs, sa.key ↔ sa.pub,
- * X-key.pem ↔ X.pem elsewhere), has the layout's mode and owner (any key: not readable by
- * group or others), the offline root's key is on no node, and no certificate file holds a
- * private key. Missing keys and unreadable files are the `files` group's.
+ * X-key.pem ↔ X.pem and X.key ↔ X.crt elsewhere), has the layout's mode and owner (any
+ * key: not readable by group or others), the offline root's key is on no node, and no
+ * certificate file holds a private key. Missing keys and unreadable files are the `files`
+ * group's.
  */
 import type { CertSummary, PkiStatusFile } from '../types.js';
 import type { AddFinding, CheckGroup, NodeView } from './context.js';
@@ -56,6 +57,15 @@ function checkKeyFile(
     );
   }
   return k;
+}
+
+/** The certificate files a key file not in the plan pairs with, by name, in order. */
+function certPathsOfKey(keyPath: string): string[] {
+  const cfssl = /^(.*)-key\.pem$/.exec(keyPath);
+  if (cfssl) return [`${cfssl[1]}.pem`, `${cfssl[1]}.crt`];
+  const openssl = /^(.*)\.key$/.exec(keyPath);
+  if (openssl) return [`${openssl[1]}.crt`, `${openssl[1]}.pem`];
+  return [];
 }
 
 /**
@@ -158,9 +168,11 @@ export const keys: CheckGroup = {
         }
         if (n.plannedKeys.has(f.path) || keyInCert.has(f.path)) continue;
         checkKeyFile(n, f.path, undefined, undefined, add);
-        // Name convention X-key.pem ↔ X.pem for files not in the plan.
-        const m = /^(.*)-key\.pem$/.exec(f.path);
-        const cf = m ? n.byPath.get(`${m[1]}.pem`) : undefined;
+        // Name conventions for files not in the plan: X-key.pem ↔ X.pem (cfssl), X.key ↔
+        // X.crt (openssl, kubeadm), each also with the other certificate extension.
+        const cf = certPathsOfKey(f.path)
+          .map((p) => n.byPath.get(p))
+          .find((x) => x !== undefined);
         const leaf = cf?.certs[0];
         if (cf && leaf?.spkiSha256 && f.pubkeySha256 && leaf.spkiSha256 !== f.pubkeySha256) {
           add(

@@ -105,6 +105,7 @@ describe('check groups', () => {
       'key-owner': 'warning',
       'missing-file': 'warning',
       'unknown-file': 'warning',
+      'unlisted-file': 'info',
       unparseable: 'warning',
       'status-error': 'warning',
       'sa-key-differs': 'warning',
