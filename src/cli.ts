@@ -37,6 +37,39 @@ export interface CliDeps {
 const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'info'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
+/**
+ * Exit codes, one line per subcommand: the help prints them, and the README's subcommands
+ * table says the same words (test/e2e/cli.test.ts holds the two together).
+ */
+export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
+  overview:
+    '0 all good; 1 a node unreachable or NotReady, or a certificate expired; 2 usage/configuration error',
+  nodes:
+    '0 all reachable; 1 some unreachable, NotReady or the API failing; 2 usage, configuration, host-key or authentication error',
+  certs:
+    '0 ok; 1 warnings; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
+  info: '0; 2 usage error',
+};
+
+/** `text` wrapped to `width` columns, continuation lines indented by `indent`. */
+function wrap(text: string, width: number, indent: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && indent.length + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  lines.push(line);
+  return lines.join(`\n${indent}`);
+}
+
+const exitCodeTable = (): string =>
+  SUBCOMMANDS.map((sub) => `  ${sub.padEnd(10)}${wrap(EXIT_CODES[sub], 92, ' '.repeat(12))}`).join(
+    '\n',
+  );
+
 export const HELP = `k8ops — terminal ops console for a NixOS Kubernetes cluster
 
 Usage:
@@ -45,8 +78,7 @@ Usage:
   k8ops nodes [--json] [--accept-new]
                              SSH view per node: reachable, route, host key, auth, latency, OS
   k8ops certs [--json | --prometheus] [--node NAME] [--path DIR]
-                             the PKI tree and every check; exit 0 ok, 1 warnings,
-                             2 critical, 3 nodes unreachable (the highest that applies)
+                             the PKI tree and every check
   k8ops info                 where k8ops looks for its files
   k8ops --help | --version
 
@@ -59,15 +91,17 @@ Options:
   --accept-new       record unknown host keys in known_hosts (like StrictHostKeyChecking=accept-new);
                      a changed host key is always refused
   --json             machine-readable output (subcommands)
-  --node NAME        certs: only this node (with --path: the node the directory belongs to)
+  --node NAME        certs: only this node (with --path: the node the directory belongs to, whose
+                     file names are then checked against the layout)
   --path DIR         certs: scan a local PKI directory instead of the nodes; with --node and
                      --inventory, that node's roles and addresses are checked too
   --prometheus       certs: node-exporter textfile metrics
   -h, --help         this help
   -V, --version      print the version
 
-Exit codes: 0 all good; 1 a node unreachable, NotReady or a certificate expired; 2 usage,
-configuration, host-key or authentication error.
+Exit codes:
+${exitCodeTable()}
+The console (no subcommand): 0 quit; 2 usage or configuration error; 70 crashed; 128+N signal N.
 Environment: NO_COLOR disables colour; XDG_CONFIG_HOME, XDG_CACHE_HOME, XDG_STATE_HOME.
 `;
 

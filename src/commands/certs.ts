@@ -2,10 +2,11 @@
  * `k8ops certs [--json | --prometheus] [--node NAME] [--path DIR]`: the PKI report
  * headless. On the nodes of a session (demo or inventory), or on a local directory
  * (`--path`: on a node itself, or a PKI built by gen-lab) read by the file-system agent.
- * Exit code: 0 ok, 1 warnings, 2 critical, 3 nodes unreachable (the highest that applies).
+ * Exit code: 0 ok, 1 warnings, 2 critical, 3 nodes unreachable (the highest that applies);
+ * 2 also for a usage error (bad options, a missing or unreadable --path).
  */
 
-import { readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { cacheDir, type Env } from '../config/paths.js';
 import type { Inventory, NodeSpec, Role } from '../config/types.js';
@@ -170,11 +171,16 @@ export async function certsPathCommand(
   env: Env = process.env,
 ): Promise<number> {
   const dir = resolve(a.path);
+  // A directory that cannot be listed, or whose files cannot be reached, is a usage error
+  // like a missing one (not a report of warnings about files nobody could read).
+  let names: string[];
   try {
     if (!statSync(dir).isDirectory()) {
       err.write(`k8ops: --path ${dir} is not a directory\n`);
       return USAGE;
     }
+    names = readdirSync(dir);
+    accessSync(dir, constants.R_OK | constants.X_OK);
   } catch (e) {
     err.write(`k8ops: --path ${dir}: ${(e as Error).message}\n`);
     return USAGE;
@@ -202,7 +208,7 @@ export async function certsPathCommand(
     index: known?.index ?? 0,
     host: 'localhost',
     addresses: known?.addresses ?? [],
-    roles: known?.roles ?? inferRoles(layout, readdirSync(dir)),
+    roles: known?.roles ?? inferRoles(layout, names),
   };
   const session = createSession({
     mode: 'live',

@@ -175,6 +175,44 @@ function parseName(der: Uint8Array, t: Tlv, what: string): ParsedName {
 // ---------------------------------------------------------------------------------------
 // Time
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeapYear = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+
+/**
+ * Epoch ms of a calendar date and time, refusing what is not one: month 00 or 13, day 00,
+ * the 32nd, 29 February outside a leap year (Gregorian: every 4th year, not centuries
+ * unless divisible by 400), hour 24, minute 60, second 60. `Date.UTC` would roll each of
+ * those over into a real but different instant (UTCTime 991399999999Z → 2000-04-12).
+ *
+ * A leap second (ss = 60) is refused too: RFC 5280 §4.1.2.5 times are UTC seconds
+ * 00–59 and POSIX time has no 60th second; Go's crypto/x509 (every Kubernetes component)
+ * and OpenSSL reject such a certificate, so accepting it would report as valid a
+ * certificate the cluster cannot load.
+ */
+function calendarTime(
+  kind: string,
+  text: string,
+  what: string,
+  f: { year: number; month: number; day: number; hour: number; minute: number; second: number },
+  ms = 0,
+): number {
+  const bad = (why: string): never => {
+    throw new DerError(`${what}: ${why} in ${kind} ${JSON.stringify(text)}`);
+  };
+  if (f.month < 1 || f.month > 12) bad(`month ${f.month} is not 1–12`);
+  const days = f.month === 2 && isLeapYear(f.year) ? 29 : DAYS_IN_MONTH[f.month - 1]!;
+  if (f.day < 1 || f.day > days)
+    bad(`day ${f.day} is not 1–${days} (month ${f.month} of ${f.year})`);
+  if (f.hour > 23) bad(`hour ${f.hour} is not 0–23`);
+  if (f.minute > 59) bad(`minute ${f.minute} is not 0–59`);
+  if (f.second > 59) bad(`second ${f.second} is not 0–59 (no leap seconds)`);
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0–99 to 1900–1999.
+  const d = new Date(0);
+  d.setUTCFullYear(f.year, f.month - 1, f.day);
+  d.setUTCHours(f.hour, f.minute, f.second, ms);
+  return d.getTime();
+}
+
 function parseTime(der: Uint8Array, t: Tlv, what: string): number {
   const s = Buffer.from(der.subarray(t.body, t.end)).toString('latin1');
   let m: RegExpExecArray | null;
@@ -182,27 +220,31 @@ function parseTime(der: Uint8Array, t: Tlv, what: string): number {
     m = /^(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)?Z$/.exec(s);
     if (!m) throw new DerError(`${what}: bad UTCTime ${JSON.stringify(s)}`);
     const yy = Number(m[1]);
-    const year = yy < 50 ? 2000 + yy : 1900 + yy;
-    return Date.UTC(
-      year,
-      Number(m[2]) - 1,
-      Number(m[3]),
-      Number(m[4]),
-      Number(m[5]),
-      Number(m[6] ?? 0),
-    );
+    return calendarTime('UTCTime', s, what, {
+      year: yy < 50 ? 2000 + yy : 1900 + yy,
+      month: Number(m[2]),
+      day: Number(m[3]),
+      hour: Number(m[4]),
+      minute: Number(m[5]),
+      second: Number(m[6] ?? 0),
+    });
   }
   if (t.tag === 0x18) {
     m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(?:\.(\d+))?Z$/.exec(s);
     if (!m) throw new DerError(`${what}: bad GeneralizedTime ${JSON.stringify(s)}`);
     const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
-    return Date.UTC(
-      Number(m[1]),
-      Number(m[2]) - 1,
-      Number(m[3]),
-      Number(m[4]),
-      Number(m[5]),
-      Number(m[6]),
+    return calendarTime(
+      'GeneralizedTime',
+      s,
+      what,
+      {
+        year: Number(m[1]),
+        month: Number(m[2]),
+        day: Number(m[3]),
+        hour: Number(m[4]),
+        minute: Number(m[5]),
+        second: Number(m[6]),
+      },
       ms,
     );
   }

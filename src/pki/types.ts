@@ -49,6 +49,19 @@ export interface CertFile {
   certs: CertSummary[];
   /** Blocks that failed to parse, or a whole-file problem (empty, no PEM, truncated). */
   errors: PemBlockError[];
+  /**
+   * Private-key blocks in the file (key material where certificates belong: the `keys`
+   * checks report it with the file's mode). Absent when there are none.
+   */
+  privateKeyBlocks?: PrivateKeyBlock[];
+}
+
+/** A private-key PEM block found in a certificate file. Its content is not kept. */
+export interface PrivateKeyBlock {
+  /** 1-based index of the block in the file. */
+  block: number;
+  /** e.g. `EC PRIVATE KEY`, `PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`. */
+  label: string;
 }
 
 export type Severity = 'critical' | 'warning' | 'info';

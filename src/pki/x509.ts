@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { parseDerCertificate } from './der-cert.js';
 import { splitPem } from './pem.js';
-import type { CertFile, CertSummary, PemBlockError } from './types.js';
+import type { CertFile, CertSummary, PemBlockError, PrivateKeyBlock } from './types.js';
 
 export type ParseResult = { ok: true; cert: CertSummary } | { ok: false; error: string };
 
@@ -82,6 +82,7 @@ function parseCertificateDerUncached(der: Uint8Array, fingerprint: string): Pars
 export function parseCertFile(node: string, path: string, text: string): CertFile {
   const certs: CertSummary[] = [];
   const errors: PemBlockError[] = [];
+  const keys: PrivateKeyBlock[] = [];
   let split: ReturnType<typeof splitPem>;
   try {
     split = splitPem(text);
@@ -90,12 +91,13 @@ export function parseCertFile(node: string, path: string, text: string): CertFil
   }
   errors.push(...split.errors);
   for (const block of split.blocks) {
+    if (/PRIVATE KEY$/.test(block.label)) {
+      // Not a parse error: key material where it does not belong (checks/keys.ts).
+      keys.push({ block: block.index, label: block.label });
+      continue;
+    }
     if (block.label !== 'CERTIFICATE') {
-      const what = /PRIVATE KEY/.test(block.label) ? ' (a private key in a certificate file)' : '';
-      errors.push({
-        block: block.index,
-        message: `${block.label} block is not a CERTIFICATE${what}`,
-      });
+      errors.push({ block: block.index, message: `${block.label} block is not a CERTIFICATE` });
       continue;
     }
     const r = parseCertificateDer(block.der);
@@ -103,5 +105,7 @@ export function parseCertFile(node: string, path: string, text: string): CertFil
     else errors.push({ block: block.index, message: r.error });
   }
   errors.sort((a, b) => a.block - b.block);
-  return { node, path, certs, errors };
+  const file: CertFile = { node, path, certs, errors };
+  if (keys.length > 0) file.privateKeyBlocks = keys;
+  return file;
 }

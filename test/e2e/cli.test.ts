@@ -41,6 +41,43 @@ describe('k8ops CLI (built)', () => {
     expect(v.stdout.trim()).toBe(pkg.version);
   });
 
+  it('--help: one exit-code line per subcommand, the same words as the README subcommands table', () => {
+    const help = k8ops(['--help']).stdout;
+    // The help's table: "  <sub>  text", continuation lines indented, until a line that is not.
+    const lines = help.split('\n');
+    const at = lines.indexOf('Exit codes:');
+    expect(at).toBeGreaterThan(0);
+    const fromHelp = new Map<string, string>();
+    let sub = '';
+    for (const line of lines.slice(at + 1)) {
+      const row = /^ {2}([a-z]+) +(\S.*)$/.exec(line);
+      if (row) {
+        sub = row[1]!;
+        fromHelp.set(sub, row[2]!);
+      } else if (/^ {12}\S/.test(line) && sub)
+        fromHelp.set(sub, `${fromHelp.get(sub)} ${line.trim()}`);
+      else break;
+    }
+    // The README's: | `k8ops <sub> ...` | output | exit code |
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const fromReadme = new Map<string, string>();
+    for (const line of readme.split('\n')) {
+      if (!line.startsWith('| `k8ops ')) continue;
+      const cells = line.split(/(?<!\\)\|/).map((c) => c.trim());
+      fromReadme.set(cells[1]!.split(/\s+/)[1]!.replace(/`$/, ''), cells[3]!);
+    }
+    const norm = (m: Map<string, string>) =>
+      Object.fromEntries([...m].map(([k, v]) => [k, v.replace(/\s+/g, ' ')]).sort());
+    expect(Object.keys(norm(fromHelp))).toEqual(['certs', 'info', 'nodes', 'overview']);
+    expect(norm(fromHelp)).toEqual(norm(fromReadme));
+    // certs: its own codes (3 = nodes unreachable; 2 also a usage error), nowhere contradicted.
+    expect(norm(fromHelp).certs).toMatch(
+      /^0 ok; 1 warnings; 2 critical .* or a usage error .*; 3 nodes unreachable/,
+    );
+    expect(help.match(/exit codes?/gi)).toEqual(['Exit codes']);
+    expect(help).not.toMatch(/\bexit [0-9]/);
+  });
+
   it('unknown flags and subcommands are usage errors (exit 2)', () => {
     const r = k8ops(['--nope']);
     expect(r.code).toBe(2);

@@ -3,12 +3,24 @@
  * the tree and the verdicts k8ops computes (chain by signature, expiry, SANs, key ↔ cert)
  * must agree with the real openssl CLI on every file, the status k8ops computes locally
  * must equal nix/pki/status.sh's on every file, and the checks must find nothing wrong.
+ * And a PKI cfssl made under its own file names (not a k8ops layout), scanned like
+ * `k8ops certs --path DIR` without --node: judged on its certificates and keys, its names info.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { certsPathCommand } from '../../src/commands/certs.js';
 import type { NodeSpec } from '../../src/config/types.js';
 import { collectCerts, collectPkiStatus } from '../../src/features/pki/sources.js';
 import { FsNodeAgent } from '../../src/nodes/fs-agent.js';
@@ -18,7 +30,7 @@ import { planNode } from '../../src/pki/layout.js';
 import { defaultLayout } from '../../src/pki/layout-data.js';
 import { buildPkiReport, type PkiReport } from '../../src/pki/report.js';
 import { type TreeCert, treeCerts } from '../../src/pki/tree.js';
-import type { CertFile, PkiStatus } from '../../src/pki/types.js';
+import type { CertFile, PkiCheck, PkiStatus } from '../../src/pki/types.js';
 import { buildLab, DEFAULT_LAB_NODES, describePki, type Lab, run } from '../helpers/pki-lab.js';
 
 const OPENSSL_ENV = { ...process.env, SSL_CERT_FILE: '/dev/null', SSL_CERT_DIR: '/nonexistent' };
@@ -195,6 +207,164 @@ describePki('k8ops agrees with openssl on a gen-lab PKI (real cfssl)', () => {
       ];
       expect(remote.files.map(strip)).toEqual(local.files.map(strip));
       expect(remote.files.length).toBe(readdirSync(dir).length);
+    }
+  });
+});
+
+/** A writable that keeps what is written (for calling a command in-process). */
+function sink(): NodeJS.WritableStream & { text: () => string } {
+  const chunks: string[] = [];
+  const w = new Writable({
+    write(chunk, _enc, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
+  return Object.assign(w, { text: () => chunks.join('') });
+}
+
+describePki('k8ops certs --path (no --node) on a PKI cfssl made under its own file names', () => {
+  let dir: string;
+  let scan: string;
+  const cfssl = async (args: string[], out: string): Promise<void> => {
+    const r = await run('sh', ['-c', `cfssl "$@" | cfssljson -bare ${out}`, 'sh', ...args], {
+      cwd: dir,
+    });
+    if (r.code !== 0) throw new Error(`cfssl ${args.join(' ')}: ${r.stderr}`);
+  };
+  const certs = async (path: string) => {
+    const out = sink();
+    const err = sink();
+    const code = await certsPathCommand({ json: true, prometheus: false, path }, out, err, {
+      K8OPS_NO_VERDICT_CACHE: '1',
+    });
+    return { code, err: err.text(), doc: JSON.parse(out.text()) as { checks: PkiCheck[] } };
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'k8ops-cfssl-'));
+    const key = { algo: 'ecdsa', size: 521 };
+    const json = (name: string, v: unknown) => writeFileSync(join(dir, name), JSON.stringify(v));
+    json('config.json', {
+      signing: {
+        default: { expiry: '8760h' },
+        profiles: {
+          intermediate: {
+            usages: ['cert sign', 'crl sign'],
+            expiry: '4380h',
+            ca_constraint: { is_ca: true, max_path_len: 0, max_path_len_zero: true },
+          },
+          server: {
+            usages: ['digital signature', 'key encipherment', 'server auth'],
+            expiry: '720h',
+          },
+          client: {
+            usages: ['digital signature', 'key encipherment', 'client auth'],
+            expiry: '720h',
+          },
+        },
+      },
+    });
+    json('ca-csr.json', { CN: 'Acme Root CA', key, ca: { expiry: '87600h', pathlen: 1 } });
+    json('int-csr.json', { CN: 'Acme Issuing CA', key });
+    json('server-csr.json', { CN: 'api.acme.test', hosts: ['api.acme.test', '10.1.2.3'], key });
+    json('client-csr.json', { CN: 'alice', names: [{ O: 'ops' }], key });
+    await cfssl(['gencert', '-initca', 'ca-csr.json'], 'ca');
+    await cfssl(['genkey', 'int-csr.json'], 'int');
+    await cfssl(
+      [
+        'sign',
+        '-ca',
+        'ca.pem',
+        '-ca-key',
+        'ca-key.pem',
+        '-config',
+        'config.json',
+        '-profile',
+        'intermediate',
+        'int.csr',
+      ],
+      'int',
+    );
+    for (const [n, profile] of [
+      ['server', 'server'],
+      ['client', 'client'],
+    ] as const)
+      await cfssl(
+        [
+          'gencert',
+          '-ca',
+          'int.pem',
+          '-ca-key',
+          'int-key.pem',
+          '-config',
+          'config.json',
+          '-profile',
+          profile,
+          `${n}-csr.json`,
+        ],
+        n,
+      );
+    // What a node would hold: the CA certificates, each leaf and its key (CA keys offline).
+    scan = join(dir, 'node');
+    mkdirSync(scan);
+    for (const f of [
+      'ca.pem',
+      'int.pem',
+      'server.pem',
+      'client.pem',
+      'server-key.pem',
+      'client-key.pem',
+    ])
+      copyFileSync(join(dir, f), join(scan, f));
+    for (const f of ['server-key.pem', 'client-key.pem']) chmodSync(join(scan, f), 0o600);
+  }, 120_000);
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('openssl verifies every leaf; k8ops: exit 0, each name info (unlisted-file), nothing else', async () => {
+    for (const leaf of ['server.pem', 'client.pem']) {
+      const at = (f: string) => join(scan, f);
+      const v = await openssl([
+        'verify',
+        '-CAfile',
+        at('ca.pem'),
+        '-untrusted',
+        at('int.pem'),
+        at(leaf),
+      ]);
+      expect({ leaf, code: v.code }).toEqual({ leaf, code: 0 });
+    }
+    const r = await certs(scan);
+    expect(r.err).toBe('');
+    expect(r.doc.checks.filter((c) => c.id !== 'unlisted-file')).toEqual([]);
+    expect(r.doc.checks.map((c) => [c.path.split('/').pop(), c.severity]).sort()).toEqual(
+      ['ca.pem', 'client-key.pem', 'client.pem', 'int.pem', 'server-key.pem', 'server.pem'].map(
+        (n) => [n, 'info'],
+      ),
+    );
+    expect(r.code).toBe(0);
+  });
+
+  it('the client key under the server key name: openssl sees two public keys, k8ops key-mismatch', async () => {
+    copyFileSync(join(dir, 'client-key.pem'), join(scan, 'server-key.pem'));
+    try {
+      const a = await openssl(['x509', '-noout', '-pubkey', '-in', join(scan, 'server.pem')]);
+      const b = await openssl(['pkey', '-pubout', '-in', join(scan, 'server-key.pem')]);
+      expect(a.stdout).not.toBe(b.stdout);
+      const r = await certs(scan);
+      expect(r.doc.checks.filter((c) => c.severity !== 'info')).toEqual([
+        expect.objectContaining({
+          id: 'key-mismatch',
+          severity: 'critical',
+          path: join(scan, 'server-key.pem'),
+        }),
+      ]);
+      expect(r.code).toBe(2);
+    } finally {
+      copyFileSync(join(dir, 'server-key.pem'), join(scan, 'server-key.pem'));
     }
   });
 });

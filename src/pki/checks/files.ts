@@ -1,8 +1,9 @@
 /**
  * Files: what could not be read (no status, unparseable certificate files, status errors),
  * what the plan lists but the node lacks, what the PKI directory holds that the layout does
- * not list, the previous pair `install` keeps for a rollback, and a certificate file that
- * changed between the status and the read.
+ * not list (a warning for a named node; info for an anonymous scan, `--path` without
+ * `--node`, which may be a PKI made by other tools), the previous pair `install` keeps for
+ * a rollback, and a certificate file that changed between the status and the read.
  */
 import { posix } from 'node:path';
 import type { Layout } from '../layout.js';
@@ -105,7 +106,11 @@ function planned(n: NodeView, layout: Layout, add: AddFinding): void {
     const why = disabled
       ? `layout entry ${disabled.id} is disabled`
       : 'not in the layout for this node';
-    add('unknown-file', n.node, p, `${name}: ${why}`);
+    // Without --node the directory need not be a k8ops layout (a PKI made by other tools):
+    // names are noted, its certificates and keys are judged by the other groups.
+    if (n.input.anonymous)
+      add('unlisted-file', n.node, p, `${name}: ${why} (names are judged with --node)`);
+    else add('unknown-file', n.node, p, `${name}: ${why}`);
   }
 }
 

@@ -114,7 +114,7 @@ export const CHECK_IDS = {
   'key-usage': {
     severity: 'warning',
     group: 'usages',
-    when: 'a key usage / EKU the profile requires is absent',
+    when: 'a key usage / EKU the profile requires is absent; a leaf of no plan: no TLS use left',
   },
   'key-usage-extra': { severity: 'info', group: 'usages', when: 'an EKU beyond the profile' },
   // keys
@@ -134,6 +134,16 @@ export const CHECK_IDS = {
     when: 'key file mode ≠ layout (or any key readable by group/others)',
   },
   'key-owner': { severity: 'warning', group: 'keys', when: 'key file owner/group ≠ layout' },
+  'key-exposed': {
+    severity: 'critical',
+    group: 'keys',
+    when: 'a private key inside a certificate file that every user can read (o+r, e.g. 0644)',
+  },
+  'key-in-cert-file': {
+    severity: 'warning',
+    group: 'keys',
+    when: 'a private key inside a certificate file not readable by others (e.g. 0600)',
+  },
   // bundles
   'bundle-missing-ca': {
     severity: 'warning',
@@ -154,12 +164,17 @@ export const CHECK_IDS = {
   'unknown-file': {
     severity: 'warning',
     group: 'files',
-    when: 'a file in the PKI directory that the layout does not list',
+    when: 'a file in the PKI directory that the layout does not list (a named node)',
+  },
+  'unlisted-file': {
+    severity: 'info',
+    group: 'files',
+    when: '`--path` without `--node`: a file the layout does not list (names not judged)',
   },
   unparseable: {
     severity: 'warning',
     group: 'files',
-    when: 'garbage, truncated PEM, or a non-certificate block in a cert file',
+    when: 'garbage, truncated PEM, or a non-certificate block (other than a private key) in a cert file',
   },
   'status-error': {
     severity: 'warning',

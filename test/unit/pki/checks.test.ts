@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { indexCerts } from '../../../src/pki/chain.js';
 import { type NodeCheckInput, runChecks } from '../../../src/pki/checks.js';
 import type { PkiCheck } from '../../../src/pki/types.js';
+import { x509 } from '../../../src/pki/x509-lib.js';
 import {
   DAY,
   type FileSpec,
@@ -18,6 +19,8 @@ import {
   pubToPem,
   settings,
 } from '../../helpers/pki-certs.js';
+
+const x509KeyUsage = x509.KeyUsageFlags;
 
 const PKI = '/etc/kubernetes/pki';
 const W1 = { name: 'worker-1', roles: ['worker'] as const, addresses: ['10.77.0.21'], index: 3 };
@@ -302,6 +305,83 @@ describe('runChecks: broken on purpose', () => {
     );
   });
 
+  describe('a private key inside a certificate file', () => {
+    const combined = () => kubelet.pem + kubelet.keyPem + kca.pem;
+
+    it('world-readable (0644) → critical key-exposed, not "unparseable"', () => {
+      const cs = check([
+        nodeInput(
+          W1,
+          workerFiles({ [`${PKI}/kubelet.pem`]: { content: combined(), mode: 0o644 } }),
+        ),
+      ]);
+      expect(problems(cs).map((c) => [c.id, c.severity, c.path])).toEqual([
+        ['key-exposed', 'critical', `${PKI}/kubelet.pem`],
+      ]);
+      expect(find(cs, 'key-exposed')[0]!.message).toBe(
+        'kubelet.pem holds a private key (block 2: PRIVATE KEY) and has mode 0644: readable by every user on the node; take the key as compromised, issue a new pair and keep the key in its own 0600 file',
+      );
+    });
+
+    it('0600 → still a warning key-in-cert-file; 0640 names the group that can read it', () => {
+      const own = check([
+        nodeInput(
+          W1,
+          workerFiles({ [`${PKI}/kubelet.pem`]: { content: combined(), mode: 0o600 } }),
+        ),
+      ]);
+      expect(problems(own).map((c) => [c.id, c.severity, c.path])).toEqual([
+        ['key-in-cert-file', 'warning', `${PKI}/kubelet.pem`],
+      ]);
+      expect(find(own, 'key-in-cert-file')[0]!.message).toMatch(
+        /^kubelet\.pem holds a private key \(block 2: PRIVATE KEY\) \(mode 0600\): certificate files are read and copied as public material/,
+      );
+      const group = check([
+        nodeInput(
+          W1,
+          workerFiles({
+            [`${PKI}/kubelet.pem`]: { content: combined(), mode: 0o640, group: 'kubernetes' },
+          }),
+        ),
+      ]);
+      expect(find(group, 'key-in-cert-file')[0]!.message).toMatch(
+        /\(mode 0640: readable by group kubernetes\)/,
+      );
+    });
+
+    it('key block first (the status then calls the file a key): one finding, not key-mode too', () => {
+      const cs = check([
+        nodeInput(
+          W1,
+          workerFiles({
+            [`${PKI}/kubelet.pem`]: {
+              content: kubelet.keyPem + kubelet.pem + kca.pem,
+              mode: 0o644,
+            },
+          }),
+        ),
+      ]);
+      expect(problems(cs).map((c) => [c.id, c.path])).toEqual([
+        ['key-exposed', `${PKI}/kubelet.pem`],
+      ]);
+      expect(find(cs, 'key-exposed')[0]!.message).toMatch(/\(block 1: PRIVATE KEY\)/);
+    });
+
+    it('a trust bundle holding a key, and no status (mode unknown) → key-in-cert-file', () => {
+      const cs = check([
+        nodeInput(
+          W1,
+          workerFiles({ [`${PKI}/kubernetes-ca.pem`]: { content: kca.pem + kca.keyPem } }),
+          { status: false },
+        ),
+      ]);
+      expect(problems(cs).map((c) => [c.id, c.path])).toEqual([
+        ['key-in-cert-file', `${PKI}/kubernetes-ca.pem`],
+      ]);
+      expect(find(cs, 'key-in-cert-file')[0]!.message).toMatch(/\(mode unknown: no status\)/);
+    });
+  });
+
   it('truncated PEM → warning unparseable for that file, never a crash', () => {
     const text = kubelet.pem + kca.pem;
     const cs = check([
@@ -500,5 +580,111 @@ describe('runChecks: broken on purpose', () => {
       settings({ renewBeforeMs: 2 * DAY }),
     );
     expect(find(cs, 'rotation-late').map((c) => c.severity)).toEqual(['warning', 'warning']);
+  });
+});
+
+describe('runChecks: a PKI made by other tools (--path without --node)', () => {
+  const DIR = '/srv/acme/pki';
+  const NONE = { name: '{node}', roles: [] as const, addresses: [] };
+  let acmeRoot: Issued;
+  let acmeCa: Issued;
+  let server: Issued;
+  let client: Issued;
+
+  beforeAll(async () => {
+    acmeRoot = await makeRoot({ cn: 'Acme Root CA' });
+    acmeCa = await issue(acmeRoot, { cn: 'Acme Issuing CA', ca: { pathlen: 0 }, days: 365 });
+    server = await issue(acmeCa, { cn: 'api.acme.test', dns: ['api.acme.test'], days: 90 });
+    client = await issue(acmeCa, { cn: 'ops', eku: ['clientAuth'], days: 90 });
+  });
+
+  /** openssl / kubeadm names: X.crt + X.key, none of them the layout's. */
+  function acmeFiles(over: Record<string, FileSpec | undefined> = {}): Record<string, FileSpec> {
+    const files: Record<string, FileSpec> = {
+      [`${DIR}/root-ca.crt`]: { content: acmeRoot.pem },
+      [`${DIR}/issuing-ca.crt`]: { content: acmeCa.pem },
+      [`${DIR}/server.crt`]: { content: server.pem + acmeCa.pem },
+      [`${DIR}/server.key`]: { content: server.keyPem, mode: 0o600 },
+      [`${DIR}/client.crt`]: { content: client.pem + acmeCa.pem },
+      [`${DIR}/client.key`]: { content: client.keyPem, mode: 0o600 },
+    };
+    for (const [k, v] of Object.entries(over)) {
+      if (v === undefined) delete files[k];
+      else files[k] = v;
+    }
+    return files;
+  }
+  const anonymous = (files: Record<string, FileSpec>): NodeCheckInput => ({
+    ...nodeInput({ ...NONE, name: 'local' }, files, { pkiDir: DIR }),
+    anonymous: true,
+  });
+
+  it('sound: nothing but info (each name the layout does not list: unlisted-file)', () => {
+    const cs = check([anonymous(acmeFiles())]);
+    expect(problems(cs)).toEqual([]);
+    expect(find(cs, 'unlisted-file').map((c) => [c.path.split('/').pop(), c.severity])).toEqual(
+      ['client.crt', 'client.key', 'issuing-ca.crt', 'root-ca.crt', 'server.crt', 'server.key'].map(
+        (n) => [n, 'info'],
+      ),
+    );
+    expect(find(cs, 'unlisted-file')[0]!.message).toBe(
+      'client.crt: not in the layout for this node (names are judged with --node)',
+    );
+  });
+
+  it('with --node (not anonymous) the same names are warnings (unknown-file)', () => {
+    const named = nodeInput({ ...NONE, name: 'acme-1' }, acmeFiles(), { pkiDir: DIR });
+    const cs = check([named]);
+    expect(find(cs, 'unknown-file')).toHaveLength(6);
+    expect(problems(cs).map((c) => c.id)).toEqual(Array(6).fill('unknown-file'));
+    expect(find(cs, 'unlisted-file')).toEqual([]);
+  });
+
+  it('its certificates and keys are still judged: X.key ↔ X.crt, chains, dates, usages', async () => {
+    // server.key holds the client's key: key-mismatch by the openssl naming convention.
+    const swapped = check([
+      anonymous(acmeFiles({ [`${DIR}/server.key`]: { content: client.keyPem, mode: 0o600 } })),
+    ]);
+    expect(problems(swapped).map((c) => [c.id, c.severity, c.path])).toEqual([
+      ['key-mismatch', 'critical', `${DIR}/server.key`],
+    ]);
+    const loose = check([
+      anonymous(acmeFiles({ [`${DIR}/client.key`]: { content: client.keyPem, mode: 0o644 } })),
+    ]);
+    expect(problems(loose).map((c) => [c.id, c.path])).toEqual([['key-mode', `${DIR}/client.key`]]);
+    // A leaf whose usages leave it no TLS use.
+    const signer = await issue(acmeCa, {
+      cn: 'signer',
+      keyUsages: x509KeyUsage.keyCertSign,
+      eku: ['codeSigning'] as never,
+    });
+    const usages = check([
+      anonymous(acmeFiles({ [`${DIR}/signer.crt`]: { content: signer.pem + acmeCa.pem } })),
+    ]);
+    expect(problems(usages).map((c) => [c.id, c.severity, c.path])).toEqual([
+      ['key-usage', 'warning', `${DIR}/signer.crt`],
+    ]);
+    expect(find(usages, 'key-usage')[0]!.message).toBe(
+      'signer: key usage keyCertSign lacks digitalSignature; EKU codeSigning has neither serverAuth nor clientAuth: no TLS use is left to it',
+    );
+    // Expired, and signed by a key that is not its issuer's.
+    const old = await issue(acmeCa, { cn: 'old', notBefore: NOW - 100 * DAY, days: 90 });
+    const rogue = await issue(acmeCa, { cn: 'rogue', signWith: acmeRoot.keys });
+    const broken = check([
+      anonymous(
+        acmeFiles({
+          [`${DIR}/old.crt`]: { content: old.pem },
+          [`${DIR}/rogue.crt`]: { content: rogue.pem },
+        }),
+      ),
+    ]);
+    expect(
+      problems(broken)
+        .map((c) => [c.id, c.path.split('/').pop()])
+        .sort(),
+    ).toEqual([
+      ['bad-signature', 'rogue.crt'],
+      ['expired', 'old.crt'],
+    ]);
   });
 });

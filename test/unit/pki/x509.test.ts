@@ -75,12 +75,24 @@ describe('parseCertFile on the openssl fixtures', () => {
   });
 
   it('reports non-CERTIFICATE blocks and keeps the good certificates', () => {
-    const key = '-----BEGIN EC PRIVATE KEY-----\nAQID\n-----END EC PRIVATE KEY-----\n';
-    const f = parseCertFile('n', 'mixed.pem', `${key}${fixture('root.pem')}`);
+    const pub = '-----BEGIN PUBLIC KEY-----\nAQID\n-----END PUBLIC KEY-----\n';
+    const f = parseCertFile('n', 'mixed.pem', `${pub}${fixture('root.pem')}`);
     expect(f.certs.map((c) => c.commonName)).toEqual(['fixture-root']);
-    expect(f.errors).toEqual([
-      { block: 1, message: expect.stringMatching(/not a CERTIFICATE.*private key/) },
+    expect(f.errors).toEqual([{ block: 1, message: 'PUBLIC KEY block is not a CERTIFICATE' }]);
+    expect(f.privateKeyBlocks).toBeUndefined();
+  });
+
+  it('notes private-key blocks (any order, any key label) apart from parse errors, keeping no key bytes', () => {
+    const ec = '-----BEGIN EC PRIVATE KEY-----\nAQID\n-----END EC PRIVATE KEY-----\n';
+    const p8 = '-----BEGIN PRIVATE KEY-----\nBAUG\n-----END PRIVATE KEY-----\n';
+    const f = parseCertFile('n', 'mixed.pem', `${ec}${fixture('root.pem')}${p8}`);
+    expect(f.certs.map((c) => c.commonName)).toEqual(['fixture-root']);
+    expect(f.errors).toEqual([]);
+    expect(f.privateKeyBlocks).toEqual([
+      { block: 1, label: 'EC PRIVATE KEY' },
+      { block: 3, label: 'PRIVATE KEY' },
     ]);
+    expect(JSON.stringify(f.privateKeyBlocks)).not.toContain('AQID');
   });
 
   it('reports a CERTIFICATE block whose DER is not a certificate', () => {
@@ -139,5 +151,23 @@ describe('parseCertificateDer never throws', () => {
       const f = parseCertFile('n', 'p', text.slice(0, n));
       expect(f.certs.length + f.errors.length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('impossible validity dates', () => {
+  it('a certificate dated month 13, day 99 is an error value, not 2000-04-12', () => {
+    const der = Buffer.from(splitPem(fixture('root.pem')).blocks[0]!.der);
+    const at = der.indexOf(Buffer.from('261125123439Z', 'latin1'));
+    expect(at).toBeGreaterThan(0);
+    der.write('991399999999Z', at, 'latin1');
+    const r = parseCertificateDer(new Uint8Array(der));
+    expect(r).toEqual({
+      ok: false,
+      error: expect.stringMatching(/^cannot parse certificate: notBefore: month 13 is not 1–12/),
+    });
+    const pem = `-----BEGIN CERTIFICATE-----\n${der.toString('base64')}\n-----END CERTIFICATE-----\n`;
+    const f = parseCertFile('n', '/p/root.pem', pem);
+    expect(f.certs).toEqual([]);
+    expect(f.errors).toEqual([{ block: 1, message: expect.stringMatching(/month 13/) }]);
   });
 });
