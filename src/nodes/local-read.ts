@@ -11,7 +11,14 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { FileRead } from './agent.js';
 
+/** The largest file read, locally and on nodes (SshNodeAgent checks the size on the node). */
 export const MAX_LOCAL_READ = 1 << 20;
+
+/** The error of a file over `maxBytes` (`larger than 1 MiB`): the same text for every agent. */
+export function tooLargeError(maxBytes: number = MAX_LOCAL_READ): string {
+  const limit = maxBytes >= 1 << 20 ? `${maxBytes / (1 << 20)} MiB` : `${maxBytes} bytes`;
+  return `larger than ${limit}`;
+}
 
 /** Read one file as UTF-8; `nodePath` is what the result and its errors are named by. */
 export function readLocalFile(
@@ -32,10 +39,8 @@ export function readLocalFile(
         error: `${nodePath}: not a regular file`,
         missing: false,
       };
-    if (st.size > maxBytes) {
-      const limit = maxBytes >= 1 << 20 ? `${maxBytes / (1 << 20)} MiB` : `${maxBytes} bytes`;
-      return { path: nodePath, ok: false, error: `larger than ${limit}`, missing: false };
-    }
+    if (st.size > maxBytes)
+      return { path: nodePath, ok: false, error: tooLargeError(maxBytes), missing: false };
     // The size from fstat, plus one byte to notice a file that grew since.
     const buf = Buffer.allocUnsafe(st.size + 1);
     let n = 0;

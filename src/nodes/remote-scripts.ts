@@ -4,7 +4,9 @@
  * back, as a value or a per-item error (truncated output, garbage, missing frames).
  *
  * The builders return plain POSIX sh scripts: SshHost.run evaluates them in a persistent
- * shell, or runs them with `sh -c` over exec.
+ * shell, or runs them with `sh -c` over exec. Every script is linear in the number of files
+ * (no list rebuilt per file), opens only regular files, and reads none over MAX_LOCAL_READ
+ * (the size is checked on the node first).
  *
  * Framing: every line the scripts emit for an item starts with `K8OPS-<nonce> <index> `,
  * where the nonce is random per call and the index points into the caller's list, so no
@@ -23,6 +25,7 @@ import {
   words,
 } from '../ssh/quote.js';
 import type { FileRead, FileStat, UnitActiveState, UnitState } from '../store/io.js';
+import { MAX_LOCAL_READ, tooLargeError } from './local-read.js';
 
 export function newNonce(): string {
   return randomBytes(9).toString('base64url');
@@ -33,85 +36,197 @@ function concat(cmds: ShellCommand[]): ShellCommand {
 }
 
 // ---------------------------------------------------------------------------------------
-// readFiles
+// What every node script shares
 // ---------------------------------------------------------------------------------------
 
-/** `r <index> <path>`: one per-file frame (base64 of the content). */
-const PER_FILE_READER = sh`r() {
-  if [ ! -e "$2" ]; then printf '%s %s missing\\n' "$M" "$1"; return; fi
-  if [ -d "$2" ]; then printf '%s %s isdir\\n' "$M" "$1"; return; fi
-  if [ ! -r "$2" ]; then printf '%s %s denied\\n' "$M" "$1"; return; fi
+/**
+ * The most bytes of file content one readFiles/readCertDir request sends: files past it are
+ * reported (`budget`) instead of read, so many large files cannot push the whole answer over
+ * the transport's output cap (16 MiB) and cost the node every other file.
+ */
+export const READ_BUDGET_BYTES = 8 << 20;
+
+const MAX = intArg(MAX_LOCAL_READ);
+const MAX_DIGITS = intArg(String(MAX_LOCAL_READ).length);
+const BUDGET = intArg(READ_BUDGET_BYTES);
+
+/**
+ * Shell functions of the read scripts (POSIX sh; the caller sets M=K8OPS-<nonce>):
+ *   t <index> <path>  prints `K8OPS-N i missing|isdir|notreg|denied` and fails, or
+ *                     succeeds silently for a readable regular file. Only `test` looks at
+ *                     the path: nothing is opened (a FIFO, a device or a socket never is).
+ *   r <index> <path>  one per-file frame: t's status, `K8OPS-N i toobig` (size checked on
+ *                     the node before reading), or `K8OPS-N i data`, the base64 on one line,
+ *                     `K8OPS-N i end`.
+ *   c <index> <path>  t with its status on fd 3; a readable regular file is printed as a
+ *                     candidate line `<index> <path>` (on stdout, collected by the caller).
+ */
+const READERS = sh`t() {
+  if [ ! -e "$2" ]; then K8OPS_ST=missing
+  elif [ -d "$2" ]; then K8OPS_ST=isdir
+  elif [ ! -f "$2" ]; then K8OPS_ST=notreg
+  elif [ ! -r "$2" ]; then K8OPS_ST=denied
+  else return 0
+  fi
+  printf '%s %s %s\\n' "$M" "$1" "$K8OPS_ST"
+  return 1
+}
+r() {
+  t "$1" "$2" || return 0
+  K8OPS_Z=$(stat -L -c %s -- "$2" 2>/dev/null) || K8OPS_Z=
+  case $K8OPS_Z in
+    '' | *[!0-9]*) printf '%s %s data\\n!\\n%s %s end\\n' "$M" "$1" "$M" "$1"; return ;;
+  esac
+  if [ \${#K8OPS_Z} -gt ${MAX_DIGITS} ] || [ "$K8OPS_Z" -gt ${MAX} ]; then
+    printf '%s %s toobig\\n' "$M" "$1"
+    return
+  fi
   printf '%s %s data\\n' "$M" "$1"
   { base64 < "$2" || printf '!'; } 2>/dev/null | tr -d '\\n'
   printf '\\n%s %s end\\n' "$M" "$1"
 }`;
 
-/**
- * One script that emits, per path i (two processes per file: the race-free fallback):
- *   K8OPS-N i missing | K8OPS-N i isdir | K8OPS-N i denied
- * or
- *   K8OPS-N i data \n <base64 on one line> \n K8OPS-N i end
- * and finally `K8OPS-N done`.
- */
-export function readFilesScript(paths: readonly string[], nonce: string): ShellCommand {
-  const args = paths.map((p) => remotePath(p)); // validates all before anything is built
-  const n = token(nonce);
-  const head = concat([sh`M=K8OPS-${n}`, PER_FILE_READER]);
-  const calls = args.map((a: ShellArg, i) => sh`r ${intArg(i)} ${a}`);
-  return concat([head, ...calls, sh`printf '%s done\\n' "$M"`]);
-}
+/** `c`: see READERS (for the batch scripts, whose candidates BATCH_BODY reads). */
+const CANDIDATE = sh`c() {
+  t "$1" "$2" >&3 && printf '%s %s\\n' "$1" "$2"
+}`;
 
 /**
- * readFiles in two remote processes for any number of files: the readable ones are sized
- * with one `wc -c` and sent raw with one `cat`. Emits the per-path status lines of
- * readFilesScript for missing/isdir/denied paths, then
+ * The batch (shared by readFilesBatchScript and readCertDirScript): the candidates in
+ * $K8OPS_L, one `<index> <path>` line each (paths never hold a newline: validated, or
+ * plain ASCII names), are sized by one `wc -c`; each over MAX_LOCAL_READ is reported
+ * `toobig`, each past the request's READ_BUDGET_BYTES `budget`; the rest go out in one
+ * `cat`. Emits
  *   K8OPS-N sizes <i> <j> …      (indices of the files that follow, in order)
- *   <wc -c output: one `<size> <name>` line per file, then a total line>
+ *   <one `<size> <path>` line per file>
  *   K8OPS-N data
  *   <the files' bytes, concatenated>
  *   \nK8OPS-N end <cat's exit status>
- *   K8OPS-N done
- * The parser splits the bytes by the sizes and checks that the end marker sits exactly
- * after them; a file that changed size between `wc` and `cat` makes the batch
- * inconsistent and its files are reported for a per-file retry (parseReadFilesBatch).
- * If `wc` itself fails, the script falls back to per-file frames on its own.
+ * then `K8OPS-N done`. If `wc` fails, every candidate gets a per-file frame (r) instead.
+ *
+ * Linear in the number of files: every list is built by one command substitution and split
+ * once on newlines (never `set -- "$@" x` or `I="$I x"`, which copy the whole list per
+ * file), and lists are walked with `for`, never `shift` (which copies the rest in dash).
+ * Status lines go out on fd 3 (the script's stdout) from inside the substitutions.
  */
-export function readFilesBatchScript(paths: readonly string[], nonce: string): ShellCommand {
-  const args = paths.map((p) => remotePath(p)); // validates all before anything is built
-  const n = token(nonce);
-  const head = concat([
-    sh`M=K8OPS-${n}
-I=
-set --`,
-    PER_FILE_READER,
-    sh`k() {
-  if [ ! -e "$2" ]; then printf '%s %s missing\\n' "$M" "$1"; return 1; fi
-  if [ -d "$2" ]; then printf '%s %s isdir\\n' "$M" "$1"; return 1; fi
-  if [ ! -r "$2" ]; then printf '%s %s denied\\n' "$M" "$1"; return 1; fi
-}`,
-  ]);
-  const calls = args.map(
-    (a: ShellArg, i) => sh`k ${intArg(i)} ${a} && { I="$I ${intArg(i)}"; set -- "$@" ${a}; }`,
-  );
-  return concat([head, ...calls, BATCH_BODY]);
-}
-
-/**
- * The files in "$@" (their indices in $I) in one `wc -c` + one `cat`, else per file; then
- * `K8OPS-N done`. Shared by readFilesBatchScript and readCertDirScript.
- */
-const BATCH_BODY = sh`if [ -n "$I" ]; then
-  if w=$(wc -c -- "$@" 2>/dev/null); then
-    printf '%s sizes%s\\n%s\\n%s data\\n' "$M" "$I" "$w" "$M"
-    cat -- "$@" 2>/dev/null
-    printf '\\n%s end %s\\n' "$M" "$?"
+const BATCH_BODY = sh`if [ -n "$K8OPS_L" ]; then
+  IFS='
+'
+  set -f
+  # shellcheck disable=SC2046 # split on newlines (IFS), no globbing (set -f): one path each
+  set -- $(for l in $K8OPS_L; do printf '%s\\n' "\${l#* }"; done)
+  if K8OPS_W=$(wc -c -- "$@" 2>/dev/null); then
+    K8OPS_K=$(b=0
+      for l in $K8OPS_L; do
+        IFS=' ' read -r z _ <&4 || z=
+        i=\${l%% *}
+        case $z in
+          '' | *[!0-9]* | 0?*) r "$i" "\${l#* }" >&3 ;;
+          *)
+            if [ \${#z} -gt ${MAX_DIGITS} ] || [ "$z" -gt ${MAX} ]; then
+              printf '%s %s toobig\\n' "$M" "$i" >&3
+            elif [ $((b + z)) -gt ${BUDGET} ]; then
+              printf '%s %s budget\\n' "$M" "$i" >&3
+            else
+              b=$((b + z))
+              printf '%s %s %s\\n' "$i" "$z" "\${l#* }"
+            fi
+            ;;
+        esac
+      done 4<<K8OPS_EOF
+$K8OPS_W
+K8OPS_EOF
+    )
+    if [ -n "$K8OPS_K" ]; then
+      printf '%s sizes' "$M"
+      for l in $K8OPS_K; do printf ' %s' "\${l%% *}"; done
+      printf '\\n'
+      for l in $K8OPS_K; do printf '%s\\n' "\${l#* }"; done
+      printf '%s data\\n' "$M"
+      # shellcheck disable=SC2046 # as above
+      set -- $(for l in $K8OPS_K; do l=\${l#* }; printf '%s\\n' "\${l#* }"; done)
+      cat -- "$@" 2>/dev/null
+      printf '\\n%s end %s\\n' "$M" "$?"
+    fi
   else
-    for i in $I; do r "$i" "$1"; shift; done
+    for l in $K8OPS_L; do r "\${l%% *}" "\${l#* }"; done
   fi
 fi
 printf '%s done\\n' "$M"`;
 
+/** `K8OPS_L=$(<calls>)`: the candidate lines the calls print (none without calls). */
+function substitution(calls: ShellCommand[]): ShellCommand[] {
+  return calls.length === 0 ? [] : [sh`K8OPS_L=$(`, ...calls, sh`)`];
+}
+
+function prelude(nonce: string): ShellCommand {
+  return concat([
+    sh`M=K8OPS-${token(nonce)}
+LC_ALL=C
+export LC_ALL`,
+    READERS,
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------
+// readFiles
+// ---------------------------------------------------------------------------------------
+
+/**
+ * One script that emits, per path i (the race-free fallback: a few processes per file):
+ *   K8OPS-N i missing | isdir | notreg | denied | toobig
+ * or
+ *   K8OPS-N i data \n <base64 on one line> \n K8OPS-N i end
+ * and finally `K8OPS-N done`. Only regular files are opened, and only up to
+ * MAX_LOCAL_READ bytes (their size is checked first).
+ */
+export function readFilesScript(paths: readonly string[], nonce: string): ShellCommand {
+  const args = paths.map((p) => remotePath(p)); // validates all before anything is built
+  const calls = args.map((a: ShellArg, i) => sh`r ${intArg(i)} ${a}`);
+  return concat([prelude(nonce), ...calls, sh`printf '%s done\\n' "$M"`]);
+}
+
+/**
+ * readFiles in a few remote processes for any number of files: the readable regular ones
+ * are sized with one `wc -c` and sent raw with one `cat` (BATCH_BODY). Emits the per-path
+ * status lines of readFilesScript for the others, then the batch frames, then
+ * `K8OPS-N done`. The parser splits the bytes by the sizes and checks that the end marker
+ * sits exactly after them; a file that changed size between `wc` and `cat` makes the batch
+ * inconsistent and its files are reported for a per-file retry (parseReadFilesBatch).
+ */
+export function readFilesBatchScript(paths: readonly string[], nonce: string): ShellCommand {
+  const args = paths.map((p) => remotePath(p)); // validates all before anything is built
+  const calls = args.map((a: ShellArg, i) => sh`c ${intArg(i)} ${a}`);
+  return concat([
+    prelude(nonce),
+    CANDIDATE,
+    sh`exec 3>&1
+K8OPS_L=`,
+    ...substitution(calls),
+    BATCH_BODY,
+  ]);
+}
+
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The per-file statuses the read scripts send instead of content. */
+type FileStatus = 'missing' | 'isdir' | 'notreg' | 'denied' | 'toobig' | 'budget';
+
+/** `<index> <status>` (or `<index> data`, a per-file frame) after the nonce marker. */
+const STATUS_LINE = /^(\d+) (missing|isdir|notreg|denied|toobig|budget|data)$/;
+
+const STATUS_ERRORS: Record<FileStatus, string> = {
+  missing: 'no such file',
+  isdir: 'is a directory',
+  notreg: 'not a regular file',
+  denied: 'permission denied',
+  toobig: tooLargeError(MAX_LOCAL_READ),
+  budget: `not read: over the ${READ_BUDGET_BYTES >> 20} MiB a request may read`,
+};
+
+function statusError(path: string, status: FileStatus): FileRead {
+  return { path, ok: false, error: STATUS_ERRORS[status], missing: status === 'missing' };
+}
 
 /** Parse readFilesScript output. */
 export function parseReadFiles(
@@ -137,46 +252,27 @@ export function parseReadFiles(
       sawDone = true;
       continue;
     }
-    const m = /^(\d+) (missing|isdir|denied|data)$/.exec(rest);
+    const m = STATUS_LINE.exec(rest);
     if (!m) continue;
     const idx = Number(m[1]);
     const path = paths[idx];
     if (path === undefined || results[idx] !== undefined) continue;
-    switch (m[2]) {
-      case 'missing':
-        results[idx] = err(path, 'no such file', true);
-        break;
-      case 'isdir':
-        results[idx] = err(path, 'is a directory');
-        break;
-      case 'denied':
-        results[idx] = err(path, 'permission denied');
-        break;
-      case 'data': {
-        const body = lines[i + 1];
-        const end = lines[i + 2];
-        if (body === undefined || end === undefined) {
-          results[idx] = err(path, 'truncated output');
-          i = lines.length;
-          break;
-        }
-        if (end !== `${marker}${idx} end`) {
-          results[idx] = err(path, 'corrupt frame (no end marker)');
-          break;
-        }
-        i += 2;
-        if (body.endsWith('!')) {
-          results[idx] = err(path, 'read error');
-          break;
-        }
-        if (!B64.test(body) || body.length % 4 !== 0) {
-          results[idx] = err(path, 'corrupt frame (bad base64)');
-          break;
-        }
-        results[idx] = { path, ok: true, content: Buffer.from(body, 'base64').toString('utf8') };
-        break;
-      }
+    if (m[2] !== 'data') {
+      results[idx] = statusError(path, m[2] as FileStatus);
+      continue;
     }
+    const body = lines[i + 1];
+    const end = lines[i + 2];
+    if (body === undefined || end === undefined) {
+      results[idx] = err(path, 'truncated output');
+      break;
+    }
+    if (end !== `${marker}${idx} end`) {
+      results[idx] = err(path, 'corrupt frame (no end marker)');
+      continue;
+    }
+    i += 2;
+    results[idx] = decodeB64Frame(path, body, end, `${marker}${idx} end`);
   }
   return results.map(
     (r, i) => r ?? err(paths[i]!, sawDone ? 'no result for this file' : 'truncated output'),
@@ -230,14 +326,12 @@ export function parseReadFilesBatch(
       sawDone = true;
       continue;
     }
-    const status = /^(\d+) (missing|isdir|denied|data)$/.exec(rest);
+    const status = STATUS_LINE.exec(rest);
     if (status) {
       const idx = Number(status[1]);
       if (!fresh(idx)) continue;
       const path = paths[idx]!;
-      if (status[2] === 'missing') results[idx] = err(path, 'no such file', true);
-      else if (status[2] === 'isdir') results[idx] = err(path, 'is a directory');
-      else if (status[2] === 'denied') results[idx] = err(path, 'permission denied');
+      if (status[2] !== 'data') results[idx] = statusError(path, status[2] as FileStatus);
       else {
         // a per-file frame (the script's own fallback when `wc` failed)
         const body = nextLine();
@@ -279,11 +373,10 @@ export function parseReadFilesBatch(
       let at = pos;
       indices.forEach((idx, k) => {
         const len = lens[k]!;
-        results[idx] = {
-          path: paths[idx]!,
-          ok: true,
-          content: output.toString('utf8', at, at + len),
-        };
+        results[idx] =
+          len > MAX_LOCAL_READ // the node checks this; a node that did not is not trusted
+            ? statusError(paths[idx]!, 'toobig')
+            : { path: paths[idx]!, ok: true, content: output.toString('utf8', at, at + len) };
         at += len;
       });
       pos += total + exactEnd.length;
@@ -314,7 +407,10 @@ function decodeB64Frame(path: string, body: string, end: string, expectedEnd: st
   if (end !== expectedEnd) return err('corrupt frame (no end marker)');
   if (body.endsWith('!')) return err('read error');
   if (!B64.test(body) || body.length % 4 !== 0) return err('corrupt frame (bad base64)');
-  return { path, ok: true, content: Buffer.from(body, 'base64').toString('utf8') };
+  const bytes = Buffer.from(body, 'base64');
+  // The node checks the size before reading; a file that grew in between is refused here.
+  if (bytes.length > MAX_LOCAL_READ) return statusError(path, 'toobig');
+  return { path, ok: true, content: bytes.toString('utf8') };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -325,48 +421,47 @@ function decodeB64Frame(path: string, body: string, end: string, expectedEnd: st
  * List `dir` and read its certificate files, in one script (one round trip):
  *   K8OPS-N nodir                         (not a directory, or not accessible), or
  *   K8OPS-N names \n <every entry name, each followed by NUL> \n K8OPS-N picked
- *   <the names read below, one per line: their order is the batch's indices>
+ *   <the names picked below, one per line: their order is the batch's indices>
  *   K8OPS-N endpicked
- *   <the readFilesBatchScript frames for those files, indices into the picked list>
+ *   <the readFilesBatchScript frames for those names, indices into the picked list: a
+ *    status (notreg, denied, toobig, budget, …) or the content of each>
  *   K8OPS-N done
  * Only names of plain ASCII characters (`A-Za-z0-9._-`) that the sh patterns below take
- * for certificate files are read here: the same rules as isCertFileName
+ * for certificate files are picked here: the same rules as isCertFileName
  * (src/pki/file-names.ts), which, for such names, agree with it exactly (a test runs both).
- * The caller reads any other certificate file name it finds in the listing with readFiles,
- * and never a key file: a name the patterns are unsure of is not read by this script.
+ * Every such entry that exists and is not a directory is picked, so a FIFO, a device or an
+ * oversized file comes back with its own status (never opened, never read) and the caller
+ * does not ask for it again. The caller reads any other certificate file name it finds in
+ * the listing with readFiles, and never a key file: a name the patterns are unsure of is
+ * not read by this script. Linear in the number of entries (see BATCH_BODY).
  */
 export function readCertDirScript(dir: string, nonce: string): ShellCommand {
   const p = remotePath(dir);
-  const n = token(nonce);
   return concat([
-    sh`M=K8OPS-${n}
-I=
-LC_ALL=C
-export LC_ALL
-set --`,
-    PER_FILE_READER,
+    prelude(nonce),
+    CANDIDATE,
     sh`cd -- ${p} 2>/dev/null || { printf '%s nodir\\n' "$M"; exit 0; }
 printf '%s names\\n' "$M"
 for f in * .[!.]* ..?*; do
   if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\\0' "$f"; fi
 done
 printf '\\n%s picked\\n' "$M"
-k=0
-for f in *; do
+K8OPS_P=$(for f in *; do
   case $f in
     .* | *[!A-Za-z0-9._-]*) continue ;;
     [Kk][Ee][Yy].[Pp][Ee][Mm] | *[-_.][Kk][Ee][Yy].[Pp][Ee][Mm]) continue ;;
     *.[Pp][Ee][Mm] | *.[Cc][Rr][Tt]) ;;
     *) continue ;;
   esac
-  if [ -f "$f" ] && [ -r "$f" ]; then
-    printf '%s\\n' "$f"
-    I="$I $k"
-    k=$((k + 1))
-    set -- "$@" "$f"
-  fi
-done
-printf '%s endpicked\\n' "$M"`,
+  if [ -e "$f" ] && [ ! -d "$f" ]; then printf '%s\\n' "$f"; fi
+done)
+if [ -n "$K8OPS_P" ]; then printf '%s\\n' "$K8OPS_P"; fi
+printf '%s endpicked\\n' "$M"
+IFS='
+'
+set -f
+exec 3>&1
+K8OPS_L=$(k=0; for f in $K8OPS_P; do c "$k" "$f"; k=$((k + 1)); done)`,
     BATCH_BODY,
   ]);
 }
@@ -424,43 +519,45 @@ export function parseReadCertDir(output: Buffer, nonce: string): CertDirRead {
  */
 export function statScript(paths: readonly string[], nonce: string): ShellCommand {
   const args = paths.map((p) => remotePath(p));
-  const n = token(nonce);
-  const head = sh`M=K8OPS-${n}
+  const head = sh`M=K8OPS-${token(nonce)}
 LC_ALL=C
 export LC_ALL
-I=
-set --
+K8OPS_L=
 e() {
-  if [ -e "$2" ] || [ -L "$2" ]; then return 0; fi
-  printf '%s %s missing\\n' "$M" "$1"
-  return 1
+  if [ -e "$2" ] || [ -L "$2" ]; then printf '%s %s\\n' "$1" "$2"; return; fi
+  printf '%s %s missing\\n' "$M" "$1" >&3
 }
 s() {
   if [ ! -e "$2" ] && [ ! -L "$2" ]; then printf '%s %s missing\\n' "$M" "$1"; return; fi
-  if o=$(stat -c '%a %U %G %s %F' -- "$2" 2>&1); then
-    printf '%s %s ok %s\\n' "$M" "$1" "$o"
+  if K8OPS_O=$(stat -c '%a %U %G %s %F' -- "$2" 2>&1); then
+    printf '%s %s ok %s\\n' "$M" "$1" "$K8OPS_O"
   else
-    printf '%s %s error %s\\n' "$M" "$1" "$(printf '%s' "$o" | tr '\\n' ' ')"
+    printf '%s %s error %s\\n' "$M" "$1" "$(printf '%s' "$K8OPS_O" | tr '\\n' ' ')"
   fi
-}`;
-  const calls = args.map(
-    (a, i) => sh`e ${intArg(i)} ${a} && { I="$I ${intArg(i)}"; set -- "$@" ${a}; }`,
-  );
-  const body = sh`if [ -n "$I" ]; then
-  if o=$(stat -c '%a %U %G %s %F' -- "$@" 2>/dev/null); then
-    for i in $I; do
-      IFS= read -r l || l=
-      if [ -n "$l" ]; then printf '%s %s ok %s\\n' "$M" "$i" "$l"; else s "$i" "$1"; fi
-      shift
-    done <<K8OPS_EOF
-$o
+}
+exec 3>&1`;
+  const calls = args.map((a, i) => sh`e ${intArg(i)} ${a}`);
+  // Linear: the existing paths are collected by one command substitution and split once,
+  // and stat's lines are walked beside them with `for` + `read` (see BATCH_BODY).
+  const body = sh`if [ -n "$K8OPS_L" ]; then
+  IFS='
+'
+  set -f
+  # shellcheck disable=SC2046 # split on newlines (IFS), no globbing (set -f): one path each
+  set -- $(for l in $K8OPS_L; do printf '%s\\n' "\${l#* }"; done)
+  if K8OPS_W=$(stat -c '%a %U %G %s %F' -- "$@" 2>/dev/null); then
+    for l in $K8OPS_L; do
+      IFS= read -r x <&4 || x=
+      if [ -n "$x" ]; then printf '%s %s ok %s\\n' "$M" "\${l%% *}" "$x"; else s "\${l%% *}" "\${l#* }"; fi
+    done 4<<K8OPS_EOF
+$K8OPS_W
 K8OPS_EOF
   else
-    for i in $I; do s "$i" "$1"; shift; done
+    for l in $K8OPS_L; do s "\${l%% *}" "\${l#* }"; done
   fi
 fi
 printf '%s done\\n' "$M"`;
-  return concat([head, ...calls, body]);
+  return concat([head, ...substitution(calls), body]);
 }
 
 function kindOf(f: string): 'file' | 'dir' | 'link' | 'other' {

@@ -145,9 +145,13 @@ export class SshNodeAgent implements NodeAgent {
 
   /**
    * One script lists `dir` and reads its certificate files (readCertDirScript): one round
-   * trip. A certificate file the script left out (a name outside plain ASCII, a file that
-   * changed while read) is read with readFiles afterwards; a name that is not a
-   * certificate file name here is never returned, whatever the node sent.
+   * trip. What the script picked comes back read or with its own error, decided on the node
+   * (not a regular file, larger than 1 MiB, …) and is not asked for again: a FIFO or a
+   * device is never opened, an oversized file never read. A certificate file the script
+   * left out (a name outside plain ASCII, a directory or dangling link by a certificate
+   * name, a file that changed while read) is read with readFiles afterwards, under the same
+   * rules; a name that is not a certificate file name here is never returned, whatever
+   * the node sent.
    */
   async readCertFiles(dir: string, opts?: CallOptions): Promise<FileRead[]> {
     const nonce = newNonce();
