@@ -4,9 +4,10 @@
  * back, as a value or a per-item error (truncated output, garbage, missing frames).
  *
  * The builders return plain POSIX sh scripts: SshHost.run evaluates them in a persistent
- * shell, or runs them with `sh -c` over exec. Every script is linear in the number of files
- * (no list rebuilt per file), opens only regular files, and reads none over MAX_LOCAL_READ
- * (the size is checked on the node first).
+ * shell, or runs them with `sh -c` over exec. SshNodeAgent sends each inside withDeadline,
+ * so nothing a request starts on the node outlives the request's deadline. Every script is
+ * linear in the number of files (no list rebuilt per file), opens only regular files, and
+ * reads none over MAX_LOCAL_READ (the size is checked on the node first).
  *
  * Framing: every line the scripts emit for an item starts with `K8OPS-<nonce> <index> `,
  * where the nonce is random per call and the index points into the caller's list, so no
@@ -33,6 +34,59 @@ export function newNonce(): string {
 
 function concat(cmds: ShellCommand[]): ShellCommand {
   return { text: cmds.map((c) => c.text).join('\n') };
+}
+
+// ---------------------------------------------------------------------------------------
+// Deadline: nothing of a request outlives it on the node
+// ---------------------------------------------------------------------------------------
+
+/** Whole seconds of node-side deadline for a call of `timeoutMs` (its own, plus a margin). */
+export function deadlineSeconds(timeoutMs: number): number {
+  return Math.max(1, Math.ceil(timeoutMs / 1000)) + 1;
+}
+
+/**
+ * `cmd` with a node-side deadline: once `seconds` have passed, a watchdog kills the
+ * request's whole process group with KILL — the script, its `wc`/`cat`/`stat`/`openssl`/…,
+ * whatever blocks them — so a request k8ops gave up on (timeout, abort, a dropped
+ * connection, a reaper that could not run) ends on the node by itself. The group is the SSH
+ * session's (sshd makes each session its own group): nothing outside this request's
+ * session is touched. On a persistent shell that is the shell itself, which k8ops has
+ * already given up on by then (its own deadline, started before the request was sent, is
+ * the shorter).
+ *
+ * How the watchdog learns that the request is over, without a signal that could race with
+ * its start: the script runs as the left side of a pipeline, its stdout moved back to the
+ * real one (fd 8) and the pipe kept on fd 9, which every process it starts inherits. Its
+ * EXIT trap writes its exit status into the pipe. On the right side, the watchdog starts a
+ * `sleep` and a reader: the reader takes the status, waits for EOF (every holder of fd 9
+ * gone: the script and anything it left running), kills the `sleep` and exits with the
+ * status; the watchdog fires only if the `sleep` ran out first. Nothing is left behind
+ * either way, and the exit status is the script's (1 if it died by a signal). POSIX sh.
+ */
+export function withDeadline(cmd: ShellCommand, seconds: number): ShellCommand {
+  return concat([
+    sh`exec 8>&1
+{
+exec 9>&1 1>&8 8>&-
+trap 'printf "%s\\n" "$?" >&9' EXIT`,
+    cmd,
+    sh`} | {
+  exec 5<&0 </dev/null >/dev/null 2>&1 8>&-
+  sleep ${intArg(seconds)} &
+  K8OPS_T=$!
+  {
+    IFS= read -r K8OPS_S <&5 || K8OPS_S=1
+    while IFS= read -r _ <&5; do :; done
+    kill "$K8OPS_T" 2>/dev/null
+    exit "$K8OPS_S"
+  } &
+  K8OPS_R=$!
+  exec 5<&-
+  if wait "$K8OPS_T"; then kill -KILL 0; fi
+  wait "$K8OPS_R"
+}`,
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -4,15 +4,17 @@
  * (one round trip) on the connection's persistent shell (SshHost.run: no new SSH session
  * per call; plain exec when no shell can be had), parsed by the pure parsers in
  * src/nodes/remote-scripts.ts. Every operation only reads, so a shell that breaks under one
- * is retried over exec within the same deadline.
+ * is retried over exec within the same deadline. Every script but probe's one `cat` runs
+ * under a node-side deadline as long as the call's (withDeadline): a request k8ops abandons
+ * (timeout, abort, lost connection) leaves nothing running on the node past it.
  */
 import { posix } from 'node:path';
 import type { Inventory, NodeSpec } from '../config/types.js';
 import { isCertFileName } from '../pki/file-names.js';
 import type { PkiStatus } from '../pki/types.js';
-import type { ExecOptions } from '../ssh/exec.js';
+import type { ExecOptions, ExecResult } from '../ssh/exec.js';
 import { type SshHost, SshPool } from '../ssh/pool.js';
-import { remotePath, sh, token } from '../ssh/quote.js';
+import { posixSh, remotePath, type ShellCommand, sh, token } from '../ssh/quote.js';
 import { type RouteRequest, routeRequestForNode } from '../ssh/resolve.js';
 import type { RunOptions } from '../ssh/shell.js';
 import {
@@ -26,6 +28,7 @@ import {
 } from './agent.js';
 import { remotePkiStatus } from './pki-status-remote.js';
 import {
+  deadlineSeconds,
   listDirScript,
   newNonce,
   parseListDir,
@@ -40,6 +43,7 @@ import {
   readFilesScript,
   statScript,
   unitStatesCommand,
+  withDeadline,
 } from './remote-scripts.js';
 
 export const DEFAULT_CALL_TIMEOUT_MS = 15_000;
@@ -72,6 +76,16 @@ export class SshNodeAgent implements NodeAgent {
       (opts.inventory ? routeRequestForNode(opts.inventory, node) : { host: node.host });
     this.host = this.pool.host(node.name, req);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  }
+
+  /**
+   * Run one read-only script (SshHost.run) with a node-side deadline as long as the call's
+   * own (withDeadline): whatever becomes of the call here — done, timed out, aborted, the
+   * connection lost — nothing it started on the node outlives that deadline.
+   */
+  private run(cmd: ShellCommand, opts: CallOptions | undefined): Promise<ExecResult> {
+    const o = this.execOpts(opts);
+    return this.host.run(withDeadline(cmd, deadlineSeconds(o.timeoutMs ?? this.timeoutMs)), o);
   }
 
   private execOpts(opts: CallOptions | undefined, extra: RunOptions = {}): RunOptions {
@@ -113,16 +127,13 @@ export class SshNodeAgent implements NodeAgent {
     const nonce = newNonce();
     const cmd = readFilesBatchScript(paths, nonce); // throws UnsafeValueError before any I/O
     const t0 = Date.now();
-    const r = await this.host.run(cmd, this.execOpts(opts));
+    const r = await this.run(cmd, opts);
     const { files, retry } = parseReadFilesBatch(r.stdoutBuffer, nonce, paths);
     if (retry.length === 0) return files;
     const again = retry.map((i) => paths[i]!);
     const nonce2 = newNonce();
     const left = Math.max(1, (opts?.timeoutMs ?? this.timeoutMs) - (Date.now() - t0));
-    const r2 = await this.host.run(
-      readFilesScript(again, nonce2),
-      this.execOpts({ ...opts, timeoutMs: left }),
-    );
+    const r2 = await this.run(readFilesScript(again, nonce2), { ...opts, timeoutMs: left });
     parseReadFiles(r2.stdout, nonce2, again).forEach((f, k) => {
       files[retry[k]!] = f;
     });
@@ -133,13 +144,13 @@ export class SshNodeAgent implements NodeAgent {
     if (paths.length === 0) return [];
     const nonce = newNonce();
     const cmd = statScript(paths, nonce);
-    const r = await this.host.run(cmd, this.execOpts(opts));
+    const r = await this.run(cmd, opts);
     return parseStat(r.stdout, nonce, paths);
   }
 
   async listDir(path: string, opts?: CallOptions): Promise<string[]> {
     const cmd = listDirScript(path);
-    const r = await this.host.run(cmd, this.execOpts(opts));
+    const r = await this.run(cmd, opts);
     return parseListDir(r.stdout);
   }
 
@@ -157,7 +168,7 @@ export class SshNodeAgent implements NodeAgent {
     const nonce = newNonce();
     const cmd = readCertDirScript(dir, nonce); // throws UnsafeValueError before any I/O
     const t0 = Date.now();
-    const r = await this.host.run(cmd, this.execOpts(opts));
+    const r = await this.run(cmd, opts);
     const got = parseReadCertDir(r.stdoutBuffer, nonce);
     if (got.kind === 'nodir') throw new MissingDirectoryError(dir);
     if (got.kind === 'garbled')
@@ -184,13 +195,13 @@ export class SshNodeAgent implements NodeAgent {
     if (units.length === 0) return [];
     const cmd = unitStatesCommand(units);
     // systemctl show exits 0 for unknown units; non-zero means systemctl itself failed.
-    const r = await this.host.run(cmd, this.execOpts(opts));
+    const r = await this.run(cmd, opts);
     return parseUnitStates(r.stdout, units);
   }
 
   /** Raw `ip -j -d link show` JSON text (parsed by the MTU collector). */
   async links(opts?: CallOptions): Promise<string> {
-    const r = await this.host.run(sh`ip -j -d link show`, this.execOpts(opts));
+    const r = await this.run(sh`ip -j -d link show`, opts);
     return r.stdout;
   }
 
@@ -198,13 +209,20 @@ export class SshNodeAgent implements NodeAgent {
    * The node-side `status` script (nix/pki/status.sh with lib.sh inlined) piped to `bash -s`:
    * modes, owners and public-key digests of every PKI file, so key↔cert is checked without a
    * private key leaving the node. Needs bash, jq and openssl on the node, and read access to
-   * the keys (root).
+   * the keys (root). Runs over plain exec (it needs stdin), under a node-side deadline
+   * (withDeadline) like every script here: a status run k8ops gave up on does not go on.
    */
   pkiStatus(pkiDir: string, opts?: CallOptions): Promise<PkiStatus> {
     return remotePkiStatus(
       async (_command, stdin) => {
-        const cmd = sh`bash -s -- --pki-dir ${remotePath(pkiDir)} --node ${token(this.node.name)}`;
-        const o: ExecOptions = { timeoutMs: opts?.timeoutMs ?? this.timeoutMs, reject: false };
+        const timeoutMs = opts?.timeoutMs ?? this.timeoutMs;
+        const cmd = posixSh(
+          withDeadline(
+            sh`bash -s -- --pki-dir ${remotePath(pkiDir)} --node ${token(this.node.name)}`,
+            deadlineSeconds(timeoutMs),
+          ),
+        );
+        const o: ExecOptions = { timeoutMs, reject: false };
         if (stdin !== undefined) o.stdin = stdin;
         if (opts?.signal) o.signal = opts.signal;
         const r = await this.host.exec(cmd, o);
