@@ -46,6 +46,39 @@ export function labSupport(): { ok: true } | { ok: false; reason: string } {
   return { ok: true };
 }
 
+export interface LabProcess {
+  pid: number;
+  ppid: number;
+  /** The command line, arguments joined by spaces. */
+  args: string;
+}
+
+/** Live processes in network namespace `ns` (`ip netns pids`), zombies excluded. */
+function namespaceProcesses(ns: string): LabProcess[] {
+  let pids: string[];
+  try {
+    pids = execFileSync('ip', ['netns', 'pids', ns], { timeout: 5000 })
+      .toString()
+      .split(/\s+/)
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+  const out: LabProcess[] = [];
+  for (const p of pids) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state === 'Z') continue;
+      const args = readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      out.push({ pid: Number(p), ppid: Number(ppid), args });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
 export interface LabHost {
   name: string;
   ns: string;
@@ -90,6 +123,13 @@ export interface SshLab {
   kill(name: keyof SshLab['hosts']): Promise<void>;
   /** Start (or restart) the host's sshd; resolves when it accepts TCP connections. */
   start(name: keyof SshLab['hosts']): Promise<void>;
+  /**
+   * What runs on the host besides its sshd listener: every live (not zombie) process in its
+   * network namespace — sessions, their commands, and orphans they left behind (which are
+   * no longer the sshd's descendants). node3 is alone in its namespace; node1, node2 and
+   * hop2 share one.
+   */
+  processes(name: keyof SshLab['hosts']): LabProcess[];
   /** SIGSTOP / SIGCONT the host's sshd and sessions (a frozen host: keepalive must notice). */
   freeze(name: keyof SshLab['hosts']): void;
   thaw(name: keyof SshLab['hosts']): void;
@@ -506,6 +546,10 @@ export async function startLab(): Promise<SshLab> {
             throw new Error(`${name} sshd exited: see ${join(h.dir, 'sshd.log')}`);
           return tcpOpen(h.ns, h.address, h.port);
         });
+      },
+      processes(name) {
+        const h = hosts[name];
+        return namespaceProcesses(h.ns).filter((p) => p.pid !== h.pid);
       },
       freeze(name) {
         const h = hosts[name];
