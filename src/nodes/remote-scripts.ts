@@ -100,6 +100,14 @@ trap 'printf "%s\\n" "$?" >&9' EXIT`,
  */
 export const READ_BUDGET_BYTES = 8 << 20;
 
+/**
+ * What a private key block's body becomes when a certificate file holding one is read
+ * (base64 of `KEY REDACTED ON THE NODE`): the block's label still tells the checks that key
+ * material sits in a certificate file, and no byte of the key leaves the node.
+ */
+export const REDACTED_KEY_BODY = Buffer.from('KEY REDACTED ON THE NODE').toString('base64');
+const REDACTED = token(REDACTED_KEY_BODY);
+
 const MAX = intArg(MAX_LOCAL_READ);
 const MAX_DIGITS = intArg(String(MAX_LOCAL_READ).length);
 const BUDGET = intArg(READ_BUDGET_BYTES);
@@ -115,7 +123,8 @@ const BUDGET = intArg(READ_BUDGET_BYTES);
  *   c <index> <path>  t with its status on fd 3; a readable regular file is printed as a
  *                     candidate line `<index> <path>` (on stdout, collected by the caller).
  */
-const READERS = sh`t() {
+const READERS = sh`K8OPS_KEYRE='-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----'
+t() {
   if [ ! -e "$2" ]; then K8OPS_ST=missing
   elif [ -d "$2" ]; then K8OPS_ST=isdir
   elif [ ! -f "$2" ]; then K8OPS_ST=notreg
@@ -136,8 +145,18 @@ r() {
     return
   fi
   printf '%s %s data\\n' "$M" "$1"
-  { base64 < "$2" || printf '!'; } 2>/dev/null | tr -d '\\n'
+  if grep -q -e "$K8OPS_KEYRE" -- "$2" 2>/dev/null; then
+    { ksed < "$2" | base64 || printf '!'; } 2>/dev/null | tr -d '\\n'
+  else
+    { base64 < "$2" || printf '!'; } 2>/dev/null | tr -d '\\n'
+  fi
   printf '\\n%s %s end\\n' "$M" "$1"
+}
+ksed() {
+  sed -e "/$K8OPS_KEYRE/,/-----END [A-Z0-9 ]*PRIVATE KEY-----/{
+/-----/!d
+}" -e "/$K8OPS_KEYRE/a\\
+${REDACTED}"
 }`;
 
 /** `c`: see READERS (for the batch scripts, whose candidates BATCH_BODY reads). */
@@ -191,6 +210,26 @@ const BATCH_BODY = sh`if [ -n "$K8OPS_L" ]; then
 $K8OPS_W
 K8OPS_EOF
     )
+    if [ -n "$K8OPS_K" ]; then
+      # A private key inside a certificate file never leaves the node: such files go out
+      # per file (r), with each key block's body replaced on the node (ksed).
+      # shellcheck disable=SC2046 # as above
+      K8OPS_P=$(grep -l -e "$K8OPS_KEYRE" -- $(for l in $K8OPS_K; do l=\${l#* }; printf '%s\\n' "\${l#* }"; done) 2>/dev/null)
+      if [ -n "$K8OPS_P" ]; then
+        K8OPS_K=$(for l in $K8OPS_K; do
+          p=\${l#* }
+          p=\${p#* }
+          case "
+$K8OPS_P
+" in
+            *"
+$p
+"*) r "\${l%% *}" "$p" >&3 ;;
+            *) printf '%s\\n' "$l" ;;
+          esac
+        done)
+      fi
+    fi
     if [ -n "$K8OPS_K" ]; then
       printf '%s sizes' "$M"
       for l in $K8OPS_K; do printf ' %s' "\${l%% *}"; done
