@@ -11,6 +11,7 @@ import { infoCommand } from './commands/info.js';
 import { nodesCommand } from './commands/nodes.js';
 import { type OpenArgs, openSession } from './commands/open.js';
 import { overviewCommand } from './commands/overview.js';
+import { isRotateArgv, rotateCommand } from './commands/rotate.js';
 import { overviewFeature } from './features/overview/model.js';
 import { pkiFeature } from './features/pki/model.js';
 import type { Session } from './session/session.js';
@@ -45,6 +46,9 @@ Usage:
   k8ops certs [--json | --prometheus] [--node NAME] [--path DIR]
                              the PKI tree and every check; exit 0 ok, 1 warnings,
                              2 critical, 3 nodes unreachable (the highest that applies)
+  k8ops rotate plan [--json] [--days N]
+                             the rotation schedule and its conflicts; exit 0 none,
+                             1 a conflict, 3 nodes unreachable (k8ops rotate --help)
   k8ops info                 where k8ops looks for its files
   k8ops --help | --version
 
@@ -165,6 +169,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   const out = deps.stdout ?? process.stdout;
   const err = deps.stderr ?? process.stderr;
   const env = deps.env ?? process.env;
+  if (isRotateArgv(argv)) return rotateCommand(argv, { out, err, env });
   const parsed = parseCli(argv);
   if (!parsed.ok) {
     err.write(`k8ops: ${parsed.error}\nTry 'k8ops --help'.\n`);
