@@ -203,7 +203,8 @@ export const UNIT_ORDER: readonly string[] = [
 ];
 
 /** Units of `certs`, each once, in the hook's restart order (unknown units last, by name). */
-export function restartOrder(units: Iterable<string>): string[] {
+export function restartOrder(units: readonly string[]): string[] {
+  if (units.length <= 1) return [...units];
   const rank = (u: string) => {
     const i = UNIT_ORDER.indexOf(u);
     return i < 0 ? UNIT_ORDER.length : i;
@@ -309,29 +310,32 @@ export function planSchedule(input: PlanInput, settings: PlanSettings, now: numb
       }
     }
     // One timer run per distinct time: the certificates due together rotate together.
-    const byTime = new Map<number, LeafPlan[]>();
-    for (const l of leaves) {
-      const list = byTime.get(l.scheduledMs);
-      if (list) list.push(l);
-      else byTime.set(l.scheduledMs, [l]);
-    }
-    const events: RotationEvent[] = [...byTime.entries()]
-      .sort((a, b) => a[0] - b[0])
-      .map(([at, ls]) => ({
+    leaves.sort(
+      (a, b) => a.scheduledMs - b.scheduledMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    );
+    const events: RotationEvent[] = [];
+    for (let i = 0; i < leaves.length; ) {
+      const at = leaves[i]!.scheduledMs;
+      let j = i + 1;
+      while (j < leaves.length && leaves[j]!.scheduledMs === at) j++;
+      const group = leaves.slice(i, j);
+      events.push({
         node: n.name,
         at,
-        certs: ls.map((l) => l.id),
-        units: restartOrder(ls.flatMap((l) => l.units)),
+        certs: group.map((l) => l.id),
+        units: restartOrder(group.length === 1 ? group[0]!.units : group.flatMap((l) => l.units)),
         controlPlane,
         overdue: at <= now,
-      }));
+      });
+      i = j;
+    }
     nodes.push({
       name: n.name,
       index: n.index,
       roles: n.roles,
       controlPlane,
       offsetMs,
-      leaves: leaves.sort((a, b) => a.scheduledMs - b.scheduledMs || (a.id < b.id ? -1 : 1)),
+      leaves,
       events,
       ...(n.error !== undefined ? { error: n.error } : {}),
       ...(n.pending ? { pending: true } : {}),

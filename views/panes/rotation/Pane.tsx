@@ -20,9 +20,11 @@ import type { RotationDerived, RotationUi } from './bindings.js';
 import {
   axisLine,
   type Cell,
+  LEGEND,
   MARK,
   type TimelineRow,
   type Tone,
+  timelineKeys,
   timelineRows,
   timelineWindow,
 } from './timeline.js';
@@ -73,10 +75,10 @@ const TrackRow = memo(function TrackRow({
   const label =
     row.label.length > labelWidth ? `${row.label.slice(0, labelWidth - 1)}…` : row.label;
   return (
-    <Box height={1} overflow="hidden">
+    <Box height={1}>
       <Text wrap="truncate">
         <Text color={selected ? theme.accent : undefined} bold={selected} inverse={selected}>
-          {`${selected ? '›' : ' '}${label.padEnd(labelWidth)}`}
+          {`${selected ? '>' : ' '}${label.padEnd(labelWidth)}`}
         </Text>
         <Text color={row.kind === 'intermediate' ? theme.dim : undefined}> </Text>
         {runs.map((r, i) => (
@@ -111,17 +113,16 @@ const Timeline = memo(function Timeline({
   const labelWidth = Math.max(6, Math.min(16, Math.max(0, ...allLabels.map((l) => l.length))));
   const cols = Math.max(4, width - labelWidth - 2);
   const w = useMemo(() => timelineWindow(hour, TIMELINE_DAYS, cols), [hour, cols]);
-  const rows = useMemo(() => timelineRows(schedule, nodes, w), [schedule, nodes, w]);
+  // Only the rows on screen are computed (a window around the selected node).
+  const keys = useMemo(() => timelineKeys(schedule, nodes), [schedule, nodes]);
   const body = Math.max(0, height - 1);
-  const sel = Math.max(
-    0,
-    rows.findIndex((r) => r.key === `node:${selected}`),
-  );
-  const start = windowStart(sel, rows.length, body);
-  const visible = rows.slice(start, start + body);
+  const sel = Math.max(0, keys.indexOf(`node:${selected}`));
+  const start = windowStart(sel, keys.length, body);
+  const visibleKeys = useMemo(() => keys.slice(start, start + body), [keys, start, body]);
+  const visible = useMemo(() => timelineRows(schedule, visibleKeys, w), [schedule, visibleKeys, w]);
   return (
-    <Box flexDirection="column" width={width} height={height} overflow="hidden">
-      <Box height={1} overflow="hidden">
+    <Box flexDirection="column" width={width} height={height}>
+      <Box height={1}>
         <Text color={theme.dim} wrap="truncate">
           {`${' '.repeat(labelWidth + 2)}${axisLine(w)}`}
         </Text>
@@ -190,7 +191,7 @@ function detailLines(
             <Countdown clock={clock} notAfter={e.at} fine={false} />
           )}
           {`  ${e.certs.join(', ')}`}
-          <Text color={theme.dim}>{`  restart: ${e.units.join(' → ') || 'none'}`}</Text>
+          <Text color={theme.dim}>{`  restart: ${e.units.join(', ') || 'none'}`}</Text>
         </Text>
       ),
     });
@@ -212,7 +213,7 @@ export function RotationPane({ model, derived, clock, width, height }: RotationP
   const theme = useTheme();
   // The timeline's origin moves per hour; nothing here reads the second.
   const hour = Math.floor(useNow(clock, 'minute') / 3_600_000) * 3_600_000;
-  const { schedule, settings, changed } = derived;
+  const { schedule, settings } = derived;
   const base = model.settings;
   const rb = (v: number | undefined) => (v === undefined ? '⅓ lifetime' : dur(v));
   const conflicts = schedule.conflicts;
@@ -236,7 +237,10 @@ export function RotationPane({ model, derived, clock, width, height }: RotationP
   const rest = Math.max(0, height - head - timelineH);
   const lines: Line[] = [];
   if (rest > 0)
-    lines.push({ key: 'rule', node: <Text color={theme.dim}>{'─'.repeat(width)}</Text> });
+    lines.push({
+      key: 'rule',
+      node: <Text color={theme.dim}>{`-- ${LEGEND} `.padEnd(width, '-')}</Text>,
+    });
   const room = rest - lines.length;
   const conflictRoom = Math.min(conflictLines.length, Math.max(1, Math.floor(room / 2)));
   const detailRoom = Math.max(
@@ -268,7 +272,12 @@ export function RotationPane({ model, derived, clock, width, height }: RotationP
       <Box height={1} overflow="hidden">
         <Text wrap="truncate">
           <Text color={theme.warn} bold>
-            PREVIEW ONLY
+            PREVIEW ONLY, not saved
+          </Text>
+          <Text color={conflicts.length ? theme.bad : theme.ok}>
+            {conflicts.length
+              ? ` · ${MARK.conflict} ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}`
+              : ' · no conflicts'}
           </Text>
           <Text>{` · spread ${dur(settings.spreadMs)}`}</Text>
           {settings.spreadMs !== base.spreadMs ? (
@@ -278,12 +287,6 @@ export function RotationPane({ model, derived, clock, width, height }: RotationP
           {settings.renewBeforeMs !== base.renewBeforeMs ? (
             <Text color={theme.dim}>{` (inventory ${rb(base.renewBeforeMs)})`}</Text>
           ) : null}
-          <Text color={conflicts.length ? theme.bad : theme.ok}>
-            {conflicts.length
-              ? ` · ${MARK.conflict} ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}`
-              : ' · no conflicts'}
-          </Text>
-          <Text color={theme.dim}>{changed ? ' · not saved' : ''}</Text>
         </Text>
       </Box>
       {timelineH > 0 ? (
@@ -297,7 +300,7 @@ export function RotationPane({ model, derived, clock, width, height }: RotationP
         />
       ) : null}
       {lines.map((l) => (
-        <Box key={l.key} height={1} overflow="hidden" width={width}>
+        <Box key={l.key} height={1} width={width}>
           <Text wrap="truncate">{l.node}</Text>
         </Box>
       ))}

@@ -21,17 +21,25 @@ export interface TimelineRow {
 export const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
+/**
+ * ASCII on purpose: one non-ASCII character in a line sends Ink's width measurement down
+ * its grapheme path for the whole line; measured here, a 180-column row of dots costs
+ * 61 ms per 46-row frame with `·` and 10 ms with `.` (test/bench/rotation.mjs).
+ */
 export const MARK = {
-  rotation: '●',
-  conflict: '✗',
-  now: '│',
+  rotation: '*',
+  conflict: 'X',
+  now: '|',
   bundle: '+',
-  due: '◆',
-  expiry: '×',
-  before: '◀',
-  after: '▶',
-  empty: '·',
+  due: '^',
+  expiry: 'x',
+  before: '<',
+  after: '>',
+  empty: '.',
 } as const;
+
+/** The legend, as the rule under the timeline shows it. */
+export const LEGEND = `${MARK.rotation} rotation  ${MARK.conflict} conflict  ${MARK.now} now  ${MARK.bundle} successor in bundles  ${MARK.due} intermediate switches  ${MARK.expiry} expires  ${MARK.before} earlier`;
 
 export interface Window {
   /** First instant shown: the hour of `now`, one day back (overdue rotations stay visible). */
@@ -55,6 +63,7 @@ export function columnOf(w: Window, t: number): number {
 }
 
 const PRIO: Record<string, number> = {
+  ' ': 0,
   [MARK.empty]: 0,
   [MARK.now]: 1,
   [MARK.expiry]: 2,
@@ -78,16 +87,35 @@ function put(cells: Cell[], w: Window, t: number, ch: string, tone: Tone): void 
   if (p(mark) >= p(cur.ch)) cells[c] = { ch: mark, tone };
 }
 
+/**
+ * An empty track: blank, with a faint dot at each UTC midnight (each week's when days are
+ * narrower than two columns). Blanks cost Ink far less per frame than a row of dots.
+ */
 function blank(w: Window): Cell[] {
-  const cells: Cell[] = Array.from({ length: w.cols }, () => ({ ch: MARK.empty, tone: 'dim' }));
+  const cells: Cell[] = Array.from({ length: w.cols }, () => ({ ch: ' ', tone: 'dim' }));
+  const colsPerDay = (w.cols * DAY) / (w.end - w.start);
+  const step = colsPerDay >= 2 ? DAY : 7 * DAY;
+  for (let t = Math.ceil(w.start / step) * step; t < w.end; t += step) {
+    const c = columnOf(w, t);
+    if (c >= 0 && c < w.cols) cells[c] = { ch: MARK.empty, tone: 'dim' };
+  }
   const n = columnOf(w, w.now);
   if (n >= 0 && n < w.cols) cells[n] = { ch: MARK.now, tone: 'accent' };
   return cells;
 }
 
-export function timelineRows(s: Schedule, nodes: readonly string[], w: Window): TimelineRow[] {
+/** The row keys in display order: nodes (as given), then the current intermediates. */
+export function timelineKeys(s: Schedule, nodes: readonly string[]): string[] {
+  return [
+    ...nodes.map((n) => `node:${n}`),
+    ...s.intermediates.filter((c) => !c.superseded).map((c) => `ca:${c.fingerprint}`),
+  ];
+}
+
+/** The rows of `keys` (timelineKeys; only those on screen need computing). */
+export function timelineRows(s: Schedule, keys: readonly string[], w: Window): TimelineRow[] {
   const rows: TimelineRow[] = [];
-  const show = new Set(nodes);
+  const show = new Set(keys);
   const conflictAt = new Map<string, number[]>();
   for (const c of s.conflicts) {
     const list = conflictAt.get(c.subject) ?? [];
@@ -100,7 +128,7 @@ export function timelineRows(s: Schedule, nodes: readonly string[], w: Window): 
     }
   }
   for (const n of s.nodes) {
-    if (!show.has(n.name)) continue;
+    if (!show.has(`node:${n.name}`)) continue;
     const cells = blank(w);
     for (const e of n.events)
       put(cells, w, e.at, MARK.rotation, e.overdue ? 'warn' : n.controlPlane ? 'accent' : 'ok');
@@ -108,7 +136,7 @@ export function timelineRows(s: Schedule, nodes: readonly string[], w: Window): 
     rows.push({ key: `node:${n.name}`, label: n.name, kind: 'node', cells });
   }
   for (const c of s.intermediates) {
-    if (c.superseded) continue;
+    if (c.superseded || !show.has(`ca:${c.fingerprint}`)) continue;
     const cells = blank(w);
     put(cells, w, c.notAfter, MARK.expiry, 'bad');
     put(cells, w, c.bundleByMs, MARK.bundle, 'accent');
