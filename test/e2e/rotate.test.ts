@@ -1,6 +1,6 @@
 /**
  * `k8ops rotate plan` in the built k8ops on the demo lab: text and --json, the horizon
- * (--days), exit codes (0 no conflict, 2 usage), and the same schedule `certs` judges.
+ * (--days), exit codes (0 no conflict, 2 usage); and the Rotation pane in tmux: 3, +, [, =.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ensureBuilt } from '../helpers/build.js';
+import { haveTmux, TmuxTerm } from '../helpers/tmux.js';
 
 let home: string;
 let env: Record<string, string>;
@@ -102,4 +103,47 @@ describe('k8ops rotate plan (built) on the demo lab', () => {
     expect(k8ops(['rotate', '--help']).stdout).toContain('Usage: k8ops rotate plan');
     expect(k8ops(['--help']).stdout).toContain('k8ops rotate plan [--json] [--days N]');
   });
+});
+
+describe.skipIf(!haveTmux())('the Rotation pane in tmux (built)', () => {
+  it('3 shows the timeline; + widens the spread; [ brings conflicts; = resets; q', async () => {
+    const term = new TmuxTerm('rotation', env);
+    try {
+      term.start(`node ${BIN} --demo; echo "k8ops-exit=$?"; sleep 30`, 120, 40);
+      await term.waitFor(
+        (x) => x.includes('DEMO') && /\d+d \d\d:\d\d/.test(x),
+        'the overview',
+        30_000,
+      );
+      term.send('3');
+      let s = await term.waitFor(
+        (x) =>
+          x.includes('PREVIEW ONLY, not saved · no conflicts · spread 1d 00:00') &&
+          x.includes('+/- spread'),
+        'the timeline with its hints',
+      );
+      expect(s).toMatch(/>cp-1 +[ .|*]*\|/);
+      expect(s).toContain('cp-1 · node 0 of 6 · slot +00:00');
+      term.send('+', '+');
+      s = await term.waitFor(
+        (x) => x.includes('spread 1d 02:00 (inventory 1d 00:00)'),
+        'spread +2 h',
+      );
+      term.send('=');
+      for (let i = 0; i < 8; i++) term.send('[');
+      s = await term.waitFor((x) => /X \d+ conflicts/.test(x), 'conflicts');
+      expect(s).toContain('X min-remaining:');
+      const lines = s.replace(/\n$/, '').split('\n');
+      expect(lines.length).toBeLessThanOrEqual(40);
+      term.send('=');
+      await term.waitFor(
+        (x) => x.includes('no conflicts · spread 1d 00:00 · renew before'),
+        'reset',
+      );
+      term.send('q');
+      await term.waitFor((x) => x.includes('k8ops-exit=0'), 'exit');
+    } finally {
+      term.kill();
+    }
+  }, 60_000);
 });
