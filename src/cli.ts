@@ -11,6 +11,7 @@ import { infoCommand } from './commands/info.js';
 import { nodesCommand } from './commands/nodes.js';
 import { type OpenArgs, openSession } from './commands/open.js';
 import { overviewCommand } from './commands/overview.js';
+import { isRotateArgv, rotateCommand } from './commands/rotate.js';
 import { overviewFeature } from './features/overview/model.js';
 import { kubeSource } from './features/overview/sources.js';
 import { pkiFeature } from './features/pki/model.js';
@@ -34,7 +35,7 @@ export interface CliDeps {
   stdinIsTTY?: boolean;
 }
 
-const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'info'] as const;
+const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'rotate', 'info'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /**
@@ -48,6 +49,7 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
     '0 all reachable; 1 some unreachable, NotReady or the API failing; 2 usage, configuration, host-key or authentication error',
   certs:
     '0 ok; 1 warnings; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
+  rotate: '0 no conflict; 1 a conflict; 2 usage/configuration error; 3 nodes unreachable',
   info: '0; 2 usage error',
 };
 
@@ -79,6 +81,8 @@ Usage:
                              SSH view per node: reachable, route, host key, auth, latency, OS
   k8ops certs [--json | --prometheus] [--node NAME] [--path DIR]
                              the PKI tree and every check
+  k8ops rotate plan [--json] [--days N]
+                             the rotation schedule and its conflicts (k8ops rotate --help)
   k8ops info                 where k8ops looks for its files
   k8ops --help | --version
 
@@ -218,6 +222,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   const out = deps.stdout ?? process.stdout;
   const err = deps.stderr ?? process.stderr;
   const env = deps.env ?? process.env;
+  if (isRotateArgv(argv)) return rotateCommand(argv, { out, err, env });
   const parsed = parseCli(argv);
   if (!parsed.ok) {
     err.write(`k8ops: ${parsed.error}\nTry 'k8ops --help'.\n`);
@@ -262,7 +267,9 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   try {
     if (a.sub === 'nodes') return await nodesCommand(session, a.json, out);
     if (a.sub === 'overview') return await overviewCommand(session, a.json, out);
-    return await certsCommand(session, a, out, err, env);
+    if (a.sub === 'certs') return await certsCommand(session, a, out, err, env);
+    // `rotate` is parsed and run by commands/rotate.ts before this point.
+    return EXIT.config;
   } finally {
     await session.close();
   }

@@ -4,9 +4,14 @@
  */
 import { overviewFeature } from './overview/model.js';
 import { pkiFeature } from './pki/model.js';
+import { rotationFeature } from './rotation/model.js';
 import type { FeatureDef, SourceDef } from './types.js';
 
-export const FEATURES: readonly FeatureDef[] = [overviewFeature, pkiFeature] as FeatureDef[];
+export const FEATURES: readonly FeatureDef[] = [
+  overviewFeature,
+  pkiFeature,
+  rotationFeature,
+] as FeatureDef[];
 
 /** The sources of `features`, each once (by id), in first-seen order. */
 export function sourcesOf(features: readonly Pick<FeatureDef, 'sources'>[]): SourceDef[] {

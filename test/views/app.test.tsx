@@ -80,9 +80,9 @@ describe('App shell (views, fixture store)', () => {
     await type('2');
     expect(frame()).toMatch(/CERTIFICATE\s+EXPIRES\s+WHERE/);
     await type(TAB);
-    expect(frame()).toContain('No source is configured for this pane yet.');
-    expect(frame()).toContain('rotation schedule');
+    expect(frame()).toContain('PREVIEW ONLY, not saved');
     await type('8');
+    expect(frame()).toContain('No source is configured for this pane yet.');
     expect(frame()).toContain('audit log');
     await type('1');
     expect(frame()).toMatch(/cp-1\s+cp,etcd/);

@@ -6,18 +6,13 @@
 import { overviewPane } from './overview/index.js';
 import { pkiPane } from './pki/index.js';
 import { placeholderPane } from './placeholder/Pane.js';
+import { rotationPane } from './rotation/index.js';
 import type { AnyPane, PaneId } from './types.js';
 
 export const PANES: readonly AnyPane[] = [
   overviewPane,
   pkiPane,
-  placeholderPane({
-    id: 'rotation',
-    key: '3',
-    title: 'Rotation',
-    what: 'Per-node rotation schedule from expiry, renew window and node-index jitter, as a timeline with a jitter-spread preview; R rotates the selected node.',
-    source: 'rotation planner (issue: rotation)',
-  }),
+  rotationPane,
   placeholderPane({
     id: 'flows',
     key: '4',

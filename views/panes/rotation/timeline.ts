@@ -1,0 +1,166 @@
+/**
+ * The timeline's cells: a pure mapping of the schedule's times onto columns (no domain
+ * rule here: every time comes from the planner). One row per node and per intermediate;
+ * a "now" line; day labels on an axis. Time is bucketed per column, so the picture only
+ * changes when the hour (the origin) or the schedule does.
+ */
+import type { Schedule } from '../../../src/features/rotation/plan.js';
+
+export type Tone = 'ok' | 'warn' | 'bad' | 'accent' | 'dim';
+export interface Cell {
+  ch: string;
+  tone: Tone;
+}
+export interface TimelineRow {
+  key: string;
+  label: string;
+  kind: 'node' | 'intermediate';
+  cells: Cell[];
+}
+
+export const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/**
+ * ASCII on purpose: one non-ASCII character in a line sends Ink's width measurement down
+ * its grapheme path for the whole line; measured here, a 180-column row of dots costs
+ * 61 ms per 46-row frame with `·` and 10 ms with `.` (test/bench/rotation.mjs).
+ */
+export const MARK = {
+  rotation: '*',
+  conflict: 'X',
+  now: '|',
+  bundle: '+',
+  due: '^',
+  expiry: 'x',
+  before: '<',
+  after: '>',
+  empty: '.',
+} as const;
+
+/** The legend, as the rule under the timeline shows it. */
+export const LEGEND = `${MARK.rotation} rotation  ${MARK.conflict} conflict  ${MARK.now} now  ${MARK.bundle} successor in bundles  ${MARK.due} intermediate switches  ${MARK.expiry} expires  ${MARK.before} earlier`;
+
+export interface Window {
+  /** First instant shown: the hour of `now`, one day back (overdue rotations stay visible). */
+  start: number;
+  end: number;
+  cols: number;
+  now: number;
+}
+
+export function timelineWindow(now: number, days: number, cols: number): Window {
+  const hour = Math.floor(now / HOUR) * HOUR;
+  const start = hour - DAY;
+  return { start, end: hour + days * DAY, cols: Math.max(1, cols), now: hour };
+}
+
+/** The column of `t` (clamped: −1 before the window, cols after it). */
+export function columnOf(w: Window, t: number): number {
+  if (t < w.start) return -1;
+  if (t >= w.end) return w.cols;
+  return Math.min(w.cols - 1, Math.floor(((t - w.start) * w.cols) / (w.end - w.start)));
+}
+
+const PRIO: Record<string, number> = {
+  ' ': 0,
+  [MARK.empty]: 0,
+  [MARK.now]: 1,
+  [MARK.expiry]: 2,
+  [MARK.bundle]: 3,
+  [MARK.due]: 4,
+  [MARK.rotation]: 5,
+  [MARK.conflict]: 6,
+};
+
+function put(cells: Cell[], w: Window, t: number, ch: string, tone: Tone): void {
+  let c = columnOf(w, t);
+  let mark = ch;
+  if (c < 0) {
+    c = 0;
+    mark = ch === MARK.conflict ? ch : MARK.before;
+  } else if (c >= w.cols) {
+    return;
+  }
+  const cur = cells[c]!;
+  const p = (m: string) => PRIO[m] ?? PRIO[MARK.rotation]!;
+  if (p(mark) >= p(cur.ch)) cells[c] = { ch: mark, tone };
+}
+
+/**
+ * An empty track: blank, with a faint dot at each UTC midnight (each week's when days are
+ * narrower than two columns). Blanks cost Ink far less per frame than a row of dots.
+ */
+function blank(w: Window): Cell[] {
+  const cells: Cell[] = Array.from({ length: w.cols }, () => ({ ch: ' ', tone: 'dim' }));
+  const colsPerDay = (w.cols * DAY) / (w.end - w.start);
+  const step = colsPerDay >= 2 ? DAY : 7 * DAY;
+  for (let t = Math.ceil(w.start / step) * step; t < w.end; t += step) {
+    const c = columnOf(w, t);
+    if (c >= 0 && c < w.cols) cells[c] = { ch: MARK.empty, tone: 'dim' };
+  }
+  const n = columnOf(w, w.now);
+  if (n >= 0 && n < w.cols) cells[n] = { ch: MARK.now, tone: 'accent' };
+  return cells;
+}
+
+/** The row keys in display order: nodes (as given), then the current intermediates. */
+export function timelineKeys(s: Schedule, nodes: readonly string[]): string[] {
+  return [
+    ...nodes.map((n) => `node:${n}`),
+    ...s.intermediates.filter((c) => !c.superseded).map((c) => `ca:${c.fingerprint}`),
+  ];
+}
+
+/** The rows of `keys` (timelineKeys; only those on screen need computing). */
+export function timelineRows(s: Schedule, keys: readonly string[], w: Window): TimelineRow[] {
+  const rows: TimelineRow[] = [];
+  const show = new Set(keys);
+  const conflictAt = new Map<string, number[]>();
+  for (const c of s.conflicts) {
+    const list = conflictAt.get(c.subject) ?? [];
+    list.push(c.at);
+    conflictAt.set(c.subject, list);
+    if (c.kind === 'cp-gap' && c.other !== undefined) {
+      const o = conflictAt.get(c.other) ?? [];
+      o.push(c.at);
+      conflictAt.set(c.other, o);
+    }
+  }
+  for (const n of s.nodes) {
+    if (!show.has(`node:${n.name}`)) continue;
+    const cells = blank(w);
+    for (const e of n.events)
+      put(cells, w, e.at, MARK.rotation, e.overdue ? 'warn' : n.controlPlane ? 'accent' : 'ok');
+    for (const t of conflictAt.get(n.name) ?? []) put(cells, w, t, MARK.conflict, 'bad');
+    rows.push({ key: `node:${n.name}`, label: n.name, kind: 'node', cells });
+  }
+  for (const c of s.intermediates) {
+    if (c.superseded || !show.has(`ca:${c.fingerprint}`)) continue;
+    const cells = blank(w);
+    put(cells, w, c.notAfter, MARK.expiry, 'bad');
+    put(cells, w, c.bundleByMs, MARK.bundle, 'accent');
+    put(cells, w, c.dueMs, MARK.due, 'warn');
+    for (const t of conflictAt.get(c.cn) ?? []) put(cells, w, t, MARK.conflict, 'bad');
+    rows.push({ key: `ca:${c.fingerprint}`, label: c.cn, kind: 'intermediate', cells });
+  }
+  return rows;
+}
+
+/** The axis: `MM-DD` at UTC midnights, as many as fit without touching. */
+export function axisLine(w: Window): string {
+  const out = Array.from({ length: w.cols }, () => ' ');
+  const firstDay = Math.ceil(w.start / DAY) * DAY;
+  const colsPerDay = (w.cols * DAY) / (w.end - w.start);
+  const every = Math.max(1, Math.ceil(6 / colsPerDay));
+  let lastEnd = -1;
+  for (let t = firstDay, i = 0; t < w.end; t += DAY, i++) {
+    if (i % every !== 0) continue;
+    const c = columnOf(w, t);
+    const label = new Date(t).toISOString().slice(5, 10);
+    if (c <= lastEnd || c + label.length > w.cols) continue;
+    for (let k = 0; k < label.length; k++) out[c + k] = label[k]!;
+    lastEnd = c + label.length;
+  }
+  return out.join('');
+}
