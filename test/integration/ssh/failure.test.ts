@@ -65,11 +65,8 @@ describeLab('ssh failure handling against real sshd', (lab) => {
       await n1.exec(sh`true`);
       await n2.exec(sh`true`);
       const running = rejection(n1.exec(sh`sleep 20`, { timeoutMs: 15_000 }));
-      await until(
-        'command started',
-        async () => (await p.connection((await n1.route()).hops[1]!.key)?.channels.inUse) === 1,
-        5000,
-      );
+      // the command really runs on node1 (not merely queued for a channel)
+      await until('sleep running on node1', () => l.processes('node1').includes('sleep'), 5000);
       await l.kill('node1');
       // ServerAliveInterval 1 × CountMax 2: the drop must be seen well within that window
       await until(
@@ -102,6 +99,32 @@ describeLab('ssh failure handling against real sshd', (lab) => {
       expect(last?.state).toBe('ready');
     } finally {
       await p.close();
+      await l.start('node1'); // a no-op when running; later tests need node1
+    }
+  });
+
+  it('5c. a node dropped before it answers a new session: "connection lost", not a channel failure', async () => {
+    const l = lab();
+    const p = pool();
+    try {
+      const n1 = p.host('node1');
+      await n1.exec(sh`true`);
+      const conn = p.connection((await n1.route()).hops[1]!.key)!;
+      // node1 stops answering; the next command's session request stays unanswered…
+      l.freeze('node1');
+      const pending = rejection(n1.exec(sh`true`, { timeoutMs: 10_000 }));
+      await until('session requested', () => conn.channels.inUse === 1, 2000);
+      await new Promise((r) => setTimeout(r, 100));
+      // …and node1 dies before it answers (well within keepalive's 1 s × 2)
+      await l.kill('node1');
+      const e = (await pending) as RemoteExecError;
+      expect(e.kind).toBe('unreachable');
+      expect(e.message).toMatch(/connection lost/);
+      expect(e.message).not.toMatch(/session channel|Unable to exec|No response/);
+      expect(n1.state).toBe('down');
+    } finally {
+      await p.close();
+      await l.start('node1');
     }
   });
 
