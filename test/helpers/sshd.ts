@@ -90,8 +90,6 @@ export interface SshLab {
   kill(name: keyof SshLab['hosts']): Promise<void>;
   /** Start (or restart) the host's sshd; resolves when it accepts TCP connections. */
   start(name: keyof SshLab['hosts']): Promise<void>;
-  /** Command names (`/proc/<pid>/comm`) of the processes under the host's sshd. */
-  processes(name: keyof SshLab['hosts']): string[];
   /** SIGSTOP / SIGCONT the host's sshd and sessions (a frozen host: keepalive must notice). */
   freeze(name: keyof SshLab['hosts']): void;
   thaw(name: keyof SshLab['hosts']): void;
@@ -508,19 +506,6 @@ export async function startLab(): Promise<SshLab> {
             throw new Error(`${name} sshd exited: see ${join(h.dir, 'sshd.log')}`);
           return tcpOpen(h.ns, h.address, h.port);
         });
-      },
-      processes(name) {
-        const h = hosts[name];
-        if (!h.pid) return [];
-        const names: string[] = [];
-        for (const p of descendants(h.pid)) {
-          try {
-            names.push(readFileSync(`/proc/${p}/comm`, 'utf8').trim());
-          } catch {
-            // exited meanwhile
-          }
-        }
-        return names;
       },
       freeze(name) {
         const h = hosts[name];

@@ -4,7 +4,8 @@
  * bound without delaying other nodes; 12 concurrent commands respect the channel bound;
  * hostile values never reach a shell; output over the cap is an error, not memory growth.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { NodeSpec } from '../../../src/config/types.js';
@@ -12,6 +13,7 @@ import { SshNodeAgent } from '../../../src/nodes/ssh-agent.js';
 import type { RemoteExecError } from '../../../src/ssh/errors.js';
 import { type HostStateEvent, SshPool } from '../../../src/ssh/pool.js';
 import { remotePath, sh, UnsafeValueError } from '../../../src/ssh/quote.js';
+import type { SshLab } from '../../helpers/sshd.js';
 import { describeLab } from '../../helpers/sshd-suite.js';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
@@ -35,6 +37,22 @@ async function until(
     if (Date.now() - t0 > ms) throw new Error(`not within ${ms} ms: ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Is a process with exactly this command line running in the host's network namespace? */
+function runsOn(l: SshLab, host: keyof SshLab['hosts'], commandLine: string): boolean {
+  const pids = execFileSync('ip', ['netns', 'pids', l.hosts[host].ns], { encoding: 'utf8' })
+    .split(/\s+/)
+    .filter(Boolean);
+  return pids.some((p) => {
+    try {
+      return (
+        readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').trim() === commandLine
+      );
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
 }
 
 const node = (name: string, host = name): NodeSpec => ({
@@ -66,7 +84,7 @@ describeLab('ssh failure handling against real sshd', (lab) => {
       await n2.exec(sh`true`);
       const running = rejection(n1.exec(sh`sleep 20`, { timeoutMs: 15_000 }));
       // the command really runs on node1 (not merely queued for a channel)
-      await until('sleep running on node1', () => l.processes('node1').includes('sleep'), 5000);
+      await until('sleep running on node1', () => runsOn(l, 'node1', 'sleep 20'), 5000);
       await l.kill('node1');
       // ServerAliveInterval 1 × CountMax 2: the drop must be seen well within that window
       await until(
