@@ -6,7 +6,8 @@
   lib,
   buildNpmPackage,
   importNpmLock,
-  nodejs_20,
+  # nixpkgs' default Node.js (an LTS line: 22, 24 or 26; package.json `engines` >= 22).
+  nodejs,
   openssh,
   openssl,
   src ? null,
@@ -39,13 +40,15 @@ buildNpmPackage {
   inherit (pkgJson) version;
   src = source;
 
-  nodejs = nodejs_20;
+  inherit nodejs;
   npmDeps = importNpmLock { npmRoot = source; };
   npmConfigHook = importNpmLock.npmConfigHook;
 
   # `npm run build`: tsc into dist/, then esbuild bundles dist/k8ops.mjs, which bin/k8ops.js
-  # loads. No install scripts: ssh2's optional native cpu-features addon is skipped (ssh2
-  # falls back to pure JS) and esbuild finds its platform binary without its postinstall.
+  # loads. No install scripts: ssh2's optional native addons (its sshcrypto cipher binding,
+  # cpu-features) are not built, so ssh2 runs its JavaScript ciphers, as it does on Node 26
+  # in any case (the binding does not compile there); k8ops' SSH transport is made for
+  # that (src/ssh/socket.ts). esbuild finds its platform binary without its postinstall.
   npmBuildScript = "build";
   npmRebuildFlags = [ "--ignore-scripts" ];
 

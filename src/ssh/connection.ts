@@ -3,7 +3,9 @@
  *  - a host key verifier (always: `connectHop` cannot be called without known_hosts data),
  *  - agent-then-identity-file authentication that never prompts,
  *  - a connect deadline covering the forward, the handshake and authentication,
- *  - keepalive from ServerAliveInterval/CountMax.
+ *  - keepalive from ServerAliveInterval/CountMax,
+ *  - for a direct hop, a TCP socket with TCP_NODELAY whose writes leave once per tick
+ *    (socket.ts: ssh2's JavaScript ciphers write a packet in pieces).
  */
 import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
@@ -14,6 +16,7 @@ import ssh2, {
   type ConnectConfig,
 } from 'ssh2';
 import { RemoteExecError } from './errors.js';
+import { connectSshTcp } from './socket.js';
 
 // ssh2 is CommonJS: only its default export is reliable under Node's ESM loader.
 const { Client, utils } = ssh2;
@@ -224,6 +227,7 @@ export async function connectHop(opts: HopConnectOptions): Promise<HopConnection
     let addedLine: string | undefined;
     let lastAuth: AuthMethodUsed | undefined;
     let methodIdx = 0;
+    let tcp: Duplex | undefined;
     const started = Date.now();
 
     const fail = (e: RemoteExecError) => {
@@ -235,6 +239,7 @@ export async function connectHop(opts: HopConnectOptions): Promise<HopConnection
       client.end();
       client.destroy();
       opts.sock?.destroy();
+      tcp?.destroy();
       reject(e);
     };
     const remaining = Math.max(1, opts.deadline - Date.now());
@@ -339,12 +344,27 @@ export async function connectHop(opts: HopConnectOptions): Promise<HopConnection
     if (process.env.K8OPS_SSH_DEBUG) {
       cfg.debug = (m: string) => process.stderr.write(`[ssh ${hop.alias}] ${m}\n`);
     }
+    if (!cfg.hostVerifier) throw new Error('unreachable: no host verifier');
+    // A direct hop gets our own TCP socket (TCP_NODELAY, writes coalesced per tick: see
+    // socket.ts); a hop behind a jump host runs over the forwarded channel, whose bytes
+    // end up corked on the first hop's socket.
     if (opts.sock) cfg.sock = opts.sock;
     else {
-      cfg.host = hop.hostname;
-      cfg.port = hop.port;
+      try {
+        tcp = connectSshTcp(hop.hostname, hop.port);
+      } catch (e) {
+        fail(
+          new RemoteExecError({
+            ...errBase,
+            kind: 'config',
+            reason: `cannot connect to ${hop.hostname}:${hop.port}: ${(e as Error).message}`,
+            cause: e,
+          }),
+        );
+        return;
+      }
+      cfg.sock = tcp;
     }
-    if (!cfg.hostVerifier) throw new Error('unreachable: no host verifier');
 
     client.on('ready', () => {
       if (settled) {

@@ -130,12 +130,18 @@ export async function runExec(
       const onOpen = (e: Error | undefined, s: ClientChannel) => {
         if (e) {
           rel();
+          // The transport died before the session was set up (ssh2 then fails the pending
+          // open or exec request: "No response from server", "Unable to exec"): that is a
+          // lost connection, not a refused channel.
+          const lost = !conn.client || conn.client !== client;
           finish(() =>
             reject(
               new RemoteExecError({
                 ...base,
-                kind: conn.client ? 'channel' : 'unreachable',
-                reason: `could not open a session channel: ${e.message.replace(/^\(SSH\) /, '')}`,
+                kind: lost ? 'unreachable' : 'channel',
+                reason: lost
+                  ? `${conn.lastError?.reason ?? 'connection lost'} (while starting the command)`
+                  : `could not open a session channel: ${e.message.replace(/^\(SSH\) /, '')}`,
                 cause: e,
               }),
             ),

@@ -37,7 +37,9 @@ async function listen(
 ): Promise<LocalForward> {
   const sockets = new Set<Socket>();
   const channels = new Set<ClientChannel>();
-  const server = createServer((sock) => {
+  // noDelay: a reply relayed from the channel in several chunks must not wait for the local
+  // client's delayed ACK between them (Nagle), as on the SSH hops (socket.ts).
+  const server = createServer({ noDelay: true }, (sock) => {
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
     sock.on('error', () => sock.destroy());

@@ -4,10 +4,11 @@
 //     (every source answered), median of N runs, beside a bare `node -e 0` start
 //     (the floor any Node CLI pays) — budget: complete frame < 600 ms;
 //   - idle CPU (utime+stime from /proc) and frames drawn over an idle window, and RSS at its
-//     end — budget: < 2 % of one core.
+//     end — budget: < 2 % of one core;
+//   - the size of what a start may load (dist/k8ops.mjs and its chunks).
 // Env: BENCH_RUNS (default 5), BENCH_IDLE_SECONDS (default 60).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -116,6 +117,14 @@ try {
   stopConsole();
 
   const cpuPct = ((c1 - c0) / CLK_TCK / wall) * 100;
+  // What a start may load: the entry and its chunks (source maps aside).
+  const chunkDir = join(ROOT, 'dist', 'chunks');
+  const bundleBytes = [
+    join(ROOT, 'dist', 'k8ops.mjs'),
+    ...readdirSync(chunkDir)
+      .filter((f) => f.endsWith('.mjs'))
+      .map((f) => join(chunkDir, f)),
+  ].reduce((n, f) => n + statSync(f).size, 0);
   const rows = [
     ['measure', 'k8ops --demo', 'baseline', 'budget'],
     [
@@ -134,7 +143,9 @@ try {
       '≈1/s (countdown)',
     ],
     [`RSS after ${IDLE_S} s idle`, `${(rss / 1024).toFixed(1)} MiB`, '', ''],
+    ['bundle: dist/k8ops.mjs + chunks', `${(bundleBytes / 1024).toFixed(0)} KiB`, '', ''],
   ];
+  console.log(`k8ops --demo in tmux at 120×40, node ${process.version}`);
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const r of rows)
     console.log(

@@ -14,6 +14,7 @@
 // Env: BENCH_NODES (default 50), BENCH_WARM_RUNS (default 5).
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
@@ -37,6 +38,7 @@ if (!existsSync(join(ROOT, 'dist', 'src', 'ssh', 'pool.js')))
 
 const { SshPool } = await import(join(ROOT, 'dist', 'src', 'ssh', 'pool.js'));
 const { SshNodeAgent } = await import(join(ROOT, 'dist', 'src', 'nodes', 'ssh-agent.js'));
+const { sh } = await import(join(ROOT, 'dist', 'src', 'ssh', 'quote.js'));
 
 const run = (cmd, args, opts = {}) =>
   new Promise((resolve, reject) =>
@@ -290,6 +292,15 @@ async function main() {
   for (let r = 0; r < WARM_RUNS; r++) warm.push(await k8opsRefresh(agents, files));
   rows.push([`k8ops warm (pooled, median of ${WARM_RUNS})`, median(warm)]);
   const afterWarm = shellStats();
+  // One node, one request at a time (a collector's round trip through the bastion): here a
+  // stall per request (Nagle + delayed ACK) shows in full instead of overlapping 50 nodes.
+  const one = pool.host('n0');
+  const lat = [];
+  for (let i = 0; i < 20; i++) {
+    const t = performance.now();
+    await one.run(sh`true`);
+    lat.push(performance.now() - t);
+  }
   await pool.close();
 
   // OpenSSH baselines
@@ -310,8 +321,13 @@ async function main() {
   rows.push(['OpenSSH ssh -J, xargs -P 10', xargs]);
 
   const w = Math.max(...rows.map((r) => r[0].length));
+  // ssh2 writes a packet in one piece with its native binding, in 3–4 with its JavaScript
+  // ciphers (Node 26, no compiler, the bundled CLI): say which one this run measured.
+  const { bindingAvailable } = createRequire(join(ROOT, 'package.json'))(
+    'ssh2/lib/protocol/crypto.js',
+  );
   console.log(
-    `\n${N} nodes, 20 files + ip -j -d link show each (${process.arch}, node ${process.version})\n`,
+    `\n${N} nodes, 20 files + ip -j -d link show each (${process.arch}, node ${process.version}, ssh2 ciphers: ${bindingAvailable ? 'native binding' : 'JavaScript'})\n`,
   );
   console.log(`${'method'.padEnd(w)}  ${'time'.padStart(10)}  ${'vs xargs -P 10'.padStart(14)}`);
   for (const [name, ms] of rows) {
@@ -320,7 +336,10 @@ async function main() {
     );
   }
   console.log(
-    `\nk8ops warm runs: ${warm.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}; remote shells opened: ${afterCold.opened} in the cold run, ${afterWarm.opened - afterCold.opened} in the warm runs; exec fallbacks: ${afterWarm.fallbacks}`,
+    `\nk8ops, one request on one node (\`true\` through the bastion): median of 20 ${median(lat).toFixed(1)} ms`,
+  );
+  console.log(
+    `k8ops warm runs: ${warm.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}; remote shells opened: ${afterCold.opened} in the cold run, ${afterWarm.opened - afterCold.opened} in the warm runs; exec fallbacks: ${afterWarm.fallbacks}`,
   );
   const warmX = xargs / median(warm);
   const coldX = xargs / cold;

@@ -123,7 +123,8 @@ describe.skipIf(!tmux)('k8ops --demo in tmux', () => {
       term.start(`node ${BIN} --demo; echo "k8ops-exit=$?"; sleep 30`, 100, 30);
       await term.waitFor((x) => x.includes('DEMO'), 'the console', 30_000);
       const shell = term.panePid();
-      const child = execFileSync('pgrep', ['-P', String(shell), 'node'], {
+      // -f: the command line, not the thread name (Node 24 names its main thread MainThread)
+      const child = execFileSync('pgrep', ['-P', String(shell), '-f', 'node'], {
         encoding: 'utf8',
       }).trim();
       process.kill(Number(child), 'SIGTERM');

@@ -6,7 +6,10 @@ export interface TerminalSize {
   rows: number;
 }
 
-const sizeOf = (stdout: NodeJS.WriteStream, fixed?: TerminalSize): TerminalSize => ({
+/** What Ink's useStdout() gives: typed as a plain writable by Ink 8, a TTY at run time. */
+type Stdout = NodeJS.WritableStream & { columns?: number; rows?: number };
+
+const sizeOf = (stdout: Stdout, fixed?: TerminalSize): TerminalSize => ({
   columns: fixed?.columns ?? stdout.columns ?? 80,
   rows: fixed?.rows ?? stdout.rows ?? 24,
 });

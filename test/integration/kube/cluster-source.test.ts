@@ -179,7 +179,7 @@ describe('Kubernetes-API-shaped test server: authentication and TLS', () => {
     expect(src.snapshot().api.tlsServerName).toBe('127.0.0.1');
   });
 
-  it('the library (1.4) client itself: P-521 client keys work, but a kubeconfig trusting only kubernetes-ca does not (why k8ops has its own transport)', async () => {
+  it('the library (2.x) client itself: P-521 client keys work, but a kubeconfig trusting only kubernetes-ca does not (why k8ops has its own transport)', async () => {
     const s = await server();
     const { CoreV1Api } = await import('@kubernetes/client-node');
     const onlyIntermediate = await ctx(s.url);
@@ -188,7 +188,9 @@ describe('Kubernetes-API-shaped test server: authentication and TLS', () => {
       () => undefined,
       (e: unknown) => e as Error,
     );
-    expect(String(err?.message ?? err)).toMatch(
+    // 2.x fetches with undici: 'fetch failed', the TLS error is its cause
+    const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+    expect(`${err?.message ?? err} ${cause?.code ?? ''} ${cause?.message ?? ''}`).toMatch(
       /unable to get issuer certificate|UNABLE_TO_GET_ISSUER_CERT/i,
     );
     const withRoot = await ctx(s.url, { caPem: pki.ca.certPem + pki.root.certPem });

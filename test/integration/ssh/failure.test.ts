@@ -4,7 +4,8 @@
  * bound without delaying other nodes; 12 concurrent commands respect the channel bound;
  * hostile values never reach a shell; output over the cap is an error, not memory growth.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { NodeSpec } from '../../../src/config/types.js';
@@ -12,6 +13,7 @@ import { SshNodeAgent } from '../../../src/nodes/ssh-agent.js';
 import type { RemoteExecError } from '../../../src/ssh/errors.js';
 import { type HostStateEvent, SshPool } from '../../../src/ssh/pool.js';
 import { remotePath, sh, UnsafeValueError } from '../../../src/ssh/quote.js';
+import type { SshLab } from '../../helpers/sshd.js';
 import { describeLab } from '../../helpers/sshd-suite.js';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
@@ -35,6 +37,22 @@ async function until(
     if (Date.now() - t0 > ms) throw new Error(`not within ${ms} ms: ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Is a process with exactly this command line running in the host's network namespace? */
+function runsOn(l: SshLab, host: keyof SshLab['hosts'], commandLine: string): boolean {
+  const pids = execFileSync('ip', ['netns', 'pids', l.hosts[host].ns], { encoding: 'utf8' })
+    .split(/\s+/)
+    .filter(Boolean);
+  return pids.some((p) => {
+    try {
+      return (
+        readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').trim() === commandLine
+      );
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
 }
 
 const node = (name: string, host = name): NodeSpec => ({
@@ -65,11 +83,8 @@ describeLab('ssh failure handling against real sshd', (lab) => {
       await n1.exec(sh`true`);
       await n2.exec(sh`true`);
       const running = rejection(n1.exec(sh`sleep 20`, { timeoutMs: 15_000 }));
-      await until(
-        'command started',
-        async () => (await p.connection((await n1.route()).hops[1]!.key)?.channels.inUse) === 1,
-        5000,
-      );
+      // the command really runs on node1 (not merely queued for a channel)
+      await until('sleep running on node1', () => runsOn(l, 'node1', 'sleep 20'), 5000);
       await l.kill('node1');
       // ServerAliveInterval 1 × CountMax 2: the drop must be seen well within that window
       await until(
@@ -102,6 +117,32 @@ describeLab('ssh failure handling against real sshd', (lab) => {
       expect(last?.state).toBe('ready');
     } finally {
       await p.close();
+      await l.start('node1'); // a no-op when running; later tests need node1
+    }
+  });
+
+  it('5c. a node dropped before it answers a new session: "connection lost", not a channel failure', async () => {
+    const l = lab();
+    const p = pool();
+    try {
+      const n1 = p.host('node1');
+      await n1.exec(sh`true`);
+      const conn = p.connection((await n1.route()).hops[1]!.key)!;
+      // node1 stops answering; the next command's session request stays unanswered…
+      l.freeze('node1');
+      const pending = rejection(n1.exec(sh`true`, { timeoutMs: 10_000 }));
+      await until('session requested', () => conn.channels.inUse === 1, 2000);
+      await new Promise((r) => setTimeout(r, 100));
+      // …and node1 dies before it answers (well within keepalive's 1 s × 2)
+      await l.kill('node1');
+      const e = (await pending) as RemoteExecError;
+      expect(e.kind).toBe('unreachable');
+      expect(e.message).toMatch(/connection lost/);
+      expect(e.message).not.toMatch(/session channel|Unable to exec|No response/);
+      expect(n1.state).toBe('down');
+    } finally {
+      await p.close();
+      await l.start('node1');
     }
   });
 
