@@ -9,7 +9,7 @@ import { certsCommand, certsPathCommand } from './commands/certs.js';
 import { EXIT } from './commands/common.js';
 import { infoCommand } from './commands/info.js';
 import { nodesCommand } from './commands/nodes.js';
-import { type OpenArgs, openSession } from './commands/open.js';
+import { type OpenArgs, openSession, SESSION_OPTIONS } from './commands/open.js';
 import { overviewCommand } from './commands/overview.js';
 import { isRotateArgv, rotateCommand } from './commands/rotate.js';
 import { overviewFeature } from './features/overview/model.js';
@@ -145,12 +145,7 @@ export function parseCli(
       allowPositionals: true,
       strict: true,
       options: {
-        demo: { type: 'boolean' },
-        inventory: { type: 'string', short: 'i' },
-        context: { type: 'string' },
-        'read-only': { type: 'boolean' },
-        'ssh-config': { type: 'string' },
-        'accept-new': { type: 'boolean' },
+        ...SESSION_OPTIONS,
         json: { type: 'boolean' },
         node: { type: 'string' },
         path: { type: 'string' },

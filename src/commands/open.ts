@@ -9,6 +9,16 @@ import { openDemoSession } from '../session/demo.js';
 import type { Session } from '../session/session.js';
 import type { Out } from './common.js';
 
+/** The flags that choose and open the session, shared by every subcommand's parser. */
+export const SESSION_OPTIONS = {
+  demo: { type: 'boolean' },
+  inventory: { type: 'string', short: 'i' },
+  context: { type: 'string' },
+  'read-only': { type: 'boolean' },
+  'ssh-config': { type: 'string' },
+  'accept-new': { type: 'boolean' },
+} as const;
+
 export interface OpenArgs {
   demo: boolean;
   inventory?: string;

@@ -15,18 +15,13 @@ import { allEvents } from '../features/rotation/plan.js';
 import { formatCountdownCoarse } from '../pki/expiry.js';
 import { safeJson } from '../store/sanitise.js';
 import { EXIT, formatTable, type Out, settleOnce } from './common.js';
-import { openSession } from './open.js';
+import { openSession, SESSION_OPTIONS } from './open.js';
 
 export const ROTATE_EXIT = { ok: 0, conflict: 1, usage: 2, unreachable: 3 } as const;
 
 const DAY = 86_400_000;
 const OPTIONS = {
-  demo: { type: 'boolean' },
-  inventory: { type: 'string', short: 'i' },
-  context: { type: 'string' },
-  'read-only': { type: 'boolean' },
-  'ssh-config': { type: 'string' },
-  'accept-new': { type: 'boolean' },
+  ...SESSION_OPTIONS,
   json: { type: 'boolean' },
   days: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
