@@ -48,6 +48,8 @@ const localExec: ExecFn = (command, stdin) =>
       stderr += d;
     });
     p.on('close', (code) => resolve({ stdout, stderr, code }));
+    // A script that never reads stdin may exit first: EPIPE is not a test failure.
+    p.stdin.on('error', () => {});
     p.stdin.end(stdin ?? '');
   });
 
