@@ -5,12 +5,23 @@
  */
 import type { NodeSpec } from '../config/types.js';
 import type { PkiStatus } from '../pki/types.js';
-import type { CallOptions, FileRead, FileStat, UnitState } from '../store/io.js';
+import type {
+  CallOptions,
+  FileRead,
+  FileStat,
+  LocalForward,
+  NodeExecOptions,
+  NodeExecResult,
+  UnitState,
+} from '../store/io.js';
 
 export type {
   CallOptions,
   FileRead,
   FileStat,
+  LocalForward,
+  NodeExecOptions,
+  NodeExecResult,
   UnitActiveState,
   UnitState,
 } from '../store/io.js';
@@ -60,6 +71,23 @@ export interface NodeAgent {
    * when the node cannot be reached or the answer does not parse.
    */
   pkiStatus(pkiDir: string, opts?: CallOptions): Promise<PkiStatus>;
+  /**
+   * Run one program with its arguments on the node: `argv[0]` is a program name or an
+   * absolute path (validated: isSafeProgram), every argument is passed as one quoted word
+   * (never a shell string), under a node-side deadline as long as the call. A non-zero
+   * exit resolves (`code`); the call rejects only when the node cannot be reached, the
+   * argv is refused, the output exceeds its cap or the deadline passes.
+   * Features use it for node tools (`ip -j -d link show`, `gobgp -j neighbor`, `birdc`…).
+   * The demo lab answers from src/demo/node-commands.ts.
+   */
+  exec(argv: readonly string[], opts?: NodeExecOptions): Promise<NodeExecResult>;
+  /**
+   * A local TCP listener (127.0.0.1:port) whose every connection is tunnelled to the unix
+   * socket `path` on the node (OpenSSH streamlocal), for clients that dial their own
+   * connections (gRPC to hubble.sock, HTTP to cilium.sock). The caller closes it.
+   * The demo lab answers from src/demo/node-sockets.ts.
+   */
+  forwardSocket(path: string, opts?: CallOptions): Promise<LocalForward>;
   close(): Promise<void>;
 }
 
@@ -79,6 +107,8 @@ export const NODE_OPS = [
   'readCertFiles',
   'unitStates',
   'pkiStatus',
+  'exec',
+  'forwardSocket',
 ] as const satisfies readonly NodeOp[];
 
 // A compile-time check that NODE_OPS lists every operation.

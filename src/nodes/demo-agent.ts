@@ -4,8 +4,11 @@
  * the demo faults (unreachable, unit states, latency).
  */
 import { readFile } from 'node:fs/promises';
-import type { NodeSpec } from '../config/types.js';
+import type { Inventory, NodeSpec } from '../config/types.js';
+import { demoInventory } from '../demo/inventory.js';
 import { demoNodeRoot, demoOwnersPath, type OwnersFile } from '../demo/lab.js';
+import { demoExec } from '../demo/node-commands.js';
+import { demoForwardSocket } from '../demo/node-sockets.js';
 import { demoUnits } from '../demo/pki-plan.js';
 import type { ProbeResult } from './agent.js';
 import { type FaultOptions, FaultyNodeAgent } from './faulty-agent.js';
@@ -33,16 +36,24 @@ function labOwners(labDir: string, node: string): () => Promise<OwnerLookup> {
   };
 }
 
+export interface DemoNodeOptions extends FaultOptions {
+  /** The lab's inventory (default: the embedded demo inventory). */
+  inventory?: Inventory;
+}
+
 export class DemoNodeAgent extends FaultyNodeAgent {
   declare readonly inner: FsNodeAgent;
 
-  constructor(node: NodeSpec, labDir: string, opts: FaultOptions = {}) {
+  constructor(node: NodeSpec, labDir: string, opts: DemoNodeOptions = {}) {
+    const ctx = { inventory: opts.inventory ?? demoInventory(), node, labDir };
     super(
       new FsNodeAgent(node, {
         root: demoNodeRoot(labDir, node.name),
         owners: labOwners(labDir, node.name),
         probe: demoProbe(node),
         units: demoUnits(node),
+        exec: demoExec(ctx),
+        forwardSocket: demoForwardSocket(ctx),
       }),
       opts,
     );

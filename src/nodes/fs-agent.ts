@@ -17,7 +17,10 @@ import type {
   CallOptions,
   FileRead,
   FileStat,
+  LocalForward,
   NodeAgent,
+  NodeExecOptions,
+  NodeExecResult,
   ProbeResult,
   UnitActiveState,
   UnitState,
@@ -57,6 +60,10 @@ export interface FsNodeAgentOptions {
    * an unknown unit. Absent: every unit is `unknown` (this machine is not the node).
    */
   units?: readonly string[];
+  /** How `exec` answers (the demo lab: src/demo/node-commands.ts); absent: refused. */
+  exec?: (argv: readonly string[], opts?: NodeExecOptions) => Promise<NodeExecResult>;
+  /** How `forwardSocket` answers (the demo lab: src/demo/node-sockets.ts); absent: refused. */
+  forwardSocket?: (path: string, opts?: CallOptions) => Promise<LocalForward>;
 }
 
 /** Why a node path is refused, or undefined when it is acceptable. */
@@ -207,6 +214,25 @@ export class FsNodeAgent implements NodeAgent {
       opts?.signal?.throwIfAborted();
       throw fsError(e, pkiDir);
     }
+  }
+
+  async exec(argv: readonly string[], opts?: NodeExecOptions): Promise<NodeExecResult> {
+    this.enter(opts);
+    if (!this.opts.exec)
+      throw new FsAgentError(
+        'refused',
+        `${this.node.name}: cannot run ${JSON.stringify(argv[0] ?? '')} here (files only)`,
+      );
+    return this.opts.exec(argv, opts);
+  }
+
+  async forwardSocket(path: string, opts?: CallOptions): Promise<LocalForward> {
+    this.enter(opts);
+    const why = refuseNodePath(path);
+    if (why) throw new FsAgentError('refused', why);
+    if (!this.opts.forwardSocket)
+      throw new FsAgentError('refused', `${this.node.name}: no socket ${path} here (files only)`);
+    return this.opts.forwardSocket(path, opts);
   }
 
   async close(): Promise<void> {

@@ -14,15 +14,18 @@ import { isCertFileName } from '../pki/file-names.js';
 import type { PkiStatus } from '../pki/types.js';
 import type { ExecOptions, ExecResult } from '../ssh/exec.js';
 import { type SshHost, SshPool } from '../ssh/pool.js';
-import { posixSh, remotePath, type ShellCommand, sh, token } from '../ssh/quote.js';
+import { argvCommand, posixSh, remotePath, type ShellCommand, sh, token } from '../ssh/quote.js';
 import { type RouteRequest, routeRequestForNode } from '../ssh/resolve.js';
 import type { RunOptions } from '../ssh/shell.js';
 import {
   type CallOptions,
   type FileRead,
   type FileStat,
+  type LocalForward,
   MissingDirectoryError,
   type NodeAgent,
+  type NodeExecOptions,
+  type NodeExecResult,
   type ProbeResult,
   type UnitState,
 } from './agent.js';
@@ -47,6 +50,8 @@ import {
 } from './remote-scripts.js';
 
 export const DEFAULT_CALL_TIMEOUT_MS = 15_000;
+/** Default output cap of NodeAgent.exec. */
+export const DEFAULT_NODE_EXEC_MAX_BYTES = 8 * 1024 * 1024;
 
 export interface SshNodeAgentOptions {
   /** Shared pool (recommended: one per run). Without it the agent owns a private pool. */
@@ -199,10 +204,21 @@ export class SshNodeAgent implements NodeAgent {
     return parseUnitStates(r.stdout, units);
   }
 
-  /** Raw `ip -j -d link show` JSON text (parsed by the MTU collector). */
-  async links(opts?: CallOptions): Promise<string> {
-    const r = await this.run(sh`ip -j -d link show`, opts);
-    return r.stdout;
+  async exec(argv: readonly string[], opts?: NodeExecOptions): Promise<NodeExecResult> {
+    const cmd = argvCommand(argv); // throws UnsafeValueError before any I/O
+    const o = this.execOpts(opts, {
+      reject: false,
+      idempotent: opts?.readOnly ?? false,
+      maxOutputBytes: opts?.maxOutputBytes ?? DEFAULT_NODE_EXEC_MAX_BYTES,
+    });
+    if (opts?.stdin !== undefined) o.stdin = opts.stdin;
+    const r = await this.host.run(withDeadline(cmd, deadlineSeconds(o.timeoutMs!)), o);
+    return { stdout: r.stdout, stderr: r.stderr, code: r.exitCode };
+  }
+
+  async forwardSocket(path: string, opts?: CallOptions): Promise<LocalForward> {
+    opts?.signal?.throwIfAborted();
+    return this.host.forwardUnix(path);
   }
 
   /**

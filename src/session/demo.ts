@@ -39,7 +39,7 @@ export function openDemoSession(opts: DemoSessionOptions): Session {
       n.name,
       deferredNodeAgent(
         n,
-        lab.then((l) => new DemoNodeAgent(n, l.dir)),
+        lab.then((l) => new DemoNodeAgent(n, l.dir, { inventory })),
       ),
     ]),
   );

@@ -6,22 +6,13 @@
  */
 import { createServer, type Socket } from 'node:net';
 import type { ClientChannel } from 'ssh2';
+import type { LocalForward } from '../store/io.js';
 import { RemoteExecError } from './errors.js';
 import type { SshPool } from './pool.js';
 import { isSafeHost, isSafePort, isSafeRemotePath } from './quote.js';
 import type { Route } from './resolve.js';
 
-export interface LocalForward {
-  /** Always 127.0.0.1. */
-  host: string;
-  port: number;
-  /** `127.0.0.1:port` */
-  address: string;
-  /** What it forwards to, e.g. `node1:/var/run/cilium/cilium.sock`. */
-  target: string;
-  /** Stop listening and close every tunnelled connection. */
-  close(): Promise<void>;
-}
+export type { LocalForward } from '../store/io.js';
 
 type Opener = (
   client: NonNullable<Awaited<ReturnType<SshPool['ensure']>>['client']>,

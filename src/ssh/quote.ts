@@ -137,6 +137,37 @@ export function token(value: string): ShellArg {
   return mk(value);
 }
 
+/** A program name (`ip`, `gobgp`) or an absolute path to one; never an option or a path with `..`. */
+export function isSafeProgram(value: string): boolean {
+  if (value.startsWith('/')) return isSafeRemotePath(value) && /^[A-Za-z0-9_./+-]+$/.test(value);
+  return /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$/.test(value);
+}
+
+/** The program word of a command (validated with isSafeProgram). */
+export function program(value: string): ShellArg {
+  if (!isSafeProgram(value))
+    throw new UnsafeValueError('program', value, 'not a program name or absolute path');
+  return mk(shQuote(value));
+}
+
+/**
+ * One argument of a program, any text without NUL or other control characters except tab:
+ * quoted, so it reaches the program as exactly one word whatever it contains.
+ */
+export function argWord(value: string): ShellArg {
+  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(value))
+    throw new UnsafeValueError('argument', value, 'contains a control character');
+  if (value.length > 4096) throw new UnsafeValueError('argument', value.slice(0, 64), 'too long');
+  return mk(shQuote(value));
+}
+
+/** `argv` as one command: program(argv[0]) then argWord of each argument. */
+export function argvCommand(argv: readonly string[]): ShellCommand {
+  if (argv.length === 0) throw new UnsafeValueError('command', '', 'empty argv');
+  const [head, ...rest] = argv;
+  return { text: [program(head!), ...rest.map(argWord)].map((a) => a.quoted).join(' ') };
+}
+
 /** Several words, each already validated, separated by spaces. */
 export function words(args: readonly ShellArg[]): ShellArg {
   return mk(args.map((a) => a.quoted).join(' '));

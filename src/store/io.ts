@@ -9,6 +9,40 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** Options of NodeAgent.exec: one program with its arguments on the node. */
+export interface NodeExecOptions extends CallOptions {
+  /** Bytes piped to the program's stdin (none: stdin is empty). */
+  stdin?: string;
+  /** Cap on stdout + stderr (default 8 MiB); beyond it the call fails with kind `output-limit`. */
+  maxOutputBytes?: number;
+  /**
+   * The program only reads (default false): if the node's shell breaks under it, it is run
+   * again within the same deadline. Never set it for a program that changes the node.
+   */
+  readOnly?: boolean;
+}
+
+/** What one program run on the node gave back. A non-zero exit is a result, not a rejection. */
+export interface NodeExecResult {
+  stdout: string;
+  stderr: string;
+  /** Exit status; null when killed by a signal. */
+  code: number | null;
+}
+
+/** A local TCP listener tunnelled to something on a node (ssh/forward.ts makes them). */
+export interface LocalForward {
+  /** Always 127.0.0.1. */
+  host: string;
+  port: number;
+  /** `127.0.0.1:port` */
+  address: string;
+  /** What it forwards to, e.g. `node1:/var/run/cilium/cilium.sock`. */
+  target: string;
+  /** Stop listening and close every tunnelled connection. */
+  close(): Promise<void>;
+}
+
 export type FileRead =
   | { path: string; ok: true; content: string }
   | { path: string; ok: false; error: string; missing: boolean };

@@ -126,9 +126,23 @@ describeLab('SshNodeAgent and `k8ops nodes` against real sshd', (lab) => {
       )?.[1];
       expect(probe.os).toBe(pretty);
 
-      const links = JSON.parse(await agent.links()) as Array<{ ifname: string }>;
+      const ip = await agent.exec(['ip', '-j', '-d', 'link', 'show'], { readOnly: true });
+      expect(ip.code).toBe(0);
+      const links = JSON.parse(ip.stdout) as Array<{ ifname: string }>;
       expect(links.map((x) => x.ifname)).toContain('lo');
       expect(links.map((x) => x.ifname)).toContain(`k8s${l.slot}dn`); // node3's veth, in its own netns
+
+      // exec: each argument arrives as one word, whatever it holds; exit status and stdin
+      // come back; a refused program never reaches the node.
+      const hostile = `a b;$(touch /tmp/k8ops-pwned)'"\\ \t*`;
+      const echoed = await agent.exec(['printf', '%s|', hostile, '']);
+      expect(echoed).toEqual({ stdout: `${hostile}||`, stderr: '', code: 0 });
+      expect(existsSync('/tmp/k8ops-pwned')).toBe(false);
+      expect((await agent.exec(['sh', '-c', 'exit 3'])).code).toBe(3);
+      expect((await agent.exec(['cat'], { stdin: 'piped\n' })).stdout).toBe('piped\n');
+      await expect(agent.exec(['-rf'])).rejects.toThrow(/refused program/);
+      await expect(agent.exec(['../bin/sh'])).rejects.toThrow(/refused program/);
+      await expect(agent.exec(['echo', 'a\nb'])).rejects.toThrow(/control character/);
 
       if (existsSync('/run/systemd/system')) {
         const us = await agent.unitStates(['sshd.service', 'no-such-unit-k8ops.service']);

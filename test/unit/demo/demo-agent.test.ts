@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoInventory } from '../../../src/demo/inventory.js';
 import { ensureDemoLab } from '../../../src/demo/lab.js';
+import { demoExec } from '../../../src/demo/node-commands.js';
 import { collectNodeCerts } from '../../../src/features/pki/sources.js';
 import { DemoKubeSource } from '../../../src/kube/demo-kube.js';
 import type { NodeAgent } from '../../../src/nodes/agent.js';
@@ -56,6 +57,8 @@ describe('collectNodeCerts through DemoNodeAgent', () => {
       stat: a.stat.bind(a),
       unitStates: a.unitStates.bind(a),
       pkiStatus: a.pkiStatus.bind(a),
+      exec: a.exec.bind(a),
+      forwardSocket: a.forwardSocket.bind(a),
       close: a.close.bind(a),
       listDir: (p: string, o?: object) => {
         calls.push('listDir');
@@ -99,6 +102,8 @@ describe('collectNodeCerts through DemoNodeAgent', () => {
       stat: a.stat.bind(a),
       unitStates: a.unitStates.bind(a),
       pkiStatus: a.pkiStatus.bind(a),
+      exec: a.exec.bind(a),
+      forwardSocket: a.forwardSocket.bind(a),
       close: a.close.bind(a),
       readCertFiles: (d: string) => readCertFilesByListing(fake, d),
     };
@@ -260,5 +265,32 @@ describe('DemoKubeSource', () => {
     k.setNodeReady('worker-1', true);
     expect((await k.listNodes()).every((n) => n.ready && n.reason === undefined)).toBe(true);
     await expect(k.listNodes({ signal: AbortSignal.abort() })).rejects.toBeDefined();
+  });
+});
+
+describe('demo node commands and sockets (NodeAgent.exec / forwardSocket)', () => {
+  it('a command no feature answers exits 127 like a shell; an unknown socket is missing', async () => {
+    const a = agent('worker-1');
+    expect(await a.exec(['no-such-tool', '-x'])).toEqual({
+      stdout: '',
+      stderr: 'sh: 1: no-such-tool: not found\n',
+      code: 127,
+    });
+    await expect(a.forwardSocket('/var/run/no-such.sock')).rejects.toThrow(/No such file/);
+    await expect(a.forwardSocket('relative.sock')).rejects.toThrow(/not an absolute path/);
+  });
+
+  it('the registry answers by program name and arguments, with the node in context', async () => {
+    const run = demoExec({ inventory: inv, node: inv.nodes[1]!, labDir: dir }, [
+      {
+        program: 'ip',
+        matches: (argv) => argv.includes('link'),
+        run: (argv, ctx) => ({ stdout: `${ctx.node.name} ${argv.join(' ')}`, stderr: '', code: 0 }),
+      },
+    ]);
+    expect((await run(['/usr/sbin/ip', '-j', 'link'])).stdout).toBe(
+      `${inv.nodes[1]!.name} /usr/sbin/ip -j link`,
+    );
+    expect((await run(['ip', 'route'])).code).toBe(127);
   });
 });

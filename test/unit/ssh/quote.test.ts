@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
+  argvCommand,
   isSafeHost,
+  isSafeProgram,
   isSafeRemotePath,
   isSafeUnitName,
   isSafeUser,
@@ -115,5 +117,28 @@ describe('sh builder', () => {
     const cmd = posixSh(sh`printf '%s|' ${remotePath('/a b')} ${remotePath("/it's")}`);
     expect(cmd.text.startsWith('sh -c ')).toBe(true);
     expect(execFileSync('sh', ['-c', cmd.text]).toString()).toBe("/a b|/it's|");
+  });
+});
+
+describe('argvCommand (NodeAgent.exec)', () => {
+  it('each argument reaches the program as one word, whatever it holds', () => {
+    const hostile = [`a b`, `$(id)`, '`id`', `it's`, '"; rm -rf / #', '*', '', '\t', '-n'];
+    const cmd = argvCommand(['printf', '%s\\n', ...hostile]);
+    const out = execFileSync('sh', ['-c', cmd.text], { encoding: 'utf8' });
+    expect(out.split('\n').slice(0, -1)).toEqual(hostile);
+  });
+
+  it('refuses a program that is an option, relative with .., empty or with controls', () => {
+    for (const p of ['-rf', '../sh', 'bin/../sh', '', 'a b', 'x\n', '/usr/../bin/sh', '$(id)'])
+      expect(() => argvCommand([p]), p).toThrow(UnsafeValueError);
+    expect(() => argvCommand([])).toThrow(UnsafeValueError);
+    expect(argvCommand(['/usr/sbin/ip', '-j']).text).toBe(`'/usr/sbin/ip' '-j'`);
+    expect(isSafeProgram('gobgp')).toBe(true);
+  });
+
+  it('refuses an argument with a newline or another control byte (tab is allowed)', () => {
+    for (const a of ['a\nb', 'a\rb', '\x1b[2J', 'a\0b', '\x7f'])
+      expect(() => argvCommand(['echo', a]), JSON.stringify(a)).toThrow(UnsafeValueError);
+    expect(() => argvCommand(['echo', 'a\tb'])).not.toThrow();
   });
 });
