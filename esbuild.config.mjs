@@ -19,7 +19,7 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node22', // the oldest supported line (package.json engines)
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
