@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { addonsCommand, isAddonsArgv } from './commands/addons.js';
 import { certsCommand, certsPathCommand } from './commands/certs.js';
 import { EXIT } from './commands/common.js';
 import { infoCommand } from './commands/info.js';
@@ -35,7 +36,7 @@ export interface CliDeps {
   stdinIsTTY?: boolean;
 }
 
-const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'rotate', 'info'] as const;
+const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'rotate', 'addons', 'info'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /**
@@ -50,6 +51,8 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
   certs:
     '0 ok; 1 warnings; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
   rotate: '0 no conflict; 1 a conflict; 2 usage/configuration error; 3 nodes unreachable',
+  addons:
+    '0 every addon pinned and running its declared version; 1 a warning (unpinned, drift, not running); 2 usage/configuration error; 3 kube API unreachable. sync/verify: 0 done; 1 a download failed, a pin mismatch or not confirmed; 2 usage error',
   info: '0; 2 usage error',
 };
 
@@ -83,6 +86,8 @@ Usage:
                              the PKI tree and every check
   k8ops rotate plan [--json] [--days N]
                              the rotation schedule and its conflicts (k8ops rotate --help)
+  k8ops addons [sync|verify] [NAME…] [--json]
+                             declared addons vs the cluster; pin them (k8ops addons --help)
   k8ops info                 where k8ops looks for its files
   k8ops --help | --version
 
@@ -218,6 +223,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   const err = deps.stderr ?? process.stderr;
   const env = deps.env ?? process.env;
   if (isRotateArgv(argv)) return rotateCommand(argv, { out, err, env });
+  if (isAddonsArgv(argv)) return addonsCommand(argv, { out, err, env });
   const parsed = parseCli(argv);
   if (!parsed.ok) {
     err.write(`k8ops: ${parsed.error}\nTry 'k8ops --help'.\n`);
