@@ -16,7 +16,10 @@ const phases = (ls: string[]) => {
   const seen: RebuildPhase[] = [p];
   for (const l of ls) {
     const n = nextPhase(p, l);
-    if (n !== p) seen.push((p = n));
+    if (n !== p) {
+      p = n;
+      seen.push(p);
+    }
   }
   return seen;
 };
