@@ -287,18 +287,20 @@ function gateSources(session: Session): GateSources {
 export function formatSummary(s: RebuildSummary): string {
   const rows = s.runs.map((r) => [
     r.node,
-    r.phase,
-    r.outcome?.kind === 'ok'
-      ? r.gate
-        ? r.gate.ok
-          ? 'ok, gate passed'
-          : `gate failed: ${r.gate.checks.find((c) => !c.ok)?.name ?? ''}`
-        : 'ok'
-      : r.outcome?.kind === 'units-failed'
-        ? `units failed: ${r.outcome.units.join(', ')}`
-        : r.outcome?.kind === 'failed'
-          ? `failed (exit ${r.outcome.signal ?? r.outcome.code})`
-          : 'not run',
+    r.skipped ? '-' : r.phase,
+    r.skipped
+      ? `not run (${r.skipped})`
+      : r.outcome?.kind === 'ok'
+        ? r.gate
+          ? r.gate.ok
+            ? 'ok, gate passed'
+            : `gate failed: ${r.gate.checks.find((c) => !c.ok)?.name ?? ''}`
+          : 'ok'
+        : r.outcome?.kind === 'units-failed'
+          ? `units failed: ${r.outcome.units.join(', ')}`
+          : r.outcome?.kind === 'failed'
+            ? `failed (exit ${r.outcome.signal ?? r.outcome.code})`
+            : 'not run',
     r.ms !== undefined ? `${(r.ms / 1000).toFixed(1)} s` : '',
   ]);
   return `${formatTable(['NODE', 'PHASE', 'RESULT', 'TIME'], rows).join('\n')}\n`;

@@ -30,6 +30,8 @@ export interface NodeRun {
   /** The last TAIL_LINES lines of its output. */
   tail: string[];
   ms?: number;
+  /** Not run: why (the roll-out stopped before its wave). */
+  skipped?: string;
 }
 
 export interface RebuildSummary {
@@ -88,8 +90,11 @@ async function rollOut(
   const summary: RebuildSummary = { action: req.rollback ? 'rollback' : req.action, runs: [] };
   for (const [w, wave] of waves.entries()) {
     if (summary.stopped) {
-      for (const n of wave)
-        ctx.skip(`${n.name}: nixos-rebuild`, `stopped after ${summary.stopped.node}`);
+      for (const n of wave) {
+        const why = `stopped after ${summary.stopped.node}`;
+        ctx.skip(`${n.name}: nixos-rebuild`, why);
+        summary.runs.push({ node: n.name, phase: 'evaluating', tail: [], skipped: why });
+      }
       continue;
     }
     await Promise.all(wave.map((n) => oneNode(ctx, n, dry, deps, summary)));
