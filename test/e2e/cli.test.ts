@@ -74,6 +74,7 @@ describe('k8ops CLI (built)', () => {
       'info',
       'nodes',
       'overview',
+      'rebuild',
       'rotate',
     ]);
     expect(norm(fromHelp)).toEqual(norm(fromReadme));
