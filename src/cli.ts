@@ -8,10 +8,12 @@ import { parseArgs } from 'node:util';
 import { certsCommand, certsPathCommand } from './commands/certs.js';
 import { EXIT } from './commands/common.js';
 import { infoCommand } from './commands/info.js';
+import { mtuCommand } from './commands/mtu.js';
 import { nodesCommand } from './commands/nodes.js';
 import { type OpenArgs, openSession, SESSION_OPTIONS } from './commands/open.js';
 import { overviewCommand } from './commands/overview.js';
 import { isRotateArgv, rotateCommand } from './commands/rotate.js';
+import { mtuFeature } from './features/mtu/model.js';
 import { overviewFeature } from './features/overview/model.js';
 import { kubeSource } from './features/overview/sources.js';
 import { pkiFeature } from './features/pki/model.js';
@@ -35,7 +37,7 @@ export interface CliDeps {
   stdinIsTTY?: boolean;
 }
 
-const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'rotate', 'info'] as const;
+const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'rotate', 'mtu', 'info'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /**
@@ -50,6 +52,7 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
   certs:
     '0 ok; 1 warnings; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
   rotate: '0 no conflict; 1 a conflict; 2 usage/configuration error; 3 nodes unreachable',
+  mtu: '0 ok; 1 warnings; 2 critical (a link or path below the target MTU, a route MTU too big for the tunnel) or a usage error; 3 nodes unreachable; the highest that applies',
   info: '0; 2 usage error',
 };
 
@@ -83,6 +86,8 @@ Usage:
                              the PKI tree and every check
   k8ops rotate plan [--json] [--days N]
                              the rotation schedule and its conflicts (k8ops rotate --help)
+  k8ops mtu [--json]         every link's MTU and role against the target, Cilium's device/route
+                             MTU, and the node × node path-MTU matrix (ping -M do, bisection)
   k8ops info                 where k8ops looks for its files
   k8ops --help | --version
 
@@ -206,6 +211,8 @@ export function commandSources(sub: Subcommand | undefined): readonly SourceSet[
       return [pkiFeature];
     case 'overview':
       return [overviewFeature];
+    case 'mtu':
+      return [mtuFeature];
     case 'nodes':
       return [{ sources: [kubeSource] }];
     default:
@@ -263,6 +270,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
     if (a.sub === 'nodes') return await nodesCommand(session, a.json, out);
     if (a.sub === 'overview') return await overviewCommand(session, a.json, out);
     if (a.sub === 'certs') return await certsCommand(session, a, out, err, env);
+    if (a.sub === 'mtu') return await mtuCommand(session, a.json, out);
     // `rotate` is parsed and run by commands/rotate.ts before this point.
     return EXIT.config;
   } finally {

@@ -273,12 +273,6 @@ export function buildMtuModel(inv: Inventory, read: SnapshotReader): MtuModel {
   const cells = names.map((from) =>
     names.map((to) => cellOf(from, to, byNode.get(from)?.get(to), target)),
   );
-  // A node's path findings count towards its health (as the sender).
-  for (const [i, row] of nodes.entries()) {
-    if (row.health === 'down' || row.health === 'pending') continue;
-    for (const c of cells[i] ?? [])
-      if (c.severity !== 'pending') row.health = worse(row.health, c.severity);
-  }
   const flat = cells.flat().filter((c) => c.status !== 'self');
   return {
     target,
@@ -290,7 +284,12 @@ export function buildMtuModel(inv: Inventory, read: SnapshotReader): MtuModel {
       linksOff: nodes.reduce((s, n) => s + n.offTarget.length, 0),
       pathsLow: flat.filter((c) => c.severity === 'bad').length,
       pathsProbed: flat.filter((c) => c.status !== 'pending').length,
-      worst: nodes.reduce<NodeHealth>((w, n) => worse(w, n.health), 'ok'),
+      // Paths count here, not in a node's health: a 1500 hop shows on the node that has
+      // it, not on every node that sends to it.
+      worst: flat.reduce<NodeHealth>(
+        (w, c) => (c.severity === 'pending' ? w : worse(w, c.severity)),
+        nodes.reduce<NodeHealth>((w, n) => worse(w, n.health), 'ok'),
+      ),
     },
   };
 }
