@@ -6,7 +6,7 @@
  * the router and paths from it a local "message too long".
  *
  *   h0 ──9216── ┐
- *   h1 ──9216── router      (10.233.<slot>.0/24; the host namespace routes it `unreachable`)
+ *   h1 ──9216── router      (10.246.<slot>.0/24; the host namespace routes it `unreachable`)
  *   hN ──1500── ┘
  *
  * Only erasable TypeScript (no enums, no parameter properties) and node: imports, so the
@@ -71,7 +71,7 @@ const quiet = (cmd: string, args: readonly string[]) => run(cmd, args).catch(() 
 
 const SLOT_DIR = '/run/k8ops-test-mtulab';
 const nsPrefix = (slot: number) => `k8mtu-s${slot}`;
-const rangeOf = (slot: number) => `10.233.${slot}.0/24`;
+const rangeOf = (slot: number) => `10.246.${slot}.0/24`;
 
 function alive(pid: number): boolean {
   try {
@@ -141,8 +141,8 @@ export async function startMtuLab(opts: { hosts: number; narrow?: number }): Pro
     for (let i = 0; i < opts.hosts; i++) {
       const ns = `${p}-h${i}`;
       const mtu = i === opts.narrow ? 1500 : 9216;
-      const routerSide = `10.233.${slot}.${4 * i + 1}`;
-      const address = `10.233.${slot}.${4 * i + 2}`;
+      const routerSide = `10.246.${slot}.${4 * i + 1}`;
+      const address = `10.246.${slot}.${4 * i + 2}`;
       const rIf = `r${i}`;
       await ip('netns', 'add', ns);
       await ip('-n', ns, 'link', 'set', 'lo', 'up');
@@ -202,5 +202,40 @@ export async function startMtuLab(opts: { hosts: number; narrow?: number }): Pro
       for (const h of hosts) await quiet('ip', ['-n', h.ns, 'route', 'flush', 'cache']);
     },
     teardown,
+  };
+}
+
+/**
+ * A NodeAgent for a lab host: `exec` runs the program inside the host's namespace (each
+ * argument one word, under the call's deadline, a non-zero exit resolved with its code),
+ * as the SSH agent runs it on a node; `forwardSocket` finds no socket (no Cilium agent);
+ * every other operation is refused. For the MTU sources, the session and the bench.
+ */
+export function labAgent(lab: MtuLab, host: MtuLabHost) {
+  const refuse = (op: string) => () => Promise.reject(new Error(`${op}: not in the MTU lab`));
+  return {
+    node: {
+      name: host.name,
+      index: Number(host.name.slice(1)),
+      host: host.name,
+      addresses: [host.address],
+      roles: ['worker' as const],
+    },
+    exec: (argv: readonly string[], opts?: { timeoutMs?: number }) =>
+      lab.exec(host.ns, argv, (opts?.timeoutMs ?? 10_000) + 1000),
+    forwardSocket: (path: string) =>
+      Promise.reject(
+        Object.assign(new Error(`${host.name}: ${path}: No such file or directory`), {
+          kind: 'missing',
+        }),
+      ),
+    probe: refuse('probe'),
+    readFiles: refuse('readFiles'),
+    stat: refuse('stat'),
+    listDir: refuse('listDir'),
+    readCertFiles: refuse('readCertFiles'),
+    unitStates: refuse('unitStates'),
+    pkiStatus: refuse('pkiStatus'),
+    close: () => Promise.resolve(),
   };
 }
