@@ -93,13 +93,17 @@ export function httpGet(
   });
 }
 
-export async function collectCilium(agent: NodeAgent, signal?: AbortSignal): Promise<CiliumValue> {
+export async function collectCilium(
+  agent: NodeAgent,
+  signal?: AbortSignal,
+  socket: string = CILIUM_SOCKET,
+): Promise<CiliumValue> {
   let fwd: Awaited<ReturnType<NodeAgent['forwardSocket']>>;
   try {
-    fwd = await agent.forwardSocket(CILIUM_SOCKET, signal ? { signal } : {});
+    fwd = await agent.forwardSocket(socket, signal ? { signal } : {});
   } catch (e) {
     if ((e as { kind?: unknown })?.kind === 'missing')
-      return { ok: false, absent: true, error: `no Cilium agent socket (${CILIUM_SOCKET})` };
+      return { ok: false, absent: true, error: `no Cilium agent socket (${socket})` };
     throw e;
   }
   try {
@@ -113,6 +117,13 @@ export async function collectCilium(agent: NodeAgent, signal?: AbortSignal): Pro
     return p.ok ? { ok: true, config: p.value } : { ok: false, error: p.error };
   } catch (e) {
     signal?.throwIfAborted();
+    const code = (e as { code?: unknown })?.code;
+    // The forward accepted, then the node could not connect to the socket: OpenSSH closes.
+    if (code === 'ECONNRESET' || (e instanceof Error && e.message === 'socket hang up'))
+      return {
+        ok: false,
+        error: `cilium /v1/config: cannot connect to ${socket} on the node (is the Cilium agent running?)`,
+      };
     return { ok: false, error: `cilium /v1/config: ${e instanceof Error ? e.message : String(e)}` };
   } finally {
     await fwd.close().catch(() => {});
