@@ -38,15 +38,20 @@ export function Interfaces({
     {
       key: 'verdict',
       title: 'VERDICT',
-      width: 9,
+      width: 8,
       render: (l) => (
         <Text color={l.verdict === 'n/a' ? theme.dim : healthColor(theme, l.severity)}>
           {l.verdict}
         </Text>
       ),
     },
-    { key: 'state', title: 'STATE', width: 16, render: (l) => l.operstate },
-    { key: 'master', title: 'PORT OF', width: 10, render: (l) => l.master ?? '' },
+    { key: 'state', title: 'STATE', width: 10, render: (l) => l.operstate },
+    {
+      key: 'master',
+      title: 'PORT OF',
+      width: Math.max(6, Math.min(16, width - 59)),
+      render: (l) => l.master ?? '',
+    },
   ];
   const bodyRows = Math.max(1, height - DETAIL_CHROME);
   const visible = row.links.slice(scroll, scroll + bodyRows);

@@ -134,20 +134,23 @@ export function MtuPane({ model, ui, derived, clock, width, height }: MtuPanePro
   if (ui.detail && sel)
     return <Interfaces model={model} row={sel} scroll={ui.scroll} width={width} height={height} />;
   const t = model.totals;
+  // Fixed columns, LOWEST takes what is left (10–22); MODE goes first when narrow.
+  const showMode = width >= 75;
+  const lowestW = Math.max(10, Math.min(22, width - (12 + 8 + 10 + 12 + (showMode ? 13 : 0))));
   const columns: Column<MtuNodeRow>[] = [
-    { key: 'name', title: 'NODE', width: 14, render: (r) => r.name },
+    { key: 'name', title: 'NODE', width: 12, render: (r) => r.name },
     {
       key: 'health',
       title: 'HEALTH',
-      width: 9,
+      width: 8,
       render: (r) => (
         <Text color={healthColor(theme, r.health)}>{r.health === 'pending' ? '…' : r.health}</Text>
       ),
     },
     {
       key: 'links',
-      title: 'OFF/LINKS',
-      width: 11,
+      title: 'OFF/ALL',
+      width: 10,
       render: (r) =>
         r.reach === 'down' ? (
           <Text color={theme.bad}>down</Text>
@@ -166,7 +169,7 @@ export function MtuPane({ model, ui, derived, clock, width, height }: MtuPanePro
     {
       key: 'lowest',
       title: 'LOWEST',
-      width: 20,
+      width: lowestW,
       render: (r) =>
         r.lowest ? (
           <Text color={r.lowest.mtu < model.target ? theme.bad : undefined}>
@@ -178,8 +181,8 @@ export function MtuPane({ model, ui, derived, clock, width, height }: MtuPanePro
     },
     {
       key: 'cilium',
-      title: 'CILIUM DEV/ROUTE',
-      width: 17,
+      title: 'CIL DEV/RT',
+      width: 12,
       render: (r) => (
         <Text
           color={healthColor(theme, r.cilium.state === 'pending' ? 'pending' : r.cilium.severity)}
@@ -188,7 +191,9 @@ export function MtuPane({ model, ui, derived, clock, width, height }: MtuPanePro
         </Text>
       ),
     },
-    {
+  ];
+  if (showMode)
+    columns.push({
       key: 'mode',
       title: 'MODE',
       width: 13,
@@ -196,8 +201,7 @@ export function MtuPane({ model, ui, derived, clock, width, height }: MtuPanePro
         r.cilium.mode
           ? `${r.cilium.mode}${r.cilium.tunnelProtocol ? `/${r.cilium.tunnelProtocol}` : ''}`
           : '',
-    },
-  ];
+    });
   const tableH = Math.min(derived.rows.length + 1, Math.max(2, Math.floor((height - 3) / 2)));
   const matrixH = Math.min(model.matrix.nodes.length + 1, Math.max(2, height - tableH - 4));
   const findings = sel ? findingsOf(model, sel) : [];
