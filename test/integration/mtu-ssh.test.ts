@@ -114,7 +114,7 @@ describeLab('MTU sources over real sshd', (lab) => {
       const missing = await collectCilium(agent, undefined, join(l.dir, 'no-such.sock'));
       expect(missing).toEqual({
         ok: false,
-        error: expect.stringMatching(/cannot connect to .*no-such\.sock on the node/),
+        error: expect.stringMatching(/the node closed the connection to .*no-such\.sock/),
       });
     } finally {
       await agent.close();

@@ -259,6 +259,14 @@ export function buildMtuModel(inv: Inventory, read: SnapshotReader): MtuModel {
       if (low) row.lowest = { name: low.name, mtu: low.mtu };
       row.cilium = ciliumRow(cs, row.links, target);
     }
+    if (row.reach === 'down')
+      // Whatever the socket forward said, the node itself is the problem.
+      row.cilium = {
+        ...ciliumRow({}, undefined, target),
+        state: 'error',
+        error: 'not read: node unreachable',
+        severity: 'warn',
+      };
     let health: NodeHealth = 'ok';
     if (row.reach === 'pending') health = 'pending';
     else if (row.reach === 'down') health = 'down';

@@ -122,7 +122,7 @@ export async function collectCilium(
     if (code === 'ECONNRESET' || (e instanceof Error && e.message === 'socket hang up'))
       return {
         ok: false,
-        error: `cilium /v1/config: cannot connect to ${socket} on the node (is the Cilium agent running?)`,
+        error: `cilium /v1/config: the node closed the connection to ${socket} (no Cilium agent listening there, or the node is unreachable)`,
       };
     return { ok: false, error: `cilium /v1/config: ${e instanceof Error ? e.message : String(e)}` };
   } finally {
