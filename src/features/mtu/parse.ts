@@ -163,12 +163,13 @@ export type PingOutcome =
   /** Anything else (unreachable host, bad address, ping missing…). */
   | { kind: 'error'; message: string };
 
-const LOCAL_TOO_BIG = /local error: message too long(?:, mtu=(\d+))?/i;
+// IPv4 says `mtu=1500`, IPv6 `mtu: 1500` (captured: test/fixtures/mtu/ping*-local-too-big.json).
+const LOCAL_TOO_BIG = /local error: message too long(?:, mtu[=:] ?(\d+))?/i;
 const REMOTE_TOO_BIG =
   /From (\S+) icmp_seq=\d+ Frag(?:mentation)? needed and DF set \(mtu = (\d+)\)/i;
 const RECEIVED = /(\d+) packets transmitted, (\d+) (?:packets )?received/;
 const REPLY_LINE = /^\d+ bytes from \S+ icmp_seq=\d+/m;
-const V6_TOO_BIG = /Packet too big: mtu=(\d+)/i;
+const V6_TOO_BIG = /From (\S+) icmp_seq=\d+ Packet too big: mtu=(\d+)/i;
 
 function mtuOf(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
@@ -204,8 +205,13 @@ export function parsePing(stdout: string, stderr: string, code: number | null): 
   }
   const v6 = V6_TOO_BIG.exec(all);
   if (v6) {
-    const mtu = mtuOf(v6[1]);
-    return { kind: 'too-big', where: 'remote', ...(mtu !== undefined ? { mtu } : {}) };
+    const mtu = mtuOf(v6[2]);
+    return {
+      kind: 'too-big',
+      where: 'remote',
+      from: (v6[1] ?? '').slice(0, 64),
+      ...(mtu !== undefined ? { mtu } : {}),
+    };
   }
   const stats = RECEIVED.exec(out);
   if (code === 0 && (REPLY_LINE.test(out) || (stats && Number(stats[2]) > 0)))

@@ -88,7 +88,10 @@ export async function findPathMtu(
     probes++;
     return probe(mtu);
   };
-  const first = await run(target);
+  let first = await run(target);
+  // One lost echo (an IPv6 neighbour still being resolved, a drop under load) is not a
+  // black hole: silence at the target is asked once more before it counts.
+  if (first.kind === 'timeout') first = await run(target);
   if (first.kind === 'ok') return { status: 'ok', mtu: target, probes };
   if (first.kind === 'error') return { status: 'error', message: first.message, probes };
   let silent = first.kind === 'timeout';

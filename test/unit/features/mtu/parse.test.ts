@@ -112,6 +112,20 @@ describe('ping -M do -c 1 -W 1 (iputils 20221126)', () => {
       message: 'Destination Net Unreachable',
     });
   });
+  it('IPv6: Packet Too Big from the router, "mtu: N" locally, success', () => {
+    expect(ping('ping6-frag-needed.json')).toEqual({
+      kind: 'too-big',
+      where: 'remote',
+      from: 'fd16:16:a::1',
+      mtu: 1500,
+    });
+    expect(ping('ping6-local-too-big.json')).toEqual({
+      kind: 'too-big',
+      where: 'local',
+      mtu: 1500,
+    });
+    expect(ping('ping6-ok-1500.json')).toEqual({ kind: 'ok' });
+  });
   it('a missing ping and a bad address are errors', () => {
     expect(parsePing('', 'sh: 1: ping: not found\n', 127)).toMatchObject({ kind: 'error' });
     expect(parsePing('', 'ping: nosuch: Name or service not known\n', 2)).toEqual({

@@ -119,10 +119,16 @@ describe('findPathMtu', () => {
     expect(capped.status).toBe('black-hole');
     expect(capped.okUpTo! <= 3000 && capped.failFrom! > 3000).toBe(true);
   });
+  it('one lost echo at the target is asked again, not taken for a black hole', async () => {
+    let n = 0;
+    const flaky = async (): Promise<PingOutcome> =>
+      n++ === 0 ? { kind: 'timeout' } : { kind: 'ok' };
+    expect(await findPathMtu(flaky, 9216)).toEqual({ status: 'ok', mtu: 9216, probes: 2 });
+  });
   it('no reply at all, and errors, are said as such', async () => {
     expect(await findPathMtu(async () => ({ kind: 'timeout' }), 9216)).toMatchObject({
       status: 'unreachable',
-      probes: 2,
+      probes: 3,
     });
     expect(
       await findPathMtu(
