@@ -225,6 +225,8 @@ export function buildMtuModel(inv: Inventory, read: SnapshotReader): MtuModel {
   let probing = false;
   let probedAt: number | undefined;
   const byNode = new Map<string, Map<string, PathResult>>();
+  /** Nodes whose probing failed as a whole (never answered): their row says why. */
+  const probeErrors = new Map<string, string>();
   const nodes = inv.nodes.map((node): MtuNodeRow => {
     const ls = read<LinksValue>(node.name, linksSource.id);
     const cs = read<CiliumValue>(node.name, ciliumSource.id);
@@ -232,6 +234,7 @@ export function buildMtuModel(inv: Inventory, read: SnapshotReader): MtuModel {
     if (ps.loading) probing = true;
     if (ps.updatedAt !== undefined) probedAt = Math.max(probedAt ?? 0, ps.updatedAt);
     byNode.set(node.name, new Map((ps.value?.results ?? []).map((r) => [r.to, r])));
+    if (ps.error && !ps.value) probeErrors.set(node.name, ps.error.message);
 
     const row: MtuNodeRow = {
       name: node.name,
@@ -279,7 +282,18 @@ export function buildMtuModel(inv: Inventory, read: SnapshotReader): MtuModel {
     return row;
   });
   const cells = names.map((from) =>
-    names.map((to) => cellOf(from, to, byNode.get(from)?.get(to), target)),
+    names.map((to) => {
+      const why = probeErrors.get(from);
+      if (why !== undefined && from !== to)
+        return {
+          from,
+          to,
+          status: 'error' as const,
+          message: `not probed: ${why}`,
+          severity: 'warn' as const,
+        };
+      return cellOf(from, to, byNode.get(from)?.get(to), target);
+    }),
   );
   const flat = cells.flat().filter((c) => c.status !== 'self');
   return {

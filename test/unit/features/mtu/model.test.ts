@@ -100,6 +100,24 @@ describe('MTU model', () => {
       }),
     );
     expect(m.nodes[0]).toMatchObject({ reach: 'down', health: 'down', error: 'connect timeout' });
+    expect(m.matrix.cells[0]![1]!.status).toBe('pending');
+    const probeFailed = buildMtuModel(
+      inv,
+      reader({
+        'cp-1': {
+          'mtu-paths': {
+            error: { kind: 'timeout', message: 'timed out after 90s' },
+            stale: true,
+            loading: false,
+          },
+        },
+      }),
+    );
+    expect(probeFailed.matrix.cells[0]![1]).toMatchObject({
+      status: 'error',
+      message: 'not probed: timed out after 90s',
+      severity: 'warn',
+    });
     expect(mtuExitCode(m)).toBe(3);
   });
 
