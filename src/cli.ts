@@ -9,11 +9,13 @@ import { addonsCommand, isAddonsArgv } from './commands/addons.js';
 import { certsCommand, certsPathCommand } from './commands/certs.js';
 import { EXIT } from './commands/common.js';
 import { infoCommand } from './commands/info.js';
+import { mtuCommand } from './commands/mtu.js';
 import { nodesCommand } from './commands/nodes.js';
 import { type OpenArgs, openSession, SESSION_OPTIONS } from './commands/open.js';
 import { overviewCommand } from './commands/overview.js';
 import { isRebuildArgv, rebuildCommand } from './commands/rebuild.js';
 import { isRotateArgv, rotateCommand } from './commands/rotate.js';
+import { mtuFeature } from './features/mtu/model.js';
 import { overviewFeature } from './features/overview/model.js';
 import { kubeSource } from './features/overview/sources.js';
 import { pkiFeature } from './features/pki/model.js';
@@ -37,7 +39,16 @@ export interface CliDeps {
   stdinIsTTY?: boolean;
 }
 
-const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'rotate', 'rebuild', 'addons', 'info'] as const;
+const SUBCOMMANDS = [
+  'overview',
+  'nodes',
+  'certs',
+  'rotate',
+  'mtu',
+  'rebuild',
+  'addons',
+  'info',
+] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /**
@@ -56,6 +67,7 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
     '0 done; 1 a node failed (its run or its health gate) or not confirmed; 2 usage/configuration error; 4 switched, but units failed',
   addons:
     '0 every addon pinned and running its declared version; 1 a warning (unpinned, drift, not running); 2 usage/configuration error; 3 kube API unreachable. sync/verify: 0 done; 1 a download failed, a pin mismatch or not confirmed; 2 usage error',
+  mtu: '0 ok; 1 warnings; 2 critical (a link or path below the target MTU, a route MTU too big for the tunnel) or a usage error; 3 nodes unreachable; the highest that applies',
   info: '0; 2 usage error',
 };
 
@@ -93,6 +105,8 @@ Usage:
                              rolling nixos-rebuild with health gates (k8ops rebuild --help)
   k8ops addons [sync|verify] [NAME…] [--json]
                              declared addons vs the cluster; pin them (k8ops addons --help)
+  k8ops mtu [--json]         every link's MTU and role against the target, Cilium's device/route
+                             MTU, and the node × node path-MTU matrix (ping -M do, bisection)
   k8ops info                 where k8ops looks for its files
   k8ops --help | --version
 
@@ -216,6 +230,8 @@ export function commandSources(sub: Subcommand | undefined): readonly SourceSet[
       return [pkiFeature];
     case 'overview':
       return [overviewFeature];
+    case 'mtu':
+      return [mtuFeature];
     case 'nodes':
       return [{ sources: [kubeSource] }];
     default:
@@ -275,6 +291,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
     if (a.sub === 'nodes') return await nodesCommand(session, a.json, out);
     if (a.sub === 'overview') return await overviewCommand(session, a.json, out);
     if (a.sub === 'certs') return await certsCommand(session, a, out, err, env);
+    if (a.sub === 'mtu') return await mtuCommand(session, a.json, out);
     // `rotate` is parsed and run by commands/rotate.ts before this point.
     return EXIT.config;
   } finally {

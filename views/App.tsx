@@ -118,7 +118,10 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
 
   const runEffect = (effect: Effect) => {
     if (!effect) return;
-    if (effect.kind === 'refresh') session.refreshAll();
+    if (effect.kind === 'refresh') {
+      if (effect.source !== undefined) void session.scheduler.refresh({ source: effect.source });
+      else session.refreshAll();
+    }
     if (effect.kind === 'accept-hostkey') {
       void session.acceptHostKey(effect.node).then((r) => {
         const next = {

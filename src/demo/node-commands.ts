@@ -6,6 +6,7 @@
  */
 import type { Inventory, NodeSpec } from '../config/types.js';
 import type { NodeExecOptions, NodeExecResult } from '../store/io.js';
+import { demoMtuCommands } from './mtu.js';
 
 export interface DemoCommandContext {
   inventory: Inventory;
@@ -29,7 +30,9 @@ export interface DemoCommand {
 }
 
 /** Every demo command; one line per feature. */
-export const DEMO_COMMANDS: readonly DemoCommand[] = [];
+export const DEMO_COMMANDS: readonly DemoCommand[] = [
+  ...demoMtuCommands, // ip -j -d link show, ping -M do (src/demo/mtu.ts)
+];
 
 /** NodeAgent.exec for one demo node. */
 export function demoExec(

@@ -14,6 +14,7 @@ for (const name of [
   'rotation.mjs',
   'addons.mjs',
   'rebuild.mjs',
+  'mtu.mjs',
 ]) {
   if (only && !name.startsWith(only)) continue;
   const file = join(here, name);

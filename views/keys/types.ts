@@ -9,7 +9,8 @@ import type { KeySpec } from './match.js';
 /** What a key asks the shell to do beyond changing state. */
 export type Effect =
   | { kind: 'quit' }
-  | { kind: 'refresh' }
+  /** Refresh every source now, or only the store source `source` (e.g. `mtu-paths`). */
+  | { kind: 'refresh'; source?: string }
   | { kind: 'ctx'; name: string }
   | { kind: 'accept-hostkey'; node: string }
   | undefined;

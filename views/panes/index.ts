@@ -3,6 +3,7 @@
  * the keys, the hint bar, the help overlay, the status line and the `:` palette all loop
  * over this list.
  */
+import { mtuPane } from './mtu/index.js';
 import { overviewPane } from './overview/index.js';
 import { pkiPane } from './pki/index.js';
 import { placeholderPane } from './placeholder/Pane.js';
@@ -34,13 +35,7 @@ export const PANES: readonly AnyPane[] = [
     what: 'ingress-nginx cache hit ratio and HIT/MISS/EXPIRED/STALE/BYPASS counts per host from access logs, request rate, status classes, cache size.',
     source: 'ingress-nginx logs (issue: NGINX cache)',
   }),
-  placeholderPane({
-    id: 'mtu',
-    key: '7',
-    title: 'MTU',
-    what: 'Interface MTU against the 9216 target per node and role, Cilium device MTU, and a node×node path-MTU probe matrix.',
-    source: 'ip link and ping probes (issue: MTU)',
-  }),
+  mtuPane,
   placeholderPane({
     id: 'jobs',
     key: '8',
