@@ -15,6 +15,7 @@
     "sa-keygen"
     "status"
     "gen-lab"
+    "lock"
   ],
   # For the rotation plan (all optional).
   pkiPlan ? null,

@@ -87,6 +87,7 @@ describeWith(['nix-instantiate'], 'rotation slot and plan (evaluated)', () => {
       'install',
       'sa-keygen',
       'gen-lab',
+      'lock',
     ]);
   });
 
@@ -105,6 +106,7 @@ describeWith(['nix-instantiate'], 'rotation slot and plan (evaluated)', () => {
       'k8ops-pki-sa-keygen',
       'k8ops-pki-status',
       'k8ops-pki-gen-lab',
+      'k8ops-pki-lock',
     ]);
   });
 });
