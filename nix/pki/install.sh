@@ -44,7 +44,7 @@ previous pair (symlinks through .pairs/ID/previous).
 Options:
   --node NAME     this node's name (the layout's CN templates use it)
   --id ID         certificate id in the layout
-  --cert FILE     the chain to install
+  --cert FILE     the chain to install (- reads it from stdin)
   --pki-dir DIR   PKI directory (default: the layout's pkiDir)
   --bundle FILE   trust bundle to verify against (default: the node's bundle of the CA)
   --rollback      restore the previous pair instead
@@ -64,7 +64,11 @@ while [[ $# -gt 0 ]]; do
     -h | --help) usage; exit 0 ;;
     --layout) need_value "$1" "$#"; layout=$(check_path "$1" "$2"); shift 2 ;;
     --pki-dir) need_value "$1" "$#"; pki_dir=$(check_path "$1" "$2"); shift 2 ;;
-    --cert) need_value "$1" "$#"; chain_in=$(check_path "$1" "$2"); shift 2 ;;
+    --cert)
+      need_value "$1" "$#"
+      if [[ $2 == - ]]; then chain_in=-; else chain_in=$(check_path "$1" "$2"); fi
+      shift 2
+      ;;
     --bundle) need_value "$1" "$#"; bundle=$(check_path "$1" "$2"); shift 2 ;;
     --id) need_value "$1" "$#"; check_id "$2"; id=$2; shift 2 ;;
     --node) need_value "$1" "$#"; check_node "$2"; NODE_NAME=$2; shift 2 ;;
@@ -212,6 +216,12 @@ if [[ $rollback -eq 1 ]]; then
   exit 0
 fi
 
+if [[ $chain_in == - ]]; then
+  # The chain on stdin (k8ops carries it back from the signer).
+  make_scratch
+  head -c 65536 >"$SCRATCH/stdin.pem"
+  chain_in="$SCRATCH/stdin.pem"
+fi
 [[ -f $chain_in ]] || die "certificate file not found: $chain_in"
 if [[ -z $bundle ]]; then
   # shellcheck disable=SC2016 # a jq program: its $names are jq variables
