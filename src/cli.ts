@@ -49,7 +49,8 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
     '0 all reachable; 1 some unreachable, NotReady or the API failing; 2 usage, configuration, host-key or authentication error',
   certs:
     '0 ok; 1 warnings; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
-  rotate: '0 no conflict; 1 a conflict; 2 usage/configuration error; 3 nodes unreachable',
+  rotate:
+    '0 no conflict, or rotated; 1 a conflict; 2 usage/configuration error; 3 nodes unreachable; 4 rotation failed (a step or a health gate: the previous pair is back); 5 the node is locked by another rotation; 6 refused (--read-only, not confirmed, demo)',
   info: '0; 2 usage error',
 };
 
@@ -83,6 +84,9 @@ Usage:
                              the PKI tree and every check
   k8ops rotate plan [--json] [--days N]
                              the rotation schedule and its conflicts (k8ops rotate --help)
+  k8ops rotate NODE… [--only ID]… [--dry-run] [--yes] | --due | --break-lock NODE
+                             rotate a node's certificates (lock, CSR on the node, signer, install,
+                             restart/gates, rollback)
   k8ops info                 where k8ops looks for its files
   k8ops --help | --version
 
