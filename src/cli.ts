@@ -50,7 +50,7 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
   certs:
     '0 ok; 1 warnings; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
   rotate:
-    '0 no conflict, or rotated; 1 a conflict; 2 usage/configuration error; 3 nodes unreachable; 4 rotation failed (a step or a health gate: the previous pair is back); 5 the node is locked by another rotation; 6 refused (--read-only, not confirmed, demo)',
+    '0 ok (no conflict, or rotated); 1 a conflict; 2 usage/configuration error; 3 nodes unreachable; 4 rotation failed (previous pair back); 5 node locked by another run; 6 refused',
   info: '0; 2 usage error',
 };
 

@@ -193,13 +193,12 @@ async function rotateNodes(
   for (const n of nodes) if (!NODE_NAME.test(n)) return usage(`invalid node name "${n}"`);
   for (const id of only) if (!CERT_ID.test(id)) return usage(`invalid certificate id "${id}"`);
   const readOnly = v['read-only'] === true;
-  if (readOnly && !v['dry-run'])
-    return (
-      err.write(
-        `k8ops rotate: refused: --read-only${breakLock ? '' : ' (use --dry-run to see the commands)'}\n`,
-      ),
-      ROTATE_EXIT.refused
+  if (readOnly && !v['dry-run']) {
+    err.write(
+      `k8ops rotate: refused: --read-only${breakLock ? '' : ' (use --dry-run to see the commands)'}\n`,
     );
+    return ROTATE_EXIT.refused;
+  }
   const opened = await openSession(
     {
       demo: v.demo === true,
