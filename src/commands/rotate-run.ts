@@ -16,8 +16,10 @@ import {
   planCommands,
   planRotate,
   type RotatePlan,
+  type RotateResult,
   rotateJob,
 } from '../actions/rotate/index.js';
+import type { JobSpec } from '../actions/types.js';
 import type { Inventory, NodeSpec } from '../config/types.js';
 import { buildRotationModel } from '../features/rotation/model.js';
 import { allEvents } from '../features/rotation/plan.js';
@@ -290,4 +292,57 @@ export async function rotateRun(
     }
   }
   return ROTATE_RUN_EXIT.ok;
+}
+
+/**
+ * What the console's `R` on the Rotation pane asks for: the JobSpec of rotating `node`
+ * (the same as `k8ops rotate NODE`), its plan in a few lines for the typed confirmation, and
+ * the word to type. The job runner's confirm-and-start (src/actions/jobs/) consumes it.
+ */
+export interface RotateRequest {
+  node: string;
+  title: string;
+  /** The plan for the confirmation: certificates, units (restart or not), gates. */
+  summary: string[];
+  /** What the operator types to confirm (the node name). */
+  confirmWord: string;
+  spec: JobSpec<RotateResult>;
+}
+
+export function rotateRequest(
+  session: Pick<Session, 'inventory' | 'hasKube' | 'agents' | 'readOnly' | 'mode' | 'store'>,
+  node: string,
+): { ok: true; request: RotateRequest } | { ok: false; error: string } {
+  if (session.readOnly) return { ok: false, error: 'read-only: rotating is refused' };
+  if (session.mode === 'demo')
+    return {
+      ok: false,
+      error: `the demo lab does not rotate yet (k8ops rotate ${node} --dry-run --demo shows the plan)`,
+    };
+  const p = planFor(session, node);
+  if (!p.ok) return { ok: false, error: p.error };
+  const plan = p.plan;
+  const who = lockOwner();
+  const nodeReady = session.hasKube
+    ? async (name: string) =>
+        (session.store.get<KubeNodeStatus[]>(CLUSTER_SCOPE, 'kube').value ?? []).some(
+          (n) => n.name === name && n.ready,
+        )
+    : undefined;
+  const spec = rotateJob(plan, {
+    agent: (n) => session.agents.get(n),
+    who,
+    pidAlive,
+    ...(nodeReady ? { nodeReady } : {}),
+  });
+  const summary = [
+    `${plan.ids.length} certificate(s) of ${node}, signed at ${plan.signer.name}: ${plan.ids.join(', ')}`,
+    ...plan.groups
+      .filter((g) => g.unit !== null)
+      .map(
+        (g) =>
+          `${g.unit}: ${g.restart ? 'restart' : 'no restart'}; gates: ${g.gates.map((x) => x.name).join('; ')}`,
+      ),
+  ];
+  return { ok: true, request: { node, title: spec.title, summary, confirmWord: node, spec } };
 }
