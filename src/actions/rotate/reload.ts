@@ -19,7 +19,11 @@
  * - kubelet: the serving pair reloads only with ReloadKubeletServerCertificateFile (on by
  *   default from 1.31, kubernetes/kubernetes#124574; kubernetes/kubernetes#133001 reports
  *   otherwise), the client pair is read at start: restart (pods keep running).
+ *
+ * The table itself is nix/pki/reload.json: the node timer's hook reads the same one through
+ * the rotation plan (nix/lib/node-tools.nix), so the two never disagree.
  */
+import reloadJson from '../../../nix/pki/reload.json' with { type: 'json' };
 
 export type Pickup = 'per-handshake' | 'dynamic' | 'restart' | 'none';
 
@@ -29,56 +33,19 @@ export interface PickupRule {
   why: string;
 }
 
-export const PICKUP: Readonly<Record<string, PickupRule>> = {
-  'etcd-server': {
-    pickup: 'per-handshake',
-    why: 'etcd re-reads its pair on every TLS handshake (no restart)',
-  },
-  'etcd-peer': {
-    pickup: 'per-handshake',
-    why: 'etcd re-reads its peer pair on every peer handshake (no restart)',
-  },
-  'kube-apiserver': {
-    pickup: 'dynamic',
-    why: 'served pair reloaded from disk (DynamicServingCertificateController, ≥ 1.17)',
-  },
-  'apiserver-kubelet-client': {
-    pickup: 'dynamic',
-    why: 'kubelet client pair reloaded by the client-go transport',
-  },
-  'front-proxy-client': {
-    pickup: 'dynamic',
-    why: 'front-proxy pair reloaded (aggregator-proxy-cert dynamic content)',
-  },
-  'apiserver-etcd-client': {
-    pickup: 'restart',
-    why: 'the etcd client pair is read once at start (storage transport)',
-  },
-  'kube-controller-manager': {
-    pickup: 'dynamic',
-    why: 'served pair reloaded from disk (DynamicServingCertificateController)',
-  },
-  'kube-controller-manager-client': {
-    pickup: 'restart',
-    why: 'kubeconfig client pair: restart (leader-elected, no visible cost)',
-  },
-  'kube-scheduler-client': {
-    pickup: 'restart',
-    why: 'kubeconfig client pair: restart (leader-elected, no visible cost)',
-  },
-  'kube-addon-manager-client': { pickup: 'restart', why: 'kubeconfig client pair: restart' },
-  kubelet: {
-    pickup: 'restart',
-    why: 'serving pair reloads only with ReloadKubeletServerCertificateFile (≥ 1.31): restart',
-  },
-  'kubelet-client': {
-    pickup: 'restart',
-    why: 'client pair read at start: restart (pods keep running)',
-  },
-  'kube-proxy-client': { pickup: 'restart', why: 'kubeconfig client pair: restart' },
-  'flannel-client': { pickup: 'restart', why: 'kubeconfig client pair: restart' },
-  'cluster-admin': { pickup: 'none', why: 'used by operators only: no unit' },
-};
+const PICKUPS: readonly Pickup[] = ['per-handshake', 'dynamic', 'restart', 'none'];
+
+/** nix/pki/reload.json's certificates, checked (a bad entry is a build bug: restart it). */
+export const PICKUP: Readonly<Record<string, PickupRule>> = Object.fromEntries(
+  Object.entries(reloadJson.certs as Record<string, { pickup: string; why: string }>).map(
+    ([id, r]) => [
+      id,
+      PICKUPS.includes(r.pickup as Pickup)
+        ? { pickup: r.pickup as Pickup, why: r.why }
+        : { pickup: 'restart' as const, why: `unknown pickup "${r.pickup}": restart` },
+    ],
+  ),
+);
 
 /** A certificate id the table does not know: restart its units, the safe default. */
 export function pickupOf(id: string): PickupRule {
@@ -86,16 +53,7 @@ export function pickupOf(id: string): PickupRule {
 }
 
 /** Dependency order of restarts (etcd first, kubelet last); the node timer's hook uses it too. */
-export const UNIT_ORDER: readonly string[] = [
-  'etcd.service',
-  'kube-apiserver.service',
-  'kube-controller-manager.service',
-  'kube-scheduler.service',
-  'kube-addon-manager.service',
-  'kube-proxy.service',
-  'flannel.service',
-  'kubelet.service',
-];
+export const UNIT_ORDER: readonly string[] = reloadJson.unitOrder;
 
 export function unitRank(u: string): number {
   const i = UNIT_ORDER.indexOf(u);
