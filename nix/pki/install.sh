@@ -281,7 +281,8 @@ if [[ -f $newkey ]] && [[ $(spki_sha256_of_key "$newkey" || true) == "$leaf_spki
   keysrc=$newkey
 elif [[ -n $cur ]] && [[ $(spki_sha256_of_key "$pairs/$cur/key.pem" || true) == "$leaf_spki" ]]; then
   keysrc="$pairs/$cur/key.pem"
-elif [[ -z $cur && -f $key ]] && [[ $(spki_sha256_of_key "$key" || true) == "$leaf_spki" ]]; then
+elif [[ -f $key && ( -z $cur || ! -L $key ) ]] && [[ $(spki_sha256_of_key "$key" || true) == "$leaf_spki" ]]; then
+  # A plain key file at the configured path (written by hand or by an older install.sh).
   keysrc=$key
 else
   die "$chain_in does not match the pending key $newkey nor the current key $key: refusing"

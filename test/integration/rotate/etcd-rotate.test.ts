@@ -146,6 +146,49 @@ describeLab('rotate: real etcd behind real sshd, scripts over NodeAgent.exec', (
     return new X509Certificate(pem).serialNumber;
   };
 
+  interface LoadSummary {
+    writes: number;
+    failedWrites: number;
+    handshakes: number;
+    failedHandshakes: number;
+    errors: string[];
+    ms: number;
+  }
+  /** The load of load.mjs in the node's namespace; stop() ends it and returns its summary. */
+  function startLoad(): { stop(): Promise<LoadSummary> } {
+    const stopFile = join(tmp, `load-${loads.length}.stop`);
+    const cfg = {
+      host: addr,
+      port: 2379,
+      ca: [`${dir}/etcd-ca.pem`, pki.root.cert],
+      cert: `${dir}/etcd-peer.pem`,
+      key: `${dir}/etcd-peer-key.pem`,
+      stopFile,
+      maxMs: 120_000,
+      writeEveryMs: 20,
+      hammers: 2,
+    };
+    const p = spawn(
+      'ip',
+      ['netns', 'exec', ns, process.execPath, '--no-deprecation', LOAD, JSON.stringify(cfg)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    loads.push(p);
+    let out = '';
+    let errOut = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (errOut += d));
+    const exited = new Promise<void>((r) => p.on('exit', () => r()));
+    return {
+      async stop() {
+        writeFileSync(stopFile, '');
+        await exited;
+        if (errOut !== '') throw new Error(`load.mjs: ${errOut}`);
+        return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as LoadSummary;
+      },
+    };
+  }
+
   const who = (pid: number): LockOwner => ({ owner: 'tester@k8ops', host: 'testhost', pid });
   const deps = (pid: number, alive: (p: number) => boolean = () => false): RotateDeps => ({
     agent: (n) => agents.get(n),
@@ -335,6 +378,79 @@ describeLab('rotate: real etcd behind real sshd, scripts over NodeAgent.exec', (
         'ok node1: etcd.service: gate: etcd serves the new certificate',
         'ok node1: unlock',
       ]);
+    },
+    240_000,
+  );
+
+  live(
+    'the same load detects a mismatch window: a swap of key then certificate by two renames (the old install.sh, window widened to 1 s) refuses handshakes',
+    async () => {
+      // The signal the test above relies on: without the one-rename switch, etcd refuses
+      // handshakes while the new key sits beside the old certificate.
+      const csr = execFileSync(
+        tools.nodeCsr,
+        [
+          '--node',
+          'node1',
+          '--roles',
+          'etcd,worker',
+          '--addresses',
+          addr,
+          '--pki-dir',
+          dir,
+          '--only',
+          'etcd-server',
+        ],
+        { encoding: 'utf8' },
+      ).trim();
+      const chain = join(tmp, 'old-style.pem');
+      execFileSync(tools.sign, [
+        '--node',
+        'node1',
+        '--roles',
+        'etcd,worker',
+        '--addresses',
+        addr,
+        '--ca-dir',
+        pki.caDir,
+        '--id',
+        'etcd-server',
+        '--csr',
+        csr,
+        '--out',
+        chain,
+      ]);
+      const load = startLoad();
+      await new Promise((r) => setTimeout(r, 1500));
+      // key first (rename over the configured path), then the certificate, 1 s apart
+      execFileSync('mv', [
+        '-f',
+        '-T',
+        join(dir, 'etcd-server-key.pem.new'),
+        join(dir, 'etcd-server-key.pem'),
+      ]);
+      await new Promise((r) => setTimeout(r, 1000));
+      writeFileSync(join(dir, '.etcd-server.pem.tmp'), readFileSync(chain));
+      execFileSync('mv', [
+        '-f',
+        '-T',
+        join(dir, '.etcd-server.pem.tmp'),
+        join(dir, 'etcd-server.pem'),
+      ]);
+      await new Promise((r) => setTimeout(r, 1500));
+      const s = await load.stop();
+      process.stderr.write(`[rotate/etcd] load during a two-rename swap: ${JSON.stringify(s)}\n`);
+      expect(s.failedHandshakes + s.failedWrites).toBeGreaterThan(0);
+      expect(s.errors.join('\n')).toMatch(/alert|handshake|socket|ECONNRESET|disconnected/i);
+      // install.sh takes the plain pair in again: links through .pairs, matching, served.
+      const r = execFileSync(
+        tools.install,
+        ['--node', 'node1', '--id', 'etcd-server', '--cert', chain, '--pki-dir', dir],
+        { encoding: 'utf8' },
+      );
+      expect(r).toBe('installed etcd-server\n');
+      expect(pairMatches('etcd-server')).toBe(true);
+      expect(servedSerial()).toBe(serialOf(join(dir, 'etcd-server.pem')));
     },
     240_000,
   );
