@@ -261,7 +261,8 @@ export async function rotateRun(
   const nodeReady = session.hasKube
     ? async (name: string) => {
         const snap = session.store.get<KubeNodeStatus[]>(CLUSTER_SCOPE, 'kube');
-        return (snap.value ?? []).some((n) => n.name === name && n.ready);
+        if (!snap.value) return undefined;
+        return snap.value.some((n) => n.name === name && n.ready);
       }
     : undefined;
   for (const plan of plans) {
@@ -324,10 +325,10 @@ export function rotateRequest(
   const plan = p.plan;
   const who = lockOwner();
   const nodeReady = session.hasKube
-    ? async (name: string) =>
-        (session.store.get<KubeNodeStatus[]>(CLUSTER_SCOPE, 'kube').value ?? []).some(
-          (n) => n.name === name && n.ready,
-        )
+    ? async (name: string) => {
+        const v = session.store.get<KubeNodeStatus[]>(CLUSTER_SCOPE, 'kube').value;
+        return v ? v.some((n) => n.name === name && n.ready) : undefined;
+      }
     : undefined;
   const spec = rotateJob(plan, {
     agent: (n) => session.agents.get(n),

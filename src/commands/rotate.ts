@@ -7,6 +7,7 @@
  * `k8ops rotate NODE…`, `--due` and `--break-lock NODE` run the rotate action (rotate-run.ts).
  */
 import { parseArgs } from 'node:util';
+import { kubeSource } from '../features/overview/sources.js';
 import {
   buildRotationModel,
   type RotationModel,
@@ -211,7 +212,8 @@ async function rotateNodes(
     },
     err,
     env,
-    due ? [rotationFeature] : [],
+    // The kube API's nodes for the "node Ready" gate; the certificates' schedule for --due.
+    due ? [rotationFeature, { sources: [kubeSource] }] : [{ sources: [kubeSource] }],
   );
   if (!opened.ok) return EXIT.config;
   const session = opened.session;
@@ -221,6 +223,7 @@ async function rotateNodes(
   process.once('SIGTERM', onSignal);
   try {
     if (due) await settleOnce(session);
+    else if (!v['dry-run']) await holdOpen(() => session.settleKube());
     return await holdOpen(() =>
       rotateRun(
         {

@@ -34,8 +34,8 @@ export interface RotateDeps {
   who: LockOwner;
   /** Whether a pid of this host is alive (to resume a dead run of ours). */
   pidAlive(pid: number): boolean;
-  /** Node Ready through the kube API; undefined: no kube API. */
-  nodeReady?(node: string, signal: AbortSignal): Promise<boolean>;
+  /** Node Ready through the kube API (undefined: no answer from it, not checked). */
+  nodeReady?(node: string, signal: AbortSignal): Promise<boolean | undefined>;
   /** How long a gate may take to pass (default 60 s), polled every pollMs (default 1 s). */
   gateTimeoutMs?: number;
   pollMs?: number;
