@@ -62,12 +62,13 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
     '0 all reachable; 1 some unreachable, NotReady or the API failing; 2 usage, configuration, host-key or authentication error',
   certs:
     '0 ok; 1 warnings; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
-  rotate: '0 no conflict; 1 a conflict; 2 usage/configuration error; 3 nodes unreachable',
   rebuild:
     '0 done; 1 a node failed (its run or its health gate) or not confirmed; 2 usage/configuration error; 4 switched, but units failed',
   addons:
     '0 every addon pinned and running its declared version; 1 a warning (unpinned, drift, not running); 2 usage/configuration error; 3 kube API unreachable. sync/verify: 0 done; 1 a download failed, a pin mismatch or not confirmed; 2 usage error',
   mtu: '0 ok; 1 warnings; 2 critical (a link or path below the target MTU, a route MTU too big for the tunnel) or a usage error; 3 nodes unreachable; the highest that applies',
+  rotate:
+    '0 ok (no conflict, or rotated); 1 a conflict; 2 usage/configuration error; 3 nodes unreachable; 4 rotation failed (previous pair back); 5 node locked by another run; 6 refused',
   info: '0; 2 usage error',
 };
 
@@ -107,6 +108,9 @@ Usage:
                              declared addons vs the cluster; pin them (k8ops addons --help)
   k8ops mtu [--json]         every link's MTU and role against the target, Cilium's device/route
                              MTU, and the node × node path-MTU matrix (ping -M do, bisection)
+  k8ops rotate NODE… [--only ID]… [--dry-run] [--yes] | --due | --break-lock NODE
+                             rotate a node's certificates (lock, CSR on the node, signer, install,
+                             restart/gates, rollback)
   k8ops info                 where k8ops looks for its files
   k8ops --help | --version
 

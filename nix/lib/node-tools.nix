@@ -15,6 +15,7 @@
     "sa-keygen"
     "status"
     "gen-lab"
+    "lock"
   ],
   # For the rotation plan (all optional).
   pkiPlan ? null,
@@ -23,6 +24,10 @@
 }:
 let
   inherit (builtins) filter head;
+  # How each component picks up a rotated pair (nix/pki/reload.json, the table k8ops' rotate
+  # action reads too): the hook restarts a unit only for a certificate that needs it.
+  reload = builtins.fromJSON (builtins.readFile ../pki/reload.json);
+  restartFor = id: ((reload.certs.${id} or { pickup = "restart"; }).pickup) == "restart";
   isFile = name: (entries.${name} or null) == "regular" || (entries.${name} or null) == "symlink";
   fileFor =
     command:
@@ -50,8 +55,10 @@ in
         node = pkiPlan.node;
         inherit (rotation) offsetSeconds;
         inherit renewBeforeSeconds;
+        inherit (reload) unitOrder;
         certs = map (c: {
           inherit (c) id certPath units;
+          restart = restartFor c.id;
         }) pkiPlan.certs;
       };
 }

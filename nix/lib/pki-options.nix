@@ -510,7 +510,10 @@ let
 
   # ---- tmpfiles: the PKI directory, and owners/modes of what is in it -------------------------
   # `z` adjusts mode and ownership of a path that exists and never creates it: keys are
-  # written by the PKI scripts (never by Nix, never into the store).
+  # written by the PKI scripts (never by Nix, never into the store). Once install.sh has
+  # rotated a pair, the configured paths are symlinks into <pkiDir>/.pairs/<id>/current/
+  # (cert and key switch with one rename); tmpfiles does not follow symlinks for `z`, and
+  # install.sh gives the key in the version directory the same owner and mode.
   keyRules =
     map (c: "z ${c.keyPath} ${c.keyOwner.mode} ${c.keyOwner.owner} ${c.keyOwner.group} -") (
       map (c: c // { keyPath = abs c.key; }) certsIn

@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
 # install.sh: ON THE NODE, put a signed certificate (chain) and its pending key in place:
-# verify first, keep the previous pair, then rename into place. Idempotent and safe to
-# re-run after a crash at any step. Needs only bash, coreutils, jq and openssl.
+# verify first, keep the previous pair, then switch both with ONE rename. Idempotent and
+# safe to re-run after a crash at any step. Needs only bash, coreutils, jq and openssl.
+#
+# On-disk form (every pair, so that cert and key change together):
+#   <pki-dir>/.pairs/<id>/v-<sha256 of the chain, 16 hex>/{cert.pem,key.pem}  one version
+#   <pki-dir>/.pairs/<id>/current  -> v-…    the pair in use (a relative symlink)
+#   <pki-dir>/.pairs/<id>/previous -> v-…    the pair before it (rollback material)
+#   <cert>, <key>            -> <pki-dir>/.pairs/<id>/current/{cert,key}.pem
+#   <cert>.prev, <key>.prev  -> <pki-dir>/.pairs/<id>/previous/{cert,key}.pem
+# The configured paths never change; switching `current` (ln -s to a temporary name, then
+# rename(2) over it: mv -T) changes what both resolve to at one instant. A component that
+# opens the certificate and then the key (etcd does, per TLS handshake) can only see a
+# mismatch if that one rename falls between its two open() calls — microseconds inside the
+# reader — instead of the whole time between two renames of two files (10–35 ms before).
 set -euo pipefail
 umask 077
 # shellcheck source=lib.sh
@@ -18,17 +30,21 @@ Install the chain FILE (leaf + intermediate, from sign.sh) as certificate ID:
      trust bundle of its CA (openssl verify -no-CApath -no-CAstore -partial_chain) for the profile's purpose;
   2. its public key must match <key>.new (from node-csr.sh) or, for a re-signed
      certificate, the current <key> (SHA-256 of the DER SubjectPublicKeyInfo);
-  3. the current pair, when it matches, is copied to <cert>.prev and <key>.prev;
-  4. <key>.new is renamed to <key>, then the chain is written to <cert> (0644).
+  3. the pair is written as a new version <pki-dir>/.pairs/ID/v-<hash>/ (cert 0644, key
+     with the layout's mode and owner), checked to match, and renamed into place whole;
+  4. .pairs/ID/previous is pointed at the pair in use, then .pairs/ID/current is switched
+     to the new version by one rename: <cert> and <key> (symlinks through current) change
+     together. A pair of plain files from before is first taken in as a version.
 Nothing is changed when a check fails. Installing the same certificate again is a no-op.
-Prints "installed ID" or "unchanged ID" on stdout.
+Prints "installed ID" or "unchanged ID" on stdout. <cert>.prev and <key>.prev are the
+previous pair (symlinks through .pairs/ID/previous).
 
---rollback puts <cert>.prev and <key>.prev back in place (they must match each other).
+--rollback switches current back to the previous pair (one rename; they must match).
 
 Options:
   --node NAME     this node's name (the layout's CN templates use it)
   --id ID         certificate id in the layout
-  --cert FILE     the chain to install
+  --cert FILE     the chain to install (- reads it from stdin)
   --pki-dir DIR   PKI directory (default: the layout's pkiDir)
   --bundle FILE   trust bundle to verify against (default: the node's bundle of the CA)
   --rollback      restore the previous pair instead
@@ -48,7 +64,11 @@ while [[ $# -gt 0 ]]; do
     -h | --help) usage; exit 0 ;;
     --layout) need_value "$1" "$#"; layout=$(check_path "$1" "$2"); shift 2 ;;
     --pki-dir) need_value "$1" "$#"; pki_dir=$(check_path "$1" "$2"); shift 2 ;;
-    --cert) need_value "$1" "$#"; chain_in=$(check_path "$1" "$2"); shift 2 ;;
+    --cert)
+      need_value "$1" "$#"
+      if [[ $2 == - ]]; then chain_in=-; else chain_in=$(check_path "$1" "$2"); fi
+      shift 2
+      ;;
     --bundle) need_value "$1" "$#"; bundle=$(check_path "$1" "$2"); shift 2 ;;
     --id) need_value "$1" "$#"; check_id "$2"; id=$2; shift 2 ;;
     --node) need_value "$1" "$#"; check_node "$2"; NODE_NAME=$2; shift 2 ;;
@@ -84,21 +104,124 @@ pair_matches() {
   [[ $c == "$k" ]]
 }
 
+pairs="$pki_dir/.pairs/$id"
+# version_of LINK: the v-… name a pair symlink points at (empty when none or dangling).
+version_of() {
+  local t
+  [[ -L $1 && -d $1 ]] || return 0
+  t=$(readlink -- "$1") || return 0
+  [[ $t =~ ^v-[0-9a-f]{16}$ ]] && printf '%s\n' "$t"
+  return 0
+}
+# point LINK TARGET: make LINK a symlink to TARGET with one rename (never a moment without it).
+point() {
+  local link=$1 target=$2 t
+  if [[ -L $link && $(readlink -- "$link") == "$target" ]]; then return 0; fi
+  [[ -d $link && ! -L $link ]] && die "$link is a directory"
+  t="$(dirname -- "$link")/.$(basename -- "$link").link.$$"
+  rm -f -- "$t"
+  ln -s -- "$target" "$t"
+  _CLEANUP+=("$t")
+  mv -f -T -- "$t" "$link"
+}
+# link_paths: the configured paths (and .prev) as symlinks through current/previous. Called
+# only when current holds a matching pair, so a plain file is replaced by a link to the
+# same pair's file (the plain pair was taken in as current) or to a pair where none was.
+link_paths() {
+  make_dir 0755 "$(dirname -- "$cert")"
+  make_dir 0755 "$(dirname -- "$key")"
+  point "$key" "$pairs/current/key.pem"
+  point "$cert" "$pairs/current/cert.pem"
+  if [[ -n $(version_of "$pairs/previous") ]]; then
+    point "$key.prev" "$pairs/previous/key.pem"
+    point "$cert.prev" "$pairs/previous/cert.pem"
+  fi
+}
+# new_version CHAIN KEYSRC KEYMODE: write the pair as a version dir (built under a temporary
+# name, checked, renamed whole); prints its name. An existing complete version is reused.
+new_version() {
+  local chain=$1 keysrc=$2 kmode=$3 v tmp
+  v="v-$(sha256sum <"$chain" | cut -c1-16)"
+  if [[ -d $pairs/$v ]]; then
+    if same_content "$chain" "$pairs/$v/cert.pem" && pair_matches "$pairs/$v/cert.pem" "$pairs/$v/key.pem"; then
+      printf '%s\n' "$v"
+      return 0
+    fi
+    # Never the current or previous pair here: those were complete when they were linked.
+    [[ $v != "$(version_of "$pairs/current")" && $v != "$(version_of "$pairs/previous")" ]] ||
+      die "$pairs/$v is in use but incomplete: refusing to touch it"
+    rm -rf -- "${pairs:?}/$v"
+  fi
+  tmp=$(mktemp -d "$pairs/.tmp.XXXXXX")
+  _CLEANUP+=("$tmp")
+  chmod 0755 "$tmp"
+  cp -- "$chain" "$tmp/cert.pem"
+  chmod 0644 "$tmp/cert.pem"
+  cp -- "$keysrc" "$tmp/key.pem"
+  chmod -- "$kmode" "$tmp/key.pem"
+  set_owner "$tmp/key.pem" "$owner" "$group" "$key" quiet
+  pair_matches "$tmp/cert.pem" "$tmp/key.pem" || die "$id: the written pair does not match (disk full?)"
+  sync -f "$tmp" 2>/dev/null || true
+  mv -T -- "$tmp" "$pairs/$v"
+  printf '%s\n' "$v"
+}
+# adopt_plain: a pair of plain files from before this layout (or a crash of the old
+# install.sh) becomes the current version, when it matches; nothing is linked yet.
+adopt_plain() {
+  [[ -n $(version_of "$pairs/current") ]] && return 0
+  if [[ -f $cert && ! -L $cert && -f $key && ! -L $key ]] && pair_matches "$cert" "$key"; then
+    local v
+    v=$(new_version "$cert" "$key" "$(stat -c '%a' -- "$key")")
+    point "$pairs/current" "$v"
+    # Same bytes behind the links as in the plain files: no reader sees a mismatch here.
+    link_paths
+    info "$id: the existing pair is kept as version $v"
+  fi
+  return 0
+}
+# prune: remove versions that are neither current nor previous, and leftovers of crashes.
+prune() {
+  local cur prev d b
+  cur=$(version_of "$pairs/current")
+  prev=$(version_of "$pairs/previous")
+  for d in "$pairs"/v-* "$pairs"/.tmp.*; do
+    [[ -e $d ]] || continue
+    b=${d##*/}
+    [[ $b == "$cur" || $b == "$prev" ]] && continue
+    rm -rf -- "$d"
+  done
+}
+
+make_dir 0755 "$pki_dir/.pairs"
+make_dir 0755 "$pairs"
+
 if [[ $rollback -eq 1 ]]; then
-  pair_matches "$cert.prev" "$key.prev" || die "no matching previous pair to roll back to ($cert.prev, $key.prev)"
-  if same_content "$cert.prev" "$cert" && same_content "$key.prev" "$key"; then
+  adopt_plain
+  prev=$(version_of "$pairs/previous")
+  cur=$(version_of "$pairs/current")
+  if [[ -z $prev ]] || ! pair_matches "$pairs/$prev/cert.pem" "$pairs/$prev/key.pem"; then
+    die "no matching previous pair to roll back to ($pairs/previous)"
+  fi
+  if [[ $prev == "$cur" ]]; then
+    link_paths
     info "$id: the previous pair is already in place"
     printf 'unchanged %s\n' "$id"
     exit 0
   fi
-  openssl x509 -in "$cert.prev" -noout -checkend 0 >/dev/null 2>&1 || warn "$id: the previous certificate has expired"
-  copy_preserving "$key.prev" "$key"
-  copy_preserving "$cert.prev" "$cert"
-  info "$id: rolled back to the previous pair"
+  openssl x509 -in "$pairs/$prev/cert.pem" -noout -checkend 0 >/dev/null 2>&1 || warn "$id: the previous certificate has expired"
+  point "$pairs/current" "$prev"
+  link_paths
+  info "$id: rolled back to the previous pair ($prev)"
   printf 'installed %s\n' "$id"
   exit 0
 fi
 
+if [[ $chain_in == - ]]; then
+  # The chain on stdin (k8ops carries it back from the signer).
+  make_scratch
+  head -c 65536 >"$SCRATCH/stdin.pem"
+  chain_in="$SCRATCH/stdin.pem"
+fi
 [[ -f $chain_in ]] || die "certificate file not found: $chain_in"
 if [[ -z $bundle ]]; then
   # shellcheck disable=SC2016 # a jq program: its $names are jq variables
@@ -136,39 +259,45 @@ for p in "${purposes[@]}"; do
 done
 openssl verify -no-CApath -no-CAstore -partial_chain -CAfile "$issuer" "$leaf" >/dev/null 2>&1 ||
   die "$chain_in: the second certificate is not the leaf's issuer"
+cat -- "$leaf" "$issuer" >"$SCRATCH/chain.pem"
 
 # --- 2. The key: the pending one, or the current one for a re-signed certificate.
+adopt_plain
 leaf_spki=$(spki_sha256_of_cert "$leaf") || die "cannot read the leaf's public key"
-use_new=0
-if [[ -f $newkey ]] && [[ $(spki_sha256_of_key "$newkey" || true) == "$leaf_spki" ]]; then
-  use_new=1
-elif [[ -f $key ]] && [[ $(spki_sha256_of_key "$key" || true) == "$leaf_spki" ]]; then
-  use_new=0
-else
-  die "$chain_in does not match the pending key $newkey nor the current key $key: refusing"
-fi
-
-cat -- "$leaf" "$issuer" >"$SCRATCH/chain.pem"
-if [[ $use_new -eq 0 ]] && same_content "$SCRATCH/chain.pem" "$cert"; then
+cur=$(version_of "$pairs/current")
+v="v-$(sha256sum <"$SCRATCH/chain.pem" | cut -c1-16)"
+if [[ $cur == "$v" ]]; then
+  # Installed already (possibly by a run cut after the switch): finish the links, tidy up.
+  link_paths
+  if [[ -f $newkey ]] && [[ $(spki_sha256_of_key "$newkey" || true) == "$leaf_spki" ]]; then
+    rm -f -- "$newkey"
+  fi
+  prune
   info "$id: already installed"
   printf 'unchanged %s\n' "$id"
   exit 0
 fi
-
-# --- 3. Keep the previous pair (only a consistent one: after a crash between the two
-# renames below, the .prev files already hold it).
-if ! same_content "$SCRATCH/chain.pem" "$cert" && pair_matches "$cert" "$key"; then
-  copy_preserving "$key" "$key.prev"
-  copy_preserving "$cert" "$cert.prev"
+if [[ -f $newkey ]] && [[ $(spki_sha256_of_key "$newkey" || true) == "$leaf_spki" ]]; then
+  keysrc=$newkey
+elif [[ -n $cur ]] && [[ $(spki_sha256_of_key "$pairs/$cur/key.pem" || true) == "$leaf_spki" ]]; then
+  keysrc="$pairs/$cur/key.pem"
+elif [[ -f $key && ( -z $cur || ! -L $key ) ]] && [[ $(spki_sha256_of_key "$key" || true) == "$leaf_spki" ]]; then
+  # A plain key file at the configured path (written by hand or by an older install.sh).
+  keysrc=$key
+else
+  die "$chain_in does not match the pending key $newkey nor the current key $key: refusing"
 fi
 
-# --- 4. Rename into place: key first, then the certificate.
-if [[ $use_new -eq 1 ]]; then
-  chmod -- "$mode" "$newkey"
-  # node-csr.sh already warned when the owner could not be set.
-  set_owner "$newkey" "$owner" "$group" "$key" quiet
-  commit "$newkey" "$key"
+# --- 3. The new version, complete and checked, under its final name.
+v=$(new_version "$SCRATCH/chain.pem" "$keysrc" "$mode")
+
+# --- 4. previous → the pair in use, then ONE rename switches cert and key together.
+if [[ -n $cur ]]; then
+  point "$pairs/previous" "$cur"
 fi
-write_file "$SCRATCH/chain.pem" "$cert" 0644
+point "$pairs/current" "$v"
+link_paths
+[[ $keysrc == "$newkey" ]] && rm -f -- "$newkey"
+prune
 info "$id: installed $cert ($(openssl x509 -in "$leaf" -noout -enddate))"
 printf 'installed %s\n' "$id"

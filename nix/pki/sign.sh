@@ -25,7 +25,7 @@ The issued certificate's SANs are set to the expected list, and it is checked ag
 signing. The chain (leaf, then intermediate) goes to --out FILE (0644, atomic) or stdout.
 
 Options:
-  --csr FILE               the CSR (from node-csr.sh)
+  --csr FILE               the CSR (from node-csr.sh); - reads it from stdin
   --id ID                  certificate id in the layout
   --node NAME              node the certificate is for
   --roles R1,R2            the node's roles (checked against the id's roles)
@@ -56,7 +56,11 @@ while [[ $# -gt 0 ]]; do
     --layout) need_value "$1" "$#"; layout=$(check_path "$1" "$2"); shift 2 ;;
     --config) need_value "$1" "$#"; config=$(check_path "$1" "$2"); shift 2 ;;
     --ca-dir) need_value "$1" "$#"; ca_dir=$(check_path "$1" "$2"); shift 2 ;;
-    --csr) need_value "$1" "$#"; csr=$(check_path "$1" "$2"); shift 2 ;;
+    --csr)
+      need_value "$1" "$#"
+      if [[ $2 == - ]]; then csr=-; else csr=$(check_path "$1" "$2"); fi
+      shift 2
+      ;;
     --out) need_value "$1" "$#"; out=$(check_path "$1" "$2"); shift 2 ;;
     --id) need_value "$1" "$#"; check_id "$2"; id=$2; shift 2 ;;
     --node) need_value "$1" "$#"; check_node "$2"; NODE_NAME=$2; shift 2 ;;
@@ -81,6 +85,12 @@ need_tools cfssl cfssljson jq openssl
 load_layout "$layout"
 [[ -n $ca_dir ]] || ca_dir=$LAYOUT_CA_DIR
 [[ -f $config ]] || die "cfssl config not found: $config"
+if [[ $csr == - ]]; then
+  # The CSR on stdin (k8ops carries it from the node; nothing is written outside scratch).
+  make_scratch
+  head -c 65536 >"$SCRATCH/stdin.csr"
+  csr="$SCRATCH/stdin.csr"
+fi
 [[ -f $csr ]] || die "CSR not found: $csr"
 
 row=$(plan_certs "$id") || die "cannot read certificate '$id' from the layout"

@@ -3,9 +3,11 @@
  * (the same planner, the inventory's `rotation` settings): each node's next rotations
  * within the horizon, the intermediates' due dates and every conflict.
  * Exit code: 0 no conflict, 1 a conflict, 2 usage or configuration, 3 nodes unreachable
- * (the highest that applies, as `k8ops certs`). The rotate action itself is not here yet.
+ * (the highest that applies, as `k8ops certs`).
+ * `k8ops rotate NODE…`, `--due` and `--break-lock NODE` run the rotate action (rotate-run.ts).
  */
 import { parseArgs } from 'node:util';
+import { kubeSource } from '../features/overview/sources.js';
 import {
   buildRotationModel,
   type RotationModel,
@@ -14,27 +16,60 @@ import {
 import { allEvents } from '../features/rotation/plan.js';
 import { formatCountdownCoarse } from '../pki/expiry.js';
 import { safeJson } from '../store/sanitise.js';
-import { EXIT, formatTable, type Out, settleOnce } from './common.js';
+import { EXIT, formatTable, holdOpen, type Out, settleOnce } from './common.js';
 import { openSession, SESSION_OPTIONS } from './open.js';
+import { ROTATE_RUN_EXIT, rotateRun } from './rotate-run.js';
 
-export const ROTATE_EXIT = { ok: 0, conflict: 1, usage: 2, unreachable: 3 } as const;
+export const ROTATE_EXIT = {
+  ok: 0,
+  conflict: 1,
+  usage: 2,
+  unreachable: 3,
+  failed: ROTATE_RUN_EXIT.failed,
+  locked: ROTATE_RUN_EXIT.locked,
+  refused: ROTATE_RUN_EXIT.refused,
+} as const;
 
 const DAY = 86_400_000;
 const OPTIONS = {
   ...SESSION_OPTIONS,
   json: { type: 'boolean' },
   days: { type: 'string' },
+  only: { type: 'string', multiple: true },
+  'dry-run': { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
+  due: { type: 'boolean' },
+  'break-lock': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const ROTATE_HELP = `Usage: k8ops rotate plan [--json] [--days N] [--demo | --inventory FILE]
+       k8ops rotate NODE… [--only ID]… [--dry-run] [--yes]
+       k8ops rotate --due [--dry-run] [--yes]
+       k8ops rotate --break-lock NODE
+
+rotate NODE: lock the node, then per certificate a new key + CSR on the node (the key never
+leaves it), the signature at pki.signer (CSR and chain carried by k8ops), a verified install
+that switches certificate and key with one rename; then per unit in dependency order (etcd →
+kube-apiserver → controller-manager/scheduler → kubelet) a restart only where the component
+does not reload its pair, and health gates (etcd endpoint health over mTLS and the served
+serial, API server /readyz, node Ready); a failed gate puts the previous pair back.
+  --only ID      only this certificate id (repeatable)
+  --dry-run      print the units, gates and every command per host, in order; change nothing
+  --yes          do not ask (scripts); without it the node name is typed to confirm
+  --due          every node whose slot has passed (as the node timer would), one at a time
+  --break-lock   remove NODE's rotation lock (shown with its holder and age) — only when that
+                 run is gone for good
+--read-only refuses all but --dry-run.
 
 The rotation schedule of every node (node i of N rotates at notAfter − renewBefore +
 i × spread / N, as the node timer does), the intermediates' due dates and the conflicts:
 two control-plane rotations closer than cpGap, a leaf rotated with less than minRemaining
 left, a leaf that would outlive its intermediate, an intermediate without bundle lead.
   --days N   the horizon listed (default 30); conflicts are reported whatever their date
-Exit: 0 no conflict, 1 a conflict, 2 usage error, 3 nodes unreachable.
+Exit: 0 no conflict (plan) or done, 1 a conflict (plan), 2 usage error, 3 nodes unreachable,
+4 the rotation failed (a step or a health gate; the previous pair is back), 5 the node is
+locked by another rotation, 6 refused (--read-only, not confirmed, the demo lab).
 `;
 
 /** Whether argv's subcommand (first positional) is `rotate`: cli.ts hands it here. */
@@ -56,6 +91,7 @@ interface RotateDeps {
   out: Out;
   err: Out;
   env: NodeJS.ProcessEnv;
+  stdinIsTTY?: boolean;
 }
 
 export async function rotateCommand(argv: readonly string[], deps: RotateDeps): Promise<number> {
@@ -64,7 +100,7 @@ export async function rotateCommand(argv: readonly string[], deps: RotateDeps): 
     err.write(`k8ops rotate: ${msg}\nTry 'k8ops rotate --help'.\n`);
     return ROTATE_EXIT.usage;
   };
-  let v: Record<string, string | boolean | undefined>;
+  let v: Record<string, string | boolean | string[] | undefined>;
   let positionals: string[];
   try {
     const p = parseArgs({
@@ -73,7 +109,7 @@ export async function rotateCommand(argv: readonly string[], deps: RotateDeps): 
       strict: true,
       allowPositionals: true,
     });
-    v = p.values as Record<string, string | boolean | undefined>;
+    v = p.values as Record<string, string | boolean | string[] | undefined>;
     positionals = p.positionals;
   } catch (e) {
     return usage((e as Error).message);
@@ -83,14 +119,9 @@ export async function rotateCommand(argv: readonly string[], deps: RotateDeps): 
     return EXIT.ok;
   }
   const [, action, ...rest] = positionals;
-  if (action !== 'plan')
-    return usage(
-      action === undefined
-        ? 'what to do? (k8ops rotate plan)'
-        : `unknown action "${action}" (actions: plan; rotating a node is not implemented yet)`,
-    );
-  if (rest.length > 0) return usage(`unexpected argument "${rest[0]}"`);
   if (v.demo && v.inventory) return usage('--demo and --inventory exclude each other');
+  if (action !== 'plan') return rotateNodes(positionals.slice(1), v, deps, usage);
+  if (rest.length > 0) return usage(`unexpected argument "${rest[0]}"`);
   let days = 30;
   if (v.days !== undefined) {
     const d = String(v.days);
@@ -136,6 +167,86 @@ export async function rotateCommand(argv: readonly string[], deps: RotateDeps): 
     }
     return code;
   } finally {
+    await session.close();
+  }
+}
+
+const NODE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const CERT_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+async function rotateNodes(
+  nodes: string[],
+  v: Record<string, string | boolean | string[] | undefined>,
+  deps: RotateDeps,
+  usage: (msg: string) => number,
+): Promise<number> {
+  const { out, err, env } = deps;
+  const only = (v.only as string[] | undefined) ?? [];
+  const due = v.due === true;
+  const breakLock = v['break-lock'] === true;
+  if (v.json || v.days !== undefined) return usage('--json and --days belong to `rotate plan`');
+  if (due && nodes.length > 0) return usage('--due takes no node: it picks the due ones');
+  if (!due && nodes.length === 0)
+    return usage('which node? (k8ops rotate NODE, k8ops rotate --due, k8ops rotate plan)');
+  if (breakLock && (nodes.length !== 1 || due || only.length > 0 || v['dry-run']))
+    return usage('--break-lock takes exactly one node and nothing else');
+  if (due && only.length > 0) return usage('--only goes with a node, not --due');
+  for (const n of nodes) if (!NODE_NAME.test(n)) return usage(`invalid node name "${n}"`);
+  for (const id of only) if (!CERT_ID.test(id)) return usage(`invalid certificate id "${id}"`);
+  const readOnly = v['read-only'] === true;
+  if (readOnly && !v['dry-run']) {
+    err.write(
+      `k8ops rotate: refused: --read-only${breakLock ? '' : ' (use --dry-run to see the commands)'}\n`,
+    );
+    return ROTATE_EXIT.refused;
+  }
+  const opened = await openSession(
+    {
+      demo: v.demo === true,
+      inventory: v.inventory as string | undefined,
+      context: v.context as string | undefined,
+      readOnly,
+      sshConfig: v['ssh-config'] as string | undefined,
+      acceptNew: v['accept-new'] === true,
+      sub: 'rotate',
+    },
+    err,
+    env,
+    // The kube API's nodes for the "node Ready" gate; the certificates' schedule for --due.
+    due ? [rotationFeature, { sources: [kubeSource] }] : [{ sources: [kubeSource] }],
+  );
+  if (!opened.ok) return EXIT.config;
+  const session = opened.session;
+  const ac = new AbortController();
+  const onSignal = () => ac.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    if (due) await settleOnce(session);
+    else if (!v['dry-run']) await holdOpen(() => session.settleKube());
+    return await holdOpen(() =>
+      rotateRun(
+        {
+          nodes,
+          only,
+          dryRun: v['dry-run'] === true,
+          yes: v.yes === true,
+          due,
+          breakLock,
+          readOnly,
+        },
+        session,
+        {
+          out,
+          err,
+          stdinIsTTY: deps.stdinIsTTY ?? process.stdin.isTTY === true,
+          signal: ac.signal,
+        },
+      ),
+    );
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await session.close();
   }
 }

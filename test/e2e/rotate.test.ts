@@ -99,9 +99,37 @@ describe('k8ops rotate plan (built) on the demo lab', () => {
     expect(k8ops(['rotate', '--demo']).code).toBe(2);
     const now = k8ops(['rotate', 'now', '--demo']);
     expect(now.code).toBe(2);
-    expect(now.stderr).toContain('rotating a node is not implemented yet');
+    expect(now.stderr).toContain('no node "now" in the inventory');
+    expect(k8ops(['rotate', 'cp-1', '--due', '--demo']).code).toBe(2);
+    expect(k8ops(['rotate', 'cp-1', '--only', 'Bad_Id', '--demo']).code).toBe(2);
+    expect(k8ops(['rotate', '--break-lock', 'cp-1', 'cp-2', '--demo']).code).toBe(2);
     expect(k8ops(['rotate', '--help']).stdout).toContain('Usage: k8ops rotate plan');
+    expect(k8ops(['rotate', '--help']).stdout).toContain('k8ops rotate NODE… [--only ID]…');
     expect(k8ops(['--help']).stdout).toContain('k8ops rotate plan [--json] [--days N]');
+  });
+
+  it('rotate NODE --dry-run prints units, gates and every command per host; --read-only refuses the rest', () => {
+    const d = k8ops(['rotate', 'worker-1', '--only', 'kubelet', '--dry-run', '--demo']);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).toContain('kubelet.service: kubelet → restart');
+    expect(d.stdout).toContain('gates: kubelet.service active; kubelet /healthz');
+    const cmds = d.stdout.split('\n').filter((l) => /^ +\d+\. /.test(l));
+    expect(cmds[0]).toMatch(/^ +1\. worker-1\$ k8ops-pki-lock acquire --owner \S+@k8ops /);
+    expect(cmds[1]).toContain('worker-1$ k8ops-pki-node-csr --node worker-1 --roles worker');
+    expect(cmds[3]).toMatch(
+      /cp-1\$ k8ops-pki-sign .*--id kubelet --csr -\s+# stdin: the CSR of kubelet/,
+    );
+    expect(cmds[4]).toContain('worker-1$ k8ops-pki-install --node worker-1 --id kubelet --cert -');
+    expect(cmds.at(-1)).toContain('worker-1$ k8ops-pki-lock release');
+    // Read-only: --dry-run still works, rotating and breaking a lock are refused (6).
+    expect(k8ops(['rotate', 'worker-1', '--dry-run', '--read-only', '--demo']).code).toBe(0);
+    const ro = k8ops(['rotate', 'worker-1', '--yes', '--read-only', '--demo']);
+    expect(ro.code).toBe(6);
+    expect(ro.stderr).toContain('refused: --read-only');
+    expect(k8ops(['rotate', '--break-lock', 'worker-1', '--read-only', '--demo']).code).toBe(6);
+    // Without --yes and without a terminal to confirm on: refused, nothing run.
+    const nc = k8ops(['rotate', 'worker-1', '--only', 'kubelet', '--demo']);
+    expect(nc.code).toBe(6);
   });
 });
 

@@ -116,6 +116,7 @@ export const PKI_SCRIPT_NAMES = [
   'sa-keygen',
   'status',
   'gen-lab',
+  'lock',
 ] as const;
 
 function installed(bin: string): boolean {

@@ -153,6 +153,17 @@ describe('Rotation pane', () => {
     }
   });
 
+  it('R on the selected node asks to rotate it (refused here: the fixture session is read-only)', async () => {
+    const { frame, type, unmount } = await mount({ columns: 200, rows: 40 });
+    await type('3', 'j', 'R');
+    await vi.advanceTimersByTimeAsync(10);
+    await settle();
+    expect(frame()).toContain('READ-ONLY');
+    expect(frame()).toContain('rotate cp-2: read-only: rotating is refused');
+    expect(frame()).toContain('R rotate');
+    unmount();
+  });
+
   it('draws no frame while the seconds tick (the timeline moves per hour)', async () => {
     const { frames, type, unmount } = await mount({ columns: 120, rows: 40 });
     await type('3');

@@ -13,6 +13,8 @@ export type Effect =
   | { kind: 'refresh'; source?: string }
   | { kind: 'ctx'; name: string }
   | { kind: 'accept-hostkey'; node: string }
+  /** Rotate a node's certificates: the shell builds the request (rotateRequest). */
+  | { kind: 'rotate'; node: string }
   | undefined;
 
 export interface KeyEvent {

@@ -2,13 +2,20 @@
 # k8ops-rotate-hook: the default rotation of k8ops-rotate-due (nix/modules/node-tools.nix),
 # for the certificate ids given as arguments, with the PKI scripts of nix/pki/:
 #
+#   0. the node's rotation lock               (k8ops-pki-lock acquire: the one k8ops takes,
+#                                              so the console, `k8ops rotate --due` and this
+#                                              timer never rotate the node twice at once)
 #   1. on this node: a new key + CSR          (k8ops-pki-node-csr --only ID)
 #   2. at the signer: the signature           (k8ops-pki-sign, over ssh, or here when
 #                                              K8OPS_SIGNER=local)
 #   3. on this node: verify and install       (k8ops-pki-install; keeps the previous pair)
-#   4. restart each affected unit, one at a time, and wait for it to be active; if one does
-#      not come up, put the previous pairs of its certificates back (install --rollback),
-#      restart it again and fail.
+#   4. per affected unit, in the plan's unitOrder (nix/pki/reload.json, the order k8ops uses):
+#      restart it only when one of its certificates needs it (reload.json: etcd re-reads its
+#      pair per handshake, the API server's serving pair is reloaded from disk…), then wait
+#      for it to be active; if it does not come up, put the previous pairs of its
+#      certificates back (install --rollback), restart it again and fail.
+# The same scripts in the same order as `k8ops rotate` (src/actions/rotate/plan.ts), which
+# adds the component health gates it can run from outside (etcd endpoint health, /readyz).
 #
 # Environment (set by the module from k8ops.cluster):
 #   K8OPS_NODE, K8OPS_ROLES (comma-separated), K8OPS_ADDRESSES (comma-separated),
@@ -44,7 +51,25 @@ pki=()
 [ -z "${K8OPS_PKI_DIR:-}" ] || pki=(--pki-dir "$K8OPS_PKI_DIR")
 
 work="$(mktemp -d)"
-trap 'rm -rf -- "$work"' EXIT
+token=""
+cleanup() {
+  if [ -n "$token" ]; then
+    k8ops-pki-lock release --token "$token" "${pki[@]+"${pki[@]}"}" >/dev/null || true
+  fi
+  rm -rf -- "$work"
+}
+trap cleanup EXIT
+
+# 0. The node's lock (exit 3, like a held flock, when another rotation holds it).
+lock_rc=0
+lock_out="$(k8ops-pki-lock acquire --owner node-timer --host "$node" --pid "$$" "${pki[@]+"${pki[@]}"}")" || lock_rc=$?
+if [ "$lock_rc" -eq 3 ]; then
+  echo "k8ops-rotate-hook: ${node}: another rotation holds the node's lock: ${lock_out}" >&2
+  exit 3
+fi
+[ "$lock_rc" -eq 0 ] || die "cannot take the node's rotation lock (exit ${lock_rc})"
+token="$(jq -r '.token // empty' <<<"$lock_out")"
+[ -n "$token" ] || die "the lock gave no token: ${lock_out}"
 
 sign() {
   local id="$1" csr="$2" out="$3"
@@ -73,19 +98,23 @@ for id in "$@"; do
   sign "$id" "$csr" "$work/$id.pem"
   result="$(k8ops-pki-install --node "$node" --id "$id" --cert "$work/$id.pem" "${pki[@]+"${pki[@]}"}")"
   echo "k8ops-rotate-hook: ${node}: ${result}" >&2
+  k8ops-pki-lock note --token "$token" --id "$id" "${pki[@]+"${pki[@]}"}" >/dev/null
   case "$result" in installed*) installed+=("$id") ;; esac
 done
 
 [ "${#installed[@]}" -gt 0 ] || exit 0
 
-# Units of the installed certificates, in a safe restart order (etcd first, kubelet last).
+# Units of the installed certificates in the plan's unitOrder (unknown units last, by name),
+# each with whether one of its installed certificates needs a restart.
 mapfile -t units < <(
   jq -r --args '
-    ["etcd.service", "kube-apiserver.service", "kube-controller-manager.service",
-     "kube-scheduler.service", "kube-addon-manager.service", "kube-proxy.service",
-     "flannel.service", "kubelet.service"] as $order
-    | [.certs[] | select(.id as $id | $ARGS.positional | index($id)) | .units[]] | unique
-    | sort_by(. as $u | ($order | index($u)) // 99) | .[]' "${installed[@]}" < "$plan"
+    (.unitOrder // []) as $order
+    | [.certs[] | select(.id as $id | $ARGS.positional | index($id))] as $certs
+    | [$certs[] | .units[]] | unique
+    | sort_by(. as $u | [($order | index($u)) // 99, $u])
+    | .[] | . as $u
+    | [$u, (if any($certs[]; (.units | index($u)) and (.restart != false)) then "restart" else "reload" end)]
+    | @tsv' "${installed[@]}" < "$plan"
 )
 
 active_within() {
@@ -98,9 +127,15 @@ active_within() {
   systemctl is-active --quiet "$unit"
 }
 
-for unit in "${units[@]+"${units[@]}"}"; do
-  echo "k8ops-rotate-hook: ${node}: restarting ${unit}" >&2
-  systemctl restart "$unit" || true
+for entry in "${units[@]+"${units[@]}"}"; do
+  unit="${entry%%$'\t'*}"
+  how="${entry#*$'\t'}"
+  if [ "$how" = restart ]; then
+    echo "k8ops-rotate-hook: ${node}: restarting ${unit}" >&2
+    systemctl restart "$unit" || true
+  else
+    echo "k8ops-rotate-hook: ${node}: ${unit} picks its new pair up by itself: no restart" >&2
+  fi
   if ! active_within "$unit"; then
     echo "k8ops-rotate-hook: ${node}: ${unit} is not active after ${timeout} s: rolling back" >&2
     mapfile -t ids < <(

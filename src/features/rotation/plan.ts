@@ -13,6 +13,8 @@
  * intermediate signing it, an intermediate whose successor cannot be in the bundles
  * `bundleLead` before it signs. Pure: time and settings are passed in.
  */
+
+import { UNIT_ORDER } from '../../actions/rotate/reload.js';
 import type { Role } from '../../config/types.js';
 import { DURATION, INTERMEDIATE_RENEW_BEFORE_MS, renewWindowMs } from '../../pki/expiry.js';
 
@@ -190,17 +192,8 @@ export function scheduledAt(
   return { dueMs, scheduledMs: dueMs + offsetMs, renewBeforeMs: rb };
 }
 
-/** The restart order of the rotate hook (nix/modules/scripts/k8ops-rotate-hook.sh). */
-export const UNIT_ORDER: readonly string[] = [
-  'etcd.service',
-  'kube-apiserver.service',
-  'kube-controller-manager.service',
-  'kube-scheduler.service',
-  'kube-addon-manager.service',
-  'kube-proxy.service',
-  'flannel.service',
-  'kubelet.service',
-];
+/** The restart order of the rotate action and the node timer's hook (src/actions/rotate). */
+export { UNIT_ORDER };
 
 /** Units of `certs`, each once, in the hook's restart order (unknown units last, by name). */
 export function restartOrder(units: readonly string[]): string[] {

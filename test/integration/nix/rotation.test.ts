@@ -4,11 +4,13 @@
  * timer's script nix/modules/scripts/k8ops-rotate-due.sh run for real against P-521
  * certificates made by openssl.
  */
+
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { pickupOf, UNIT_ORDER } from '../../../src/actions/rotate/reload.js';
 import { planNode } from '../../../src/pki/layout.js';
 import { describeWith, loadLayout, nixEval, nixEvalRaw, ROOT } from './helpers.js';
 
@@ -57,7 +59,14 @@ describeWith(['nix-instantiate'], 'rotation slot and plan (evaluated)', () => {
       node: 'worker-1',
       offsetSeconds: 8 * 3600,
       renewBeforeSeconds: null,
-      certs: expected.certs.map((c) => ({ id: c.id, certPath: c.certPath, units: c.units })),
+      // The restart order and whether each pair needs a restart: the rotate action's table.
+      unitOrder: UNIT_ORDER,
+      certs: expected.certs.map((c) => ({
+        id: c.id,
+        certPath: c.certPath,
+        units: c.units,
+        restart: pickupOf(c.id).pickup === 'restart',
+      })),
     });
   });
 
@@ -87,6 +96,7 @@ describeWith(['nix-instantiate'], 'rotation slot and plan (evaluated)', () => {
       'install',
       'sa-keygen',
       'gen-lab',
+      'lock',
     ]);
   });
 
@@ -105,6 +115,7 @@ describeWith(['nix-instantiate'], 'rotation slot and plan (evaluated)', () => {
       'k8ops-pki-sa-keygen',
       'k8ops-pki-status',
       'k8ops-pki-gen-lab',
+      'k8ops-pki-lock',
     ]);
   });
 });
@@ -334,7 +345,7 @@ describeWith(
       // The commands node-tools installs, and a systemctl that records what it is asked.
       const bin = join(dir, 'bin');
       execFileSync('mkdir', ['-p', bin]);
-      for (const c of ['node-csr', 'sign', 'install']) {
+      for (const c of ['node-csr', 'sign', 'install', 'lock']) {
         writeFileSync(
           join(bin, `k8ops-pki-${c}`),
           `#!/bin/sh\nexec bash ${join(ROOT, `nix/pki/${c}.sh`)} "$@"\n`,
@@ -358,10 +369,12 @@ describeWith(
           node: 'worker-1',
           offsetSeconds: 0,
           renewBeforeSeconds: null,
+          unitOrder: UNIT_ORDER,
           certs: ['kubelet', 'kubelet-client'].map((id) => ({
             id,
             certPath: join(pki, `${id}.pem`),
             units: ['kubelet.service'],
+            restart: true,
           })),
         }),
       );
@@ -425,6 +438,59 @@ describeWith(
         'restart kubelet.service',
         'is-active --quiet kubelet.service',
         'restart kubelet.service',
+      ]);
+    });
+
+    it('takes the node lock k8ops takes: held by the console → exit 3 naming it, nothing installed', () => {
+      const pki = join(dir, 'lab', 'worker-1');
+      const cert = join(pki, 'kubelet.pem');
+      const before = serial(cert);
+      const lock = join(ROOT, 'nix/pki/lock.sh');
+      const held = spawnSync(
+        lock,
+        ['acquire', '--owner', 'op@k8ops', '--host', 'admin', '--pid', '77', '--pki-dir', pki],
+        { encoding: 'utf8' },
+      );
+      expect(held.status, held.stderr).toBe(0);
+      const token = (JSON.parse(held.stdout) as { token: string }).token;
+      try {
+        const r = spawnSync('bash', [HOOK, 'kubelet'], { encoding: 'utf8', env });
+        expect(r.status).toBe(3);
+        expect(r.stderr).toMatch(
+          /another rotation holds the node's lock: .*"owner":"op@k8ops","host":"admin","pid":77/,
+        );
+        expect(serial(cert)).toBe(before);
+      } finally {
+        spawnSync(lock, ['release', '--token', token, '--pki-dir', pki]);
+      }
+      // Free again: the hook takes it, and gives it back when done.
+      const ok = spawnSync('bash', [HOOK, 'kubelet'], { encoding: 'utf8', env });
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(
+        JSON.parse(spawnSync(lock, ['show', '--pki-dir', pki], { encoding: 'utf8' }).stdout),
+      ).toEqual({
+        held: false,
+      });
+    });
+
+    it('restarts only a unit whose certificate needs it (reload.json), still checking it is active', () => {
+      const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8')) as {
+        certs: { restart: boolean }[];
+      };
+      const reloading = join(dir, 'plan-reload.json');
+      writeFileSync(
+        reloading,
+        JSON.stringify({ ...plan, certs: plan.certs.map((c) => ({ ...c, restart: false })) }),
+      );
+      rmSync(join(dir, 'systemctl.log'), { force: true });
+      const r = spawnSync('bash', [HOOK, 'kubelet'], {
+        encoding: 'utf8',
+        env: { ...env, K8OPS_ROTATION_PLAN: reloading },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toContain('kubelet.service picks its new pair up by itself: no restart');
+      expect(readFileSync(join(dir, 'systemctl.log'), 'utf8').trim().split('\n')).toEqual([
+        'is-active --quiet kubelet.service',
       ]);
     });
 

@@ -100,8 +100,9 @@ const spkiSha256OfCert = (pem: string) =>
     .digest('hex');
 
 function walk(dir: string): string[] {
+  // Symlinks are skipped: install.sh's configured paths link into .pairs/, walked itself.
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+    e.isSymbolicLink() ? [] : e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
   );
 }
 
@@ -153,10 +154,15 @@ describePki('gen-lab.sh: a 3-node P-521 lab PKI, checked with openssl', () => {
         ...plan.bundles.map((b) => b.path),
         ...plan.keypairs.flatMap((k) => [k.keyPath, k.pubPath]),
       ].sort();
+      // .pairs/ holds the versioned pairs the certificate and key paths link to (install.sh).
       const have = readdirSync(plan.pkiDir)
+        .filter((f) => f !== '.pairs')
         .map((f) => join(plan.pkiDir, f))
         .sort();
       expect(have, plan.node).toEqual(want);
+      expect(readdirSync(join(plan.pkiDir, '.pairs')).sort(), plan.node).toEqual(
+        plan.certs.map((c) => c.id).sort(),
+      );
     }
     expect(plans.find((p) => p.node === 'worker-1')!.certs.map((c) => c.id)).toEqual([
       'kubelet',
@@ -421,6 +427,7 @@ describePki('gen-lab.sh: a 3-node P-521 lab PKI, checked with openssl', () => {
       expect(doc.files.map((f: { path: string }) => f.path).sort()).toEqual(
         readdirSync(dir)
           .map((f) => join(dir, f))
+          .filter((f) => !statSync(f).isDirectory())
           .sort(),
       );
       for (const f of doc.files) {

@@ -37,7 +37,8 @@ describePki(
       });
       expect(r.stdout + r.stderr).toBe('');
       expect(r.code).toBe(0);
-    });
+      // shellcheck -x follows lib.sh into every script: ~17 s on a busy 2-core machine.
+    }, 90_000);
 
     it('every disable directive carries a justification', () => {
       for (const s of scripts) {

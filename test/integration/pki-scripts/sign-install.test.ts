@@ -7,11 +7,15 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import {
   existsSync,
+  lstatSync,
+  mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
-  renameSync,
+  readlinkSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -383,7 +387,7 @@ describePki('sign.sh and install.sh on a real lab', () => {
     expect(prevPair()).toEqual(now);
   });
 
-  it('install converges after a crash between renaming the key and writing the certificate', async () => {
+  it('install converges after a crash at any point: leftovers, half-written version, previous already moved', async () => {
     const before = pair();
     const csr = await pendingKubeletClient();
     const pending = join(dir, 'kubelet-client-key.pem.new');
@@ -392,24 +396,75 @@ describePki('sign.sh and install.sh on a real lab', () => {
     expect(
       (await sign([...CP1, '--csr', csr, '--id', 'kubelet-client', '--out', chain])).code,
     ).toBe(0);
-    // The first run got as far as keeping .prev and renaming the key, then died.
-    writeFileSync(
-      join(dir, 'kubelet-client.pem.prev'),
-      readFileSync(join(dir, 'kubelet-client.pem')),
-    );
-    writeFileSync(
-      join(dir, 'kubelet-client-key.pem.prev'),
-      readFileSync(join(dir, 'kubelet-client-key.pem')),
-    );
-    renameSync(pending, join(dir, 'kubelet-client-key.pem'));
+    const pairs = join(dir, '.pairs', 'kubelet-client');
+    const current = readlinkSync(join(pairs, 'current'));
+    // A first run died: its temporary version dir is left, the final version holds only the
+    // certificate (a crash inside a copy), and `previous` already points at the pair in use.
+    mkdirSync(join(pairs, '.tmp.abcdef'));
+    writeFileSync(join(pairs, '.tmp.abcdef', 'key.pem'), 'partial');
+    const version = `v-${createHash('sha256').update(readFileSync(chain)).digest('hex').slice(0, 16)}`;
+    mkdirSync(join(pairs, version));
+    writeFileSync(join(pairs, version, 'cert.pem'), readFileSync(chain));
+    rmSync(join(pairs, 'previous'));
+    symlinkSync(current, join(pairs, 'previous'));
+    expect(pair()).toEqual(before); // nothing a reader sees changed
 
     const r = await install(['--node', 'cp-1', '--id', 'kubelet-client', '--cert', chain]);
     expect(r.code, r.stderr).toBe(0);
     expect(pair()).toEqual({ cert: sha(chain), key: pendingSha });
-    // .prev still holds the pair from before the rotation, not the half-swapped one.
     expect(prevPair()).toEqual(before);
+    expect(readlinkSync(join(pairs, 'current'))).toBe(version);
+    expect(readlinkSync(join(pairs, 'previous'))).toBe(current);
+    // Only the two versions remain; the configured paths are links through `current`.
+    expect(readdirSync(pairs).sort()).toEqual([current, version, 'current', 'previous'].sort());
+    expect(lstatSync(join(dir, 'kubelet-client.pem')).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(join(dir, 'kubelet-client-key.pem'))).toBe(
+      join(pairs, 'current', 'key.pem'),
+    );
     const leaf = new X509Certificate(readFileSync(join(dir, 'kubelet-client.pem')));
     expect(leaf.subject).toContain('CN=system:node:cp-1');
+  });
+
+  it('install takes in a pair of plain files (the form before versioned pairs) without a mismatch', async () => {
+    const plain = scratch('plain-pki');
+    mkdirSync(plain);
+    for (const f of ['kubelet-client.pem', 'kubelet-client-key.pem', 'kubernetes-ca.pem'])
+      writeFileSync(join(plain, f), readFileSync(join(dir, f)), { mode: 0o600 });
+    const before = {
+      cert: sha(join(plain, 'kubelet-client.pem')),
+      key: sha(join(plain, 'kubelet-client-key.pem')),
+    };
+    const csr = await runScript('node-csr', [
+      ...CP1,
+      '--pki-dir',
+      plain,
+      '--spool',
+      join(plain, 'spool'),
+      '--only',
+      'kubelet-client',
+    ]);
+    expect(csr.code, csr.stderr).toBe(0);
+    const chain = scratch('plain-chain.pem');
+    expect(
+      (await sign([...CP1, '--csr', csr.stdout.trim(), '--id', 'kubelet-client', '--out', chain]))
+        .code,
+    ).toBe(0);
+    const r = await runScript('install', [
+      '--pki-dir',
+      plain,
+      '--node',
+      'cp-1',
+      '--id',
+      'kubelet-client',
+      '--cert',
+      chain,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(sha(join(plain, 'kubelet-client.pem'))).toBe(sha(chain));
+    expect({
+      cert: sha(join(plain, 'kubelet-client.pem.prev')),
+      key: sha(join(plain, 'kubelet-client-key.pem.prev')),
+    }).toEqual(before);
   });
 
   it('install --rollback restores the previous pair, idempotently', async () => {

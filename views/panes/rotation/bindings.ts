@@ -140,6 +140,15 @@ export const rotationBindings: readonly RotationBinding[] = [
     ],
   },
   {
+    keys: ['R'],
+    help: "rotate the selected node's certificates (the plan, then a typed confirmation)",
+    hint: 'rotate',
+    reduce: (s, { derived }) => [
+      s,
+      derived?.selected ? { kind: 'rotate', node: derived.selected } : undefined,
+    ],
+  },
+  {
     keys: ['='],
     help: "preview: back to the inventory's settings",
     hint: 'reset',
