@@ -4,7 +4,7 @@
  * the nodes' sources fill in when the lab is ready, or show why it is not.
  */
 import { join } from 'node:path';
-import { cacheDir } from '../config/paths.js';
+import { cacheDir, stateDir } from '../config/paths.js';
 import { demoInventory } from '../demo/inventory.js';
 import { ensureDemoLab } from '../demo/lab.js';
 import type { SourceSet } from '../features/types.js';
@@ -22,7 +22,13 @@ export interface DemoSessionOptions {
   log?: (line: string) => void;
   /** The features whose sources run (default: every feature). */
   features?: readonly SourceSet[];
+  /** Jobs and audit log of the demo; default `$XDG_STATE_HOME/k8ops/demo` (apart from a real cluster's). */
+  stateDir?: string;
 }
+
+/** Where the demo lab's jobs and audit log live: apart from a real cluster's. */
+export const demoStateDir = (env: NodeJS.ProcessEnv = process.env): string =>
+  join(stateDir(env), 'demo');
 
 export class DemoLabError extends Error {
   readonly kind = 'demo-lab';
@@ -49,6 +55,7 @@ export function openDemoSession(opts: DemoSessionOptions): Session {
     agents,
     kube: new DemoKubeSource(inventory.nodes),
     readOnly: opts.readOnly,
+    stateDir: opts.stateDir ?? demoStateDir(),
     ...(opts.features ? { features: opts.features } : {}),
   });
 }
