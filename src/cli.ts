@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { auditCommand, isAuditArgv } from './commands/audit.js';
 import { certsCommand, certsPathCommand } from './commands/certs.js';
 import { EXIT } from './commands/common.js';
 import { infoCommand } from './commands/info.js';
@@ -35,7 +36,7 @@ export interface CliDeps {
   stdinIsTTY?: boolean;
 }
 
-const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'rotate', 'info'] as const;
+const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'rotate', 'info', 'audit'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /**
@@ -51,6 +52,7 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
     '0 ok; 1 warnings; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
   rotate: '0 no conflict; 1 a conflict; 2 usage/configuration error; 3 nodes unreachable',
   info: '0; 2 usage error',
+  audit: '0 listed; 1 a malformed line in the log (skipped); 2 usage error or an unreadable log',
 };
 
 /** `text` wrapped to `width` columns, continuation lines indented by `indent`. */
@@ -84,6 +86,8 @@ Usage:
   k8ops rotate plan [--json] [--days N]
                              the rotation schedule and its conflicts (k8ops rotate --help)
   k8ops info                 where k8ops looks for its files
+  k8ops audit [--json] [--since DUR] [--action A] [--demo]
+                             the audit log of actions: who, when, targets, plan, result
   k8ops --help | --version
 
 Options:
@@ -218,6 +222,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   const err = deps.stderr ?? process.stderr;
   const env = deps.env ?? process.env;
   if (isRotateArgv(argv)) return rotateCommand(argv, { out, err, env });
+  if (isAuditArgv(argv)) return auditCommand(argv, { out, err, env });
   const parsed = parseCli(argv);
   if (!parsed.ok) {
     err.write(`k8ops: ${parsed.error}\nTry 'k8ops --help'.\n`);
