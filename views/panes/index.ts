@@ -3,6 +3,7 @@
  * the keys, the hint bar, the help overlay, the status line and the `:` palette all loop
  * over this list.
  */
+import { jobsPane } from './jobs/index.js';
 import { overviewPane } from './overview/index.js';
 import { pkiPane } from './pki/index.js';
 import { placeholderPane } from './placeholder/Pane.js';
@@ -41,13 +42,7 @@ export const PANES: readonly AnyPane[] = [
     what: 'Interface MTU against the 9216 target per node and role, Cilium device MTU, and a node×node path-MTU probe matrix.',
     source: 'ip link and ping probes (issue: MTU)',
   }),
-  placeholderPane({
-    id: 'jobs',
-    key: '8',
-    title: 'Jobs',
-    what: 'Running and past actions (rotate, rebuild, addon sync) with step progress, streamed output and results, and the audit log.',
-    source: 'action runner (issue: actions)',
-  }),
+  jobsPane,
 ];
 
 export const paneIndex = (id: PaneId): number => PANES.findIndex((p) => p.id === id);
