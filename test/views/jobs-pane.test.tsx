@@ -104,7 +104,7 @@ describe('actions from the console and the Jobs pane', () => {
     expect(frame()).toMatch(/failed +\d\d-\d\d [\d:]{8} +demo-noop worker-2/);
 
     // It walks every step and ends ok (the lab's generation is bounded by the wait).
-    await until((f) => /ok +ok +\d\d-\d\d [\d:]{8} +demo-noop cp-1/.test(f), 'the job ok', 120_000);
+    await until((f) => / ok +\d\d-\d\d [\d:]{8} +demo-noop cp-1/.test(f), 'the job ok', 120_000);
     for (const step of ['probe', 'list certificates', 'wait', 'unit states'])
       expect(frame()).toMatch(new RegExp(`\\[ ok \\] cp-1: ${step} +\\d`));
     expect(frame()).toContain('4/4 steps');

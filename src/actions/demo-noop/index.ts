@@ -3,7 +3,7 @@
  * confirmation overlay and the Jobs pane. It walks the steps a rotation would take, per
  * target node, but only READS: probe the node, list its certificate files, a short wait
  * where a rotation would restart units, then the units' states. It writes nothing anywhere
- * (on a node or in the demo lab). `options.waitMs` sets the wait (default 1.5 s, at most
+ * (on a node or in the demo lab). `options.waitMs` sets the wait (default 3 s, at most
  * 60 s); `options.failAt` names a step that fails on purpose (to show a failed job).
  */
 import type { ActionFactory, JobContext, JobSpec } from '../types.js';
@@ -37,7 +37,7 @@ export const demoNoopAction: ActionFactory = {
     if (!spec || !agent) return { ok: false, message: `no node named "${node}"` };
     const o = request.options ?? {};
     const waitMs =
-      typeof o.waitMs === 'number' && o.waitMs >= 0 ? Math.min(o.waitMs, MAX_WAIT_MS) : 1500;
+      typeof o.waitMs === 'number' && o.waitMs >= 0 ? Math.min(o.waitMs, MAX_WAIT_MS) : 3000;
     const failAt = typeof o.failAt === 'string' ? o.failAt : undefined;
     const units = spec.roles.includes('control-plane')
       ? ['etcd.service', 'kube-apiserver.service', 'kubelet.service']

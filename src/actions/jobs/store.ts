@@ -46,13 +46,23 @@ export interface JobLog {
   error?: string;
 }
 
-function defaultPidAlive(pid: number): boolean {
+/**
+ * Whether a process exists and is not a zombie: kill(pid, 0) succeeds on a zombie (a killed
+ * k8ops whose parent has not reaped it yet), so on Linux its state in /proc decides.
+ */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     // EPERM: alive, another user's.
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true; // no /proc (not Linux): kill(0) said it exists
   }
 }
 
@@ -75,7 +85,7 @@ export class JobStore {
     this.dir = join(opts.stateDir, 'jobs');
     this.auditFile = auditPath(opts.stateDir);
     this.now = opts.now ?? Date.now;
-    this.pidAlive = opts.pidAlive ?? defaultPidAlive;
+    this.pidAlive = opts.pidAlive ?? pidAlive;
     this.host = opts.host ?? localHost();
   }
 
@@ -261,14 +271,18 @@ export class JobStore {
     const gone = r.pid === process.pid ? !this.live.has(r.id) : !this.pidAlive(r.pid);
     if (!gone) return r;
     const at = this.now();
+    // Its end is the last thing it recorded (its elapsed time is not the time until now).
+    const lastSeen = Math.max(r.startedAt, ...r.steps.map((s) => s.endedAt ?? s.startedAt ?? 0));
     const why = `interrupted: k8ops (pid ${r.pid} on ${r.host}) ended while the job ran`;
     const next: JobRecord = {
       ...r,
       state: 'interrupted',
-      endedAt: at,
+      endedAt: lastSeen,
       error: why,
       steps: r.steps.map((s) =>
-        s.state === 'running' ? { ...s, state: 'failed', endedAt: at, note: 'interrupted' } : s,
+        s.state === 'running'
+          ? { ...s, state: 'failed', endedAt: lastSeen, note: 'interrupted' }
+          : s,
       ),
     };
     try {
@@ -285,7 +299,7 @@ export class JobStore {
         job: r.id,
         result: 'interrupted',
         error: why,
-        elapsedMs: Math.max(0, at - r.startedAt),
+        elapsedMs: lastSeen - r.startedAt,
       };
       appendAudit(this.auditFile, end);
     } catch {

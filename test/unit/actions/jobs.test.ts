@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readAudit } from '../../../src/actions/jobs/audit.js';
 import { type JobRecord, newJobId } from '../../../src/actions/jobs/record.js';
 import { runJob } from '../../../src/actions/jobs/runner.js';
-import { JobStore } from '../../../src/actions/jobs/store.js';
+import { JobStore, pidAlive } from '../../../src/actions/jobs/store.js';
 import type { JobSpec } from '../../../src/actions/types.js';
 
 const root = mkdtempSync(join(tmpdir(), 'k8ops-jobs-'));
@@ -284,6 +284,28 @@ describe('JobStore across processes', () => {
         [ours.id, 'interrupted'],
       ].sort(),
     );
+  });
+
+  it('a zombie (killed, not yet reaped) is not alive; a live process is', async () => {
+    // `sleep 0.1` exits under a parent that never reaps it (exec sleep 5): a real zombie.
+    const { spawn } = await import('node:child_process');
+    const p = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 5'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      const pid = Number(
+        await new Promise<string>((r) => p.stdout.once('data', (d) => r(String(d)))),
+      );
+      const end = Date.now() + 10_000;
+      while (Date.now() < end && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z')) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(() => process.kill(pid, 0)).not.toThrow(); // kill(0) alone would say alive
+      expect(pidAlive(pid)).toBe(false);
+      expect(pidAlive(p.pid!)).toBe(true);
+    } finally {
+      p.kill('SIGKILL');
+    }
   });
 
   it('a truncated or hand-edited record is skipped, not a crash', () => {

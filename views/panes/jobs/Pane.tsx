@@ -27,14 +27,6 @@ export interface JobsPaneProps {
   height: number;
 }
 
-const JOB_MARK: Record<JobState, string> = {
-  queued: '..',
-  running: '>>',
-  ok: 'ok',
-  failed: '!!',
-  cancelled: '--',
-  interrupted: '??',
-};
 const STEP_MARK: Record<StepState, string> = {
   pending: '[    ]',
   running: '[ .. ]',
@@ -180,7 +172,9 @@ export function JobsPane({ model, ui, derived, clock, width, height }: JobsPaneP
         <Text color={theme.dim}>Each job's start and end is in the audit log: k8ops audit</Text>
       </Line>,
       <Line key="how" width={width}>
-        <Text color={theme.dim}>Actions (rotate, rebuild, addon sync) run here; try :demo-noop NODE</Text>
+        <Text color={theme.dim}>
+          Actions (rotate, rebuild, addon sync) run here; try :demo-noop NODE
+        </Text>
       </Line>,
     );
     return (
@@ -200,9 +194,7 @@ export function JobsPane({ model, ui, derived, clock, width, height }: JobsPaneP
         <Text inverse={sel} bold={sel}>
           {sel ? '>' : ' '}
         </Text>
-        <Text
-          color={jobColor(theme, j.state)}
-        >{` ${JOB_MARK[j.state]} ${j.state.padEnd(11)}`}</Text>
+        <Text color={jobColor(theme, j.state)}>{` ${j.state.padEnd(12)}`}</Text>
         <Text color={theme.dim}>{`${day(j.startedAt)} ${hhmmss(j.startedAt)}  `}</Text>
         <Text>{j.title}</Text>
         <Text color={theme.dim}>
