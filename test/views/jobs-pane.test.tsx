@@ -137,4 +137,45 @@ describe('actions from the console and the Jobs pane', () => {
     expect(session.jobs.list()).toEqual([]);
     expect(existsSync(stateDir)).toBe(false);
   });
+
+  it('closing the session (quitting the console) cancels its running job, recorded and audited', async () => {
+    const stateDir = join(root, 'state-quit');
+    const session = openDemoSession({ readOnly: false, dir: labDir, stateDir });
+    const p = await session.jobs.prepare({
+      action: 'demo-noop',
+      targets: ['cp-3'],
+      options: { waitMs: 60_000 },
+    });
+    if (!p.ok) throw new Error(p.message);
+    const started = session.jobs.start(p.job.token);
+    if (!started.ok) throw new Error(started.message);
+    const end = Date.now() + 60_000;
+    while (!session.jobs.list()[0]?.steps.some((s) => s.name === 'cp-3: wait')) {
+      if (Date.now() > end) throw new Error('the job never reached its wait');
+      await tick();
+    }
+    await session.close();
+    const after = new JobStore({ stateDir }).get(started.id)!;
+    expect(after.state).toBe('cancelled');
+    expect(after.error).toBe('cancelled: k8ops shut down');
+    expect(after.steps.at(-1)).toMatchObject({ name: 'cp-3: wait', state: 'failed' });
+  }, 120_000);
+
+  it('x cancels the selected running job: the action sees the abort, the job ends cancelled', async () => {
+    const { session, type, frame, until } = await mount(false, join(root, 'state-x'));
+    const p = await session.jobs.prepare({
+      action: 'demo-noop',
+      targets: ['worker-1'],
+      options: { waitMs: 60_000 },
+    });
+    if (!p.ok) throw new Error(p.message);
+    const started = session.jobs.start(p.job.token);
+    if (!started.ok) throw new Error(started.message);
+    await type('8');
+    await until((f) => /\[ \.\. \] worker-1: wait/.test(f), 'the job in its wait');
+    await type('x');
+    await until((f) => /cancelled +\d\d-\d\d [\d:]{8} +demo-noop worker-1/.test(f), 'cancelled');
+    expect(frame()).toContain('cancelled: cancelled by the operator');
+    expect(frame()).toMatch(/\[FAIL\] worker-1: wait/);
+  }, 120_000);
 });
