@@ -37,6 +37,13 @@ export interface SessionJobs {
   prepare(request: ActionRequest): Promise<{ ok: true; job: PreparedJob } | Refusal>;
   /** Start a prepared job (after the operator confirmed it). */
   start(token: string): { ok: true; id: string; title: string } | Refusal;
+  /**
+   * For commands (`--yes`): prepare and start at once, without the typed confirmation
+   * (the caller printed the plan, or was told `--yes`). Refused in a read-only session.
+   */
+  run(
+    request: ActionRequest,
+  ): Promise<{ ok: true; id: string; job: PreparedJob; done: Promise<JobRecord> } | Refusal>;
   /** Forget a prepared job (the operator cancelled the confirmation). */
   discard(token: string): void;
   /** Cancel a job this process runs. */
@@ -62,8 +69,10 @@ export function createSessionJobs(opts: SessionJobsOptions): SessionJobs {
   const store = new JobStore({ stateDir: opts.stateDir, ...(opts.now ? { now: opts.now } : {}) });
   const prepared = new Map<string, PreparedAction>();
   const running = new Map<string, JobHandle>();
+  /** Every job started by this session (a finished one too: `run` returns its `done`). */
+  const handles = new Map<string, JobHandle>();
 
-  return {
+  const api: SessionJobs = {
     subscribe: (l) => store.subscribe(l),
     list: () => store.list(),
     error: () => store.error(),
@@ -110,8 +119,18 @@ export function createSessionJobs(opts: SessionJobsOptions): SessionJobs {
         ...(opts.user ? { user: opts.user } : {}),
       });
       running.set(handle.id, handle);
+      handles.set(handle.id, handle);
       void handle.done.then(() => running.delete(handle.id));
       return { ok: true, id: handle.id, title: visible(p.spec.title) };
+    },
+    async run(request) {
+      const p = await api.prepare(request);
+      if (!p.ok) return p;
+      const s = api.start(p.job.token);
+      if (!s.ok) return s;
+      const h = running.get(s.id) ?? handles.get(s.id);
+      if (!h) return { ok: false, message: `job ${s.id} vanished` };
+      return { ok: true, id: s.id, job: p.job, done: h.done };
     },
     discard: (token) => void prepared.delete(token),
     cancel(id) {
@@ -128,7 +147,7 @@ export function createSessionJobs(opts: SessionJobsOptions): SessionJobs {
       h.cancel('cancelled by the operator');
       return { ok: true, message: `cancelling ${id}` };
     },
-    handle: (id) => running.get(id),
+    handle: (id) => handles.get(id),
     async shutdown(timeoutMs = 5000) {
       if (running.size === 0) return;
       const all = [...running.values()];
@@ -143,4 +162,5 @@ export function createSessionJobs(opts: SessionJobsOptions): SessionJobs {
       clearTimeout(timer);
     },
   };
+  return api;
 }
