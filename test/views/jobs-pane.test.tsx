@@ -34,10 +34,10 @@ afterEach(async () => {
 
 const tick = () => new Promise((r) => setTimeout(r, 20));
 
-async function mount(readOnly: boolean, stateDir: string) {
+async function mount(readOnly: boolean, stateDir: string, size = SIZE) {
   const session = openDemoSession({ readOnly, dir: labDir, stateDir });
   sessions.push(session);
-  const r = render(<App session={session} theme={monoTheme} size={SIZE} />);
+  const r = render(<App session={session} theme={monoTheme} size={size} />);
   await tick();
   const type = async (...keys: string[]) => {
     for (const k of keys) {
@@ -54,7 +54,15 @@ async function mount(readOnly: boolean, stateDir: string) {
       await tick();
     }
   };
-  return { session, r, type, frame, until };
+  /** Every frame drawn so far fits the terminal. */
+  const fits = () => {
+    for (const fr of r.frames) {
+      const lines = fr.split('\n');
+      expect(lines.length).toBeLessThanOrEqual(size.rows);
+      for (const l of lines) expect([...l].length).toBeLessThanOrEqual(size.columns);
+    }
+  };
+  return { session, r, type, frame, until, fits };
 }
 
 describe('actions from the console and the Jobs pane', () => {
@@ -80,7 +88,7 @@ describe('actions from the console and the Jobs pane', () => {
     ).done;
     expect(failed.state).toBe('failed');
 
-    const { session, type, frame, until } = await mount(false, stateDir);
+    const { session, type, frame, until, fits } = await mount(false, stateDir);
     await type(':', 'demo-noop cp-1', ENTER);
     await until((f) => f.includes('Confirm: demo-noop cp-1'), 'the confirmation');
     expect(frame()).toContain('reads only, writes nothing');
@@ -123,6 +131,17 @@ describe('actions from the console and the Jobs pane', () => {
     await type(ESC);
     expect(frame()).not.toContain('log of');
     expect(frame()).toContain('[FAIL] worker-2: health gate');
+    fits();
+
+    // The same jobs (read back by a new session) in the smallest terminal, list and log.
+    const small = await mount(false, stateDir, { columns: 60, rows: 12 });
+    await small.type('8');
+    await small.until((f) => f.includes('demo-noop cp-1'), 'the jobs at 60x12');
+    await small.type('j', ENTER, 'k', 'g', ESC, 'x');
+    await small.type(':', 'demo-noop cp-1', ENTER);
+    await small.until((f) => f.includes('Confirm: demo-noop'), 'the confirmation at 60x12');
+    await small.type('cp', ENTER, ESC);
+    small.fits();
   }, 180_000);
 
   it('a read-only session refuses the action: a clear message, no confirmation, nothing written', async () => {
