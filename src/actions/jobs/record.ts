@@ -50,6 +50,15 @@ export const FINISHED: ReadonlySet<JobState> = new Set([
   'cancelled',
   'interrupted',
 ]);
+const STEP_STATES: ReadonlySet<StepState> = new Set([
+  'pending',
+  'running',
+  'ok',
+  'failed',
+  'skipped',
+]);
+const JOB_STATES: ReadonlySet<JobState> = new Set([...FINISHED, 'queued', 'running']);
+
 export const isFinished = (j: Pick<JobRecord, 'state'>): boolean => FINISHED.has(j.state);
 
 /** A job id: sortable by start time, safe as a file name (`20261206T033000Z-demo-noop-3fa9c1`). */
@@ -93,12 +102,20 @@ export function parseJobRecord(text: string): JobRecord | undefined {
     typeof r.action !== 'string' ||
     typeof r.title !== 'string' ||
     !Array.isArray(r.targets) ||
-    typeof r.state !== 'string' ||
+    !JOB_STATES.has(r.state as JobState) ||
     typeof r.startedAt !== 'number' ||
     typeof r.pid !== 'number' ||
     typeof r.host !== 'string' ||
     !Array.isArray(r.steps) ||
-    !Array.isArray(r.tail)
+    !r.steps.every(
+      (x) =>
+        typeof x === 'object' &&
+        x !== null &&
+        typeof (x as StepRecord).name === 'string' &&
+        STEP_STATES.has((x as StepRecord).state),
+    ) ||
+    !Array.isArray(r.tail) ||
+    !r.tail.every((l) => typeof l === 'string')
   )
     return undefined;
   return r as JobRecord;

@@ -330,6 +330,11 @@ describe('JobStore across processes', () => {
     };
     store.create(r);
     writeFileSync(join(store.dir, `${newJobId('rotate', 0)}.json`), '{"v":1,"id":');
+    // A well-formed record with a state the pane does not know: refused too.
+    const odd = { ...r, id: newJobId('rotate', 1000), state: 'exploded' };
+    writeFileSync(join(store.dir, `${odd.id}.json`), JSON.stringify(odd));
+    const oddStep = { ...r, id: newJobId('rotate', 2000), steps: [{ name: 's', state: '?' }] };
+    writeFileSync(join(store.dir, `${oddStep.id}.json`), JSON.stringify(oddStep));
     const b = new JobStore({ stateDir });
     expect(b.list().map((j) => j.id)).toEqual([r.id]);
   });
