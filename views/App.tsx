@@ -133,11 +133,14 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
     if (!effect) return;
     // Actions: plan → typed confirmation → job (the session refuses all in read-only mode).
     if (effect.kind === 'action') {
-      void session.jobs.prepare(effect.request).then((r) => {
-        if (!r.ok) return say(r.message, 'error');
-        const { token, title, confirm, planText } = r.job;
-        update((s) => openConfirm(s, { token, title, expect: confirm, planText }));
-      });
+      void session.jobs.prepare(effect.request).then(
+        (r) => {
+          if (!r.ok) return say(r.message, 'error');
+          const { token, title, confirm, planText } = r.job;
+          update((s) => openConfirm(s, { token, title, expect: confirm, planText }));
+        },
+        (e: unknown) => say(`not started: ${e instanceof Error ? e.message : String(e)}`, 'error'),
+      );
     }
     if (effect.kind === 'start-job') {
       const r = session.jobs.start(effect.token);
