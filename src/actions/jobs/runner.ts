@@ -25,7 +25,14 @@ export interface RunJobOptions {
   now?: () => number;
   user?: string;
   tailLines?: number;
+  /**
+   * Told of every step change and output line as it happens (sanitised), e.g. for a
+   * command that prints its job on stderr while the runner records it. A throw is ignored.
+   */
+  onEvent?: (e: JobEvent) => void;
 }
+
+export type JobEvent = { kind: 'step'; step: StepRecord } | { kind: 'line'; line: string };
 
 export interface JobHandle {
   readonly id: string;
@@ -123,7 +130,8 @@ export function runJob(spec: JobSpec, opts: RunJobOptions): JobHandle {
       lines: rec.lines + lines.length,
     };
   };
-  const log = (text: string) => {
+  /** Output from the action (told to onEvent), or the runner's own step markers (`mark`). */
+  const log = (text: string, mark = false) => {
     const lines = String(text)
       .split(/\r?\n/)
       .map((l) => {
@@ -131,7 +139,10 @@ export function runJob(spec: JobSpec, opts: RunJobOptions): JobHandle {
         return v.length > MAX_LINE_CHARS ? `${v.slice(0, MAX_LINE_CHARS)}…` : v;
       });
     const t = stamp(now());
-    pending.push(...lines.map((l) => `${t} ${l}`));
+    if (!mark) for (const line of lines) tell({ kind: 'line', line });
+    // The action's lines are indented under the runner's `==` step markers: output that
+    // reads like a marker (`== cp-1: ok`) cannot pass for one.
+    pending.push(...lines.map((l) => (mark ? `${t} ${l}` : `${t}   ${l}`)));
     if (pending.length >= 64) flush(false);
     else if (!flushTimer) flushTimer = setTimeout(() => flush(true), FLUSH_MS);
   };
@@ -145,7 +156,16 @@ export function runJob(spec: JobSpec, opts: RunJobOptions): JobHandle {
     else store.update(rec, false);
   };
 
+  const tell = (e: JobEvent) => {
+    try {
+      opts.onEvent?.(e);
+    } catch {
+      // an observer never breaks the job
+    }
+  };
+
   const setStep = (i: number, s: StepRecord) => {
+    tell({ kind: 'step', step: s });
     const steps = rec.steps.slice();
     steps[i] = s;
     rec = { ...rec, steps };
@@ -159,32 +179,36 @@ export function runJob(spec: JobSpec, opts: RunJobOptions): JobHandle {
       const n = visible(name);
       const i = rec.steps.length;
       const started = now();
-      rec = { ...rec, steps: [...rec.steps, { name: n, state: 'running', startedAt: started }] };
-      log(`== ${n}`);
+      const first: StepRecord = { name: n, state: 'running', startedAt: started };
+      rec = { ...rec, steps: [...rec.steps, first] };
+      tell({ kind: 'step', step: first });
+      log(`== ${n}`, true);
       flush(true);
       try {
         const value = await fn();
         const ended = now();
         setStep(i, { name: n, state: 'ok', startedAt: started, endedAt: ended });
-        log(`== ${n}: ok`);
+        log(`== ${n}: ok`, true);
         flush(true);
         return value;
       } catch (e) {
         const ended = now();
         const note = message(e);
         setStep(i, { name: n, state: 'failed', startedAt: started, endedAt: ended, note });
-        log(`== ${n}: FAILED: ${note}`);
+        log(`== ${n}: FAILED: ${note}`, true);
         flush(true);
         throw e;
       }
     },
     skip(name: string, why: string) {
       const n = visible(name);
-      rec = { ...rec, steps: [...rec.steps, { name: n, state: 'skipped', note: visible(why) }] };
-      log(`== ${n}: skipped (${visible(why)})`);
+      const skipped: StepRecord = { name: n, state: 'skipped', note: visible(why) };
+      rec = { ...rec, steps: [...rec.steps, skipped] };
+      tell({ kind: 'step', step: skipped });
+      log(`== ${n}: skipped (${visible(why)})`, true);
       flush(true);
     },
-    log,
+    log: (line) => log(line),
   };
 
   const finish = (state: JobRecord['state'], extra: Partial<JobRecord>): JobRecord => {

@@ -88,6 +88,25 @@ describe('runJob', () => {
     expect(statSync(store.auditFile).mode & 0o777).toBe(0o600);
   });
 
+  it('onEvent sees every step change and output line of the action as it happens, sanitised', async () => {
+    const store = new JobStore({ stateDir: freshDir() });
+    const seen: string[] = [];
+    await runJob(
+      spec(async (ctx) => {
+        await ctx.step('a', async () => ctx.log('out\x1b[2J'));
+        ctx.skip('b', 'done before');
+      }),
+      {
+        store,
+        onEvent: (e) => {
+          seen.push(e.kind === 'step' ? `${e.step.name} ${e.step.state}` : `| ${e.line}`);
+          throw new Error('an observer that throws is ignored');
+        },
+      },
+    ).done;
+    expect(seen).toEqual(['a running', '| out\\x1b[2J', 'a ok', 'b skipped']);
+  });
+
   it('a step that throws fails the step and the job, with the error; later steps never run', async () => {
     const store = new JobStore({ stateDir: freshDir() });
     let after = false;
