@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { addonsCommand, isAddonsArgv } from './commands/addons.js';
+import { auditCommand, isAuditArgv } from './commands/audit.js';
 import { certsCommand, certsPathCommand } from './commands/certs.js';
 import { EXIT } from './commands/common.js';
 import { infoCommand } from './commands/info.js';
@@ -48,6 +49,7 @@ const SUBCOMMANDS = [
   'rebuild',
   'addons',
   'info',
+  'audit',
 ] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
@@ -70,6 +72,7 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
   rotate:
     '0 ok (no conflict, or rotated); 1 a conflict; 2 usage/configuration error; 3 nodes unreachable; 4 rotation failed (previous pair back); 5 node locked by another run; 6 refused',
   info: '0; 2 usage error',
+  audit: '0 listed; 1 a malformed line in the log (skipped); 2 usage error or an unreadable log',
 };
 
 /** `text` wrapped to `width` columns, continuation lines indented by `indent`. */
@@ -112,6 +115,8 @@ Usage:
                              rotate a node's certificates (lock, CSR on the node, signer, install,
                              restart/gates, rollback)
   k8ops info                 where k8ops looks for its files
+  k8ops audit [--json] [--since DUR] [--action A] [--demo]
+                             the audit log of actions: who, when, targets, plan, result
   k8ops --help | --version
 
 Options:
@@ -250,6 +255,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   if (isRotateArgv(argv)) return rotateCommand(argv, { out, err, env });
   if (isAddonsArgv(argv)) return addonsCommand(argv, { out, err, env });
   if (isRebuildArgv(argv)) return rebuildCommand(argv, { out, err, env });
+  if (isAuditArgv(argv)) return auditCommand(argv, { out, err, env });
   const parsed = parseCli(argv);
   if (!parsed.ok) {
     err.write(`k8ops: ${parsed.error}\nTry 'k8ops --help'.\n`);

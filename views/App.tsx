@@ -3,8 +3,10 @@ import { useMemo, useRef, useState } from 'react';
 import { rotateRequest } from '../src/commands/rotate-run.js';
 import { overviewFeature } from '../src/features/overview/model.js';
 import type { Session } from '../src/session/session.js';
+import { useExternalModel } from './hooks/useExternalModel.js';
 import { useFeatureModel } from './hooks/useFeatureModel.js';
 import { type TerminalSize, useTerminalSize } from './hooks/useTerminalSize.js';
+import { ConfirmOverlay } from './layout/ConfirmOverlay.js';
 import { Header } from './layout/Header.js';
 import { HelpOverlay } from './layout/HelpOverlay.js';
 import { HintBar } from './layout/HintBar.js';
@@ -17,6 +19,7 @@ import {
   type Effect,
   initialUiState,
   makePaneEnv,
+  openConfirm,
   paneState,
   reduceKey,
   type ShellCtx,
@@ -73,7 +76,8 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
   const pane = paneById(ui.pane);
   const overview = useFeatureModel(session, overviewFeature)!;
   const own = useFeatureModel(session, pane.feature === overviewFeature ? undefined : pane.feature);
-  const model = pane.feature === overviewFeature ? overview : own;
+  const external = useExternalModel(session, pane.feature ? undefined : pane.external);
+  const model = pane.feature === overviewFeature ? overview : pane.feature ? own : external;
   const contexts = session.kubeContexts();
   const sizeCtx: ShellCtx = { nodes, contexts, width: paneWidth, height: paneHeight };
   const env = useMemo(
@@ -117,8 +121,44 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
     setUi(state);
   });
 
+  /** Apply a change to the latest state (for effects that answer later). */
+  const update = (f: (s: UiState) => UiState) => {
+    const next = f(uiRef.current);
+    uiRef.current = next;
+    setUi(next);
+  };
+  const say = (text: string, kind: 'info' | 'error') =>
+    update((s) => ({ ...s, message: { text, kind } }));
+
   const runEffect = (effect: Effect) => {
     if (!effect) return;
+    // Actions: plan → typed confirmation → job (the session refuses all in read-only mode).
+    if (effect.kind === 'action') {
+      void session.jobs.prepare(effect.request).then(
+        (r) => {
+          if (!r.ok) return say(r.message, 'error');
+          const { token, title, confirm, planText } = r.job;
+          update((s) => openConfirm(s, { token, title, expect: confirm, planText }));
+        },
+        (e: unknown) => say(`not started: ${e instanceof Error ? e.message : String(e)}`, 'error'),
+      );
+    }
+    if (effect.kind === 'start-job') {
+      const r = session.jobs.start(effect.token);
+      // Deferred: the key's own state (set after this effect) would overwrite the message.
+      queueMicrotask(() =>
+        r.ok ? say(`started ${r.title} (8: Jobs)`, 'info') : say(r.message, 'error'),
+      );
+    }
+    if (effect.kind === 'discard-job') session.jobs.discard(effect.token);
+    if (effect.kind === 'job-log') {
+      if (effect.id) session.jobs.loadLog(effect.id);
+      else session.jobs.closeLog();
+    }
+    if (effect.kind === 'cancel-job') {
+      const r = session.jobs.cancel(effect.id);
+      queueMicrotask(() => say(r.message, r.ok ? 'info' : 'error'));
+    }
     if (effect.kind === 'refresh') {
       if (effect.source !== undefined) void session.scheduler.refresh({ source: effect.source });
       else session.refreshAll();
@@ -175,7 +215,11 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
   }
 
   let body: React.ReactNode;
-  if (ui.overlay === 'help')
+  if (ui.overlay === 'confirm' && ui.confirm)
+    body = (
+      <ConfirmOverlay confirm={ui.confirm} input={ui.input} width={paneWidth} height={paneHeight} />
+    );
+  else if (ui.overlay === 'help')
     body = (
       <HelpOverlay pane={ui.pane} scroll={ui.helpScroll} width={paneWidth} height={paneHeight} />
     );

@@ -21,7 +21,18 @@ import type { AnyPane, PaneEnv, PaneId } from './panes/types.js';
 
 export type { Effect } from './keys/types.js';
 
-export type Overlay = 'none' | 'help' | 'palette' | 'filter';
+export type Overlay = 'none' | 'help' | 'palette' | 'filter' | 'confirm';
+
+/** The typed confirmation of an action: its plan, and the text the operator must type. */
+export interface ConfirmState {
+  token: string;
+  title: string;
+  /** What must be typed (the node name). */
+  expect: string;
+  planText: readonly string[];
+  /** Why the last Enter did not start it. */
+  error?: string;
+}
 
 export interface UiState {
   pane: PaneId;
@@ -41,6 +52,8 @@ export interface UiState {
   helpScroll: number;
   /** Each pane's own state, by pane id (its `initial` until it changes). */
   panes: Partial<Record<PaneId, unknown>>;
+  /** The open typed confirmation (overlay `confirm`). */
+  confirm?: ConfirmState;
 }
 
 /** What the reducer needs besides the state: names, and the active pane's derived data. */
@@ -344,6 +357,65 @@ export const HELP_BINDINGS: readonly ShellBinding[] = [
   { keys: MOVE_KEYS.ends, help: 'top / bottom of the help', reduce: scrollHelp },
 ];
 
+/** Open the typed confirmation of a prepared action (the App calls it when the plan arrives). */
+export const openConfirm = (s: UiState, c: Omit<ConfirmState, 'error'>): UiState => ({
+  ...s,
+  overlay: 'confirm',
+  input: '',
+  confirm: { ...c },
+  message: undefined,
+});
+
+export const CONFIRM_BINDINGS: readonly ShellBinding[] = [
+  {
+    keys: ['enter'],
+    help: 'start the action if the typed text is the name asked for',
+    hint: 'start',
+    reduce: (s) => {
+      const c = s.confirm;
+      if (!c) return [{ ...s, overlay: 'none', input: '' }];
+      if (s.input !== c.expect)
+        return [
+          {
+            ...s,
+            input: '',
+            confirm: {
+              ...c,
+              error: s.input
+                ? `"${s.input}" is not "${c.expect}": nothing started`
+                : `type ${c.expect} to start it`,
+            },
+          },
+        ];
+      return [
+        {
+          ...s,
+          overlay: 'none',
+          input: '',
+          confirm: undefined,
+          message: { text: `starting ${c.title}…`, kind: 'info' },
+        },
+        { kind: 'start-job', token: c.token },
+      ];
+    },
+  },
+  {
+    keys: ['escape'],
+    help: 'cancel: nothing is started',
+    hint: 'cancel',
+    reduce: (s) => [
+      {
+        ...s,
+        overlay: 'none',
+        input: '',
+        confirm: undefined,
+        message: { text: `cancelled: ${s.confirm?.title ?? 'action'} not started`, kind: 'info' },
+      },
+      s.confirm ? { kind: 'discard-job', token: s.confirm.token } : undefined,
+    ],
+  },
+];
+
 /* ---------- dispatch ---------- */
 
 const active = <S, C>(bindings: readonly Binding<S, C>[], s: S): Binding<S, C>[] =>
@@ -361,6 +433,8 @@ export function modeBindings(state: UiState): readonly ShellBinding[] {
       return FILTER_BINDINGS;
     case 'help':
       return HELP_BINDINGS;
+    case 'confirm':
+      return CONFIRM_BINDINGS;
     default:
       return SHELL_BINDINGS;
   }
@@ -386,9 +460,18 @@ export function reduceKey(
       return [next, effect];
     }
     if (state.overlay === 'help') return [state, undefined];
-    // Palette and filter: text editing.
+    // Palette, filter and confirmation: text editing.
     const text = editBuffer(state.input, input, key);
     if (text === undefined) return [state, undefined];
+    if (state.overlay === 'confirm')
+      return [
+        {
+          ...state,
+          input: text,
+          ...(state.confirm ? { confirm: { ...state.confirm, error: undefined } } : {}),
+        },
+        undefined,
+      ];
     if (state.overlay === 'palette') {
       if (text === '' && (key.backspace || key.delete) && state.input === '')
         return [{ ...state, overlay: 'none' }, undefined];
@@ -471,5 +554,6 @@ export function helpSections(paneId: PaneId): HelpSection[] {
   sections.push({ title: ': palette', lines: PALETTE_BINDINGS.map(helpLine) });
   sections.push({ title: '/ filter', lines: FILTER_BINDINGS.map(helpLine) });
   sections.push({ title: '? help', lines: HELP_BINDINGS.map(helpLine) });
+  sections.push({ title: 'confirm an action', lines: CONFIRM_BINDINGS.map(helpLine) });
   return sections;
 }

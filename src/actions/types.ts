@@ -5,8 +5,11 @@
  * XDG state dir (the Jobs pane and `k8ops audit` read them) and appends the audit log.
  * An action never writes to the terminal itself.
  */
+import type { Inventory } from '../config/types.js';
+import type { NodeAgent } from '../nodes/agent.js';
 
-export type JobAction = 'rotate' | 'rebuild' | 'addon-sync';
+/** `demo-noop`: a harmless action that only reads (src/actions/demo-noop), for the demo and tests. */
+export type JobAction = 'rotate' | 'rebuild' | 'addon-sync' | 'demo-noop';
 
 export type StepState = 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
 export type JobState = 'queued' | 'running' | 'ok' | 'failed' | 'cancelled' | 'interrupted';
@@ -35,4 +38,44 @@ export interface JobSpec<R = unknown> {
   /** The plan the operator confirmed, as JSON (recorded in the audit log). */
   plan: unknown;
   run(ctx: JobContext): Promise<R>;
+}
+
+/* ---------- starting an action from the console or a command (additive, issue 15) ---------- */
+
+/** What a key (or a command) asks for: an action by name, on targets, with its options. */
+export interface ActionRequest {
+  action: JobAction;
+  targets: readonly string[];
+  /** Action-specific options (e.g. rotate's `only`), as plain JSON. */
+  options?: Readonly<Record<string, unknown>>;
+}
+
+/** An action ready to run: the spec, and what the operator must see and type to confirm it. */
+export interface PreparedAction {
+  spec: JobSpec;
+  /** The text the operator types to confirm (the node name for a one-node action). */
+  confirm: string;
+  /** The plan as lines for the confirmation overlay (sanitised by the shell). */
+  planText: readonly string[];
+}
+
+export type PrepareResult = { ok: true; prepared: PreparedAction } | { ok: false; message: string };
+
+/** What an action factory gets from the session: the inventory and the node agents. */
+export interface ActionDeps {
+  inventory: Inventory;
+  agents: ReadonlyMap<string, NodeAgent>;
+  mode: 'demo' | 'live';
+}
+
+/**
+ * An action by name (src/actions/index.ts lists them): `prepare` checks the request and
+ * builds the plan (it may read from the nodes; it changes nothing); the runner runs the spec
+ * only after the operator confirmed (or `--yes`).
+ */
+export interface ActionFactory {
+  action: JobAction;
+  /** One line for help and the palette. */
+  help: string;
+  prepare(request: ActionRequest, deps: ActionDeps): Promise<PrepareResult>;
 }

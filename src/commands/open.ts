@@ -3,9 +3,9 @@
  * cluster over SSH and the kube API. The live path (yaml + zod, ssh2, the kube client) is
  * loaded only when it is used.
  */
-import { resolveInventoryPath } from '../config/paths.js';
+import { resolveInventoryPath, stateDir } from '../config/paths.js';
 import type { SourceSet } from '../features/types.js';
-import { openDemoSession } from '../session/demo.js';
+import { demoStateDir, openDemoSession } from '../session/demo.js';
 import type { Session } from '../session/session.js';
 import type { Out } from './common.js';
 
@@ -41,7 +41,12 @@ export async function openSession(
     const log = a.sub ? (line: string) => err.write(`k8ops: ${line}\n`) : undefined;
     return {
       ok: true,
-      session: openDemoSession({ readOnly: a.readOnly, log, ...(features ? { features } : {}) }),
+      session: openDemoSession({
+        readOnly: a.readOnly,
+        log,
+        stateDir: demoStateDir(env),
+        ...(features ? { features } : {}),
+      }),
     };
   }
   const where = resolveInventoryPath({ flag: a.inventory, env, cwd: process.cwd() });
@@ -67,6 +72,7 @@ export async function openSession(
     sshConfigFile: a.sshConfig,
     acceptNew: a.acceptNew,
     context: a.context,
+    stateDir: stateDir(env),
     ...(features ? { features } : {}),
   });
   return { ok: true, session };

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cacheDir } from '../config/paths.js';
+import { cacheDir, stateDir } from '../config/paths.js';
 import { demoAddonsManifest } from '../demo/addons.js';
 import { demoInventory } from '../demo/inventory.js';
 import { ensureDemoLab } from '../demo/lab.js';
@@ -24,7 +24,13 @@ export interface DemoSessionOptions {
   log?: (line: string) => void;
   /** The features whose sources run (default: every feature). */
   features?: readonly SourceSet[];
+  /** Jobs and audit log of the demo; default `$XDG_STATE_HOME/k8ops/demo` (apart from a real cluster's). */
+  stateDir?: string;
 }
+
+/** Where the demo lab's jobs and audit log live: apart from a real cluster's. */
+export const demoStateDir = (env: NodeJS.ProcessEnv = process.env): string =>
+  join(stateDir(env), 'demo');
 
 export class DemoLabError extends Error {
   readonly kind = 'demo-lab';
@@ -65,6 +71,7 @@ export function openDemoSession(opts: DemoSessionOptions): Session {
     agents,
     kube: new DemoKubeSource(inventory.nodes),
     readOnly: opts.readOnly,
+    stateDir: opts.stateDir ?? demoStateDir(),
     ...(opts.features ? { features: opts.features } : {}),
   });
 }

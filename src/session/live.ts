@@ -28,6 +28,8 @@ export interface LiveSessionOptions {
   context?: string;
   /** The features whose sources run (default: every feature). */
   features?: readonly SourceSet[];
+  /** Jobs and audit log (default `$XDG_STATE_HOME/k8ops`). */
+  stateDir?: string;
 }
 
 /**
@@ -126,6 +128,7 @@ export async function openLiveSession(opts: LiveSessionOptions): Promise<Session
     readOnly: opts.readOnly,
     context: opts.context ?? opts.inventory.kube.context,
     ...(opts.features ? { features: opts.features } : {}),
+    ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
     acceptHostKey,
     onClose: () => pool.close(),
   });

@@ -3,6 +3,7 @@
  * kube source (if any), the store and its refresh scheduler, and the shared clock. Views
  * receive a Session and read from its store; they never touch agents directly.
  */
+import { stateDir as xdgStateDir } from '../config/paths.js';
 import type { Inventory } from '../config/types.js';
 import { FEATURES, sourcesOf } from '../features/index.js';
 import type { ClusterSourceContext, SourceSet, SourceWriter } from '../features/types.js';
@@ -12,6 +13,7 @@ import { type Clock, createClock } from '../store/clock.js';
 import { RefreshScheduler, Store } from '../store/index.js';
 import { visibleDeep } from '../store/sanitise.js';
 import { CLUSTER_SCOPE, type SourceError } from '../store/types.js';
+import { createSessionJobs, type SessionJobs } from './jobs.js';
 
 export type SessionMode = 'demo' | 'live';
 
@@ -32,6 +34,12 @@ export interface SessionOptions {
   /** Record a node's unknown host keys (live sessions over SSH); absent: not applicable. */
   acceptHostKey?: (node: string, session: Session) => Promise<{ ok: boolean; message: string }>;
   now?: () => number;
+  /**
+   * The k8ops state directory: jobs and the audit log (default `$XDG_STATE_HOME/k8ops`;
+   * the demo lab uses its own `demo/` under it). Nothing is read or written there until
+   * the jobs are looked at or an action starts.
+   */
+  stateDir?: string;
 }
 
 export interface Session {
@@ -45,6 +53,12 @@ export interface Session {
   readonly store: Store;
   readonly scheduler: RefreshScheduler;
   readonly clock: Clock;
+  /**
+   * Actions and jobs: prepare an action by name (its plan and the text to type), start it
+   * after the confirmation, cancel it; the job store the Jobs pane reads. Every action is
+   * refused in a read-only session.
+   */
+  readonly jobs: SessionJobs;
   /** Start polling every source. */
   start(): void;
   /** Ctrl-R: refresh everything now (in-flight refreshes are not doubled). */
@@ -116,6 +130,12 @@ export function createSession(opts: SessionOptions): Session {
   }
   if (opts.kubeError) store.fail(CLUSTER_SCOPE, 'kube', opts.kubeError, Date.now());
 
+  const jobs = createSessionJobs({
+    stateDir: opts.stateDir ?? xdgStateDir(),
+    readOnly: opts.readOnly,
+    deps: { inventory: opts.inventory, agents: opts.agents, mode: opts.mode },
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   let closed = false;
   const session: Session = {
     mode: opts.mode,
@@ -129,6 +149,7 @@ export function createSession(opts: SessionOptions): Session {
     store,
     scheduler,
     clock,
+    jobs,
     start: () => scheduler.start(),
     refreshAll: () => void scheduler.refresh(),
     settled: () =>
@@ -163,6 +184,8 @@ export function createSession(opts: SessionOptions): Session {
     async close() {
       if (closed) return;
       closed = true;
+      // Running jobs are cancelled (their signal aborts) before the agents close under them.
+      await jobs.shutdown();
       await scheduler.stop();
       for (const unbind of unbinds) unbind();
       clock.dispose();

@@ -2,6 +2,8 @@
  * A Session whose store is filled from fixtures (no agents, nothing polled): views are
  * tested against exactly these snapshots.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Inventory, NodeSpec } from '../../src/config/types.js';
 import type { KubeNodeStatus, KubeSource } from '../../src/kube/types.js';
 import type { ProbeResult } from '../../src/nodes/agent.js';
@@ -69,7 +71,11 @@ export interface FixtureOptions {
   down?: string[];
   notReady?: string[];
   withKube?: boolean;
+  /** Jobs and audit log (default: a fresh path under the temp dir, created only if a job runs). */
+  stateDir?: string;
 }
+
+let stateDirs = 0;
 
 /**
  * cp-1..worker-3, leaf lifetimes 14 d issued `i` days before FIXTURE_NOW, so node i's
@@ -88,6 +94,7 @@ export function fixtureSession(opts: FixtureOptions = {}): Session {
     readOnly: false,
     context: 'fixture-ctx',
     now: () => FIXTURE_NOW,
+    stateDir: opts.stateDir ?? join(tmpdir(), `k8ops-fixture-state-${process.pid}-${stateDirs++}`),
   });
   const at = FIXTURE_NOW - 5_000;
   for (const n of inventory.nodes) {

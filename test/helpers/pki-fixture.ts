@@ -50,6 +50,7 @@ export async function pkiFixtureSession(now: () => number = () => FIXTURE_NOW): 
     agents: new Map(),
     readOnly: true,
     now,
+    stateDir: join(tmpdir(), `k8ops-pki-fixture-state-${process.pid}`),
   });
   const at = FIXTURE_NOW - 5_000;
   for (const n of inventory.nodes) {

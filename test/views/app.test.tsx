@@ -81,8 +81,10 @@ describe('App shell (views, fixture store)', () => {
     expect(frame()).toMatch(/CERTIFICATE\s+EXPIRES\s+WHERE/);
     await type(TAB);
     expect(frame()).toContain('PREVIEW ONLY, not saved');
-    await type('8');
+    await type('7');
     expect(frame()).toContain('No source is configured for this pane yet.');
+    await type('8');
+    expect(frame()).toContain('No jobs yet.');
     expect(frame()).toContain('audit log');
     await type('1');
     expect(frame()).toMatch(/cp-1\s+cp,etcd/);

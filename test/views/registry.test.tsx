@@ -14,6 +14,7 @@ import { fitHints, HintBar } from '../../views/layout/HintBar.js';
 import { PANES } from '../../views/panes/index.js';
 import type { PkiUi } from '../../views/panes/pki/bindings.js';
 import {
+  CONFIRM_BINDINGS,
   FILTER_BINDINGS,
   HELP_BINDINGS,
   helpSections,
@@ -35,6 +36,7 @@ const everyBinding = (): Array<{ where: string; b: Binding<any, any> }> => [
   ...PALETTE_BINDINGS.map((b) => ({ where: 'palette', b })),
   ...FILTER_BINDINGS.map((b) => ({ where: 'filter', b })),
   ...HELP_BINDINGS.map((b) => ({ where: 'help', b })),
+  ...CONFIRM_BINDINGS.map((b) => ({ where: 'confirm', b })),
   ...PANES.flatMap((p) => p.bindings.map((b) => ({ where: p.id, b }))),
 ];
 
@@ -54,6 +56,18 @@ function states(): Array<{ name: string; ui: UiState }> {
   out.push({ name: 'pki worst first', ui: pki({ order: 'worst' }) });
   for (const overlay of ['palette', 'filter', 'help'] as const)
     out.push({ name: overlay, ui: { ...s0, overlay } });
+  out.push({
+    name: 'confirm',
+    ui: {
+      ...s0,
+      overlay: 'confirm',
+      confirm: { token: 't', title: 'demo-noop cp-1', expect: 'cp-1', planText: [] },
+    },
+  });
+  out.push({
+    name: 'jobs log',
+    ui: { ...s0, pane: 'jobs', panes: { jobs: { log: true, scroll: 'end' } } },
+  });
   return out;
 }
 
@@ -115,7 +129,9 @@ describe('hint bar and help overlay agree with the bindings', () => {
             ? FILTER_BINDINGS
             : ui.overlay === 'help'
               ? HELP_BINDINGS
-              : SHELL_BINDINGS;
+              : ui.overlay === 'confirm'
+                ? CONFIRM_BINDINGS
+                : SHELL_BINDINGS;
       // biome-ignore lint/suspicious/noExplicitAny: mixed binding lists
       const candidates: Array<[Binding<any, any>, unknown]> = [
         ...(ui.overlay === 'none'
@@ -174,6 +190,7 @@ describe('hint bar and help overlay agree with the bindings', () => {
         ...PALETTE_BINDINGS,
         ...FILTER_BINDINGS,
         ...HELP_BINDINGS,
+        ...CONFIRM_BINDINGS,
       ].map((b) => b.help);
       expect([...listed].sort(), p.id).toEqual([...declared].sort());
     }

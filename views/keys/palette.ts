@@ -28,6 +28,11 @@ export const PALETTE_COMMANDS: readonly PaletteCommand[] = [
     arg: 'node',
     help: "record a node's unknown host key (check its fingerprint first)",
   },
+  {
+    name: 'demo-noop',
+    arg: 'node',
+    help: 'run the harmless demo action on a node (reads only; typed confirmation; see the Jobs pane)',
+  },
   { name: 'refresh', help: 'refresh every source now (Ctrl-R)' },
   { name: 'help', help: 'list every key (?)' },
   { name: 'quit', help: 'leave k8ops (q)' },
@@ -128,6 +133,17 @@ export function runPaletteLine(line: string, ctx: PaletteCtx): PaletteResult {
         text: `switching to context ${name}…`,
         error: false,
         effect: { kind: 'ctx', name },
+      };
+    }
+    case 'demo-noop': {
+      const name = args[0];
+      if (!name || !ctx.nodes.includes(name))
+        return error(name ? `no node named "${name}"` : 'usage: :demo-noop NODE');
+      return {
+        kind: 'message',
+        text: `demo-noop ${name}: preparing the plan…`,
+        error: false,
+        effect: { kind: 'action', request: { action: 'demo-noop', targets: [name] } },
       };
     }
     case 'node': {

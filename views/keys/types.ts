@@ -4,6 +4,7 @@
  * A binding stays a pure reducer: (state, context) → [state, effect].
  */
 import type { Key } from 'ink';
+import type { ActionRequest } from '../../src/actions/types.js';
 import type { KeySpec } from './match.js';
 
 /** What a key asks the shell to do beyond changing state. */
@@ -15,6 +16,19 @@ export type Effect =
   | { kind: 'accept-hostkey'; node: string }
   /** Rotate a node's certificates: the shell builds the request (rotateRequest). */
   | { kind: 'rotate'; node: string }
+  /**
+   * Start an action (a pane key builds the request, e.g. rotate on the selected node): the
+   * shell asks the session for its plan, shows the typed confirmation, and starts the job
+   * only when the operator typed the confirmation text. Refused in a read-only session.
+   */
+  | { kind: 'action'; request: ActionRequest }
+  /** The confirmation overlay's outcome: start the prepared job, or forget it. */
+  | { kind: 'start-job'; token: string }
+  | { kind: 'discard-job'; token: string }
+  /** Show a job's full log in the Jobs pane (`id`), or stop showing it (undefined). */
+  | { kind: 'job-log'; id: string | undefined }
+  /** Cancel a job this console runs. */
+  | { kind: 'cancel-job'; id: string }
   | undefined;
 
 export interface KeyEvent {

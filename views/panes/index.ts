@@ -3,6 +3,8 @@
  * the keys, the hint bar, the help overlay, the status line and the `:` palette all loop
  * over this list.
  */
+
+import { jobsPane } from './jobs/index.js';
 import { mtuPane } from './mtu/index.js';
 import { overviewPane } from './overview/index.js';
 import { pkiPane } from './pki/index.js';
@@ -36,13 +38,7 @@ export const PANES: readonly AnyPane[] = [
     source: 'ingress-nginx logs (issue: NGINX cache)',
   }),
   mtuPane,
-  placeholderPane({
-    id: 'jobs',
-    key: '8',
-    title: 'Jobs',
-    what: 'Running and past actions (rotate, rebuild, addon sync) with step progress, streamed output and results, and the audit log.',
-    source: 'action runner (issue: actions)',
-  }),
+  jobsPane,
 ];
 
 export const paneIndex = (id: PaneId): number => PANES.findIndex((p) => p.id === id);

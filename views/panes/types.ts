@@ -6,6 +6,7 @@
  */
 import type { ReactNode } from 'react';
 import type { FeatureDef, FeatureId } from '../../src/features/types.js';
+import type { Session } from '../../src/session/session.js';
 import type { Clock } from '../../src/store/clock.js';
 import type { Binding } from '../keys/types.js';
 
@@ -50,6 +51,12 @@ export interface PaneDef<M, S, D> {
   title: string;
   /** Sources and model; absent for a pane whose data source does not exist yet. */
   feature?: FeatureDef<M>;
+  /**
+   * A model kept by the session outside the store (the Jobs pane's jobs): the shell reads
+   * it through one hook (useExternalModel: useSyncExternalStore over `subscribe`/`get`).
+   * `get` returns the same object until something changed. Used when `feature` is absent.
+   */
+  external?: ExternalModel<M>;
   /** Pane-local UI state (kept out of the shell's state). */
   initial: S;
   /**
@@ -66,6 +73,11 @@ export interface PaneDef<M, S, D> {
   filter?: { label: string; get(ui: S): string; set(ui: S, text: string): S };
   /** For the `:` palette: a command per pane is generated from `id` and `title`. */
   View(p: PaneViewProps<M, S, D>): ReactNode;
+}
+
+export interface ExternalModel<M> {
+  subscribe(session: Session, listener: () => void): () => void;
+  get(session: Session): M;
 }
 
 /** A pane with its types erased, as the registry holds it. */

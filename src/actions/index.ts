@@ -1,0 +1,12 @@
+/**
+ * Every action the console and the commands can start, by name: one line per action.
+ * The session looks an action up here (session.jobs.prepare), so a pane's key only builds
+ * an ActionRequest (`{ action: 'rotate', targets: [node] }`).
+ */
+import { demoNoopAction } from './demo-noop/index.js';
+import type { ActionFactory, JobAction } from './types.js';
+
+export const ACTIONS: readonly ActionFactory[] = [demoNoopAction];
+
+export const actionByName = (name: string): ActionFactory | undefined =>
+  ACTIONS.find((a) => a.action === (name as JobAction));

@@ -1,0 +1,166 @@
+/**
+ * The session's jobs: actions looked up by name (src/actions/index.ts), prepared (their
+ * plan, what the operator types to confirm), started through the job runner after the
+ * confirmation, cancelled, and the job store the Jobs pane subscribes to. A read-only
+ * session refuses every action here, before anything is prepared or run.
+ */
+import { randomBytes } from 'node:crypto';
+import { actionByName } from '../actions/index.js';
+import type { JobRecord } from '../actions/jobs/record.js';
+import { type JobHandle, runJob } from '../actions/jobs/runner.js';
+import { type JobLog, JobStore } from '../actions/jobs/store.js';
+import type { ActionDeps, ActionRequest, PreparedAction } from '../actions/types.js';
+import { visible } from '../store/sanitise.js';
+
+/** What the confirmation overlay shows, and the token that starts the prepared job. */
+export interface PreparedJob {
+  token: string;
+  title: string;
+  /** The text the operator must type. */
+  confirm: string;
+  planText: string[];
+}
+
+export type Refusal = { ok: false; message: string };
+
+export interface SessionJobs {
+  /** The job store's change feed and snapshot (newest first) for useSyncExternalStore. */
+  subscribe(listener: () => void): () => void;
+  list(): readonly JobRecord[];
+  /** Why the jobs directory cannot be read, if it cannot. */
+  error(): string | undefined;
+  /** The full log the Jobs pane shows (after `loadLog`). */
+  shownLog(): JobLog | undefined;
+  loadLog(id: string): void;
+  closeLog(): void;
+  /** Check a request and build its plan (refused in a read-only session). */
+  prepare(request: ActionRequest): Promise<{ ok: true; job: PreparedJob } | Refusal>;
+  /** Start a prepared job (after the operator confirmed it). */
+  start(token: string): { ok: true; id: string; title: string } | Refusal;
+  /**
+   * For commands (`--yes`): prepare and start at once, without the typed confirmation
+   * (the caller printed the plan, or was told `--yes`). Refused in a read-only session.
+   */
+  run(
+    request: ActionRequest,
+  ): Promise<{ ok: true; id: string; job: PreparedJob; done: Promise<JobRecord> } | Refusal>;
+  /** Forget a prepared job (the operator cancelled the confirmation). */
+  discard(token: string): void;
+  /** Cancel a job this process runs. */
+  cancel(id: string): { ok: boolean; message: string };
+  /** The handle of a job this process runs (commands wait on `done`). */
+  handle(id: string): JobHandle | undefined;
+  /** Cancel every running job and wait for them (bounded); called by session.close. */
+  shutdown(timeoutMs?: number): Promise<void>;
+}
+
+export interface SessionJobsOptions {
+  stateDir: string;
+  readOnly: boolean;
+  deps: ActionDeps;
+  now?: () => number;
+  user?: string;
+}
+
+export const readOnlyRefusal = (request: ActionRequest): string =>
+  `read-only session (--read-only): ${request.action} ${request.targets.map(visible).join(' ')} refused; nothing was started`;
+
+export function createSessionJobs(opts: SessionJobsOptions): SessionJobs {
+  const store = new JobStore({ stateDir: opts.stateDir, ...(opts.now ? { now: opts.now } : {}) });
+  const prepared = new Map<string, PreparedAction>();
+  const running = new Map<string, JobHandle>();
+  /** Every job started by this session (a finished one too: `run` returns its `done`). */
+  const handles = new Map<string, JobHandle>();
+
+  const api: SessionJobs = {
+    subscribe: (l) => store.subscribe(l),
+    list: () => store.list(),
+    error: () => store.error(),
+    shownLog: () => store.shownLog(),
+    loadLog: (id) => void store.loadLog(id),
+    closeLog: () => store.closeLog(),
+    async prepare(request) {
+      if (opts.readOnly) return { ok: false, message: readOnlyRefusal(request) };
+      const factory = actionByName(request.action);
+      if (!factory)
+        return { ok: false, message: `no action named "${visible(String(request.action))}"` };
+      let r: Awaited<ReturnType<typeof factory.prepare>>;
+      try {
+        r = await factory.prepare(request, opts.deps);
+      } catch (e) {
+        r = { ok: false, message: e instanceof Error ? e.message : String(e) };
+      }
+      if (!r.ok) return { ok: false, message: visible(`${request.action}: ${r.message}`) };
+      const token = randomBytes(8).toString('hex');
+      prepared.set(token, r.prepared);
+      return {
+        ok: true,
+        job: {
+          token,
+          title: visible(r.prepared.spec.title),
+          confirm: visible(r.prepared.confirm),
+          planText: r.prepared.planText.map(visible),
+        },
+      };
+    },
+    start(token) {
+      const p = prepared.get(token);
+      prepared.delete(token);
+      if (!p) return { ok: false, message: 'that confirmation has expired; nothing was started' };
+      // Checked again: nothing starts in a read-only session, whatever asked.
+      if (opts.readOnly)
+        return {
+          ok: false,
+          message: readOnlyRefusal({ action: p.spec.action, targets: p.spec.targets }),
+        };
+      const handle = runJob(p.spec, {
+        store,
+        ...(opts.now ? { now: opts.now } : {}),
+        ...(opts.user ? { user: opts.user } : {}),
+      });
+      running.set(handle.id, handle);
+      handles.set(handle.id, handle);
+      void handle.done.then(() => running.delete(handle.id));
+      return { ok: true, id: handle.id, title: visible(p.spec.title) };
+    },
+    async run(request) {
+      const p = await api.prepare(request);
+      if (!p.ok) return p;
+      const s = api.start(p.job.token);
+      if (!s.ok) return s;
+      const h = running.get(s.id) ?? handles.get(s.id);
+      if (!h) return { ok: false, message: `job ${s.id} vanished` };
+      return { ok: true, id: s.id, job: p.job, done: h.done };
+    },
+    discard: (token) => void prepared.delete(token),
+    cancel(id) {
+      const h = running.get(id);
+      if (!h) {
+        const j = store.get(id);
+        return {
+          ok: false,
+          message: j
+            ? `${j.title} is ${j.state}${j.state === 'running' ? ` in another k8ops (pid ${j.pid} on ${j.host})` : ''}: not cancelled`
+            : 'no such job',
+        };
+      }
+      h.cancel('cancelled by the operator');
+      return { ok: true, message: `cancelling ${id}` };
+    },
+    handle: (id) => handles.get(id),
+    async shutdown(timeoutMs = 5000) {
+      if (running.size === 0) return;
+      const all = [...running.values()];
+      for (const h of all) h.cancel('k8ops shut down');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(all.map((h) => h.done)),
+        new Promise((r) => {
+          timer = setTimeout(r, timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    },
+  };
+  return api;
+}
