@@ -1,6 +1,5 @@
 import { Box, type Key, Text, useApp, useInput } from 'ink';
 import { useMemo, useRef, useState } from 'react';
-import { rotateRequest } from '../src/commands/rotate-run.js';
 import { overviewFeature } from '../src/features/overview/model.js';
 import type { Session } from '../src/session/session.js';
 import { useExternalModel } from './hooks/useExternalModel.js';
@@ -178,23 +177,6 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
         const message = r.ok
           ? { text: `kube context: ${r.context}`, kind: 'info' as const }
           : { text: `context not switched: ${r.message}`, kind: 'error' as const };
-        const next = { ...uiRef.current, message };
-        uiRef.current = next;
-        setUi(next);
-      });
-    }
-    if (effect.kind === 'rotate') {
-      // The request (JobSpec + plan) is built here; its typed confirmation and start belong
-      // to the job runner's plumbing (src/actions/jobs/), which takes `r.request`.
-      const r = rotateRequest(session, effect.node);
-      const message = r.ok
-        ? {
-            text: `${r.request.title}: ${r.request.summary.slice(1).join(' · ')} — confirm and start come with the Jobs pane; now: k8ops rotate ${effect.node}`,
-            kind: 'info' as const,
-          }
-        : { text: `rotate ${effect.node}: ${r.error}`, kind: 'error' as const };
-      // After the key's own state is committed (it clears the message line).
-      queueMicrotask(() => {
         const next = { ...uiRef.current, message };
         uiRef.current = next;
         setUi(next);

@@ -4,9 +4,10 @@
  * an ActionRequest (`{ action: 'rotate', targets: [node] }`).
  */
 import { demoNoopAction } from './demo-noop/index.js';
+import { rotateAction } from './rotate/prepare.js';
 import type { ActionFactory, JobAction } from './types.js';
 
-export const ACTIONS: readonly ActionFactory[] = [demoNoopAction];
+export const ACTIONS: readonly ActionFactory[] = [demoNoopAction, rotateAction];
 
 export const actionByName = (name: string): ActionFactory | undefined =>
   ACTIONS.find((a) => a.action === (name as JobAction));

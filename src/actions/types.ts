@@ -66,6 +66,10 @@ export interface ActionDeps {
   inventory: Inventory;
   agents: ReadonlyMap<string, NodeAgent>;
   mode: 'demo' | 'live';
+  /** A kube API is configured (gates may ask it). */
+  hasKube?: boolean;
+  /** The node's Ready condition from the kube watches; undefined when not known. */
+  nodeReady?(name: string): Promise<boolean | undefined>;
 }
 
 /**

@@ -149,7 +149,7 @@ export async function addonsCommand(argv: readonly string[], deps: AddonsDeps): 
   });
   let outcome: SyncOutcome;
   try {
-    outcome = await runJobPrinting(job, err);
+    outcome = await runJobPrinting(job, err, { env });
   } catch (e) {
     const o = (e as { outcome?: SyncOutcome }).outcome;
     if (o && v.json) out.write(`${safeJson(o, 2)}\n`);

@@ -238,7 +238,7 @@ export async function rebuildCommand(
     let summary: RebuildSummary;
     let code: number;
     try {
-      summary = await runJobPrinting(job, err);
+      summary = await runJobPrinting(job, err, { env });
       code = REBUILD_EXIT.ok;
     } catch (e) {
       if (!(e instanceof RebuildFailed)) {

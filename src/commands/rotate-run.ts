@@ -1,10 +1,3 @@
-/**
- * `k8ops rotate NODE [--only ID…] [--dry-run] [--yes]`, `k8ops rotate --due` and
- * `k8ops rotate --break-lock NODE`: the rotate action (src/actions/rotate) from the command
- * line. The JobSpec is the console's; until the job runner is on main it runs through
- * runJobOnStderr (rotate-stderr-context.ts).
- */
-import { hostname, userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import {
   DEFAULT_TOOLS,
@@ -14,23 +7,21 @@ import {
   type LockOwner,
   parseLockHolder,
   planCommands,
-  planRotate,
   type RotatePlan,
   type RotateResult,
   rotateJob,
 } from '../actions/rotate/index.js';
+import { lockOwner, pidAlive, planNodeRotation } from '../actions/rotate/prepare.js';
 import type { JobSpec } from '../actions/types.js';
-import type { Inventory, NodeSpec } from '../config/types.js';
 import { buildRotationModel } from '../features/rotation/model.js';
 import { allEvents } from '../features/rotation/plan.js';
 import type { KubeNodeStatus } from '../kube/types.js';
-import { defaultLayout } from '../pki/layout-data.js';
 import type { Session } from '../session/session.js';
 import { shQuote } from '../ssh/quote.js';
 import { visible } from '../store/sanitise.js';
 import { CLUSTER_SCOPE } from '../store/types.js';
 import type { Out } from './common.js';
-import { runJobOnStderr } from './rotate-stderr-context.js';
+import { runJobPrinting } from './job-print.js';
 
 /** Exit codes of the rotate actions (beside `rotate plan`'s 0–3). */
 export const ROTATE_RUN_EXIT = {
@@ -42,46 +33,7 @@ export const ROTATE_RUN_EXIT = {
   refused: 6,
 } as const;
 
-const WHO_RE = /[^A-Za-z0-9._@:-]/g;
-/** Who this k8ops is, for the node's lock: user@k8ops on this host, this pid. */
-export function lockOwner(): LockOwner {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry
-  }
-  return {
-    owner: `${user}@k8ops`.replace(WHO_RE, '_').slice(0, 64),
-    host: hostname().replace(WHO_RE, '_').slice(0, 64) || 'localhost',
-    pid: process.pid,
-  };
-}
-
-export const pidAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
-/** The inventory node that signs: `pki.signer` names a node (by name or SSH host). */
-export function signerNode(inv: Inventory): NodeSpec | { error: string } {
-  const s = inv.pki.signer;
-  if (!s)
-    return {
-      error:
-        'no signer: set pki.signer in the inventory to the node that holds the intermediate CA keys',
-    };
-  const n = inv.nodes.find((x) => x.name === s) ?? inv.nodes.find((x) => x.host === s);
-  return (
-    n ?? {
-      error: `pki.signer "${s}" is not a node of the inventory (k8ops reaches the signer as a node)`,
-    }
-  );
-}
+export { lockOwner, pidAlive, signerNode } from '../actions/rotate/prepare.js';
 
 /** Plan the rotation of `node` (all its certificates, or `only`). */
 export function planFor(
@@ -89,24 +41,7 @@ export function planFor(
   nodeName: string,
   only?: readonly string[],
 ): { ok: true; plan: RotatePlan } | { ok: false; error: string } {
-  const inv = session.inventory;
-  const node = inv.nodes.find((n) => n.name === nodeName);
-  if (!node)
-    return {
-      ok: false,
-      error: `no node "${visible(nodeName)}" in the inventory (nodes: ${inv.nodes.map((n) => n.name).join(', ')})`,
-    };
-  const signer = signerNode(inv);
-  if ('error' in signer) return { ok: false, error: signer.error };
-  return planRotate({
-    layout: defaultLayout(),
-    node,
-    signer,
-    pkiDir: inv.pki.dir,
-    ...(only && only.length > 0 ? { only } : {}),
-    tools: DEFAULT_TOOLS,
-    hasKube: session.hasKube,
-  });
+  return planNodeRotation(session.inventory, session.hasKube, nodeName, only);
 }
 
 /** `--dry-run`: every command per host, in order, each argument shell-quoted. */
@@ -166,7 +101,7 @@ export interface RunArgs {
 export async function rotateRun(
   a: RunArgs,
   session: Session,
-  io: { out: Out; err: Out; stdinIsTTY: boolean; signal: AbortSignal },
+  io: { out: Out; err: Out; stdinIsTTY: boolean; signal: AbortSignal; env?: NodeJS.ProcessEnv },
 ): Promise<number> {
   const { out, err } = io;
   const who = lockOwner();
@@ -273,7 +208,10 @@ export async function rotateRun(
       ...(nodeReady ? { nodeReady } : {}),
     });
     try {
-      const r = await runJobOnStderr(job, err, io.signal);
+      const r = await runJobPrinting(job, err, {
+        signal: io.signal,
+        ...(io.env ? { env: io.env } : {}),
+      });
       out.write(
         `${plan.node.name}: installed ${r.installed.join(', ') || 'nothing'}${r.unchanged.length ? `; unchanged ${r.unchanged.join(', ')}` : ''}; restarted ${r.restarted.join(', ') || 'nothing'}${r.resumed ? ' (resumed an interrupted run)' : ''}\n`,
       );

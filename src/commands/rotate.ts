@@ -241,6 +241,7 @@ async function rotateNodes(
           err,
           stdinIsTTY: deps.stdinIsTTY ?? process.stdin.isTTY === true,
           signal: ac.signal,
+          env,
         },
       ),
     );

@@ -7,6 +7,7 @@ import { stateDir as xdgStateDir } from '../config/paths.js';
 import type { Inventory } from '../config/types.js';
 import { FEATURES, sourcesOf } from '../features/index.js';
 import type { ClusterSourceContext, SourceSet, SourceWriter } from '../features/types.js';
+import type { KubeNodeStatus } from '../kube/types.js';
 import { isLiveKubeSource, type KubeSource } from '../kube/types.js';
 import type { NodeAgent } from '../nodes/agent.js';
 import { type Clock, createClock } from '../store/clock.js';
@@ -133,7 +134,16 @@ export function createSession(opts: SessionOptions): Session {
   const jobs = createSessionJobs({
     stateDir: opts.stateDir ?? xdgStateDir(),
     readOnly: opts.readOnly,
-    deps: { inventory: opts.inventory, agents: opts.agents, mode: opts.mode },
+    deps: {
+      inventory: opts.inventory,
+      agents: opts.agents,
+      mode: opts.mode,
+      hasKube: kube !== undefined,
+      nodeReady: async (name) => {
+        const nodes = store.get<KubeNodeStatus[]>(CLUSTER_SCOPE, 'kube').value;
+        return nodes ? nodes.some((n) => n.name === name && n.ready) : undefined;
+      },
+    },
     ...(opts.now ? { now: opts.now } : {}),
   });
   let closed = false;

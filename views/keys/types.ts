@@ -14,8 +14,6 @@ export type Effect =
   | { kind: 'refresh'; source?: string }
   | { kind: 'ctx'; name: string }
   | { kind: 'accept-hostkey'; node: string }
-  /** Rotate a node's certificates: the shell builds the request (rotateRequest). */
-  | { kind: 'rotate'; node: string }
   /**
    * Start an action (a pane key builds the request, e.g. rotate on the selected node): the
    * shell asks the session for its plan, shows the typed confirmation, and starts the job

@@ -105,6 +105,18 @@ describeLab('k8ops rebuild against real sshd (stand-in nixos-rebuild)', (lab) =>
       /node1: building[\s\S]*node1: copying[\s\S]*node1: activating[\s\S]*node1: done/,
     );
     expect(r.stderr).toMatch(/node1: gate ssh: ok/);
+    // Recorded like a console job: the audit log has its start and its end.
+    const audit = readFileSync(join(dir, 'state', 'k8ops', 'audit.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map(
+        (l) =>
+          JSON.parse(l) as { event: string; action: string; targets: string[]; result?: string },
+      );
+    expect(audit.map((a) => [a.event, a.action, a.targets.join(','), a.result ?? ''])).toEqual([
+      ['start', 'rebuild', 'node1,node2,node3', ''],
+      ['end', 'rebuild', 'node1,node2,node3', 'ok'],
+    ]);
   }, 120_000);
 
   it('failed units on a worker: exit 4, the units named, the roll-out stops, rollback offered', async () => {

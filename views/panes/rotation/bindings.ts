@@ -145,7 +145,9 @@ export const rotationBindings: readonly RotationBinding[] = [
     hint: 'rotate',
     reduce: (s, { derived }) => [
       s,
-      derived?.selected ? { kind: 'rotate', node: derived.selected } : undefined,
+      derived?.selected
+        ? { kind: 'action', request: { action: 'rotate', targets: [derived.selected] } }
+        : undefined,
     ],
   },
   {

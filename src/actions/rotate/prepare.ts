@@ -1,0 +1,120 @@
+/**
+ * What a rotation needs from the k8ops that runs it, shared by the console's action (the
+ * Jobs runner, typed confirmation) and `k8ops rotate`: who holds the node's lock, the
+ * signer node, and the plan of a node's rotation.
+ */
+import { hostname, userInfo } from 'node:os';
+import type { Inventory, NodeSpec } from '../../config/types.js';
+import { defaultLayout } from '../../pki/layout-data.js';
+import { visible } from '../../store/sanitise.js';
+import type { ActionFactory } from '../types.js';
+import { rotateJob } from './job.js';
+import { DEFAULT_TOOLS, type LockOwner, planRotate, type RotatePlan } from './plan.js';
+
+const WHO_RE = /[^A-Za-z0-9._@:-]/g;
+/** Who this k8ops is, for the node's lock: user@k8ops on this host, this pid. */
+export function lockOwner(): LockOwner {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry
+  }
+  return {
+    owner: `${user}@k8ops`.replace(WHO_RE, '_').slice(0, 64),
+    host: hostname().replace(WHO_RE, '_').slice(0, 64) || 'localhost',
+    pid: process.pid,
+  };
+}
+
+export const pidAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** The inventory node that signs: `pki.signer` names a node (by name or SSH host). */
+export function signerNode(inv: Inventory): NodeSpec | { error: string } {
+  const s = inv.pki.signer;
+  if (!s)
+    return {
+      error:
+        'no signer: set pki.signer in the inventory to the node that holds the intermediate CA keys',
+    };
+  const n = inv.nodes.find((x) => x.name === s) ?? inv.nodes.find((x) => x.host === s);
+  return (
+    n ?? {
+      error: `pki.signer "${s}" is not a node of the inventory (k8ops reaches the signer as a node)`,
+    }
+  );
+}
+
+/** Plan the rotation of `node` (all its certificates, or `only`). */
+export function planNodeRotation(
+  inv: Inventory,
+  hasKube: boolean,
+  nodeName: string,
+  only?: readonly string[],
+): { ok: true; plan: RotatePlan } | { ok: false; error: string } {
+  const node = inv.nodes.find((n) => n.name === nodeName);
+  if (!node)
+    return {
+      ok: false,
+      error: `no node "${visible(nodeName)}" in the inventory (nodes: ${inv.nodes.map((n) => n.name).join(', ')})`,
+    };
+  const signer = signerNode(inv);
+  if ('error' in signer) return { ok: false, error: signer.error };
+  return planRotate({
+    layout: defaultLayout(),
+    node,
+    signer,
+    pkiDir: inv.pki.dir,
+    ...(only && only.length > 0 ? { only } : {}),
+    tools: DEFAULT_TOOLS,
+    hasKube,
+  });
+}
+
+/** The plan as the confirmation shows it. */
+export function planSummary(plan: RotatePlan): string[] {
+  return [
+    `${plan.ids.length} certificate(s) of ${plan.node.name}, signed at ${plan.signer.name}: ${plan.ids.join(', ')}`,
+    ...plan.groups
+      .filter((g) => g.unit !== null)
+      .map(
+        (g) =>
+          `${g.unit}: ${g.restart ? 'restart' : 'no restart'}; gates: ${g.gates.map((x) => x.name).join('; ')}`,
+      ),
+  ];
+}
+
+/** `R` on the Rotation pane: plan, typed confirmation (the node's name), then the job. */
+export const rotateAction: ActionFactory = {
+  action: 'rotate',
+  help: 'rotate NODE: its certificates (CSR on the node, signed at pki.signer, installed, units restarted, gated; rolled back on a failed gate)',
+  async prepare(request, deps) {
+    const node = request.targets[0];
+    if (!node || request.targets.length !== 1)
+      return { ok: false, message: 'rotate takes exactly one node' };
+    if (deps.mode === 'demo')
+      return {
+        ok: false,
+        message: `the demo lab does not rotate (k8ops rotate ${visible(node)} --dry-run --demo shows the plan)`,
+      };
+    const only = Array.isArray(request.options?.only)
+      ? (request.options.only as unknown[]).filter((x): x is string => typeof x === 'string')
+      : undefined;
+    const p = planNodeRotation(deps.inventory, deps.hasKube ?? false, node, only);
+    if (!p.ok) return { ok: false, message: p.error };
+    const spec = rotateJob(p.plan, {
+      agent: (n) => deps.agents.get(n),
+      who: lockOwner(),
+      pidAlive,
+      ...(deps.nodeReady ? { nodeReady: deps.nodeReady } : {}),
+    });
+    return { ok: true, prepared: { spec, confirm: node, planText: planSummary(p.plan) } };
+  },
+};
