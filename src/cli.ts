@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { bgpCommand } from './commands/bgp.js';
 import { certsCommand, certsPathCommand } from './commands/certs.js';
 import { EXIT } from './commands/common.js';
 import { infoCommand } from './commands/info.js';
@@ -12,6 +13,7 @@ import { nodesCommand } from './commands/nodes.js';
 import { type OpenArgs, openSession, SESSION_OPTIONS } from './commands/open.js';
 import { overviewCommand } from './commands/overview.js';
 import { isRotateArgv, rotateCommand } from './commands/rotate.js';
+import { bgpFeature } from './features/bgp/model.js';
 import { overviewFeature } from './features/overview/model.js';
 import { kubeSource } from './features/overview/sources.js';
 import { pkiFeature } from './features/pki/model.js';
@@ -35,7 +37,7 @@ export interface CliDeps {
   stdinIsTTY?: boolean;
 }
 
-const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'rotate', 'info'] as const;
+const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'rotate', 'info', 'bgp'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /**
@@ -51,6 +53,7 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
     '0 ok; 1 warnings; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
   rotate: '0 no conflict; 1 a conflict; 2 usage/configuration error; 3 nodes unreachable',
   info: '0; 2 usage error',
+  bgp: '0 ok; 1 warnings (a VIP missing from a router RIB, a router not answering); 2 critical (a session down or its sides disagreeing, an ASN mismatch) or a usage error; 3 nodes unreachable; the highest that applies',
 };
 
 /** `text` wrapped to `width` columns, continuation lines indented by `indent`. */
@@ -84,6 +87,7 @@ Usage:
   k8ops rotate plan [--json] [--days N]
                              the rotation schedule and its conflicts (k8ops rotate --help)
   k8ops info                 where k8ops looks for its files
+  k8ops bgp [--json]         both sides of every BGP session (Cilium per node, the routers)
   k8ops --help | --version
 
 Options:
@@ -208,6 +212,8 @@ export function commandSources(sub: Subcommand | undefined): readonly SourceSet[
       return [overviewFeature];
     case 'nodes':
       return [{ sources: [kubeSource] }];
+    case 'bgp':
+      return [bgpFeature];
     default:
       return undefined;
   }
@@ -263,6 +269,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
     if (a.sub === 'nodes') return await nodesCommand(session, a.json, out);
     if (a.sub === 'overview') return await overviewCommand(session, a.json, out);
     if (a.sub === 'certs') return await certsCommand(session, a, out, err, env);
+    if (a.sub === 'bgp') return await bgpCommand(session, a.json, out);
     // `rotate` is parsed and run by commands/rotate.ts before this point.
     return EXIT.config;
   } finally {

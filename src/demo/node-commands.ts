@@ -6,6 +6,7 @@
  */
 import type { Inventory, NodeSpec } from '../config/types.js';
 import type { NodeExecOptions, NodeExecResult } from '../store/io.js';
+import { gobgpCommand } from './bgp.js';
 
 export interface DemoCommandContext {
   inventory: Inventory;
@@ -29,7 +30,7 @@ export interface DemoCommand {
 }
 
 /** Every demo command; one line per feature. */
-export const DEMO_COMMANDS: readonly DemoCommand[] = [];
+export const DEMO_COMMANDS: readonly DemoCommand[] = [gobgpCommand];
 
 /** NodeAgent.exec for one demo node. */
 export function demoExec(

@@ -265,7 +265,9 @@ export function buildBgpModel(input: ModelInput): BgpModel {
     if (c && r && (c.state === 'established') !== (r.state === 'established'))
       crit.push(`disagree: Cilium ${c.state}, router ${row.router} ${r.stateText ?? r.state}`);
     else if ((c && c.state !== 'established') || (r && r.state !== 'established'))
-      crit.push(`session ${c?.state ?? r?.state}${r?.lastError ? `: ${r.lastError}` : ''}`);
+      crit.push(
+        `session down (${[c ? `Cilium ${c.state}` : '', r ? `router ${row.router} ${r.stateText ?? r.state}` : ''].filter(Boolean).join(', ')})${r?.lastError ? `: ${r.lastError}` : ''}`,
+      );
     if (c && r) {
       if (c.localAsn && r.peerAsn && c.localAsn !== r.peerAsn)
         crit.push(`ASN mismatch: Cilium local AS ${c.localAsn}, router ${row.router} expects ${r.peerAsn}`);
