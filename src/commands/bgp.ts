@@ -47,7 +47,18 @@ export function bgpJson(session: Session, m: BgpModel, now: number): unknown {
 }
 
 export function bgpText(m: BgpModel, now: number): string {
-  const header = ['NODE', 'PEER', 'ROUTER', 'AS L→P', 'STATE', 'UPTIME', 'RCV/ACC/ADV', 'VIPS', 'FLAPS', ''];
+  const header = [
+    'NODE',
+    'PEER',
+    'ROUTER',
+    'AS L→P',
+    'STATE',
+    'UPTIME',
+    'RCV/ACC/ADV',
+    'VIPS',
+    'FLAPS',
+    '',
+  ];
   const rows = m.rows.map((r) => [
     r.node,
     r.peerAddress,
@@ -62,14 +73,16 @@ export function bgpText(m: BgpModel, now: number): string {
   ]);
   const out = formatTable(header, rows);
   const notes: string[] = [];
-  for (const r of m.rows) for (const p of r.problems) notes.push(`${r.node} ${r.peerAddress}: ${p}`);
+  for (const r of m.rows)
+    for (const p of r.problems) notes.push(`${r.node} ${r.peerAddress}: ${p}`);
   for (const n of m.nodes) {
     if (n.unreachable) notes.push(`${n.node}: unreachable: ${n.unreachable}`);
     else if (n.error) notes.push(`${n.node}: Cilium side unreadable: ${n.error}`);
     else if (n.disabled) notes.push(`${n.node}: BGP control plane disabled on the agent`);
   }
   for (const r of m.routers)
-    if (r.read !== 'ok') notes.push(`router ${r.name} (${r.kind}): ${r.read}${r.error ? `: ${r.error}` : ''}`);
+    if (r.read !== 'ok')
+      notes.push(`router ${r.name} (${r.kind}): ${r.read}${r.error ? `: ${r.error}` : ''}`);
   const t = m.totals;
   void now;
   return `${out.join('\n')}\n${notes.length ? `\n${notes.join('\n')}\n` : ''}\n${t.established}/${t.sessions} sessions established; ${t.critical} critical, ${t.warnings} warnings, ${t.unreachable} nodes unreachable\n`;

@@ -126,7 +126,12 @@ function gobgpNeighbors(inv: Inventory, now: number): unknown[] {
         ...(up ? { router_id: addr } : {}),
       },
       timers: {
-        config: { connect_retry: 120, hold_time: 90, keepalive_interval: 30, idle_hold_time_after_reset: 30 },
+        config: {
+          connect_retry: 120,
+          hold_time: 90,
+          keepalive_interval: 30,
+          idle_hold_time_after_reset: 30,
+        },
         state: up
           ? {
               keepalive_interval: 30,
@@ -153,17 +158,28 @@ function gobgpRib(inv: Inventory): Record<string, unknown[]> {
   const down = downNode(inv);
   const rib: Record<string, unknown[]> = {
     '0.0.0.0/0': [
-      { nlri: { prefix: '0.0.0.0/0' }, age: Math.floor(STARTED / 1000), best: true, attrs: [{ type: 1, value: 2 }, { type: 3, nexthop: '0.0.0.0' }], stale: false },
+      {
+        nlri: { prefix: '0.0.0.0/0' },
+        age: Math.floor(STARTED / 1000),
+        best: true,
+        attrs: [
+          { type: 1, value: 2 },
+          { type: 3, nexthop: '0.0.0.0' },
+        ],
+        stale: false,
+      },
     ],
   };
   for (const n of inv.nodes) {
     if (n.name === down) continue;
     const addr = n.addresses[0] ?? '';
     for (const prefix of advertisedBy(n)) {
-      (rib[prefix] ??= []).push({
+      const paths = rib[prefix] ?? [];
+      rib[prefix] = paths;
+      paths.push({
         nlri: { prefix },
         age: Math.floor((STARTED + n.index * 60_000) / 1000),
-        best: (rib[prefix]?.length ?? 0) === 0,
+        best: paths.length === 0,
         attrs: [
           { type: 1, value: 2 },
           { type: 2, as_paths: [{ segment_type: 2, num: 1, asns: [NODE_AS] }] },
@@ -193,8 +209,10 @@ export const gobgpCommand: DemoCommand = {
     if (!inventory.network.bgpRouters.some((r) => r.name === node.name && r.kind === 'gobgp'))
       return { stdout: '', stderr: `sh: 1: gobgp: not found\n`, code: 127 };
     const w = words(argv).join(' ');
-    if (w === 'neighbor') return { stdout: `${JSON.stringify(gobgpNeighbors(inventory, now))}\n`, stderr: '', code: 0 };
-    if (w === 'global rib') return { stdout: `${JSON.stringify(gobgpRib(inventory))}\n`, stderr: '', code: 0 };
+    if (w === 'neighbor')
+      return { stdout: `${JSON.stringify(gobgpNeighbors(inventory, now))}\n`, stderr: '', code: 0 };
+    if (w === 'global rib')
+      return { stdout: `${JSON.stringify(gobgpRib(inventory))}\n`, stderr: '', code: 0 };
     return { stdout: '', stderr: `unknown command "${w}" for "gobgp"\n`, code: 1 };
   },
 };

@@ -56,13 +56,23 @@ export function httpGet(
         res.on('data', (c: Buffer) => {
           size += c.length;
           if (size > max)
-            finish(new AgentHttpError('output-limit', `${fwd.target}: GET ${path}: body over ${max} bytes`));
+            finish(
+              new AgentHttpError(
+                'output-limit',
+                `${fwd.target}: GET ${path}: body over ${max} bytes`,
+              ),
+            );
           else chunks.push(c);
         });
         res.on('end', () =>
-          finish(undefined, { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          finish(undefined, {
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
         );
-        res.on('error', (e) => finish(new AgentHttpError('unreachable', `${fwd.target}: GET ${path}: ${e.message}`)));
+        res.on('error', (e) =>
+          finish(new AgentHttpError('unreachable', `${fwd.target}: GET ${path}: ${e.message}`)),
+        );
       },
     );
     req.on('error', (e) =>
@@ -74,10 +84,17 @@ export function httpGet(
       ),
     );
     const timer = setTimeout(
-      () => finish(new AgentHttpError('timeout', `${fwd.target}: GET ${path}: no answer in ${opts.timeoutMs} ms`)),
+      () =>
+        finish(
+          new AgentHttpError(
+            'timeout',
+            `${fwd.target}: GET ${path}: no answer in ${opts.timeoutMs} ms`,
+          ),
+        ),
       opts.timeoutMs,
     );
-    const onAbort = () => finish(new AgentHttpError('aborted', `${fwd.target}: GET ${path}: aborted`));
+    const onAbort = () =>
+      finish(new AgentHttpError('aborted', `${fwd.target}: GET ${path}: aborted`));
     if (opts.signal?.aborted) onAbort();
     else opts.signal?.addEventListener('abort', onAbort, { once: true });
     req.end();

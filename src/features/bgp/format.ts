@@ -17,7 +17,8 @@ export function formatUptime(ms: number | undefined): string {
 const n = (v: number | undefined): string => (v === undefined ? '-' : String(v));
 
 /** Received/accepted/advertised as `r/a/v`. */
-export const prefixCell = (r: BgpRow): string => `${n(r.received)}/${n(r.accepted)}/${n(r.advertised)}`;
+export const prefixCell = (r: BgpRow): string =>
+  `${n(r.received)}/${n(r.accepted)}/${n(r.advertised)}`;
 
 /** `65010→65000`. */
 export const asnCell = (r: BgpRow): string => `${n(r.localAsn)}→${n(r.peerAsn)}`;

@@ -115,7 +115,8 @@ export function buildBgpModel(input: ModelInput): BgpModel {
   const kubeVal = kubeSnap.value;
   const kubePeers = new Map<string, BgpPeerStatus>();
   for (const n of kubeVal?.nodes ?? [])
-    for (const i of n.instances) for (const p of i.peers) kubePeers.set(`${n.node}|${p.peerAddress}`, p);
+    for (const i of n.instances)
+      for (const p of i.peers) kubePeers.set(`${n.node}|${p.peerAddress}`, p);
 
   // Routers: results by name, and each router's addresses (to name the router of a row).
   const routersSnap = read<RoutersValue>(CLUSTER_SCOPE, bgpRoutersSource.id);
@@ -160,7 +161,9 @@ export function buildBgpModel(input: ModelInput): BgpModel {
       };
       const routeErr = snap.value.routeErrors[p.peerAddress];
       if (routeErr) row.problems.push(`advertised routes unknown: ${routeErr}`);
-      const r = routerOfAddress.get(p.peerAddress) ?? (p.name && routerNames.has(p.name) ? p.name : undefined);
+      const r =
+        routerOfAddress.get(p.peerAddress) ??
+        (p.name && routerNames.has(p.name) ? p.name : undefined);
       if (r) row.router = r;
       rows.set(key, row);
     }
@@ -173,7 +176,13 @@ export function buildBgpModel(input: ModelInput): BgpModel {
     const rs: BgpRouterState = {
       name: cfg.name,
       kind: cfg.kind,
-      read: !res ? 'pending' : res.timedOut ? 'timeout' : res.error && res.sessions.length === 0 ? 'error' : 'ok',
+      read: !res
+        ? 'pending'
+        : res.timedOut
+          ? 'timeout'
+          : res.error && res.sessions.length === 0
+            ? 'error'
+            : 'ok',
       sessions: res?.sessions.length ?? 0,
       established: res?.sessions.filter((s) => s.state === 'established').length ?? 0,
     };
@@ -193,7 +202,11 @@ export function buildBgpModel(input: ModelInput): BgpModel {
         if (!row) {
           // No local address: the one Cilium peer of that node with this router's ASN not yet paired.
           const cands = [...rows.values()].filter(
-            (x) => x.node === node && !x.routerSide && x.cilium?.peerAsn === s.localAsn && (!x.router || x.router === cfg.name),
+            (x) =>
+              x.node === node &&
+              !x.routerSide &&
+              x.cilium?.peerAsn === s.localAsn &&
+              (!x.router || x.router === cfg.name),
           );
           if (cands.length === 1) row = cands[0];
         }
@@ -217,7 +230,8 @@ export function buildBgpModel(input: ModelInput): BgpModel {
         };
         rows.set(key, row);
         if (!node) row.problems.push(`neighbor ${s.peerAddress} is no node of the inventory`);
-        else if (ciliumOk.has(node)) row.problems.push('Cilium has no peer for this router session');
+        else if (ciliumOk.has(node))
+          row.problems.push('Cilium has no peer for this router session');
       }
       row.router = cfg.name;
       row.routerSide = s;
@@ -249,9 +263,19 @@ export function buildBgpModel(input: ModelInput): BgpModel {
     row.kube = kubePeers.get(`${row.node}|${row.peerAddress}`);
     if (!row.kube) delete row.kube;
     const cs = stateWord(c);
-    const rs = r ? r.state : row.routerRead === 'timeout' ? 'timeout' : row.routerRead === 'error' ? 'error' : row.router ? '?' : '-';
+    const rs = r
+      ? r.state
+      : row.routerRead === 'timeout'
+        ? 'timeout'
+        : row.routerRead === 'error'
+          ? 'error'
+          : row.router
+            ? '?'
+            : '-';
     row.state = !r ? cs : !c ? rs : cs === rs ? cs : `${cs}/${rs}`;
-    row.established = (c?.state ?? r?.state) === 'established' && (!c || !r || (c.state === 'established' && r.state === 'established'));
+    row.established =
+      (c?.state ?? r?.state) === 'established' &&
+      (!c || !r || (c.state === 'established' && r.state === 'established'));
     row.localAsn = c?.localAsn ?? r?.peerAsn;
     row.peerAsn = c?.peerAsn ?? r?.localAsn;
     const up = c?.upSince ?? r?.upSince;
@@ -270,19 +294,29 @@ export function buildBgpModel(input: ModelInput): BgpModel {
       );
     if (c && r) {
       if (c.localAsn && r.peerAsn && c.localAsn !== r.peerAsn)
-        crit.push(`ASN mismatch: Cilium local AS ${c.localAsn}, router ${row.router} expects ${r.peerAsn}`);
+        crit.push(
+          `ASN mismatch: Cilium local AS ${c.localAsn}, router ${row.router} expects ${r.peerAsn}`,
+        );
       if (c.peerAsn && r.localAsn && c.peerAsn !== r.localAsn)
-        crit.push(`ASN mismatch: Cilium expects peer AS ${c.peerAsn}, router ${row.router} is AS ${r.localAsn}`);
+        crit.push(
+          `ASN mismatch: Cilium expects peer AS ${c.peerAsn}, router ${row.router} is AS ${r.localAsn}`,
+        );
     }
     if (row.routerRead === 'timeout')
-      (c?.state === 'established' ? warn : crit).push(`router ${row.router} not answering: ${row.routerError ?? 'timeout'}`);
+      (c?.state === 'established' ? warn : crit).push(
+        `router ${row.router} not answering: ${row.routerError ?? 'timeout'}`,
+      );
     else if (row.routerRead === 'error')
-      (c?.state === 'established' ? warn : crit).push(`router ${row.router} unreadable: ${row.routerError ?? 'error'}`);
+      (c?.state === 'established' ? warn : crit).push(
+        `router ${row.router} unreadable: ${row.routerError ?? 'error'}`,
+      );
     if (c && r && c.state === 'established' && r.state === 'established') {
       const have = new Set(row.routerRoutes);
       row.vipsMissing = row.vips.filter((v) => !have.has(v));
       if (row.vipsMissing.length > 0)
-        warn.push(`VIP${row.vipsMissing.length > 1 ? 's' : ''} advertised by Cilium, absent from router ${row.router}'s RIB: ${row.vipsMissing.join(', ')}`);
+        warn.push(
+          `VIP${row.vipsMissing.length > 1 ? 's' : ''} advertised by Cilium, absent from router ${row.router}'s RIB: ${row.vipsMissing.join(', ')}`,
+        );
     }
     const rest = row.problems;
     row.problems = [...crit, ...warn];
@@ -291,7 +325,8 @@ export function buildBgpModel(input: ModelInput): BgpModel {
   }
 
   const list = [...rows.values()].sort(
-    (a, b) => nodeOrder(inv, a.node) - nodeOrder(inv, b.node) || a.peerAddress.localeCompare(b.peerAddress),
+    (a, b) =>
+      nodeOrder(inv, a.node) - nodeOrder(inv, b.node) || a.peerAddress.localeCompare(b.peerAddress),
   );
   const kube: BgpModel['kube'] = {};
   if (kubeVal?.apiVersion) kube.apiVersion = kubeVal.apiVersion;
@@ -299,7 +334,9 @@ export function buildBgpModel(input: ModelInput): BgpModel {
   if (kubeSnap.error) kube.error = kubeSnap.error.message;
   const unreachable = nodes.filter((n) => n.unreachable).length;
   const nodeErrors = nodes.filter((n) => !n.unreachable && n.error).length;
-  const routerErrors = routerStates.filter((r) => r.read === 'error' || r.read === 'timeout').length;
+  const routerErrors = routerStates.filter(
+    (r) => r.read === 'error' || r.read === 'timeout',
+  ).length;
   const totals = {
     sessions: list.length,
     established: list.filter((r) => r.established).length,

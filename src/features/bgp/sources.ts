@@ -49,8 +49,7 @@ export async function collectCilium(
   try {
     const at = Date.now();
     const r = await httpGet(fwd, '/v1/bgp/peers', { timeoutMs, signal });
-    if (r.status === 501)
-      return { peers: [], advertised: {}, routeErrors: {}, disabled: true };
+    if (r.status === 501) return { peers: [], advertised: {}, routeErrors: {}, disabled: true };
     if (r.status !== 200)
       throw new SourceFailure(
         'agent',
@@ -124,7 +123,10 @@ async function run(
   });
   if (r.code !== 0) {
     const why = (r.stderr.trim() || r.stdout.trim()).split('\n')[0]?.slice(0, 200);
-    throw new SourceFailure('command', `${argv[0]} exited ${r.code ?? 'on a signal'}${why ? `: ${why}` : ''}`);
+    throw new SourceFailure(
+      'command',
+      `${argv[0]} exited ${r.code ?? 'on a signal'}${why ? `: ${why}` : ''}`,
+    );
   }
   return r.stdout;
 }
@@ -174,7 +176,9 @@ export async function collectRouter(
       for (const x of rt.value) {
         const from = x.from ?? byProto.get(x.proto);
         if (!from || !byProto.has(x.proto)) continue;
-        (received[from] ??= []).push(x.prefix);
+        const list = received[from] ?? [];
+        list.push(x.prefix);
+        received[from] = list;
       }
       for (const k of Object.keys(received)) received[k] = [...new Set(received[k])].sort();
     }
@@ -187,8 +191,10 @@ export async function collectRouter(
     };
   } catch (e) {
     const kind = (e as { kind?: unknown }).kind;
-    const msg = (e as { shortMessage?: string }).shortMessage ?? (e instanceof Error ? e.message : String(e));
-    if (kind === 'timeout') return { ...base, timedOut: true, error: `no answer in ${timeoutMs} ms: ${msg}` };
+    const msg =
+      (e as { shortMessage?: string }).shortMessage ?? (e instanceof Error ? e.message : String(e));
+    if (kind === 'timeout')
+      return { ...base, timedOut: true, error: `no answer in ${timeoutMs} ms: ${msg}` };
     return { ...base, error: msg };
   }
 }

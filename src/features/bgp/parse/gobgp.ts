@@ -29,7 +29,11 @@ const STATE_TEXT: Record<BgpState, string> = {
 export function parseGobgpNeighbors(text: unknown): Parsed<SideSession[]> {
   const j = parseJson(text, 'gobgp -j neighbor');
   if (!j.ok) return j;
-  const list = Array.isArray(j.value) ? j.value : j.value && typeof j.value === 'object' ? [j.value] : undefined;
+  const list = Array.isArray(j.value)
+    ? j.value
+    : j.value && typeof j.value === 'object'
+      ? [j.value]
+      : undefined;
   if (!list) return { ok: false, error: 'gobgp -j neighbor: expected a JSON array of peers' };
   const out: SideSession[] = [];
   for (const p of list) {
@@ -89,7 +93,9 @@ export function parseGobgpRib(text: unknown): Parsed<Record<string, string[]>> {
     for (const p of arr(paths)) {
       const n = str(obj(p)['neighbor-ip']);
       if (!isAddressLike(n)) continue;
-      (out[n] ??= new Set()).add(prefix);
+      const set = out[n] ?? new Set<string>();
+      set.add(prefix);
+      out[n] = set;
     }
   }
   return {

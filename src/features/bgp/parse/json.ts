@@ -15,4 +15,7 @@ export function parseJson(text: unknown, what: string): Parsed<unknown> {
 
 /** An IPv4/IPv6 address or prefix as printed by the daemons (loose; nothing else passes). */
 export const isAddressLike = (s: unknown): s is string =>
-  typeof s === 'string' && s.length <= 64 && /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s) && /[.:]/.test(s);
+  typeof s === 'string' &&
+  s.length <= 64 &&
+  /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s) &&
+  /[.:]/.test(s);

@@ -67,7 +67,9 @@ describe('birdc (captured from BIRD 2.0.12)', () => {
   it('show protocols all: BGP protocols only, with details', () => {
     const at = Date.UTC(2026, 11, 6, 3, 36, 0);
     const clock = status.ok ? status.value : undefined;
-    const r = parseBirdProtocols(fx('birdc-show-protocols-all.txt'), at, (s) => birdAgeMs(s, clock));
+    const r = parseBirdProtocols(fx('birdc-show-protocols-all.txt'), at, (s) =>
+      birdAgeMs(s, clock),
+    );
     if (!r.ok) throw new Error(r.error);
     expect(r.value.map((p) => [p.name, p.peerAddress, p.state])).toEqual([
       ['k8s_n1', '10.199.16.11', 'established'],
