@@ -16,7 +16,7 @@ import type { DemoSocket } from './node-sockets.js';
 const ROUTER_ADDR = '10.77.0.1';
 const ROUTER_AS = 65000;
 const NODE_AS = 65001;
-const VIPS = ['10.77.100.10/32', '10.77.100.11/32', '10.77.100.12/32'];
+const VIPS = ['10.77.100.10/32', '10.77.100.11/32'];
 /** Sessions came up this long before the first read (fixed per process). */
 const STARTED = Date.now() - (3 * 86_400_000 + 4 * 3_600_000);
 

@@ -18,10 +18,17 @@ const SAME_UP_MS = 5_000;
 
 export class FlapTracker {
   readonly #seen = new Map<string, Seen>();
+  readonly #local = new Set<string>();
+
+  /** This side's own addresses seen on its sessions so far (a router's, while it cannot be read). */
+  localAddresses(): string[] {
+    return [...this.#local].sort();
+  }
 
   /** Record this read of `sessions` (keyed by `key`), and set each one's `flaps`. */
   observe(sessions: SideSession[], key: (s: SideSession) => string = (s) => s.peerAddress): void {
     for (const s of sessions) {
+      if (s.localAddress) this.#local.add(s.localAddress);
       const k = key(s);
       const prev = this.#seen.get(k);
       const established = s.state === 'established';

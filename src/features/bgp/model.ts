@@ -123,8 +123,10 @@ export function buildBgpModel(input: ModelInput): BgpModel {
   const results = new Map<string, RouterBgpResult>();
   for (const r of routersSnap.value ?? []) results.set(r.router, r);
   const routerOfAddress = new Map<string, string>();
-  for (const r of results.values())
+  for (const r of results.values()) {
+    for (const a of r.addresses ?? []) routerOfAddress.set(a, r.router);
     for (const s of r.sessions) if (s.localAddress) routerOfAddress.set(s.localAddress, r.router);
+  }
   // A Cilium peer named like a router (CiliumBGPClusterConfig peer name) names it too.
   const routerNames = new Set(inv.network.bgpRouters.map((r) => r.name));
 

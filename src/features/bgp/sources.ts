@@ -44,8 +44,9 @@ export async function collectCilium(
   agent: NodeAgent,
   signal: AbortSignal,
   timeoutMs = CILIUM_TIMEOUT_MS,
+  socket = CILIUM_SOCKET,
 ): Promise<CiliumBgpValue> {
-  const fwd = await agent.forwardSocket(CILIUM_SOCKET, { signal, timeoutMs });
+  const fwd = await agent.forwardSocket(socket, { signal, timeoutMs });
   try {
     const at = Date.now();
     const r = await httpGet(fwd, '/v1/bgp/peers', { timeoutMs, signal });
@@ -139,8 +140,17 @@ export async function collectRouter(
   timeoutMs = ROUTER_TIMEOUT_MS,
 ): Promise<RouterBgpResult> {
   const at = Date.now();
-  const base: RouterBgpResult = { router: r.name, kind: r.kind, at, sessions: [], received: {} };
+  const base: RouterBgpResult = {
+    router: r.name,
+    kind: r.kind,
+    at,
+    sessions: [],
+    received: {},
+    addresses: [],
+  };
   if (!agent) return { ...base, error: 'no agent for this router' };
+  const tracker = trackerFor(agent);
+  const known = (): string[] => tracker.localAddresses();
   const cmds = routerCommands(r);
   try {
     if (r.kind === 'gobgp') {
@@ -149,11 +159,12 @@ export async function collectRouter(
         run(agent, cmds.rib!, signal, timeoutMs),
       ]);
       const sessions = parseGobgpNeighbors(n);
-      if (!sessions.ok) return { ...base, error: sessions.error };
+      if (!sessions.ok) return { ...base, addresses: known(), error: sessions.error };
       const received = parseGobgpRib(rib);
-      trackerFor(agent).observe(sessions.value);
+      tracker.observe(sessions.value);
       return {
         ...base,
+        addresses: known(),
         sessions: sessions.value,
         received: received.ok ? received.value : {},
         ...(received.ok ? {} : { error: received.error }),
@@ -168,7 +179,7 @@ export async function collectRouter(
     const p = parseBirdProtocols(protos, at, (since) =>
       birdAgeMs(since, clock.ok ? clock.value : undefined),
     );
-    if (!p.ok) return { ...base, error: p.error };
+    if (!p.ok) return { ...base, addresses: known(), error: p.error };
     const rt = parseBirdRoutes(routes);
     const byProto = new Map(p.value.map((x) => [x.name, x.peerAddress]));
     const received: Record<string, string[]> = {};
@@ -182,9 +193,10 @@ export async function collectRouter(
       }
       for (const k of Object.keys(received)) received[k] = [...new Set(received[k])].sort();
     }
-    trackerFor(agent).observe(p.value);
+    tracker.observe(p.value);
     return {
       ...base,
+      addresses: known(),
       sessions: p.value,
       received,
       ...(rt.ok ? {} : { error: rt.error }),
@@ -194,20 +206,28 @@ export async function collectRouter(
     const msg =
       (e as { shortMessage?: string }).shortMessage ?? (e instanceof Error ? e.message : String(e));
     if (kind === 'timeout')
-      return { ...base, timedOut: true, error: `no answer in ${timeoutMs} ms: ${msg}` };
-    return { ...base, error: msg };
+      return {
+        ...base,
+        addresses: known(),
+        timedOut: true,
+        error: `no answer in ${timeoutMs} ms: ${msg}`,
+      };
+    return { ...base, addresses: known(), error: msg };
   }
 }
 
-export const ciliumBgpSource: NodeSourceDef<CiliumBgpValue> = {
+/** Cilium's side read from the agent socket at `socket` (tests: a stand-in agent's socket). */
+export const ciliumBgpSourceAt = (socket: string): NodeSourceDef<CiliumBgpValue> => ({
   id: 'bgp-cilium',
   scope: 'node',
   intervalMs: 10_000,
   timeoutMs: 10_000,
   initialDelayMs: 300,
   firstScreen: false,
-  collect: ({ agent }, signal) => collectCilium(agent, signal),
-};
+  collect: ({ agent }, signal) => collectCilium(agent, signal, CILIUM_TIMEOUT_MS, socket),
+});
+
+export const ciliumBgpSource: NodeSourceDef<CiliumBgpValue> = ciliumBgpSourceAt(CILIUM_SOCKET);
 
 export const bgpRoutersSource: ClusterSourceDef<RoutersValue> = {
   id: 'bgp-routers',

@@ -65,6 +65,8 @@ export interface RouterBgpResult {
   error?: string;
   /** The query ran out of time (a frozen daemon): its own state, not "down". */
   timedOut?: boolean;
+  /** The router's own addresses seen on its sessions over the console's lifetime (names its rows while it cannot be read). */
+  addresses: string[];
 }
 
 export type RoutersValue = RouterBgpResult[];
