@@ -326,9 +326,12 @@ export function buildBgpModel(input: ModelInput): BgpModel {
     row.severity = crit.length > 0 ? 'critical' : row.problems.length > 0 ? 'warning' : 'ok';
   }
 
+  const order = new Map(inv.nodes.map((n, i) => [n.name, i]));
+  const nodeOrder = (name: string): number => order.get(name) ?? Number.MAX_SAFE_INTEGER;
   const list = [...rows.values()].sort(
     (a, b) =>
-      nodeOrder(inv, a.node) - nodeOrder(inv, b.node) || a.peerAddress.localeCompare(b.peerAddress),
+      nodeOrder(a.node) - nodeOrder(b.node) ||
+      (a.peerAddress < b.peerAddress ? -1 : a.peerAddress > b.peerAddress ? 1 : 0),
   );
   const kube: BgpModel['kube'] = {};
   if (kubeVal?.apiVersion) kube.apiVersion = kubeVal.apiVersion;
@@ -348,11 +351,6 @@ export function buildBgpModel(input: ModelInput): BgpModel {
   };
   const exitCode = unreachable > 0 ? 3 : totals.critical > 0 ? 2 : totals.warnings > 0 ? 1 : 0;
   return { rows: list, nodes, routers: routerStates, kube, totals, exitCode };
-}
-
-function nodeOrder(inv: Inventory, name: string): number {
-  const i = inv.nodes.findIndex((n) => n.name === name);
-  return i < 0 ? Number.MAX_SAFE_INTEGER : i;
 }
 
 export const bgpFeature: FeatureDef<BgpModel> = {

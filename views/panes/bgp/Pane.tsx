@@ -76,40 +76,57 @@ export function BgpPane({ model, ui, derived, clock, width, height }: BgpPanePro
     return <Detail row={sel} model={model} ui={ui} clock={clock} width={width} height={height} />;
   const tone = (r: BgpRow) =>
     r.severity === 'critical' ? theme.bad : r.severity === 'warning' ? theme.warn : undefined;
-  const cols: Column<BgpRow>[] = [
+  const fit = (title: string, cell: (r: BgpRow) => string, min: number, max: number) =>
+    Math.min(max, Math.max(min, title.length + 1, ...derived.rows.map((r) => cell(r).length + 1)));
+  const asn = (r: BgpRow) => `${r.localAsn ?? '-'}→${r.peerAsn ?? '-'}`;
+  const vips = (r: BgpRow) =>
+    `${vipCell(r, 2)}${r.vipsMissing.length ? ` (${r.vipsMissing.length} missing)` : ''}`;
+  // Every column but VIPS sized to its content; kept by priority while they fit the width.
+  const all: Array<Column<BgpRow> & { prio: number }> = [
     {
       key: 'mark',
       title: '',
       width: 2,
+      prio: 0,
       render: (r) => (
         <Text color={tone(r)}>
           {r.severity === 'ok' ? ' ' : r.severity === 'critical' ? '✗' : '!'}
         </Text>
       ),
     },
-    { key: 'node', title: 'NODE', width: 12, render: (r) => <Text wrap="truncate">{r.node}</Text> },
+    {
+      key: 'node',
+      title: 'NODE',
+      width: fit('NODE', (r) => r.node, 6, 20),
+      prio: 1,
+      render: (r) => <Text wrap="truncate">{r.node}</Text>,
+    },
     {
       key: 'peer',
       title: 'PEER',
-      width: 17,
+      width: fit('PEER', (r) => r.peerAddress, 8, 40),
+      prio: 2,
       render: (r) => <Text wrap="truncate">{r.peerAddress}</Text>,
     },
     {
       key: 'router',
       title: 'ROUTER',
-      width: 10,
+      width: fit('ROUTER', (r) => r.router ?? '-', 6, 16),
+      prio: 7,
       render: (r) => <Text wrap="truncate">{r.router ?? '-'}</Text>,
     },
     {
       key: 'asn',
       title: 'AS L→P',
-      width: 13,
-      render: (r) => <Text wrap="truncate">{`${r.localAsn ?? '-'}→${r.peerAsn ?? '-'}`}</Text>,
+      width: fit('AS L→P', asn, 8, 24),
+      prio: 8,
+      render: (r) => <Text wrap="truncate">{asn(r)}</Text>,
     },
     {
       key: 'state',
-      title: 'STATE C/R',
-      width: 24,
+      title: 'STATE',
+      width: fit('STATE', (r) => r.state, 6, 26),
+      prio: 3,
       render: (r) => (
         <Text color={r.established ? theme.ok : tone(r)} wrap="truncate">
           {r.state}
@@ -119,34 +136,46 @@ export function BgpPane({ model, ui, derived, clock, width, height }: BgpPanePro
     {
       key: 'up',
       title: 'UPTIME',
-      width: 8,
+      width: fit('UPTIME', (r) => formatUptime(r.uptimeMs), 6, 9),
+      prio: 4,
       render: (r) => <Text wrap="truncate">{formatUptime(r.uptimeMs)}</Text>,
     },
     {
       key: 'pfx',
       title: 'RCV/ACC/ADV',
-      width: 12,
+      width: fit('RCV/ACC/ADV', prefixCell, 6, 18),
+      prio: 5,
       render: (r) => <Text wrap="truncate">{prefixCell(r)}</Text>,
     },
     {
       key: 'flaps',
       title: 'FLAPS',
       width: 6,
+      prio: 6,
       align: 'right',
       render: (r) => <Text color={r.flaps > 0 ? theme.warn : undefined}>{String(r.flaps)}</Text>,
     },
-    {
+  ];
+  const keep = new Set<string>();
+  let used = 0;
+  for (const c of [...all].sort((a, b) => a.prio - b.prio)) {
+    if (used + c.width > width) break;
+    keep.add(c.key);
+    used += c.width;
+  }
+  const cols: Column<BgpRow>[] = all.filter((c) => keep.has(c.key));
+  if (width - used >= 10)
+    cols.push({
       key: 'vips',
       title: ' VIPS',
-      width: Math.max(8, width - 104),
+      width: width - used,
       render: (r) => (
         <Text
           color={r.vipsMissing.length ? theme.warn : undefined}
           wrap="truncate"
-        >{` ${vipCell(r, 2)}${r.vipsMissing.length ? ` (${r.vipsMissing.length} missing)` : ''}`}</Text>
+        >{` ${vips(r)}`}</Text>
       ),
-    },
-  ];
+    });
   const t = model.totals;
   const notes: string[] = [];
   for (const n of model.nodes) {

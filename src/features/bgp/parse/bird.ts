@@ -116,7 +116,7 @@ export function parseBirdProtocols(
     imp = { received: 0, withdrawn: 0 };
   };
   for (const raw of l.value) {
-    const line = raw.replace(/\s+$/, '');
+    const line = raw.trimEnd();
     if (line === '' || /^BIRD \S+ ready\.$/.test(line) || /^Name\s+Proto\s/.test(line)) continue;
     if (!/^\s/.test(line)) {
       finish();
