@@ -53,7 +53,7 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
     '0 ok; 1 warnings; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
   rotate: '0 no conflict; 1 a conflict; 2 usage/configuration error; 3 nodes unreachable',
   info: '0; 2 usage error',
-  bgp: '0 ok; 1 warnings (a VIP missing from a router RIB, a router not answering); 2 critical (a session down or its sides disagreeing, an ASN mismatch) or a usage error; 3 nodes unreachable; the highest that applies',
+  bgp: "0 ok; 1 warnings (a VIP not in a router's RIB, a router not answering); 2 critical (a session down or disagreeing, an ASN mismatch) or a usage error; 3 nodes unreachable",
 };
 
 /** `text` wrapped to `width` columns, continuation lines indented by `indent`. */

@@ -59,7 +59,7 @@ function gobgpTexts(r) {
         'neighbor-ip': nodeAddr(i),
         'source-id': nodeAddr(i),
       };
-      (rib[prefix] ??= []).push(path);
+      rib[prefix] = [...(rib[prefix] ?? []), path];
     }
   }
   return { neighbors: JSON.stringify(peers), rib: JSON.stringify(rib) };
@@ -138,7 +138,11 @@ function refresh() {
     const clock = parseBirdStatus(t.status);
     const protos = parseBirdProtocols(t.protocols, NOW, (s) => birdAgeMs(s, clock.value)).value;
     const received = {};
-    for (const x of parseBirdRoutes(t.routes).value) (received[x.from] ??= []).push(x.prefix);
+    for (const x of parseBirdRoutes(t.routes).value) {
+      const list = received[x.from] ?? [];
+      list.push(x.prefix);
+      received[x.from] = list;
+    }
     return {
       router: r.name,
       kind: r.kind,

@@ -70,6 +70,14 @@ const gobgpToml = (o: {
     '',
   ].join('\n');
 
+/** The fields of `gobgp -j neighbor` the stand-in reads (as Cilium reads GoBGP's peer state). */
+interface GobgpPeer {
+  conf?: { local_asn?: number };
+  state?: { neighbor_address?: string; peer_asn?: number; session_state?: number };
+  timers?: { state?: { negotiated_hold_time?: number; uptime?: { seconds?: number } } };
+  afi_safis?: Array<{ state?: { received?: number; accepted?: number } }>;
+}
+
 const STATE_NAMES: Record<number, string> = {
   1: 'idle',
   2: 'connect',
@@ -268,16 +276,16 @@ protocol bgp k8s_node1 {
       };
       const answer = async () => {
         if (url.pathname === '/v1/bgp/peers') {
-          const list = (await gobgp(addr.node1, 'neighbor')) as Array<Record<string, any>>;
+          const list = (await gobgp(addr.node1, 'neighbor')) as GobgpPeer[];
           const now = Date.now();
           const peers = await Promise.all(
             list.map(async (p) => {
               const st = p.state ?? {};
-              const est = st.session_state === 6;
+              const est = st.session_state === 6 && st.neighbor_address !== undefined;
               const fam = p.afi_safis?.[0]?.state ?? {};
               // Cilium asks GoBGP per neighbor, which counts advertised routes too.
               const out = est
-                ? ((await gobgp(addr.node1, 'neighbor', st.neighbor_address, 'adj-out').catch(
+                ? ((await gobgp(addr.node1, 'neighbor', st.neighbor_address ?? '', 'adj-out').catch(
                     () => ({}),
                   )) as object)
                 : {};
@@ -299,11 +307,12 @@ protocol bgp k8s_node1 {
                 'peer-address': st.neighbor_address,
                 'peer-asn': st.peer_asn,
                 'peer-port': 179,
-                'session-state': STATE_NAMES[st.session_state] ?? 'unknown',
+                'session-state': STATE_NAMES[st.session_state ?? 0] ?? 'unknown',
               };
               if (est) {
                 peer['applied-hold-time-seconds'] = p.timers?.state?.negotiated_hold_time;
-                peer['uptime-nanoseconds'] = (now - p.timers.state.uptime.seconds * 1000) * 1e6;
+                peer['uptime-nanoseconds'] =
+                  (now - (p.timers?.state?.uptime?.seconds ?? 0) * 1000) * 1e6;
               }
               return peer;
             }),

@@ -76,7 +76,7 @@ export function BgpPane({ model, ui, derived, clock, width, height }: BgpPanePro
     return <Detail row={sel} model={model} ui={ui} clock={clock} width={width} height={height} />;
   const tone = (r: BgpRow) =>
     r.severity === 'critical' ? theme.bad : r.severity === 'warning' ? theme.warn : undefined;
-  const fit = (title: string, cell: (r: BgpRow) => string, min: number, max: number) =>
+  const colWidth = (title: string, cell: (r: BgpRow) => string, min: number, max: number) =>
     Math.min(max, Math.max(min, title.length + 1, ...derived.rows.map((r) => cell(r).length + 1)));
   const asn = (r: BgpRow) => `${r.localAsn ?? '-'}→${r.peerAsn ?? '-'}`;
   const vips = (r: BgpRow) =>
@@ -97,35 +97,35 @@ export function BgpPane({ model, ui, derived, clock, width, height }: BgpPanePro
     {
       key: 'node',
       title: 'NODE',
-      width: fit('NODE', (r) => r.node, 6, 20),
+      width: colWidth('NODE', (r) => r.node, 6, 20),
       prio: 1,
       render: (r) => <Text wrap="truncate">{r.node}</Text>,
     },
     {
       key: 'peer',
       title: 'PEER',
-      width: fit('PEER', (r) => r.peerAddress, 8, 40),
+      width: colWidth('PEER', (r) => r.peerAddress, 8, 40),
       prio: 2,
       render: (r) => <Text wrap="truncate">{r.peerAddress}</Text>,
     },
     {
       key: 'router',
       title: 'ROUTER',
-      width: fit('ROUTER', (r) => r.router ?? '-', 6, 16),
+      width: colWidth('ROUTER', (r) => r.router ?? '-', 6, 16),
       prio: 7,
       render: (r) => <Text wrap="truncate">{r.router ?? '-'}</Text>,
     },
     {
       key: 'asn',
       title: 'AS L→P',
-      width: fit('AS L→P', asn, 8, 24),
+      width: colWidth('AS L→P', asn, 8, 24),
       prio: 8,
       render: (r) => <Text wrap="truncate">{asn(r)}</Text>,
     },
     {
       key: 'state',
       title: 'STATE',
-      width: fit('STATE', (r) => r.state, 6, 26),
+      width: colWidth('STATE', (r) => r.state, 6, 26),
       prio: 3,
       render: (r) => (
         <Text color={r.established ? theme.ok : tone(r)} wrap="truncate">
@@ -136,14 +136,14 @@ export function BgpPane({ model, ui, derived, clock, width, height }: BgpPanePro
     {
       key: 'up',
       title: 'UPTIME',
-      width: fit('UPTIME', (r) => formatUptime(r.uptimeMs), 6, 9),
+      width: colWidth('UPTIME', (r) => formatUptime(r.uptimeMs), 6, 9),
       prio: 4,
       render: (r) => <Text wrap="truncate">{formatUptime(r.uptimeMs)}</Text>,
     },
     {
       key: 'pfx',
       title: 'RCV/ACC/ADV',
-      width: fit('RCV/ACC/ADV', prefixCell, 6, 18),
+      width: colWidth('RCV/ACC/ADV', prefixCell, 6, 18),
       prio: 5,
       render: (r) => <Text wrap="truncate">{prefixCell(r)}</Text>,
     },
