@@ -5,7 +5,6 @@
  * Cilium dials. Disagreements are flagged per row. Pure (time passed in); the pane and
  * `k8ops bgp --json` share it.
  */
-import type { Inventory } from '../../config/types.js';
 import type { BgpNodeConfigs, BgpPeerStatus } from '../../kube/types.js';
 import type { ProbeResult } from '../../nodes/agent.js';
 import { CLUSTER_SCOPE, type Snapshot } from '../../store/types.js';
