@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { addonsCommand, isAddonsArgv } from './commands/addons.js';
 import { bgpCommand } from './commands/bgp.js';
 import { certsCommand, certsPathCommand } from './commands/certs.js';
 import { EXIT } from './commands/common.js';
@@ -12,6 +13,7 @@ import { infoCommand } from './commands/info.js';
 import { nodesCommand } from './commands/nodes.js';
 import { type OpenArgs, openSession, SESSION_OPTIONS } from './commands/open.js';
 import { overviewCommand } from './commands/overview.js';
+import { isRebuildArgv, rebuildCommand } from './commands/rebuild.js';
 import { isRotateArgv, rotateCommand } from './commands/rotate.js';
 import { bgpFeature } from './features/bgp/model.js';
 import { overviewFeature } from './features/overview/model.js';
@@ -37,7 +39,16 @@ export interface CliDeps {
   stdinIsTTY?: boolean;
 }
 
-const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'rotate', 'info', 'bgp'] as const;
+const SUBCOMMANDS = [
+  'overview',
+  'nodes',
+  'certs',
+  'rotate',
+  'rebuild',
+  'addons',
+  'info',
+  'bgp',
+] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /**
@@ -52,6 +63,10 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
   certs:
     '0 ok; 1 warnings; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
   rotate: '0 no conflict; 1 a conflict; 2 usage/configuration error; 3 nodes unreachable',
+  rebuild:
+    '0 done; 1 a node failed (its run or its health gate) or not confirmed; 2 usage/configuration error; 4 switched, but units failed',
+  addons:
+    '0 every addon pinned and running its declared version; 1 a warning (unpinned, drift, not running); 2 usage/configuration error; 3 kube API unreachable. sync/verify: 0 done; 1 a download failed, a pin mismatch or not confirmed; 2 usage error',
   info: '0; 2 usage error',
   bgp: "0 ok; 1 warnings (a VIP not in a router's RIB, a router not answering); 2 critical (a session down or disagreeing, an ASN mismatch) or a usage error; 3 nodes unreachable",
 };
@@ -86,6 +101,10 @@ Usage:
                              the PKI tree and every check
   k8ops rotate plan [--json] [--days N]
                              the rotation schedule and its conflicts (k8ops rotate --help)
+  k8ops rebuild [NODE…|--role R] [--action A] [--parallel N] [--yes]
+                             rolling nixos-rebuild with health gates (k8ops rebuild --help)
+  k8ops addons [sync|verify] [NAME…] [--json]
+                             declared addons vs the cluster; pin them (k8ops addons --help)
   k8ops info                 where k8ops looks for its files
   k8ops bgp [--json]         both sides of every BGP session (Cilium per node, the routers)
   k8ops --help | --version
@@ -224,6 +243,8 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   const err = deps.stderr ?? process.stderr;
   const env = deps.env ?? process.env;
   if (isRotateArgv(argv)) return rotateCommand(argv, { out, err, env });
+  if (isAddonsArgv(argv)) return addonsCommand(argv, { out, err, env });
+  if (isRebuildArgv(argv)) return rebuildCommand(argv, { out, err, env });
   const parsed = parseCli(argv);
   if (!parsed.ok) {
     err.write(`k8ops: ${parsed.error}\nTry 'k8ops --help'.\n`);
