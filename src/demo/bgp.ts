@@ -43,7 +43,6 @@ function peersOf(inv: Inventory, node: NodeSpec, now: number): unknown[] {
       ],
       'graceful-restart': {},
       'local-asn': NODE_AS,
-      name: 'tor-1',
       'peer-address': ROUTER_ADDR,
       'peer-asn': ROUTER_AS,
       'peer-port': 179,
