@@ -233,6 +233,14 @@ export function buildBgpModel(input: ModelInput): BgpModel {
         if (!node) row.problems.push(`neighbor ${s.peerAddress} is no node of the inventory`);
         else if (ciliumOk.has(node))
           row.problems.push('Cilium has no peer for this router session');
+        else {
+          const st = nodes.find((x) => x.node === node);
+          row.problems.push(
+            st?.pending
+              ? "Cilium's side not read yet"
+              : `Cilium's side unreadable: ${st?.unreachable ?? st?.error ?? 'no answer'}`,
+          );
+        }
       }
       row.router = cfg.name;
       row.routerSide = s;

@@ -221,3 +221,26 @@ describe('flap counter', () => {
     expect(flaps).toEqual([0, 0, 1, 1, 2]);
   });
 });
+
+describe('BGP model: Cilium side unreadable', () => {
+  it('a router session of a node whose agent cannot be read is flagged, not shown as fine', () => {
+    const m = buildBgpModel({
+      inventory: inventory(),
+      now: NOW,
+      hasKube: false,
+      read: <T>(scope: string, source: string): Snapshot<T> => {
+        if (source === 'bgp-routers') return snap([router()]) as Snapshot<T>;
+        if (source === 'bgp-cilium' && scope === 'n1')
+          return snap<T>(
+            undefined,
+            'n1:/var/run/cilium/cilium.sock: GET /v1/bgp/peers: no answer on the socket (agent not running?)',
+          );
+        return snap<T>();
+      },
+    });
+    const r = m.rows.find((x) => x.node === 'n1')!;
+    expect(r.routerSide?.state).toBe('established');
+    expect(r.severity).toBe('warning');
+    expect(r.problems.join('\n')).toMatch(/Cilium's side unreadable: .*agent not running/);
+  });
+});
