@@ -463,7 +463,7 @@ protocol bgp k8s_node1 {
     expect(m.exitCode).toBe(1);
   }, 90_000);
 
-  it('BIRD frozen: the row leaves Established within the hold time, the router shown as not answering', async () => {
+  it('BIRD frozen: the row leaves Established once the hold time (9 s) runs out, the router shown as not answering', async () => {
     expect(birdPid).toBeGreaterThan(0);
     process.kill(birdPid!, 'SIGSTOP');
     try {
