@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { addonsCommand, isAddonsArgv } from './commands/addons.js';
 import { auditCommand, isAuditArgv } from './commands/audit.js';
+import { bgpCommand } from './commands/bgp.js';
 import { certsCommand, certsPathCommand } from './commands/certs.js';
 import { EXIT } from './commands/common.js';
 import { infoCommand } from './commands/info.js';
@@ -16,6 +17,7 @@ import { type OpenArgs, openSession, SESSION_OPTIONS } from './commands/open.js'
 import { overviewCommand } from './commands/overview.js';
 import { isRebuildArgv, rebuildCommand } from './commands/rebuild.js';
 import { isRotateArgv, rotateCommand } from './commands/rotate.js';
+import { bgpFeature } from './features/bgp/model.js';
 import { mtuFeature } from './features/mtu/model.js';
 import { overviewFeature } from './features/overview/model.js';
 import { kubeSource } from './features/overview/sources.js';
@@ -50,6 +52,7 @@ const SUBCOMMANDS = [
   'addons',
   'info',
   'audit',
+  'bgp',
 ] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
@@ -73,6 +76,7 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
     '0 ok (no conflict, or rotated); 1 a conflict; 2 usage/configuration error; 3 nodes unreachable; 4 rotation failed (previous pair back); 5 node locked by another run; 6 refused',
   info: '0; 2 usage error',
   audit: '0 listed; 1 a malformed line in the log (skipped); 2 usage error or an unreadable log',
+  bgp: "0 ok; 1 warnings (a VIP not in a router's RIB, a router not answering); 2 critical (a session down or disagreeing, an ASN mismatch) or a usage error; 3 nodes unreachable",
 };
 
 /** `text` wrapped to `width` columns, continuation lines indented by `indent`. */
@@ -117,6 +121,7 @@ Usage:
   k8ops info                 where k8ops looks for its files
   k8ops audit [--json] [--since DUR] [--action A] [--demo]
                              the audit log of actions: who, when, targets, plan, result
+  k8ops bgp [--json]         both sides of every BGP session (Cilium per node, the routers)
   k8ops --help | --version
 
 Options:
@@ -243,6 +248,8 @@ export function commandSources(sub: Subcommand | undefined): readonly SourceSet[
       return [mtuFeature];
     case 'nodes':
       return [{ sources: [kubeSource] }];
+    case 'bgp':
+      return [bgpFeature];
     default:
       return undefined;
   }
@@ -302,6 +309,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
     if (a.sub === 'overview') return await overviewCommand(session, a.json, out);
     if (a.sub === 'certs') return await certsCommand(session, a, out, err, env);
     if (a.sub === 'mtu') return await mtuCommand(session, a.json, out);
+    if (a.sub === 'bgp') return await bgpCommand(session, a.json, out);
     // `rotate` is parsed and run by commands/rotate.ts before this point.
     return EXIT.config;
   } finally {

@@ -379,6 +379,8 @@ function buildInventory(
       name: r.name,
       kind: r.kind,
       host: r.host ?? r.name,
+      ...(r.socket != null ? { socket: r.socket } : {}),
+      ...(r.api != null ? { api: r.api } : {}),
     })),
     hubble: file.network?.hubble ?? { ...DEFAULTS.network.hubble },
   };

@@ -262,6 +262,20 @@ const bgpRouterShape = {
   name: nodeName,
   kind: z.enum(BGP_ROUTER_KINDS),
   host: host.nullish(),
+  /** BIRD: the control socket (`birdc -s`); default birdc's own. */
+  socket: remotePath.nullish(),
+  /** GoBGP: the daemon's gRPC API as host:port (`gobgp -u -p`); default gobgp's own. */
+  api: z
+    .string()
+    .superRefine((v, ctx) => {
+      const r = parseHostPort(v);
+      if (!r.ok)
+        ctx.addIssue({
+          code: 'custom',
+          message: `invalid api address ${show(v)}: ${r.reason}; expected host:port, e.g. 127.0.0.1:50051`,
+        });
+    })
+    .nullish(),
 };
 
 const hubbleShape = {

@@ -68,6 +68,10 @@ export interface BgpRouter {
   kind: BgpRouterKind;
   /** SSH destination of the router. */
   host: string;
+  /** BIRD: control socket for `birdc -s` (default: birdc's compiled-in path). */
+  socket?: string;
+  /** GoBGP: gRPC API `host:port` for `gobgp -u HOST -p PORT` (default 127.0.0.1:50051). */
+  api?: string;
 }
 
 export type HubbleSource =

@@ -1,19 +1,7 @@
-/**
- * The demo lab's MTU data: `ip -j -d link show` and `ping -M do` answered with output
- * shaped exactly like iproute2 6.1's and iputils 20221126's (test/fixtures/mtu has the
- * real captures), and the Cilium agent's `GET /v1/config` (1.17 DaemonConfigurationStatus
- * shape: deviceMTU, routeMTU, datapathMode, daemonConfigurationMap) on its socket.
- *
- * The fabric is routed (each node's VLAN 30 uplink to the ToR at 10.77.0.1). The fault:
- * worker-3's `bond0.30` was left at 1500, and so was the ToR's port facing it: from
- * worker-3 big packets fail locally ("message too long, mtu=1500"), towards it the ToR
- * answers "Frag needed (mtu = 1500)".
- */
-import { createServer } from 'node:http';
 import type { NodeSpec } from '../config/types.js';
 import type { NodeExecResult } from '../store/io.js';
 import type { DemoCommand, DemoCommandContext } from './node-commands.js';
-import type { DemoSocket } from './node-sockets.js';
+import type { DemoHttpRoute } from './node-sockets.js';
 
 export const DEMO_TARGET_MTU = 9216;
 export const DEMO_NARROW_NODE = 'worker-3';
@@ -238,34 +226,13 @@ export function demoCiliumConfig(node: NodeSpec): Record<string, unknown> {
   };
 }
 
-export const demoCiliumSocket: DemoSocket = {
+/** The agent's `GET /v1/config` on cilium.sock (served with the other demo routes of that socket). */
+export const ciliumConfigRoute: DemoHttpRoute = {
   path: '/var/run/cilium/cilium.sock',
-  open: ({ node }) =>
-    new Promise((resolve, reject) => {
-      const server = createServer((req, res) => {
-        if (req.method === 'GET' && req.url === '/v1/config') {
-          res.writeHead(200, { 'Content-Type': 'application/json' });
-          res.end(JSON.stringify(demoCiliumConfig(node)));
-        } else {
-          res.writeHead(404, { 'Content-Type': 'application/json' });
-          res.end('"path not found"');
-        }
-      });
-      server.on('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const a = server.address();
-        const port = typeof a === 'object' && a ? a.port : 0;
-        resolve({
-          host: '127.0.0.1',
-          port,
-          address: `127.0.0.1:${port}`,
-          target: `${node.name}:/var/run/cilium/cilium.sock`,
-          close: () =>
-            new Promise<void>((r) => {
-              server.closeAllConnections();
-              server.close(() => r());
-            }),
-        });
-      });
-    }),
+  handle: (req, res, { node }) => {
+    if (req.method !== 'GET' || req.url !== '/v1/config') return false;
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(demoCiliumConfig(node)));
+    return true;
+  },
 };

@@ -6,6 +6,7 @@
  */
 import type { Inventory, NodeSpec } from '../config/types.js';
 import type { NodeExecOptions, NodeExecResult } from '../store/io.js';
+import { gobgpCommand } from './bgp.js';
 import { demoMtuCommands } from './mtu.js';
 
 export interface DemoCommandContext {
@@ -32,6 +33,7 @@ export interface DemoCommand {
 /** Every demo command; one line per feature. */
 export const DEMO_COMMANDS: readonly DemoCommand[] = [
   ...demoMtuCommands, // ip -j -d link show, ping -M do (src/demo/mtu.ts)
+  gobgpCommand, // gobgp -j neighbor / global rib on the demo routers (src/demo/bgp.ts)
 ];
 
 /** NodeAgent.exec for one demo node. */

@@ -2,6 +2,8 @@
  * Every feature, in pane order. The session registers the sources of these (each source
  * once, however many features share it); a new feature is one folder and one line here.
  */
+
+import { bgpFeature } from './bgp/model.js';
 import { mtuFeature } from './mtu/model.js';
 import { overviewFeature } from './overview/model.js';
 import { pkiFeature } from './pki/model.js';
@@ -13,6 +15,7 @@ export const FEATURES: readonly FeatureDef[] = [
   pkiFeature,
   rotationFeature,
   mtuFeature,
+  bgpFeature,
 ] as FeatureDef[];
 
 /** The sources of `features`, each once (by id), in first-seen order. */

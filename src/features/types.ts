@@ -49,6 +49,8 @@ export interface NodeSourceContext {
 export interface ClusterSourceContext {
   inventory: Inventory;
   kube: KubeSource | undefined;
+  /** One agent per BGP router of the inventory (`network.bgpRouters`), by router name. */
+  routers?: ReadonlyMap<string, NodeAgent>;
 }
 
 /** A source read on every node (through its NodeAgent), one snapshot per node. */

@@ -9,6 +9,7 @@ import { cacheDir, stateDir } from '../config/paths.js';
 import { demoAddonsManifest } from '../demo/addons.js';
 import { demoInventory } from '../demo/inventory.js';
 import { ensureDemoLab } from '../demo/lab.js';
+import { routerSpec } from '../features/bgp/sources.js';
 import type { SourceSet } from '../features/types.js';
 import { DemoKubeSource } from '../kube/demo-kube.js';
 import type { NodeAgent } from '../nodes/agent.js';
@@ -65,10 +66,20 @@ export function openDemoSession(opts: DemoSessionOptions): Session {
       ),
     ]),
   );
+  const routerAgents = new Map<string, NodeAgent>(
+    inventory.network.bgpRouters.map((r) => [
+      r.name,
+      deferredNodeAgent(
+        routerSpec(r),
+        lab.then((l) => new DemoNodeAgent(routerSpec(r), l.dir, { inventory })),
+      ),
+    ]),
+  );
   return createSession({
     mode: 'demo',
     inventory,
     agents,
+    routerAgents,
     kube: new DemoKubeSource(inventory.nodes),
     readOnly: opts.readOnly,
     stateDir: opts.stateDir ?? demoStateDir(),

@@ -9,6 +9,7 @@
 
 import { existsSync } from 'node:fs';
 import type { Inventory } from '../config/types.js';
+import { routerSpec } from '../features/bgp/sources.js';
 import type { SourceSet } from '../features/types.js';
 import { forwardVia, kubeconfigFiles, type OpenForward, openKubeSource } from '../kube/index.js';
 import type { NodeAgent } from '../nodes/agent.js';
@@ -62,6 +63,12 @@ export async function openLiveSession(opts: LiveSessionOptions): Promise<Session
     opts.inventory.nodes.map((n) => [
       n.name,
       new SshNodeAgent(n, { pool, inventory: opts.inventory }),
+    ]),
+  );
+  const routerAgents = new Map<string, NodeAgent>(
+    opts.inventory.network.bgpRouters.map((r) => [
+      r.name,
+      new SshNodeAgent(routerSpec(r), { pool, inventory: opts.inventory }),
     ]),
   );
   const route = tunnelRoute(opts.inventory);
@@ -124,6 +131,7 @@ export async function openLiveSession(opts: LiveSessionOptions): Promise<Session
     mode: 'live',
     inventory: opts.inventory,
     agents,
+    routerAgents,
     ...kubeOptions,
     readOnly: opts.readOnly,
     context: opts.context ?? opts.inventory.kube.context,

@@ -22,6 +22,8 @@ export interface SessionOptions {
   mode: SessionMode;
   inventory: Inventory;
   agents: ReadonlyMap<string, NodeAgent>;
+  /** One agent per BGP router (`network.bgpRouters`), by router name; closed with the session. */
+  routerAgents?: ReadonlyMap<string, NodeAgent>;
   kube?: KubeSource;
   readOnly: boolean;
   /** Kube context name to show when there is no kube source yet. */
@@ -90,7 +92,11 @@ export function createSession(opts: SessionOptions): Session {
   const clock = createClock(opts.now ? { now: opts.now } : {});
   const kube = opts.kube;
   const sources = sourcesOf(opts.features ?? FEATURES);
-  const clusterCtx: ClusterSourceContext = { inventory: opts.inventory, kube };
+  const clusterCtx: ClusterSourceContext = {
+    inventory: opts.inventory,
+    kube,
+    ...(opts.routerAgents ? { routers: opts.routerAgents } : {}),
+  };
   // The (scope, source) pairs the first screen waits for (settled()).
   const firstScreen: Array<[string, string]> = [];
   const unbinds: Array<() => void> = [];
@@ -201,6 +207,7 @@ export function createSession(opts: SessionOptions): Session {
       clock.dispose();
       await Promise.allSettled([
         ...[...opts.agents.values()].map((a) => a.close()),
+        ...[...(opts.routerAgents?.values() ?? [])].map((a) => a.close()),
         kube?.close() ?? Promise.resolve(),
       ]);
       await opts.onClose?.().catch(() => {});

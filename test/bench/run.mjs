@@ -15,6 +15,7 @@ for (const name of [
   'addons.mjs',
   'rebuild.mjs',
   'mtu.mjs',
+  'bgp.mjs',
 ]) {
   if (only && !name.startsWith(only)) continue;
   const file = join(here, name);

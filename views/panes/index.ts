@@ -4,6 +4,7 @@
  * over this list.
  */
 
+import { bgpPane } from './bgp/index.js';
 import { jobsPane } from './jobs/index.js';
 import { mtuPane } from './mtu/index.js';
 import { overviewPane } from './overview/index.js';
@@ -23,13 +24,7 @@ export const PANES: readonly AnyPane[] = [
     what: 'Hubble flows from the Observer gRPC API: live table, filters, drops by reason, verdict rate, top talkers.',
     source: 'Hubble (issue: flows)',
   }),
-  placeholderPane({
-    id: 'bgp',
-    key: '5',
-    title: 'BGP',
-    what: "Cilium's BGP peers per node and the upstream router's view (GoBGP or BIRD): state, uptime, prefixes, VIPs, flaps.",
-    source: 'Cilium agent API and router (issue: BGP)',
-  }),
+  bgpPane,
   placeholderPane({
     id: 'nginx',
     key: '6',

@@ -53,6 +53,9 @@ describe('DemoKubeSource as a LiveKubeSource', () => {
       'coredns',
       'hubble-relay',
       'ingress-nginx',
+      'cert-manager',
+      'kubernetes-dashboard',
+      'kube-prometheus',
     ]);
     expect(k.contexts()).toEqual([expect.objectContaining({ name: 'demo-lab', current: true })]);
   });
