@@ -2,6 +2,7 @@
  * Every feature, in pane order. The session registers the sources of these (each source
  * once, however many features share it); a new feature is one folder and one line here.
  */
+import { nginxFeature } from './nginx/model.js';
 import { overviewFeature } from './overview/model.js';
 import { pkiFeature } from './pki/model.js';
 import { rotationFeature } from './rotation/model.js';
@@ -11,6 +12,7 @@ export const FEATURES: readonly FeatureDef[] = [
   overviewFeature,
   pkiFeature,
   rotationFeature,
+  nginxFeature,
 ] as FeatureDef[];
 
 /** The sources of `features`, each once (by id), in first-seen order. */

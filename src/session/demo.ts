@@ -5,9 +5,11 @@
  */
 import { join } from 'node:path';
 import { cacheDir } from '../config/paths.js';
+import { demoAcmeCertificates } from '../demo/acme.js';
 import { demoInventory } from '../demo/inventory.js';
 import { ensureDemoLab } from '../demo/lab.js';
 import type { SourceSet } from '../features/types.js';
+import { DEMO_INGRESS_HOSTS } from '../kube/demo-ingress-log.js';
 import { DemoKubeSource } from '../kube/demo-kube.js';
 import type { NodeAgent } from '../nodes/agent.js';
 import { deferredNodeAgent } from '../nodes/deferred-agent.js';
@@ -43,11 +45,16 @@ export function openDemoSession(opts: DemoSessionOptions): Session {
       ),
     ]),
   );
+  const kube = new DemoKubeSource(inventory.nodes, 'demo-lab', { traffic: true });
+  void demoAcmeCertificates(DEMO_INGRESS_HOSTS, Date.now()).then(
+    (certs) => kube.setAcmeCertificates(certs),
+    () => {},
+  );
   return createSession({
     mode: 'demo',
     inventory,
     agents,
-    kube: new DemoKubeSource(inventory.nodes),
+    kube,
     readOnly: opts.readOnly,
     ...(opts.features ? { features: opts.features } : {}),
   });
