@@ -220,7 +220,7 @@ export class DemoKubeSource implements LiveKubeSource {
       ingressLog,
       certificates: this.acme
         ? withErr(demoSection({ certificates: this.acme }, at))
-        : Object.freeze({ synced: false }),
+        : withErr(demoSection({ certificates: [] }, at)),
     });
     return this.snap;
   }

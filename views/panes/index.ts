@@ -3,6 +3,7 @@
  * the keys, the hint bar, the help overlay, the status line and the `:` palette all loop
  * over this list.
  */
+import { nginxPane } from './nginx/index.js';
 import { overviewPane } from './overview/index.js';
 import { pkiPane } from './pki/index.js';
 import { placeholderPane } from './placeholder/Pane.js';
@@ -27,13 +28,7 @@ export const PANES: readonly AnyPane[] = [
     what: "Cilium's BGP peers per node and the upstream router's view (GoBGP or BIRD): state, uptime, prefixes, VIPs, flaps.",
     source: 'Cilium agent API and router (issue: BGP)',
   }),
-  placeholderPane({
-    id: 'nginx',
-    key: '6',
-    title: 'NGINX',
-    what: 'ingress-nginx cache hit ratio and HIT/MISS/EXPIRED/STALE/BYPASS counts per host from access logs, request rate, status classes, cache size.',
-    source: 'ingress-nginx logs (issue: NGINX cache)',
-  }),
+  nginxPane,
   placeholderPane({
     id: 'mtu',
     key: '7',

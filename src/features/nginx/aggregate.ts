@@ -244,7 +244,7 @@ export class RingReader {
 
 /**
  * Reads successive `tail -n N` outputs of a file: only the lines after the previous read's
- * last ones (matched by up to 3 trailing lines). When they are not found, every line is new
+ * last ones (matched by up to 3 trailing lines; each line carries a unique `$req_id`). When they are not found, every line is new
  * and a possible gap is counted (rotation, or more than N lines between two reads).
  */
 export class TailReader {
@@ -259,9 +259,11 @@ export class TailReader {
     if (this.#tail.length > 0) {
       const k = this.#tail.length;
       start = -1;
-      for (let i = lines.length - 1; i >= k - 1; i--) {
+      // The newest position whose line ends the previous read (and whose preceding lines,
+      // as far as this output goes back, match it too).
+      for (let i = lines.length - 1; i >= 0; i--) {
         let match = true;
-        for (let j = 0; j < k; j++) {
+        for (let j = 0; j < k && i - j >= 0; j++) {
           if (lines[i - j] !== this.#tail[k - 1 - j]) {
             match = false;
             break;

@@ -263,3 +263,48 @@ export const nginxFeature: FeatureDef<NginxModel> = {
   model: nginxModel,
   signature: nginxSignature,
 };
+
+// ---- text shared by the pane and `k8ops nginx` -------------------------------------------
+
+export const CACHE_LABELS: Readonly<Record<CacheStatus, string>> = {
+  HIT: 'HIT',
+  MISS: 'MISS',
+  EXPIRED: 'EXP',
+  STALE: 'STALE',
+  UPDATING: 'UPD',
+  REVALIDATED: 'REVAL',
+  BYPASS: 'BYP',
+  '-': 'none',
+};
+
+export function fmtBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+export const fmtPct = (r: number | null): string =>
+  r === null ? '—' : `${(r * 100).toFixed(r >= 0.995 || r === 0 ? 0 : 1)}%`;
+
+export function fmtSeconds(s: number | null): string {
+  if (s === null) return '—';
+  if (s < 1) return `≤${Math.max(1, Math.round(s * 1000))}ms`;
+  return `≤${s.toFixed(s < 10 ? 2 : 1)}s`;
+}
+
+export const fmtRate = (r: number): string =>
+  r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2);
+
+const SPARK = ' ▁▂▃▄▅▆▇█';
+/** Values as block characters scaled to their maximum. */
+export function sparkline(values: readonly number[]): string {
+  const max = Math.max(0, ...values);
+  if (max === 0) return SPARK[0]!.repeat(values.length);
+  return values.map((v) => SPARK[v <= 0 ? 0 : Math.max(1, Math.round((v / max) * 8))]).join('');
+}
