@@ -8,10 +8,12 @@ import { parseArgs } from 'node:util';
 import { certsCommand, certsPathCommand } from './commands/certs.js';
 import { EXIT } from './commands/common.js';
 import { infoCommand } from './commands/info.js';
+import { nginxCommand } from './commands/nginx.js';
 import { nodesCommand } from './commands/nodes.js';
 import { type OpenArgs, openSession, SESSION_OPTIONS } from './commands/open.js';
 import { overviewCommand } from './commands/overview.js';
 import { isRotateArgv, rotateCommand } from './commands/rotate.js';
+import { nginxFeature } from './features/nginx/model.js';
 import { overviewFeature } from './features/overview/model.js';
 import { kubeSource } from './features/overview/sources.js';
 import { pkiFeature } from './features/pki/model.js';
@@ -35,7 +37,7 @@ export interface CliDeps {
   stdinIsTTY?: boolean;
 }
 
-const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'rotate', 'info'] as const;
+const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'rotate', 'nginx', 'info'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /**
@@ -50,6 +52,8 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
   certs:
     '0 ok; 1 warnings; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
   rotate: '0 no conflict; 1 a conflict; 2 usage/configuration error; 3 nodes unreachable',
+  nginx:
+    '0 ok; 1 an ACME certificate has a finding (not Ready, expiring within 7 days, renewal overdue, an Ingress host not covered, Secret missing); 2 usage/configuration error; 3 no access log could be read',
   info: '0; 2 usage error',
 };
 
@@ -83,6 +87,8 @@ Usage:
                              the PKI tree and every check
   k8ops rotate plan [--json] [--days N]
                              the rotation schedule and its conflicts (k8ops rotate --help)
+  k8ops nginx [--json]       the ingress cache per host (hit ratio, cache statuses, rate) and the
+                             ACME certificates of the ingress
   k8ops info                 where k8ops looks for its files
   k8ops --help | --version
 
@@ -208,6 +214,8 @@ export function commandSources(sub: Subcommand | undefined): readonly SourceSet[
       return [overviewFeature];
     case 'nodes':
       return [{ sources: [kubeSource] }];
+    case 'nginx':
+      return [nginxFeature, { sources: [kubeSource] }];
     default:
       return undefined;
   }
@@ -263,6 +271,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
     if (a.sub === 'nodes') return await nodesCommand(session, a.json, out);
     if (a.sub === 'overview') return await overviewCommand(session, a.json, out);
     if (a.sub === 'certs') return await certsCommand(session, a, out, err, env);
+    if (a.sub === 'nginx') return await nginxCommand(session, a.json, out);
     // `rotate` is parsed and run by commands/rotate.ts before this point.
     return EXIT.config;
   } finally {

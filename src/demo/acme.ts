@@ -26,7 +26,7 @@ export interface DemoAcmeCert {
   notAfter: string;
   renewalTime: string;
   revision: number;
-  secret: { certPem: string };
+  secret: { certs: string[] };
 }
 
 /** host → days since issue (90-day certificates; cert-manager renews at 2/3 of the lifetime). */
@@ -87,7 +87,7 @@ export async function demoAcmeCertificates(
       notAfter: iso(notAfter),
       renewalTime: iso(renewal),
       revision: key === 'static' ? 2 : 1,
-      secret: { certPem: `${cert.toString('pem').trim()}\n${ca.toString('pem').trim()}\n` },
+      secret: { certs: [cert.toString('base64'), ca.toString('base64')] },
     });
   }
   return out;

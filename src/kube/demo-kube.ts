@@ -121,6 +121,30 @@ export class DemoKubeSource implements LiveKubeSource {
     this.changed();
   }
 
+  private acmePending: Promise<unknown> | undefined;
+
+  /** Certificates made in the background (demo/acme.ts): served once ready; `whenSettled` waits for them. */
+  setAcmeCertificatesFrom(p: Promise<AcmeCertificate[]>): void {
+    this.acmePending = p.then(
+      (c) => this.setAcmeCertificates(c),
+      () => {},
+    );
+  }
+
+  /** Resolves once the background parts (the ACME certificates) are in, or after `timeoutMs`. */
+  async whenSettled(timeoutMs = 10_000): Promise<unknown> {
+    if (!this.acmePending) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.acmePending,
+      new Promise((r) => {
+        timer = setTimeout(r, timeoutMs);
+        timer.unref?.();
+      }),
+    ]);
+    if (timer) clearTimeout(timer);
+  }
+
   /** Fault injection: mark a node (not) Ready with the Ready condition's reason/message. */
   setNodeReady(name: string, ready: boolean, reason?: string): void {
     const cur = this.nodes.get(name);

@@ -261,10 +261,10 @@ export interface AcmeCertificate {
   /** The Issuing condition is True (a renewal is in progress). */
   issuing?: boolean;
   /**
-   * The Secret's `tls.crt` (PEM, certificates only), read with a GET of the Secret whose
-   * `tls.key` is dropped on receipt and never kept; or why it could not be read.
+   * The certificates of the Secret's `tls.crt` (base64 DER, leaf first), read with a GET of
+   * the Secret whose `tls.key` is dropped on receipt and never kept; or why it could not be read.
    */
-  secret?: { certPem?: string; error?: string };
+  secret?: { certs?: string[]; error?: string };
 }
 
 export interface AcmeCertificates {

@@ -46,10 +46,7 @@ export function openDemoSession(opts: DemoSessionOptions): Session {
     ]),
   );
   const kube = new DemoKubeSource(inventory.nodes, 'demo-lab', { traffic: true });
-  void demoAcmeCertificates(DEMO_INGRESS_HOSTS, Date.now()).then(
-    (certs) => kube.setAcmeCertificates(certs),
-    () => {},
-  );
+  kube.setAcmeCertificatesFrom(demoAcmeCertificates(DEMO_INGRESS_HOSTS, Date.now()));
   return createSession({
     mode: 'demo',
     inventory,

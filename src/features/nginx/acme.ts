@@ -115,6 +115,15 @@ function parsePem(pem: string, where: string): CertSummary | string {
   return v;
 }
 
+/** Base64 DER blocks → PEM text. */
+export const toPem = (certs: readonly string[]): string =>
+  certs
+    .map(
+      (b) =>
+        `-----BEGIN CERTIFICATE-----\n${b.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`,
+    )
+    .join('');
+
 const ms = (iso: string | undefined): number | undefined => {
   if (!iso) return undefined;
   const t = Date.parse(iso);
@@ -132,8 +141,8 @@ export function acmeRow(
   const where = `${c.namespace}/${c.secretName}`;
   let cert: CertSummary | undefined;
   let secretError = c.secret?.error;
-  if (c.secret?.certPem) {
-    const p = parsePem(c.secret.certPem, where);
+  if (c.secret?.certs && c.secret.certs.length > 0) {
+    const p = parsePem(toPem(c.secret.certs), where);
     if (typeof p === 'string') secretError = p;
     else cert = p;
   }
@@ -267,6 +276,7 @@ export function acmeBranch(m: AcmeModel): { root: TreeMissing; checks: PkiCheck[
       kind: 'missing',
       key: 'acme',
       subject: 'ACME (cert-manager)',
+      note: 'the Secrets of cert-manager Certificates (kube API), issued by an external CA',
       ...(worst ? { worst } : {}),
       children,
     },

@@ -115,13 +115,19 @@ export function makeParser(
   const iUpStatus = idx('upstream_status');
   const iCache = idx('upstream_cache_status');
   const nVars = format.vars.length;
+  // Only the fields kept are cut out of the line (the request, the User-Agent… are skipped).
+  const keep = format.vars.map((_, i) =>
+    [iTime, iHost, iUp, iStatus, iBytes, iReqTime, iUpTime, iUpStatus, iCache].includes(i),
+  );
+  // Reused between calls (the parser is synchronous).
+  const vals: Array<string | undefined> = new Array(nVars);
   let lastTimeText = '';
   let lastTime: number | undefined;
 
   return (input: string): ParseResult => {
     if (typeof input !== 'string') return { ok: false, error: 'not text' };
     const line = input.endsWith('\r') ? input.slice(0, -1) : input;
-    const vals: Array<string | undefined> = new Array(nVars);
+    vals.fill(undefined);
     let pos = 0;
     let v = 0;
     for (let s = 0; s < steps.length; s++) {
@@ -137,7 +143,8 @@ export function makeParser(
         return { ok: false, error: `expected ${JSON.stringify(st.text)} at column ${pos + 1}` };
       }
       if (st.until === '') {
-        vals[v++] = line.slice(pos);
+        vals[v] = keep[v] ? line.slice(pos) : '';
+        v++;
         pos = line.length;
         continue;
       }
@@ -155,13 +162,15 @@ export function makeParser(
       if (end === -1) {
         const next = steps[s + 2];
         if (next?.kind === 'var' && next.optional) {
-          vals[v++] = line.slice(pos);
+          vals[v] = keep[v] ? line.slice(pos) : '';
+          v++;
           pos = line.length;
           break;
         }
         return { ok: false, error: `field $${st.name} does not end (column ${pos + 1})` };
       }
-      vals[v++] = line.slice(pos, end);
+      vals[v] = keep[v] ? line.slice(pos, end) : '';
+      v++;
       pos = end;
     }
     const statusText = vals[iStatus] ?? '';

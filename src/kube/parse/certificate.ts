@@ -54,10 +54,11 @@ export function parseCertificate(o: unknown): AcmeCertificate | undefined {
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]{1,65536}?-----END CERTIFICATE-----/g;
 
 /**
- * A Secret → its `tls.crt` as PEM (only the CERTIFICATE blocks). `tls.key` and every other
- * key are never read.
+ * A Secret → the CERTIFICATE blocks of its `tls.crt`, each as one line of base64 (DER; no
+ * newline, so the store's sanitiser leaves it as is). `tls.key` and every other key are
+ * never read.
  */
-export function secretCertPem(o: unknown): { certPem?: string; error?: string } {
+export function secretCerts(o: unknown): { certs?: string[]; error?: string } {
   const data = obj(obj(o).data);
   const b64 = str(data['tls.crt']);
   if (!b64) return { error: 'the Secret has no tls.crt' };
@@ -65,7 +66,14 @@ export function secretCertPem(o: unknown): { certPem?: string; error?: string } 
   const text = Buffer.from(b64, 'base64').toString('latin1');
   const blocks = text.match(PEM_CERT);
   if (!blocks) return { error: 'tls.crt holds no PEM certificate' };
-  return { certPem: `${blocks.join('\n')}\n` };
+  return {
+    certs: blocks.map((b) =>
+      b
+        .replace('-----BEGIN CERTIFICATE-----', '')
+        .replace('-----END CERTIFICATE-----', '')
+        .replace(/\s+/g, ''),
+    ),
+  };
 }
 
 export function parseIngress(o: unknown): KubeIngress | undefined {

@@ -10,7 +10,7 @@
  * SAN check. Store id `kube.ingresses`.
  */
 import { isKubeError, KubeError } from '../errors.js';
-import { parseCertificate, parseIngress, secretCertPem } from '../parse/certificate.js';
+import { parseCertificate, parseIngress, secretCerts } from '../parse/certificate.js';
 import { Sleeper } from '../timers.js';
 import type {
   AcmeCertificate,
@@ -186,7 +186,7 @@ async function readSecret(
       { verb: 'get', resource: 'secrets', namespace: c.namespace, name: c.secretName },
       { timeoutMs },
     );
-    return secretCertPem(body);
+    return secretCerts(body);
   } catch (e) {
     const err = isKubeError(e) ? e : new KubeError({ kind: 'protocol', message: String(e) });
     if (err.kind === 'not-found')

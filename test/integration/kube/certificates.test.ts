@@ -18,6 +18,7 @@ import { KubeClusterSource } from '../../../src/kube/cluster-source.js';
 import { bindKubeToStore } from '../../../src/kube/collect.js';
 import { kubeContextFromString } from '../../../src/kube/kubeconfig.js';
 import type { AcmeCertificates, KubeIngress } from '../../../src/kube/types.js';
+import { visibleDeep } from '../../../src/store/sanitise.js';
 import { Store } from '../../../src/store/store.js';
 import {
   fixture,
@@ -241,7 +242,8 @@ describe('cert-manager Certificates on the Kubernetes-API-shaped test server (ce
     );
     expect(stored).not.toContain('tls.key');
 
-    const m = acmeModel({ value: certs.value! }, ing.value, Date.now());
+    // As the session stores it: every string made visible (a PEM's newlines would not survive).
+    const m = acmeModel({ value: visibleDeep(certs.value!) }, visibleDeep(ing.value), Date.now());
     const by = Object.fromEntries(m.rows.map((r) => [r.name, r]));
     expect(by['shop-tls']!.findings).toEqual([]);
     expect(by['shop-tls']!.sans).toEqual(['shop.lab.k8ops.test']);

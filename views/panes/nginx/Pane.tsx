@@ -211,7 +211,11 @@ export function NginxPane({ model: m, ui, derived, clock, width, height }: Nginx
       ? 2
       : Math.min(acmeRows.length, 6) + 2;
   const unparsedLines = ui.showUnparsed ? Math.min(m.samples.length, 5) + 1 : 0;
-  const hostsHeight = Math.max(2, height - 6 - acmeLines - unparsedLines);
+  // The host table as tall as its rows, within what is left.
+  const hostsHeight = Math.max(
+    2,
+    Math.min(m.hosts.length + 1, height - 6 - acmeLines - unparsedLines),
+  );
   const statuses = CACHE_STATUSES.map((s) => `${CACHE_LABELS[s]} ${o.cache[s]}`).join('  ');
   const staleNote =
     o.cache.STALE > 0
