@@ -117,6 +117,11 @@ export async function nginxCommand(session: Session, json: boolean, out: Out): P
     `all hosts: ${o.map((w) => `${w.minutes}m ${fmtRate(w.rate)} req/s hit ${fmtPct(w.hitRatio)}`).join(' · ')}`,
   );
   lines.push(`requests, last 15 min: ${sparkline(m.overall.spark)}`);
+  const o5 = o[1]!;
+  if (o5.cache.STALE > 0)
+    lines.push(
+      `STALE in 5 min: ${o5.cache.STALE}, of which ${o5.staleFailed} because the upstream failed (5xx or no answer); the rest are background refreshes`,
+    );
   lines.push('');
   const w = 1; // the 5-minute window
   const header = [

@@ -23,6 +23,13 @@ const MAX_SAMPLE_CHARS = 200;
 /** Cache statuses whose body came from the cache. */
 export const FROM_CACHE: ReadonlySet<string> = new Set(['HIT', 'STALE', 'UPDATING', 'REVALIDATED']);
 const FROM_CACHE_INDEX = CACHE_STATUSES.map((s) => FROM_CACHE.has(s));
+const STALE_INDEX = CACHE_STATUSES.indexOf('STALE');
+
+/** The last upstream tried answered 5xx, or none answered (`-`, `502, 504`, `200 : 502`). */
+export function upstreamFailed(status: string): boolean {
+  const last = status.split(/[,:]/).at(-1)?.trim() ?? '-';
+  return last === '-' || last === '' || /^5\d\d$/.test(last);
+}
 
 export interface HostCounts {
   requests: number;
@@ -35,6 +42,8 @@ export interface HostCounts {
   /** Sparse histogram of upstream response times: bin → count. */
   upstreamHist: Record<number, number>;
   upstreamCount: number;
+  /** STALE served because the upstream failed (its status 5xx, or none), not a background refresh. */
+  staleFailed: number;
 }
 
 export interface StatsBucket {
@@ -68,6 +77,7 @@ export const emptyCounts = (): HostCounts => ({
   cacheBytes: 0,
   upstreamHist: {},
   upstreamCount: 0,
+  staleFailed: 0,
 });
 
 export function histBin(seconds: number): number {
@@ -84,6 +94,7 @@ export function addCounts(into: HostCounts, c: HostCounts): void {
   into.bytes += c.bytes;
   into.cacheBytes += c.cacheBytes;
   into.upstreamCount += c.upstreamCount;
+  into.staleFailed += c.staleFailed ?? 0;
   for (const [b, n] of Object.entries(c.upstreamHist))
     into.upstreamHist[+b] = (into.upstreamHist[+b] ?? 0) + n;
 }
@@ -164,6 +175,7 @@ export class NginxAggregator {
     if (cls >= 0 && cls < 5) c.classes[cls]!++;
     c.bytes += rec.bytes;
     if (FROM_CACHE_INDEX[rec.cacheIndex]) c.cacheBytes += rec.bytes;
+    if (rec.cacheIndex === STALE_INDEX && upstreamFailed(rec.upstreamStatus)) c.staleFailed++;
     if (rec.upstreamTime !== undefined) {
       const b = histBin(rec.upstreamTime);
       c.upstreamHist[b] = (c.upstreamHist[b] ?? 0) + 1;

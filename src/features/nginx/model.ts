@@ -44,6 +44,8 @@ export interface WindowStats {
   /** Seconds (upper bound of the histogram bin); null without upstream requests. */
   upstreamP50: number | null;
   upstreamP95: number | null;
+  /** STALE responses served because the upstream failed (5xx or none), not a background refresh. */
+  staleFailed: number;
 }
 
 export interface HostStats {
@@ -100,6 +102,7 @@ function windowOf(c: HostCounts, minutes: number): WindowStats {
     cacheBytes: c.cacheBytes,
     upstreamP50: quantile(c.upstreamHist, c.upstreamCount, 0.5) ?? null,
     upstreamP95: quantile(c.upstreamHist, c.upstreamCount, 0.95) ?? null,
+    staleFailed: c.staleFailed,
   };
 }
 

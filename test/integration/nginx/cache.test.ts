@@ -331,6 +331,8 @@ describeWith(
         BYPASS: 1,
         '-': 3,
       });
+      // The STALE was served because the upstream was gone (logged upstream status 502).
+      expect(w15.staleFailed).toBe(1);
       expect(w15.classes).toEqual({ '1xx': 0, '2xx': 13, '3xx': 0, '4xx': 1, '5xx': 0 });
       // From the cache: 3 HIT of /h (1000 B), REVALIDATED /reval/x (700 B), STALE /s (600 B).
       expect(w15.hitRatio).toBeCloseTo(5 / 11, 10);

@@ -219,7 +219,9 @@ export function NginxPane({ model: m, ui, derived, clock, width, height }: Nginx
   const statuses = CACHE_STATUSES.map((s) => `${CACHE_LABELS[s]} ${o.cache[s]}`).join('  ');
   const staleNote =
     o.cache.STALE > 0
-      ? ' · STALE: a background refresh, or a failing upstream (see its upstream status)'
+      ? o.staleFailed > 0
+        ? ` · ${o.staleFailed} STALE because the upstream failed (5xx or no answer)`
+        : ' · STALE: background refreshes (the upstream answered)'
       : '';
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">

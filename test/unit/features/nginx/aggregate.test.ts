@@ -9,6 +9,7 @@ import {
   NginxAggregator,
   RingReader,
   TailReader,
+  upstreamFailed,
 } from '../../../../src/features/nginx/aggregate.js';
 import { statsModel } from '../../../../src/features/nginx/model.js';
 import { DemoIngressTraffic, timeLocal } from '../../../../src/kube/demo-ingress-log.js';
@@ -55,6 +56,8 @@ describe('NginxAggregator + statsModel', () => {
     expect(a.windows[0]!.upstreamP95!).toBeGreaterThanOrEqual(1);
     expect(a.windows[0]!.upstreamP95!).toBeLessThan(1.25);
     expect(a.neverCaches).toBe(false);
+    // That STALE's upstream answered 200: a background refresh, not a failure.
+    expect(a.windows[0]!.staleFailed).toBe(0);
     expect(b.neverCaches).toBe(true);
     expect(b.windows[0]!.classes).toMatchObject({ '2xx': 24, '5xx': 1 });
     expect(overall.windows[2]!.requests).toBe(34);
@@ -66,6 +69,16 @@ describe('NginxAggregator + statsModel', () => {
     const agg = new NginxAggregator({ now: () => NOW });
     agg.add(line(NOW - 20 * 60_000, 'a.test', 'HIT'));
     expect(statsModel(agg.snapshot(), NOW).overall.windows[2]!.requests).toBe(0);
+  });
+});
+
+describe('upstreamFailed', () => {
+  it('judges the last upstream tried', () => {
+    expect(upstreamFailed('-')).toBe(true);
+    expect(upstreamFailed('502')).toBe(true);
+    expect(upstreamFailed('200, 502')).toBe(true);
+    expect(upstreamFailed('502 : 200')).toBe(false);
+    expect(upstreamFailed('304')).toBe(false);
   });
 });
 
