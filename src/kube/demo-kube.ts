@@ -49,7 +49,7 @@ export interface DemoKubeOptions {
   logLines?: number;
   /**
    * Synthetic ingress traffic (demo-ingress-log.ts): the last 15 minutes back-filled, then
-   * a few lines every half second, into the controller log ring. Default off.
+   * a few lines every second, into the controller log ring. Default off.
    */
   traffic?: boolean;
 }
@@ -102,15 +102,17 @@ export class DemoKubeSource implements LiveKubeSource {
     this.trafficTimer = setInterval(() => {
       tick++;
       const now = this.now();
-      const k = 1 + ((tick * 7) % 5);
+      const k = 1 + ((tick * 7) % 4);
       for (let i = 0; i < k; i++) this.pushLogLine(podOf(tick + i), traffic.line(now), now);
       this.changed();
-    }, 500);
+    }, 1000);
     this.trafficTimer.unref?.();
   }
 
   private pushLogLine(pod: string, text: string, at: number): void {
-    this.logLines.push({ pod, text, time: new Date(at).toISOString(), seq: ++this.logTotal });
+    this.logLines.push(
+      Object.freeze({ pod, text, time: new Date(at).toISOString(), seq: ++this.logTotal }),
+    );
     if (this.logLines.length > this.logMax)
       this.logLines.splice(0, this.logLines.length - this.logMax);
   }
@@ -163,12 +165,9 @@ export class DemoKubeSource implements LiveKubeSource {
 
   /** Append an ingress-nginx controller log line (the demo NGINX generator feeds this). */
   pushIngressLog(pod: string, text: string): void {
-    this.logLines.push({
-      pod,
-      text,
-      time: new Date(this.now()).toISOString(),
-      seq: ++this.logTotal,
-    });
+    this.logLines.push(
+      Object.freeze({ pod, text, time: new Date(this.now()).toISOString(), seq: ++this.logTotal }),
+    );
     if (this.logLines.length > this.logMax)
       this.logLines.splice(0, this.logLines.length - this.logMax);
     this.changed();
@@ -226,7 +225,8 @@ export class DemoKubeSource implements LiveKubeSource {
     const withErr = <T>(x: KubeSection<T>): KubeSection<T> =>
       error ? Object.freeze({ ...x, error, synced: false }) : x;
     const ingressLog: KubeLogView = Object.freeze({
-      lines: Object.freeze(this.logLines.map((l) => ({ ...l }))),
+      // Each line is frozen when pushed: the snapshot shares them.
+      lines: Object.freeze(this.logLines.slice()),
       total: this.logTotal,
       dropped: this.logTotal - this.logLines.length,
       following: Object.freeze(
