@@ -120,12 +120,17 @@ export class DemoIngressTraffic {
       site === 'api' ? 'shop-api-8080' : site === 'static' ? 'static-web-80' : 'shop-web-80';
     const upstream = `[${'shop'}-${svc}]`;
     const ip = `10.77.${1 + Math.floor(r() * 3)}.${10 + Math.floor(r() * 200)}`;
-    const upAddr = fromCache
-      ? '-'
-      : `10.244.${Math.floor(r() * 6)}.${10 + Math.floor(r() * 50)}:${site === 'api' ? 8080 : 80}`;
-    const upLen = fromCache ? '-' : String(bytes);
-    const upTime = upstreamTime === undefined ? '-' : upstreamTime.toFixed(3);
-    const upStatus = fromCache ? '-' : String(status);
+    // A STALE line carries the upstream status of the refresh that ran in the background
+    // (200), or of the failure it stood in for (502): the pane tells the two apart.
+    const staleFailed = cache === 'STALE' && r() < 0.25;
+    const upstreamShown = !fromCache || cache === 'STALE';
+    const upAddr = upstreamShown
+      ? `10.244.${Math.floor(r() * 6)}.${10 + Math.floor(r() * 50)}:${site === 'api' ? 8080 : 80}`
+      : '-';
+    const upLen = !upstreamShown ? '-' : staleFailed ? '0' : String(bytes);
+    const upTime =
+      upstreamTime === undefined ? (upstreamShown ? '0.004' : '-') : upstreamTime.toFixed(3);
+    const upStatus = !upstreamShown ? '-' : staleFailed ? '502' : String(status);
     const reqId = Array.from({ length: 32 }, () => '0123456789abcdef'[Math.floor(r() * 16)]).join(
       '',
     );

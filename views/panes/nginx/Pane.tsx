@@ -117,6 +117,38 @@ function hostColumns(wi: number, theme: ReturnType<typeof useTheme>): Column<Hos
   ];
 }
 
+/** The columns that fit `width`, the most important first, shown in their own order. */
+function fit<R>(cols: Column<R>[], priority: readonly string[], width: number): Column<R>[] {
+  const keep = new Set<string>();
+  let used = 0;
+  for (const key of priority) {
+    const c = cols.find((x) => x.key === key);
+    if (!c || used + c.width > width) continue;
+    keep.add(key);
+    used += c.width;
+  }
+  return cols.filter((c) => keep.has(c.key));
+}
+
+const HOST_PRIORITY = [
+  'host',
+  'rate',
+  'hit',
+  'HIT',
+  'MISS',
+  'BYPASS',
+  '-',
+  'EXPIRED',
+  'STALE',
+  '5xx',
+  'UPDATING',
+  'REVALIDATED',
+  'cached',
+  'p95',
+  'spark',
+];
+const ACME_PRIORITY = ['name', 'expires', 'check', 'ready', 'renewal', 'issuer'];
+
 function Renewal({ clock, at }: { clock: Clock; at: number | undefined }) {
   const now = useNow(clock, 'minute');
   if (at === undefined) return <Text>—</Text>;
@@ -128,7 +160,14 @@ function Renewal({ clock, at }: { clock: Clock; at: number | undefined }) {
   );
 }
 
-function acmeColumns(clock: Clock, theme: ReturnType<typeof useTheme>): Column<AcmeRow>[] {
+function acmeColumns(
+  clock: Clock,
+  theme: ReturnType<typeof useTheme>,
+  width: number,
+): Column<AcmeRow>[] {
+  // The findings take what is left (the issuer only on a wide pane).
+  const fixed = 28 + 7 + 18 + 16 + (width >= 130 ? 30 : 0);
+  const checkWidth = Math.max(20, width - fixed);
   const sevColor = (r: AcmeRow) =>
     r.worst === 'critical' ? theme.bad : r.worst === 'warning' ? theme.warn : theme.ok;
   return [
@@ -189,7 +228,7 @@ function acmeColumns(clock: Clock, theme: ReturnType<typeof useTheme>): Column<A
     {
       key: 'check',
       title: 'HOSTS · CHECKS',
-      width: 60,
+      width: checkWidth,
       render: (r) => (
         <Text wrap="truncate" color={r.findings.length > 0 ? sevColor(r) : undefined}>
           {r.findings.length > 0
@@ -246,7 +285,7 @@ export function NginxPane({ model: m, ui, derived, clock, width, height }: Nginx
         <Text color={theme.accent}>{sparkline(m.overall.spark)}</Text>
       </Text>
       <Table
-        columns={hostColumns(wi, theme)}
+        columns={fit(hostColumns(wi, theme), HOST_PRIORITY, width)}
         rows={m.hosts}
         rowKey={(h) => h.host}
         height={hostsHeight}
@@ -280,7 +319,7 @@ export function NginxPane({ model: m, ui, derived, clock, width, height }: Nginx
         </Text>
       ) : (
         <Table
-          columns={acmeColumns(clock, theme)}
+          columns={fit(acmeColumns(clock, theme, width), ACME_PRIORITY, width)}
           rows={acmeRows}
           rowKey={(r) => `${r.namespace}/${r.name}`}
           height={Math.min(acmeRows.length, 6) + 1}

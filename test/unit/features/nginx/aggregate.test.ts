@@ -120,5 +120,9 @@ describe('the demo traffic', () => {
     expect(overall.windows[2]!.hitRatio!).toBeGreaterThan(0.6);
     expect(overall.windows[2]!.hitRatio!).toBeLessThan(0.9);
     expect(hosts.filter((h) => h.neverCaches).map((h) => h.host)).toEqual(['api.lab.k8ops.test']);
+    // Some STALE lines stand in for a failing upstream, most are background refreshes.
+    const w = overall.windows[2]!;
+    expect(w.staleFailed).toBeGreaterThan(0);
+    expect(w.staleFailed).toBeLessThan(w.cache.STALE);
   });
 });
