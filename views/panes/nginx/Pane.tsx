@@ -118,7 +118,7 @@ function hostColumns(wi: number, theme: ReturnType<typeof useTheme>): Column<Hos
 }
 
 /** The columns that fit `width`, the most important first, shown in their own order. */
-function fit<R>(cols: Column<R>[], priority: readonly string[], width: number): Column<R>[] {
+function fitColumns<R>(cols: Column<R>[], priority: readonly string[], width: number): Column<R>[] {
   const keep = new Set<string>();
   let used = 0;
   for (const key of priority) {
@@ -285,7 +285,7 @@ export function NginxPane({ model: m, ui, derived, clock, width, height }: Nginx
         <Text color={theme.accent}>{sparkline(m.overall.spark)}</Text>
       </Text>
       <Table
-        columns={fit(hostColumns(wi, theme), HOST_PRIORITY, width)}
+        columns={fitColumns(hostColumns(wi, theme), HOST_PRIORITY, width)}
         rows={m.hosts}
         rowKey={(h) => h.host}
         height={hostsHeight}
@@ -319,7 +319,7 @@ export function NginxPane({ model: m, ui, derived, clock, width, height }: Nginx
         </Text>
       ) : (
         <Table
-          columns={fit(acmeColumns(clock, theme, width), ACME_PRIORITY, width)}
+          columns={fitColumns(acmeColumns(clock, theme, width), ACME_PRIORITY, width)}
           rows={acmeRows}
           rowKey={(r) => `${r.namespace}/${r.name}`}
           height={Math.min(acmeRows.length, 6) + 1}
