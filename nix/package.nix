@@ -31,6 +31,8 @@ let
           (root + "/src")
           (root + "/views")
           (root + "/k8ops.example.yaml")
+          # the access log format, shared with nix/lib/networking.nix (src/features/nginx/format.ts)
+          (root + "/nix/lib/ingress-log-format.json")
         ];
       };
   pkgJson = lib.importJSON (root + "/package.json");

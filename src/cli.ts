@@ -12,6 +12,7 @@ import { certsCommand, certsPathCommand } from './commands/certs.js';
 import { EXIT } from './commands/common.js';
 import { infoCommand } from './commands/info.js';
 import { mtuCommand } from './commands/mtu.js';
+import { nginxCommand } from './commands/nginx.js';
 import { nodesCommand } from './commands/nodes.js';
 import { type OpenArgs, openSession, SESSION_OPTIONS } from './commands/open.js';
 import { overviewCommand } from './commands/overview.js';
@@ -19,6 +20,7 @@ import { isRebuildArgv, rebuildCommand } from './commands/rebuild.js';
 import { isRotateArgv, rotateCommand } from './commands/rotate.js';
 import { bgpFeature } from './features/bgp/model.js';
 import { mtuFeature } from './features/mtu/model.js';
+import { nginxFeature } from './features/nginx/model.js';
 import { overviewFeature } from './features/overview/model.js';
 import { kubeSource } from './features/overview/sources.js';
 import { pkiFeature } from './features/pki/model.js';
@@ -53,6 +55,7 @@ const SUBCOMMANDS = [
   'info',
   'audit',
   'bgp',
+  'nginx',
 ] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
@@ -74,6 +77,8 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
   mtu: '0 ok; 1 warnings; 2 critical (a link or path below the target MTU, a route MTU too big for the tunnel) or a usage error; 3 nodes unreachable; the highest that applies',
   rotate:
     '0 ok (no conflict, or rotated); 1 a conflict; 2 usage/configuration error; 3 nodes unreachable; 4 rotation failed (previous pair back); 5 node locked by another run; 6 refused',
+  nginx:
+    '0 ok; 1 an ACME certificate has a finding (not Ready, expiring within 7 days, renewal overdue, an Ingress host not covered, Secret missing); 2 usage/configuration error; 3 no access log could be read',
   info: '0; 2 usage error',
   audit: '0 listed; 1 a malformed line in the log (skipped); 2 usage error or an unreadable log',
   bgp: "0 ok; 1 warnings (a VIP not in a router's RIB, a router not answering); 2 critical (a session down or disagreeing, an ASN mismatch) or a usage error; 3 nodes unreachable",
@@ -118,6 +123,8 @@ Usage:
   k8ops rotate NODE… [--only ID]… [--dry-run] [--yes] | --due | --break-lock NODE
                              rotate a node's certificates (lock, CSR on the node, signer, install,
                              restart/gates, rollback)
+  k8ops nginx [--json]       the ingress cache per host (hit ratio, cache statuses, rate) and the
+                             ACME certificates of the ingress
   k8ops info                 where k8ops looks for its files
   k8ops audit [--json] [--since DUR] [--action A] [--demo]
                              the audit log of actions: who, when, targets, plan, result
@@ -250,6 +257,8 @@ export function commandSources(sub: Subcommand | undefined): readonly SourceSet[
       return [{ sources: [kubeSource] }];
     case 'bgp':
       return [bgpFeature];
+    case 'nginx':
+      return [nginxFeature, { sources: [kubeSource] }];
     default:
       return undefined;
   }
@@ -310,6 +319,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
     if (a.sub === 'certs') return await certsCommand(session, a, out, err, env);
     if (a.sub === 'mtu') return await mtuCommand(session, a.json, out);
     if (a.sub === 'bgp') return await bgpCommand(session, a.json, out);
+    if (a.sub === 'nginx') return await nginxCommand(session, a.json, out);
     // `rotate` is parsed and run by commands/rotate.ts before this point.
     return EXIT.config;
   } finally {

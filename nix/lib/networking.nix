@@ -69,8 +69,11 @@ let
   # nginx's default key is $scheme$proxy_host$request_uri, and every ingress-nginx proxy_pass
   # goes to `upstream_balancer`: without $host, two virtual hosts share entries.
   cacheKey = "$scheme$request_method$host$request_uri";
-  defaultLogFormat = "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" $request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name] $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id";
-  logFormat = "${defaultLogFormat} $upstream_cache_status";
+  # One definition of the access log format, shared with k8ops's NGINX parser
+  # (src/features/nginx/format.ts): the controller's default plus $upstream_cache_status and $host.
+  logFormatDef = builtins.fromJSON (builtins.readFile ./ingress-log-format.json);
+  defaultLogFormat = logFormatDef.defaultFormat;
+  logFormat = concatStringsSep " " ([ defaultLogFormat ] ++ logFormatDef.extraFields);
   httpSnippet = concatStringsSep "\n" [
     "proxy_cache_path ${c.path} levels=1:2 keys_zone=${c.zone}:${c.keysZoneSize} max_size=${c.maxSize} inactive=${c.inactive} use_temp_path=off;"
     "proxy_cache_key \"${cacheKey}\";"

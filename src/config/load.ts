@@ -389,6 +389,8 @@ function buildInventory(
     namespace: file.ingress?.namespace ?? DEFAULTS.ingress.namespace,
     cacheZone: file.ingress?.cacheZone ?? DEFAULTS.ingress.cacheZone,
   };
+  if (file.ingress?.logFile != null) ingress.logFile = file.ingress.logFile;
+  if (file.ingress?.logNodes != null) ingress.logNodes = [...file.ingress.logNodes];
 
   const addons: Inventory['addons'] = {};
   if (file.addons?.manifest != null) addons.manifest = expand(file.addons.manifest);

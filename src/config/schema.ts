@@ -324,6 +324,12 @@ const networkShape = {
 const ingressShape = {
   namespace: checked('namespace', checkNodeName).nullish(),
   cacheZone: cacheZone.nullish(),
+  logFile: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._\-/]+$/, 'must be an absolute path of plain characters')
+    .refine((p) => !p.split('/').includes('..'), 'must not contain ..')
+    .nullish(),
+  logNodes: z.array(nodeName).nullish(),
 };
 
 const addonsShape = {

@@ -87,6 +87,10 @@ export interface NetworkSettings {
 export interface IngressSettings {
   namespace: string;
   cacheZone: string;
+  /** Access log file on the nodes, read over SSH (`tail -n`) instead of the controller logs. */
+  logFile?: string;
+  /** Nodes whose `logFile` is read (default: every node). */
+  logNodes?: string[];
 }
 
 export interface AddonsSettings {

@@ -5,6 +5,7 @@
 
 import { bgpFeature } from './bgp/model.js';
 import { mtuFeature } from './mtu/model.js';
+import { nginxFeature } from './nginx/model.js';
 import { overviewFeature } from './overview/model.js';
 import { pkiFeature } from './pki/model.js';
 import { rotationFeature } from './rotation/model.js';
@@ -16,6 +17,7 @@ export const FEATURES: readonly FeatureDef[] = [
   rotationFeature,
   mtuFeature,
   bgpFeature,
+  nginxFeature,
 ] as FeatureDef[];
 
 /** The sources of `features`, each once (by id), in first-seen order. */

@@ -5,6 +5,7 @@
  * the addon versions. Fixed data, built once per DemoKubeSource.
  */
 import type { NodeSpec } from '../config/types.js';
+import { DEMO_INGRESS_HOSTS } from './demo-ingress-log.js';
 import type {
   AddonVersion,
   BgpNodeConfigStatus,
@@ -12,6 +13,7 @@ import type {
   CiliumConfigSummary,
   KubeClusterSnapshot,
   KubeErrorInfo,
+  KubeIngress,
   KubePod,
   KubeSection,
 } from './types.js';
@@ -21,7 +23,10 @@ export const DEMO_CILIUM_VERSION = 'v1.18.2';
 export const DEMO_INGRESS_NGINX_VERSION = '1.13.3';
 
 /** The sections that do not change with faults (an unreachable API only adds its error). */
-export type DemoFixedSections = Omit<KubeClusterSnapshot, 'api' | 'nodes' | 'ingressLog'>;
+export type DemoFixedSections = Omit<
+  KubeClusterSnapshot,
+  'api' | 'nodes' | 'ingressLog' | 'certificates'
+>;
 
 export function demoFixedSections(
   specs: readonly NodeSpec[],
@@ -268,7 +273,21 @@ export function demoFixedSections(
     ciliumConfig: demoSection(ciliumConfig, at),
     bgp: demoSection(bgp, at),
     addons: demoSection(addons, at),
+    ingresses: demoSection(demoIngresses(), at),
   };
+}
+
+/** The demo's Ingresses: one per host of the synthetic traffic, each with its ACME Secret. */
+export function demoIngresses(): KubeIngress[] {
+  return Object.values(DEMO_INGRESS_HOSTS).map((host) => {
+    const name = host.split('.')[0]!;
+    return {
+      namespace: 'shop',
+      name,
+      hosts: [host],
+      tls: [{ secretName: `${name}-tls`, hosts: [host] }],
+    };
+  });
 }
 
 /** A demo section: the value frozen; synced unless `error` is given. */

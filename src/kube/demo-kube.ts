@@ -8,6 +8,7 @@
  */
 import type { NodeSpec } from '../config/types.js';
 import type { CallOptions } from '../store/io.js';
+import { DemoIngressTraffic } from './demo-ingress-log.js';
 import {
   DEMO_KUBELET_VERSION,
   type DemoFixedSections,
@@ -15,6 +16,7 @@ import {
   demoSection,
 } from './demo-kube-lab.js';
 import type {
+  AcmeCertificate,
   KubeApiStatus,
   KubeClusterSnapshot,
   KubeContextInfo,
@@ -45,6 +47,11 @@ export interface DemoKubeOptions {
   now?: () => number;
   /** Ring bound for `pushIngressLog`. */
   logLines?: number;
+  /**
+   * Synthetic ingress traffic (demo-ingress-log.ts): the last 15 minutes back-filled, then
+   * a few lines every second, into the controller log ring. Default off.
+   */
+  traffic?: boolean;
 }
 
 export class DemoKubeSource implements LiveKubeSource {
@@ -62,6 +69,8 @@ export class DemoKubeSource implements LiveKubeSource {
   private logTotal = 0;
   private readonly logMax: number;
   private fixed: DemoFixedSections | undefined;
+  private acme: AcmeCertificate[] | undefined;
+  private trafficTimer: NodeJS.Timeout | undefined;
 
   constructor(nodes: readonly NodeSpec[], context = 'demo-lab', opts: DemoKubeOptions = {}) {
     this.context = context;
@@ -72,6 +81,70 @@ export class DemoKubeSource implements LiveKubeSource {
     for (const n of nodes) {
       this.nodes.set(n.name, { name: n.name, ready: true, kubeletVersion: DEMO_KUBELET_VERSION });
     }
+    if (opts.traffic) this.startTraffic();
+  }
+
+  private startTraffic(): void {
+    const traffic = new DemoIngressTraffic();
+    this.fixed ??= demoFixedSections(this.specs, this.context, this.startedAt);
+    const names = this.fixed.ingressControllerPods.value?.map((p) => p.name) ?? [
+      'ingress-nginx-controller',
+    ];
+    const podOf = (i: number) => names[i % names.length]!;
+    // Back-fill: the ring's worth of lines over the last 15 minutes (a busier hour 10 min ago).
+    const t0 = this.now();
+    const n = Math.min(this.logMax, 1800);
+    for (let i = 0; i < n; i++) {
+      const t = t0 - 15 * 60_000 + Math.floor((i / n) ** 0.9 * 15 * 60_000);
+      this.pushLogLine(podOf(i), traffic.line(t), t);
+    }
+    let tick = 0;
+    this.trafficTimer = setInterval(() => {
+      tick++;
+      const now = this.now();
+      const k = 1 + ((tick * 7) % 4);
+      for (let i = 0; i < k; i++) this.pushLogLine(podOf(tick + i), traffic.line(now), now);
+      this.changed();
+    }, 1000);
+    this.trafficTimer.unref?.();
+  }
+
+  private pushLogLine(pod: string, text: string, at: number): void {
+    this.logLines.push(
+      Object.freeze({ pod, text, time: new Date(at).toISOString(), seq: ++this.logTotal }),
+    );
+    if (this.logLines.length > this.logMax)
+      this.logLines.splice(0, this.logLines.length - this.logMax);
+  }
+
+  /** The cert-manager Certificates (with their Secrets' certificates) the demo serves. */
+  setAcmeCertificates(certs: AcmeCertificate[]): void {
+    this.acme = certs;
+    this.changed();
+  }
+
+  private acmePending: Promise<unknown> | undefined;
+
+  /** Certificates made in the background (demo/acme.ts): served once ready; `whenSettled` waits for them. */
+  setAcmeCertificatesFrom(p: Promise<AcmeCertificate[]>): void {
+    this.acmePending = p.then(
+      (c) => this.setAcmeCertificates(c),
+      () => {},
+    );
+  }
+
+  /** Resolves once the background parts (the ACME certificates) are in, or after `timeoutMs`. */
+  async whenSettled(timeoutMs = 10_000): Promise<unknown> {
+    if (!this.acmePending) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.acmePending,
+      new Promise((r) => {
+        timer = setTimeout(r, timeoutMs);
+        timer.unref?.();
+      }),
+    ]);
+    if (timer) clearTimeout(timer);
   }
 
   /** Fault injection: mark a node (not) Ready with the Ready condition's reason/message. */
@@ -92,12 +165,9 @@ export class DemoKubeSource implements LiveKubeSource {
 
   /** Append an ingress-nginx controller log line (the demo NGINX generator feeds this). */
   pushIngressLog(pod: string, text: string): void {
-    this.logLines.push({
-      pod,
-      text,
-      time: new Date(this.now()).toISOString(),
-      seq: ++this.logTotal,
-    });
+    this.logLines.push(
+      Object.freeze({ pod, text, time: new Date(this.now()).toISOString(), seq: ++this.logTotal }),
+    );
     if (this.logLines.length > this.logMax)
       this.logLines.splice(0, this.logLines.length - this.logMax);
     this.changed();
@@ -155,7 +225,8 @@ export class DemoKubeSource implements LiveKubeSource {
     const withErr = <T>(x: KubeSection<T>): KubeSection<T> =>
       error ? Object.freeze({ ...x, error, synced: false }) : x;
     const ingressLog: KubeLogView = Object.freeze({
-      lines: Object.freeze(this.logLines.map((l) => ({ ...l }))),
+      // Each line is frozen when pushed: the snapshot shares them.
+      lines: Object.freeze(this.logLines.slice()),
       total: this.logTotal,
       dropped: this.logTotal - this.logLines.length,
       following: Object.freeze(
@@ -171,12 +242,16 @@ export class DemoKubeSource implements LiveKubeSource {
         Object.entries(s).map(([k, x]) => [k, withErr(x as KubeSection<unknown>)]),
       ) as DemoFixedSections),
       ingressLog,
+      certificates: this.acme
+        ? withErr(demoSection({ certificates: this.acme }, at))
+        : withErr(demoSection({ certificates: [] }, at)),
     });
     return this.snap;
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.trafficTimer) clearInterval(this.trafficTimer);
     this.listeners.clear();
   }
 

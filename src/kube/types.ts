@@ -241,6 +241,48 @@ export interface KubeLogView {
   readonly updatedAt?: number;
 }
 
+/** A cert-manager `Certificate` (cert-manager.io/v1) with the certificate its Secret holds. */
+export interface AcmeCertificate {
+  namespace: string;
+  name: string;
+  secretName: string;
+  issuerName: string;
+  /** `Issuer` (default) or `ClusterIssuer`. */
+  issuerKind: string;
+  /** spec.dnsNames (plus spec.commonName when not among them). */
+  dnsNames: string[];
+  /** The Ready condition: undefined when absent. */
+  ready?: boolean;
+  readyReason?: string;
+  readyMessage?: string;
+  /** status.notBefore / notAfter / renewalTime (RFC 3339). */
+  notBefore?: string;
+  notAfter?: string;
+  renewalTime?: string;
+  revision?: number;
+  /** The Issuing condition is True (a renewal is in progress). */
+  issuing?: boolean;
+  /**
+   * The certificates of the Secret's `tls.crt` (base64 DER, leaf first), read with a GET of
+   * the Secret whose `tls.key` is dropped on receipt and never kept; or why it could not be read.
+   */
+  secret?: { certs?: string[]; error?: string };
+}
+
+export interface AcmeCertificates {
+  /** Why there is nothing to read (cert-manager not installed) when set. */
+  absent?: string;
+  certificates: AcmeCertificate[];
+}
+
+/** An Ingress's hosts: from `spec.rules[].host` and `spec.tls[]` (with the Secret each names). */
+export interface KubeIngress {
+  namespace: string;
+  name: string;
+  hosts: string[];
+  tls: Array<{ secretName?: string; hosts: string[] }>;
+}
+
 export interface KubeClusterSnapshot {
   readonly api: KubeApiStatus;
   readonly nodes: KubeSection<readonly KubeNodeStatus[]>;
@@ -252,6 +294,8 @@ export interface KubeClusterSnapshot {
   readonly bgp: KubeSection<BgpNodeConfigs>;
   readonly addons: KubeSection<readonly AddonVersion[]>;
   readonly ingressLog: KubeLogView;
+  readonly certificates: KubeSection<AcmeCertificates>;
+  readonly ingresses: KubeSection<readonly KubeIngress[]>;
 }
 
 export interface KubeContextInfo {

@@ -34,7 +34,7 @@ export function rowLabel(item: TreeRowItem): string {
     case 'cert':
       return item.cert.commonName ?? item.cert.subject;
     case 'missing':
-      return `${item.subject} — on no node`;
+      return item.note ? `${item.subject} — ${item.note}` : `${item.subject} — on no node`;
     case 'file':
       return `${item.node}:${posix.basename(item.path)}`;
     case 'node':

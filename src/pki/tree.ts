@@ -39,6 +39,8 @@ export interface TreeMissing {
   kind: 'missing';
   key: string;
   subject: string;
+  /** What the branch is, when it is not a missing issuer (the ACME branch). */
+  note?: string;
   worst?: Severity;
   children: TreeNode[];
 }

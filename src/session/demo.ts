@@ -6,11 +6,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cacheDir, stateDir } from '../config/paths.js';
+import { demoAcmeCertificates } from '../demo/acme.js';
 import { demoAddonsManifest } from '../demo/addons.js';
 import { demoInventory } from '../demo/inventory.js';
 import { ensureDemoLab } from '../demo/lab.js';
 import { routerSpec } from '../features/bgp/sources.js';
 import type { SourceSet } from '../features/types.js';
+import { DEMO_INGRESS_HOSTS } from '../kube/demo-ingress-log.js';
 import { DemoKubeSource } from '../kube/demo-kube.js';
 import type { NodeAgent } from '../nodes/agent.js';
 import { deferredNodeAgent } from '../nodes/deferred-agent.js';
@@ -75,12 +77,14 @@ export function openDemoSession(opts: DemoSessionOptions): Session {
       ),
     ]),
   );
+  const kube = new DemoKubeSource(inventory.nodes, 'demo-lab', { traffic: true });
+  kube.setAcmeCertificatesFrom(demoAcmeCertificates(DEMO_INGRESS_HOSTS, Date.now()));
   return createSession({
     mode: 'demo',
     inventory,
     agents,
     routerAgents,
-    kube: new DemoKubeSource(inventory.nodes),
+    kube,
     readOnly: opts.readOnly,
     stateDir: opts.stateDir ?? demoStateDir(),
     ...(opts.features ? { features: opts.features } : {}),

@@ -16,6 +16,7 @@ for (const name of [
   'rebuild.mjs',
   'mtu.mjs',
   'bgp.mjs',
+  'nginx.mjs',
 ]) {
   if (only && !name.startsWith(only)) continue;
   const file = join(here, name);

@@ -209,8 +209,8 @@ describe.skipIf(!tmux)('the PKI pane in tmux (built)', () => {
       // Wait for the whole frame: a capture can land between two writes of one frame.
       let s = await term.waitFor(
         (x) =>
-          /49 certs · 61 files/.test(x) && x.includes('j/k move  Enter details  s worst first'),
-        'the PKI tree with its key hints',
+          /52 certs · 61 files/.test(x) && x.includes('j/k move  Enter details  s worst first'),
+        "the PKI tree (49 node certificates + the demo's 3 ACME ones) with its key hints",
       );
       expect(s).toMatch(/CERTIFICATE\s+EXPIRES\s+WHERE/);
       expect(s).toContain('j/k move  Enter details  s worst first');

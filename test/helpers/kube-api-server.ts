@@ -7,6 +7,8 @@
  *   GET /apis/apps/v1/[namespaces/NS/]deployments|daemonsets             list + watch
  *   GET /apis/cilium.io, /apis/cilium.io/V, …/V/ciliumbgpnodeconfigs     discovery, list + watch
  *   GET /api/v1/namespaces/NS/pods/NAME/log?container&follow&tailLines&timestamps&sinceTime
+ *   GET /api/v1/[namespaces/NS/]secrets[/NAME], /apis/networking.k8s.io/v1/[…]ingresses,
+ *       /apis/cert-manager.io/v1/[namespaces/NS/]certificates (404 with certManager: false)
  *
  * Lists honour labelSelector/fieldSelector/limit/continue and carry the store's
  * resourceVersion; watches replay events after `resourceVersion`, stream chunked JSON lines
@@ -316,7 +318,10 @@ export type ResourceName =
   | 'configmaps'
   | 'deployments'
   | 'daemonsets'
-  | 'ciliumbgpnodeconfigs';
+  | 'ciliumbgpnodeconfigs'
+  | 'secrets'
+  | 'ingresses'
+  | 'certificates';
 
 interface ResourceInfo {
   namespaced: boolean;
@@ -351,6 +356,21 @@ const RESOURCES: Record<ResourceName, ResourceInfo> = {
     kind: 'CiliumBGPNodeConfig',
     builtin: false,
     apiVersion: 'cilium.io/v2',
+  },
+  secrets: { namespaced: true, group: '', kind: 'Secret', builtin: true, apiVersion: 'v1' },
+  ingresses: {
+    namespaced: true,
+    group: 'networking.k8s.io',
+    kind: 'Ingress',
+    builtin: true,
+    apiVersion: 'networking.k8s.io/v1',
+  },
+  certificates: {
+    namespaced: true,
+    group: 'cert-manager.io',
+    kind: 'Certificate',
+    builtin: false,
+    apiVersion: 'cert-manager.io/v1',
   },
 };
 
@@ -418,6 +438,8 @@ export interface KubeApiServerOptions {
   socketPath?: string;
   /** Seed the cluster (3 nodes, cilium pods, relay, ingress, config, workloads, BGP). Default true. */
   seed?: boolean;
+  /** cert-manager's CRDs are installed (certificates served). Default true. */
+  certManager?: boolean;
 }
 
 export interface RecordedRequest {
@@ -858,7 +880,7 @@ export class KubeApiServer {
     let sub: string | undefined;
     let crdVersion: string | undefined;
     m =
-      /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?(nodes|pods|configmaps)(?:\/([^/]+)(?:\/(log))?)?$/.exec(
+      /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?(nodes|pods|configmaps|secrets)(?:\/([^/]+)(?:\/(log))?)?$/.exec(
         path,
       );
     if (m) {
@@ -872,6 +894,18 @@ export class KubeApiServer {
       namespace = m[1];
       resource = m[2] as ResourceName;
     }
+    m =
+      /^\/apis\/(networking\.k8s\.io|cert-manager\.io)\/v1\/(?:namespaces\/([^/]+)\/)?(ingresses|certificates)$/.exec(
+        path,
+      );
+    if (m && (m[3] === 'certificates') === (m[1] === 'cert-manager.io')) {
+      if (m[3] === 'certificates' && this.opts.certManager === false) {
+        this.#status(res, 404, 'NotFound', 'the server could not find the requested resource', {});
+        return;
+      }
+      namespace = m[2];
+      resource = m[3] as ResourceName;
+    }
     m = /^\/apis\/cilium\.io\/([^/]+)\/ciliumbgpnodeconfigs$/.exec(path);
     if (m) {
       crdVersion = m[1]!;
@@ -881,7 +915,10 @@ export class KubeApiServer {
       }
       resource = 'ciliumbgpnodeconfigs';
     }
-    if (!resource || (namespace === undefined && resource === 'configmaps' && name)) {
+    if (
+      !resource ||
+      (namespace === undefined && (resource === 'configmaps' || resource === 'secrets') && name)
+    ) {
       this.#status(res, 404, 'NotFound', 'the server could not find the requested resource', {});
       return;
     }

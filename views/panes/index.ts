@@ -7,6 +7,7 @@
 import { bgpPane } from './bgp/index.js';
 import { jobsPane } from './jobs/index.js';
 import { mtuPane } from './mtu/index.js';
+import { nginxPane } from './nginx/index.js';
 import { overviewPane } from './overview/index.js';
 import { pkiPane } from './pki/index.js';
 import { placeholderPane } from './placeholder/Pane.js';
@@ -25,13 +26,7 @@ export const PANES: readonly AnyPane[] = [
     source: 'Hubble (issue: flows)',
   }),
   bgpPane,
-  placeholderPane({
-    id: 'nginx',
-    key: '6',
-    title: 'NGINX',
-    what: 'ingress-nginx cache hit ratio and HIT/MISS/EXPIRED/STALE/BYPASS counts per host from access logs, request rate, status classes, cache size.',
-    source: 'ingress-nginx logs (issue: NGINX cache)',
-  }),
+  nginxPane,
   mtuPane,
   jobsPane,
 ];

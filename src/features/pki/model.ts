@@ -10,6 +10,7 @@ import { defaultLayout } from '../../pki/layout-data.js';
 import { buildPkiReport, type PkiReport } from '../../pki/report.js';
 import type { TreeNodeProblem } from '../../pki/tree.js';
 import type { CertFile, PkiStatus } from '../../pki/types.js';
+import { ACME_READS, readAcme, withAcmeBranch } from '../nginx/acme.js';
 import type { FeatureDef, SnapshotReader } from '../types.js';
 import { certsSource, pkiStatusSource } from './sources.js';
 
@@ -77,7 +78,7 @@ export function buildPkiModel(
   opts: PkiModelOptions,
 ): PkiReport {
   const { nodes, problems, pending } = pkiInputs(inv, read, opts);
-  return buildPkiReport({
+  const report = buildPkiReport({
     nodes,
     problems,
     pending,
@@ -92,6 +93,8 @@ export function buildPkiModel(
       rootOffline: inv.pki.rootOffline,
     },
   });
+  // The cluster's ACME certificates (cert-manager), when the kube watches have any.
+  return opts.only ? report : withAcmeBranch(report, readAcme(read, now));
 }
 
 /** What the PKI pane shows, reduced to a string: a report with the same one changes nothing. */
@@ -113,6 +116,7 @@ export function pkiSignature(r: PkiReport): string {
 export const pkiFeature: FeatureDef<PkiReport> = {
   id: 'pki',
   sources: [certsSource, pkiStatusSource],
+  reads: ACME_READS,
   model: ({ inventory, read, now }) =>
     buildPkiModel(inventory, read, now, { layout: defaultLayout() }),
   signature: pkiSignature,

@@ -9,6 +9,7 @@ import type { KubeClusterSnapshot } from '../types.js';
 import { ADDONS } from './addons.js';
 import { API } from './api.js';
 import { BGP } from './bgp.js';
+import { CERTIFICATES, INGRESSES } from './certificates.js';
 import { CILIUM_CONFIG } from './cilium-config.js';
 import { INGRESS_LOG } from './ingress-log.js';
 import type { KubeWatchDef, WatchContext } from './kube-watch.js';
@@ -25,6 +26,8 @@ export const KUBE_WATCHES = {
   bgp: BGP,
   addons: ADDONS,
   ingressLog: INGRESS_LOG,
+  certificates: CERTIFICATES,
+  ingresses: INGRESSES,
 } as const satisfies {
   readonly [K in keyof KubeClusterSnapshot]: KubeWatchDef<KubeClusterSnapshot[K]>;
 };

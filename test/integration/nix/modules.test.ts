@@ -9,10 +9,12 @@
  * node-tools modules wire what they promise. What it cannot prove: what the stand-in does not
  * reproduce (harness/README.md) — that needs a real `nixos-rebuild` against nixpkgs.
  */
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { ingressLogFormat } from '../../../src/features/nginx/format.js';
 import {
   type CoreResult,
   describeWith,
@@ -348,8 +350,9 @@ describeWith(['nix-instantiate'], 'nix/modules (evaluated with a stand-in lib)',
       operator: { replicas: 2 }, // the operator's value wins over the manifest's 1
       bgpControlPlane: { enabled: true, statusReport: { enabled: true } },
     });
-    expect(rendered['ingress-nginx']!.configMapData['log-format-upstream']).toMatch(
-      / \$upstream_cache_status$/,
+    // The one format definition: the rendered ConfigMap says what k8ops's parser reads.
+    expect(rendered['ingress-nginx']!.configMapData['log-format-upstream']).toBe(
+      ingressLogFormat(),
     );
     expect(rendered['ingress-nginx']!.configMapData['http-snippet']).toContain('$host');
     expect(rendered['cert-manager']!.configMapData).toEqual({});

@@ -5,6 +5,7 @@
  * ConfigMap data (cache with $host in the key, a log format ending in $upstream_cache_status).
  */
 import { expect, it } from 'vitest';
+import { ingressLogFormat } from '../../../src/features/nginx/format.js';
 import { describeWith, nixEval, nixEvalRaw, type Tree } from './helpers.js';
 
 interface Net {
@@ -72,7 +73,7 @@ describeWith(['nix-instantiate'], 'nix/lib/networking.nix (evaluated)', () => {
     });
   });
 
-  it('ingress-nginx: proxy cache with $host in the key, buffering on, $upstream_cache_status logged', () => {
+  it('ingress-nginx: proxy cache with $host in the key, buffering on, $upstream_cache_status and $host logged', () => {
     const c = net({ roles: ['worker'] }).ingressNginxConfig;
     expect(c['http-snippet']).toBe(
       'proxy_cache_path /tmp/nginx-cache levels=1:2 keys_zone=ingress_cache:64m max_size=2g inactive=60m use_temp_path=off;\n' +
@@ -80,8 +81,10 @@ describeWith(['nix-instantiate'], 'nix/lib/networking.nix (evaluated)', () => {
     );
     expect(c['proxy-buffering']).toBe('on');
     expect(c['log-format-upstream']).toBe(
-      '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name] $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id $upstream_cache_status',
+      '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name] $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id $upstream_cache_status $host',
     );
+    // … which is, to the character, the format k8ops's NGINX parser is compiled from.
+    expect(c['log-format-upstream']).toBe(ingressLogFormat());
     expect(c['location-snippet']).toContain('proxy_cache ingress_cache;');
     expect(c['location-snippet']).toContain('proxy_no_cache $http_authorization;');
     expect(c['location-snippet']).toContain(

@@ -134,7 +134,9 @@ function Footer({ item, width }: { item?: TreeRowItem; width: number }) {
     text = `${item.node}: ${item.message}`;
     color = theme.bad;
   } else if (item?.kind === 'missing') {
-    text = `${item.subject} is on no node: signatures up to it are not verified`;
+    text = item.note
+      ? `${item.subject}: ${item.note}`
+      : `${item.subject} is on no node: signatures up to it are not verified`;
   }
   return (
     <Box height={1} width={width} overflow="hidden">

@@ -1,0 +1,313 @@
+/**
+ * The NGINX model: the aggregated access log (the controller log ring, or the nodes' log
+ * files) turned into windows of 1, 5 and 15 minutes per host and overall — hit ratio,
+ * counts per cache status, bytes served from cache, request rate, status classes, upstream
+ * time p50/p95 — a 15-minute request sparkline, the lines that did not parse, and the ACME
+ * certificates of the ingress. Pure (time passed in); shared by the pane and `k8ops nginx`.
+ */
+import { CLUSTER_SCOPE } from '../../store/types.js';
+import type { FeatureDef, ModelInput } from '../types.js';
+import { ACME_READS, type AcmeModel, readAcme } from './acme.js';
+import {
+  addCounts,
+  BUCKET_MS,
+  emptyCounts,
+  FROM_CACHE,
+  type HostCounts,
+  type NginxStats,
+  quantile,
+  type UnparsedSample,
+} from './aggregate.js';
+import { CACHE_STATUSES, type CacheStatus } from './parse.js';
+import { NGINX_FILE, NGINX_RING, nginxFileSource, nginxRingSource } from './sources.js';
+
+export const WINDOWS_MIN = [1, 5, 15] as const;
+/** Sparkline: 30 columns of 30 s over 15 minutes. */
+export const SPARK_COLUMNS = 30;
+export const SPARK_STEP_MS = 30_000;
+/** A host "never caches" when none of at least this many requests in 15 min came from the cache. */
+export const NEVER_CACHES_MIN = 20;
+
+export interface WindowStats {
+  minutes: number;
+  requests: number;
+  /** Requests per second over the window. */
+  rate: number;
+  /** (HIT + STALE + UPDATING + REVALIDATED) / requests with a cache status; null without any. */
+  hitRatio: number | null;
+  cache: Record<CacheStatus, number>;
+  /** `1xx` … `5xx`. */
+  classes: Record<string, number>;
+  bytes: number;
+  /** Bytes whose body came from the cache (HIT, STALE, UPDATING, REVALIDATED). */
+  cacheBytes: number;
+  /** Seconds (upper bound of the histogram bin); null without upstream requests. */
+  upstreamP50: number | null;
+  upstreamP95: number | null;
+  /** STALE responses served because the upstream failed (5xx or none), not a background refresh. */
+  staleFailed: number;
+}
+
+export interface HostStats {
+  host: string;
+  windows: WindowStats[];
+  /** Requests per SPARK_STEP_MS, oldest first. */
+  spark: number[];
+  /** Many requests in 15 min, none from the cache. */
+  neverCaches: boolean;
+}
+
+export type NginxSourceKind = 'ring' | 'file' | 'none';
+
+export interface NginxModel {
+  now: number;
+  source: NginxSourceKind;
+  /** Where the lines come from, one line (pods followed, or files on nodes). */
+  sourceText: string;
+  /** Why lines are not coming (kube log follow failing, a node's tail failing). */
+  errors: string[];
+  pending: boolean;
+  overall: HostStats;
+  /** By 15-minute requests, most first. */
+  hosts: HostStats[];
+  lines: number;
+  parsed: number;
+  unparseable: number;
+  samples: UnparsedSample[];
+  missed: number;
+  lastLineAt?: number;
+  acme: AcmeModel;
+}
+
+const CLASS_NAMES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+
+function windowOf(c: HostCounts, minutes: number): WindowStats {
+  const cache = Object.fromEntries(CACHE_STATUSES.map((s, i) => [s, c.cache[i] ?? 0])) as Record<
+    CacheStatus,
+    number
+  >;
+  const withStatus = c.requests - cache['-'];
+  const fromCache = CACHE_STATUSES.reduce(
+    (s, st, i) => s + (FROM_CACHE.has(st) ? (c.cache[i] ?? 0) : 0),
+    0,
+  );
+  return {
+    minutes,
+    requests: c.requests,
+    rate: c.requests / (minutes * 60),
+    hitRatio: withStatus > 0 ? fromCache / withStatus : null,
+    cache,
+    classes: Object.fromEntries(CLASS_NAMES.map((n, i) => [n, c.classes[i] ?? 0])),
+    bytes: c.bytes,
+    cacheBytes: c.cacheBytes,
+    upstreamP50: quantile(c.upstreamHist, c.upstreamCount, 0.5) ?? null,
+    upstreamP95: quantile(c.upstreamHist, c.upstreamCount, 0.95) ?? null,
+    staleFailed: c.staleFailed,
+  };
+}
+
+/** Every stats document merged (several nodes' files), buckets by start. */
+function mergeStats(all: readonly NginxStats[]): NginxStats {
+  if (all.length === 1) return all[0]!;
+  const buckets = new Map<number, Record<string, HostCounts>>();
+  const out: NginxStats = {
+    buckets: [],
+    lines: 0,
+    parsed: 0,
+    unparseable: 0,
+    samples: [],
+    missed: 0,
+  };
+  for (const s of all) {
+    out.lines += s.lines;
+    out.parsed += s.parsed;
+    out.unparseable += s.unparseable;
+    out.missed += s.missed;
+    out.samples.push(...s.samples);
+    if (s.lastLineAt !== undefined) out.lastLineAt = Math.max(out.lastLineAt ?? 0, s.lastLineAt);
+    for (const b of s.buckets) {
+      const into = buckets.get(b.start) ?? {};
+      for (const [h, c] of Object.entries(b.hosts)) {
+        const cur = into[h] ?? emptyCounts();
+        addCounts(cur, c);
+        into[h] = cur;
+      }
+      buckets.set(b.start, into);
+    }
+  }
+  out.samples = out.samples.slice(-5);
+  out.buckets = [...buckets.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([start, hosts]) => ({ start, hosts }));
+  return out;
+}
+
+/** Per host and overall, over each window, from the buckets (pure). */
+export function statsModel(s: NginxStats, now: number): { overall: HostStats; hosts: HostStats[] } {
+  const perHost = new Map<string, { w: HostCounts[]; spark: number[] }>();
+  const overall = {
+    w: WINDOWS_MIN.map(() => emptyCounts()),
+    spark: new Array(SPARK_COLUMNS).fill(0),
+  };
+  const sparkStart = now - SPARK_COLUMNS * SPARK_STEP_MS;
+  for (const b of s.buckets) {
+    const age = now - b.start;
+    const col = Math.floor((b.start - sparkStart) / SPARK_STEP_MS);
+    for (const [host, c] of Object.entries(b.hosts)) {
+      let h = perHost.get(host);
+      if (!h) {
+        h = { w: WINDOWS_MIN.map(() => emptyCounts()), spark: new Array(SPARK_COLUMNS).fill(0) };
+        perHost.set(host, h);
+      }
+      WINDOWS_MIN.forEach((m, i) => {
+        // A bucket belongs to a window when it started inside it (the current one included).
+        if (age < m * 60_000 + BUCKET_MS / 2 && age > -BUCKET_MS) {
+          addCounts(h.w[i]!, c);
+          addCounts(overall.w[i]!, c);
+        }
+      });
+      if (col >= 0 && col < SPARK_COLUMNS) {
+        h.spark[col] = (h.spark[col] ?? 0) + c.requests;
+        overall.spark[col] = (overall.spark[col] ?? 0) + c.requests;
+      }
+    }
+  }
+  const toStats = (host: string, x: { w: HostCounts[]; spark: number[] }): HostStats => {
+    const windows = x.w.map((c, i) => windowOf(c, WINDOWS_MIN[i]!));
+    const w15 = windows[2]!;
+    return {
+      host,
+      windows,
+      spark: x.spark,
+      neverCaches: w15.requests >= NEVER_CACHES_MIN && (w15.hitRatio ?? 0) === 0,
+    };
+  };
+  const hosts = [...perHost.entries()]
+    .map(([h, x]) => toStats(h, x))
+    .sort(
+      (a, b) => b.windows[2]!.requests - a.windows[2]!.requests || a.host.localeCompare(b.host),
+    );
+  return { overall: { ...toStats('(all hosts)', overall), neverCaches: false }, hosts };
+}
+
+export function nginxModel({ inventory, read, now }: ModelInput): NginxModel {
+  const acme = readAcme(read, now);
+  const errors: string[] = [];
+  let source: NginxSourceKind = 'none';
+  let sourceText = 'no log source: neither a kube source nor ingress.logFile in the inventory';
+  const docs: NginxStats[] = [];
+  let pending = false;
+  if (inventory.ingress.logFile) {
+    source = 'file';
+    const nodes = inventory.nodes.filter(
+      (n) => !inventory.ingress.logNodes?.length || inventory.ingress.logNodes.includes(n.name),
+    );
+    sourceText = `${inventory.ingress.logFile} on ${nodes.map((n) => n.name).join(', ')} (tail over SSH)`;
+    for (const n of nodes) {
+      const snap = read<NginxStats | null>(n.name, NGINX_FILE);
+      if (snap.value) docs.push(snap.value);
+      if (snap.error) errors.push(`${n.name}: ${snap.error.message}`);
+      if (!snap.value && !snap.error) pending = true;
+    }
+  } else {
+    const ring = read<NginxStats>(CLUSTER_SCOPE, NGINX_RING);
+    const log = read<{ following?: readonly string[] }>(CLUSTER_SCOPE, 'kube.ingress-log');
+    if (ring.value || log.value || log.error) {
+      source = 'ring';
+      const following = log.value?.following ?? [];
+      sourceText =
+        following.length > 0
+          ? `controller logs of ${following.join(', ')}`
+          : `no ingress-nginx controller pod followed in namespace ${inventory.ingress.namespace}`;
+    }
+    if (ring.value) docs.push(ring.value);
+    else if (source === 'ring') pending = true;
+    if (log.error) errors.push(`controller logs: ${log.error.message}`);
+  }
+  const stats = docs.length > 0 ? mergeStats(docs) : mergeStats([]);
+  const { overall, hosts } = statsModel(stats, now);
+  const out: NginxModel = {
+    now,
+    source,
+    sourceText,
+    errors,
+    pending,
+    overall,
+    hosts,
+    lines: stats.lines,
+    parsed: stats.parsed,
+    unparseable: stats.unparseable,
+    samples: stats.samples,
+    missed: stats.missed,
+    acme,
+  };
+  if (stats.lastLineAt !== undefined) out.lastLineAt = stats.lastLineAt;
+  return out;
+}
+
+/** What the pane shows, as a string: changes with any count, and with the minute. */
+export function nginxSignature(m: NginxModel): string {
+  return JSON.stringify([
+    Math.floor(m.now / 5000),
+    m.lines,
+    m.errors,
+    m.source,
+    m.sourceText,
+    m.acme.rows.map((r) => [r.name, r.worst, r.notAfter, r.ready]),
+    m.acme.absent,
+    m.acme.error,
+  ]);
+}
+
+export const nginxFeature: FeatureDef<NginxModel> = {
+  id: 'nginx',
+  sources: [nginxRingSource, nginxFileSource],
+  reads: [{ scope: 'cluster', id: 'kube.ingress-log' }, ...ACME_READS],
+  model: nginxModel,
+  signature: nginxSignature,
+};
+
+// ---- text shared by the pane and `k8ops nginx` -------------------------------------------
+
+export const CACHE_LABELS: Readonly<Record<CacheStatus, string>> = {
+  HIT: 'HIT',
+  MISS: 'MISS',
+  EXPIRED: 'EXP',
+  STALE: 'STALE',
+  UPDATING: 'UPD',
+  REVALIDATED: 'REVAL',
+  BYPASS: 'BYP',
+  '-': 'none',
+};
+
+export function fmtBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+export const fmtPct = (r: number | null): string =>
+  r === null ? '—' : `${(r * 100).toFixed(r >= 0.995 || r === 0 ? 0 : 1)}%`;
+
+export function fmtSeconds(s: number | null): string {
+  if (s === null) return '—';
+  if (s < 1) return `≤${Math.max(1, Math.round(s * 1000))}ms`;
+  return `≤${s.toFixed(s < 10 ? 2 : 1)}s`;
+}
+
+export const fmtRate = (r: number): string =>
+  r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2);
+
+const SPARK = ' ▁▂▃▄▅▆▇█';
+/** Values as block characters scaled to their maximum. */
+export function sparkline(values: readonly number[]): string {
+  const max = Math.max(0, ...values);
+  if (max === 0) return SPARK[0]!.repeat(values.length);
+  return values.map((v) => SPARK[v <= 0 ? 0 : Math.max(1, Math.round((v / max) * 8))]).join('');
+}
