@@ -3,6 +3,7 @@
  * once, however many features share it); a new feature is one folder and one line here.
  */
 import { overviewFeature } from './overview/model.js';
+import { flowsFeature } from './flows/model.js';
 import { pkiFeature } from './pki/model.js';
 import { rotationFeature } from './rotation/model.js';
 import type { FeatureDef, SourceDef } from './types.js';
@@ -11,6 +12,7 @@ export const FEATURES: readonly FeatureDef[] = [
   overviewFeature,
   pkiFeature,
   rotationFeature,
+  flowsFeature,
 ] as FeatureDef[];
 
 /** The sources of `features`, each once (by id), in first-seen order. */
