@@ -2,8 +2,9 @@
  * Every feature, in pane order. The session registers the sources of these (each source
  * once, however many features share it); a new feature is one folder and one line here.
  */
-import { overviewFeature } from './overview/model.js';
+
 import { flowsFeature } from './flows/model.js';
+import { overviewFeature } from './overview/model.js';
 import { pkiFeature } from './pki/model.js';
 import { rotationFeature } from './rotation/model.js';
 import type { FeatureDef, SourceDef } from './types.js';
