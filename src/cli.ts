@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { certsCommand, certsPathCommand } from './commands/certs.js';
 import { EXIT } from './commands/common.js';
+import { flowsCommand, isFlowsArgv } from './commands/flows.js';
 import { infoCommand } from './commands/info.js';
 import { nodesCommand } from './commands/nodes.js';
 import { type OpenArgs, openSession, SESSION_OPTIONS } from './commands/open.js';
@@ -35,7 +36,7 @@ export interface CliDeps {
   stdinIsTTY?: boolean;
 }
 
-const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'rotate', 'info'] as const;
+const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'rotate', 'flows', 'info'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /**
@@ -50,6 +51,8 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
   certs:
     '0 ok; 1 warnings; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
   rotate: '0 no conflict; 1 a conflict; 2 usage/configuration error; 3 nodes unreachable',
+  flows:
+    "0 ok; 1 a node's Hubble did not answer (the others' flows are printed); 2 usage/configuration error; 3 no node's Hubble answered",
   info: '0; 2 usage error',
 };
 
@@ -83,6 +86,8 @@ Usage:
                              the PKI tree and every check
   k8ops rotate plan [--json] [--days N]
                              the rotation schedule and its conflicts (k8ops rotate --help)
+  k8ops flows [--json] [--follow] [--last N] [--node NAME] [FILTER…]
+                             Hubble flows, filtered server-side (k8ops flows --help)
   k8ops info                 where k8ops looks for its files
   k8ops --help | --version
 
@@ -218,6 +223,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   const err = deps.stderr ?? process.stderr;
   const env = deps.env ?? process.env;
   if (isRotateArgv(argv)) return rotateCommand(argv, { out, err, env });
+  if (isFlowsArgv(argv)) return flowsCommand(argv, { out, err, env });
   const parsed = parseCli(argv);
   if (!parsed.ok) {
     err.write(`k8ops: ${parsed.error}\nTry 'k8ops --help'.\n`);
@@ -263,7 +269,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
     if (a.sub === 'nodes') return await nodesCommand(session, a.json, out);
     if (a.sub === 'overview') return await overviewCommand(session, a.json, out);
     if (a.sub === 'certs') return await certsCommand(session, a, out, err, env);
-    // `rotate` is parsed and run by commands/rotate.ts before this point.
+    // `rotate` and `flows` are parsed and run by their commands/ files before this point.
     return EXIT.config;
   } finally {
     await session.close();

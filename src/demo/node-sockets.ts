@@ -6,6 +6,7 @@
  */
 import type { Inventory, NodeSpec } from '../config/types.js';
 import type { LocalForward } from '../store/io.js';
+import { demoHubbleSocket } from './flows.js';
 
 export interface DemoSocketContext {
   inventory: Inventory;
@@ -20,7 +21,7 @@ export interface DemoSocket {
 }
 
 /** Every demo socket; one line per feature. */
-export const DEMO_SOCKETS: readonly DemoSocket[] = [];
+export const DEMO_SOCKETS: readonly DemoSocket[] = [demoHubbleSocket];
 
 /** NodeAgent.forwardSocket for one demo node. */
 export function demoForwardSocket(

@@ -6,12 +6,12 @@
  * a non-directional term matches either side, so the whitelist is the product of the
  * source-side and destination-side alternatives. Pure; a bad term is an error value.
  */
-import {
-  DIRECTION_VALUES,
-  DROP_REASON_VALUES,
-  type FlowFilterSpec,
-  VERDICT_VALUES,
-} from './codec.js';
+import type { FlowFilterSpec } from './codec.js';
+import { protoEnum } from './proto.js';
+
+const VERDICT_VALUES = protoEnum('Verdict');
+const DROP_REASON_VALUES = protoEnum('DropReason');
+const DIRECTION_VALUES = protoEnum('TrafficDirection');
 
 export interface FlowQuery {
   /** The text it came from (normalised: single spaces). */

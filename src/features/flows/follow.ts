@@ -8,10 +8,15 @@
  */
 import type { LocalForward } from '../../store/io.js';
 import { FlowAggregate, Ring } from './aggregate.js';
-import { ObserverClient } from './client.js';
-import { decodeResponse } from './codec.js';
+import type { ObserverClient } from './client.js';
 import type { FlowQuery } from './filter.js';
-import type { FlowRecord, NodeStatusRecord, ServerStatusRecord } from './types.js';
+import type { FlowRecord, LostEventRecord, NodeStatusRecord, ServerStatusRecord } from './types.js';
+
+// grpc-js and protobufjs load with the first stream: a command without flows never compiles them.
+type Wire = [typeof import('./client.js'), typeof import('./codec.js')];
+let wire: Promise<Wire> | undefined;
+const loadWire = (): Promise<Wire> =>
+  (wire ??= Promise.all([import('./client.js'), import('./codec.js')]));
 
 export interface SocketDialer {
   forwardSocket(path: string, opts?: { timeoutMs?: number }): Promise<LocalForward>;
@@ -29,6 +34,8 @@ export interface FollowOptions {
   maxBackoffMs?: number;
   /** Called for every decoded flow (k8ops flows --follow prints them). */
   onFlow?(f: FlowRecord): void;
+  /** Called for every LostEvent, in stream order with the flows. */
+  onLost?(l: LostEventRecord): void;
 }
 
 /** What a node's stream looks like at one moment (the flows source's value). */
@@ -73,11 +80,13 @@ export class FlowFollower {
   #client: ObserverClient | undefined;
   #stream: { cancel(): void; pause(): void; resume(): void } | undefined;
   #paused = false;
+  #decode: Wire[1]['decodeResponse'] | undefined;
   #timer: NodeJS.Timeout | undefined;
   #statusTimer: NodeJS.Timeout | undefined;
   #backoff: number;
   #generation = 0;
-  readonly #opts: Required<Omit<FollowOptions, 'onFlow'>> & Pick<FollowOptions, 'onFlow'>;
+  readonly #opts: Required<Omit<FollowOptions, 'onFlow' | 'onLost'>> &
+    Pick<FollowOptions, 'onFlow' | 'onLost'>;
 
   constructor(
     readonly dialer: SocketDialer,
@@ -92,6 +101,7 @@ export class FlowFollower {
       minBackoffMs: opts.minBackoffMs ?? 500,
       maxBackoffMs: opts.maxBackoffMs ?? 10_000,
       onFlow: opts.onFlow,
+      onLost: opts.onLost,
     };
     this.#backoff = this.#opts.minBackoffMs;
     this.ring = new Ring(this.#opts.capacity);
@@ -160,7 +170,11 @@ export class FlowFollower {
     const gen = ++this.#generation;
     this.state = this.connects > 0 || this.error ? 'retrying' : 'connecting';
     let fwd: LocalForward;
+    let Client: typeof ObserverClient;
     try {
+      const [c, codec] = await loadWire();
+      this.#decode = codec.decodeResponse;
+      Client = c.ObserverClient;
       fwd = await this.dialer.forwardSocket(this.socketPath, { timeoutMs: 10_000 });
     } catch (e) {
       if (gen !== this.#generation) return;
@@ -172,7 +186,7 @@ export class FlowFollower {
       return;
     }
     this.#forward = fwd;
-    const client = new ObserverClient(fwd.address);
+    const client = new Client(fwd.address);
     this.#client = client;
     let first = true;
     this.#stream = client.getFlows(
@@ -244,7 +258,9 @@ export class FlowFollower {
 
   #onData(b: Buffer): void {
     // A copy: grpc-js may hand out a view into a larger buffer, which the ring would pin.
-    const ev = decodeResponse(Uint8Array.prototype.slice.call(b));
+    const decode = this.#decode;
+    if (!decode) return;
+    const ev = decode(Uint8Array.prototype.slice.call(b));
     this.version++;
     switch (ev.kind) {
       case 'flow':
@@ -255,6 +271,7 @@ export class FlowFollower {
         return;
       case 'lost':
         this.agg.addLost(ev.lost);
+        this.#opts.onLost?.(ev.lost);
         return;
       case 'node-status':
         this.nodeStatus = ev.status;

@@ -277,3 +277,15 @@ message ServerStatusResponse {
 /** The method paths (package.Service/Method), as grpc-js dials them. */
 export const GET_FLOWS = '/observer.Observer/GetFlows';
 export const SERVER_STATUS = '/observer.Observer/ServerStatus';
+
+/**
+ * An enum of FLOW_PROTO as name → number, read from the text above (so the filter parser
+ * needs no protobuf runtime at start).
+ */
+export function protoEnum(name: string): ReadonlyMap<string, number> {
+  const m = new RegExp(`enum ${name} \\{([^}]*)\\}`).exec(FLOW_PROTO);
+  const out = new Map<string, number>();
+  for (const x of (m?.[1] ?? '').matchAll(/([A-Za-z0-9_]+)\s*=\s*(\d+)/g))
+    out.set(x[1] as string, Number(x[2]));
+  return out;
+}
