@@ -3,6 +3,7 @@
  * the keys, the hint bar, the help overlay, the status line and the `:` palette all loop
  * over this list.
  */
+import { flowsPane } from './flows/index.js';
 import { overviewPane } from './overview/index.js';
 import { pkiPane } from './pki/index.js';
 import { placeholderPane } from './placeholder/Pane.js';
@@ -13,13 +14,7 @@ export const PANES: readonly AnyPane[] = [
   overviewPane,
   pkiPane,
   rotationPane,
-  placeholderPane({
-    id: 'flows',
-    key: '4',
-    title: 'Flows',
-    what: 'Hubble flows from the Observer gRPC API: live table, filters, drops by reason, verdict rate, top talkers.',
-    source: 'Hubble (issue: flows)',
-  }),
+  flowsPane,
   placeholderPane({
     id: 'bgp',
     key: '5',
