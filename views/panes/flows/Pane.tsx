@@ -31,6 +31,10 @@ const shortNode = (n: string): string => n.slice(n.lastIndexOf('/') + 1);
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
 
+/** `s` cut to `w` columns with an ellipsis, so a column keeps a blank before the next. */
+const cut = (s: string, w: number): string =>
+  s.length <= w ? s : `${s.slice(0, Math.max(0, w - 1))}…`;
+
 export interface FlowsPaneProps {
   /** What is shown comes from `derived.model` (the frozen one while paused). */
   ui: FlowsUi;
@@ -77,7 +81,9 @@ export function FlowsPane({ ui, derived, width, height }: FlowsPaneProps) {
   const problems = failing.length > 0 ? 1 : 0;
   const tableHeight = Math.max(3, height - 3 - problems - bottom - (m.note ? 1 : 0));
 
-  const fixed = 13 + 10 + 10 + 9 + 26 + 8;
+  // Narrow panes shorten the drop reason; the pair column takes what is left.
+  const reasonWidth = width >= 140 ? 26 : 16;
+  const fixed = 13 + 10 + 10 + 9 + reasonWidth + 8;
   const pair = Math.max(20, width - fixed - 1);
   const columns: Column<FlowRecord>[] = [
     { key: 'time', title: 'TIME', width: 13, render: (f) => hms(f.timeMs) },
@@ -106,7 +112,7 @@ export function FlowsPane({ ui, derived, width, height }: FlowsPaneProps) {
       key: 'pair',
       title: 'SOURCE → DESTINATION',
       width: pair,
-      render: (f) => `${sideName(f.src, false)} → ${sideName(f.dst, true)}`,
+      render: (f) => cut(`${sideName(f.src, false)} → ${sideName(f.dst, true)}`, pair - 1),
     },
     {
       key: 'proto',
@@ -114,7 +120,12 @@ export function FlowsPane({ ui, derived, width, height }: FlowsPaneProps) {
       width: 9,
       render: (f) => (f.l7 ? `${f.l4}/${f.l7}` : f.l4 || '-'),
     },
-    { key: 'reason', title: 'DROP REASON', width: 26, render: (f) => f.dropReason },
+    {
+      key: 'reason',
+      title: 'DROP REASON',
+      width: reasonWidth,
+      render: (f) => cut(f.dropReason, reasonWidth - 1),
+    },
     { key: 'dir', title: 'DIR', width: 8, render: (f) => f.direction.toLowerCase() },
   ];
 
@@ -123,11 +134,13 @@ export function FlowsPane({ ui, derived, width, height }: FlowsPaneProps) {
       <Text wrap="truncate">
         {ui.paused ? (
           <Text inverse color={theme.warn}>
-            {' '}
-            PAUSED{' '}
+            {' PAUSED '}
           </Text>
         ) : null}
         {ui.paused ? ' ' : ''}
+        {derived.filterError ? (
+          <Text color={theme.bad}>filter: {derived.filterError} · </Text>
+        ) : null}
         <Text color={streaming === m.nodes.length ? theme.ok : theme.warn}>
           {streaming}/{m.nodes.length} streaming
         </Text>
@@ -139,11 +152,8 @@ export function FlowsPane({ ui, derived, width, height }: FlowsPaneProps) {
         {' · '}
         <Text color={m.lostTotal > 0 ? theme.warn : undefined}>lost {fmt(m.lostTotal)}</Text>
         {fill !== undefined ? ` · agent ring ${fill}% full` : ''}
-        {' · '}
-        {derived.filterError ? (
-          <Text color={theme.bad}>filter: {derived.filterError}</Text>
-        ) : (
-          <Text color={theme.dim}>filter: {m.query || '(none: / sets one)'}</Text>
+        {derived.filterError ? null : (
+          <Text color={theme.dim}> · filter: {m.query || '(none: / sets one)'}</Text>
         )}
       </Text>
       <Text wrap="truncate">
