@@ -147,7 +147,7 @@ describe('Flows pane', () => {
       'node-1 FORWARDED',
     ]);
     // 100 columns: the pair and the drop reason are cut to fit, never wrapped.
-    expect(rows[0]).toMatch(/shop\/frontend-30 → shop\/api-5f6\S*… +TCP +SERVICE_BACKE… +egress/);
+    expect(rows[0]).toMatch(/shop\/frontend-30 → shop\/api-5f6\S*… +TCP +SERVICE_BACKEN… +egress/);
     expect(f).toMatch(/2 POLICY_DENY/);
     expect(f).toMatch(/1 SERVICE_BACKEND_NOT_FOUND/);
     expect(f).toContain('lost 42: last 42 PERF_EVENT_RING_BUFFER on node-1');
