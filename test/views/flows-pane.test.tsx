@@ -151,7 +151,7 @@ describe('Flows pane', () => {
     expect(f).toMatch(/2 POLICY_DENY/);
     expect(f).toMatch(/1 SERVICE_BACKEND_NOT_FOUND/);
     expect(f).toContain('lost 42: last 42 PERF_EVENT_RING_BUFFER on node-1');
-    expect(f).toMatch(/1\s+1 shop\/frontend-30 → shop\/api-5f6b7c-xk2lp:8080/);
+    expect(f).toMatch(/1\s+1 shop\/frontend-30 → shop\/api-5f6b7c/);
     expect(f.split('\n').length).toBeLessThanOrEqual(30);
     expect(frame(m, initialFlowsUi, 12).split('\n').length).toBeLessThanOrEqual(12);
   });
