@@ -200,6 +200,13 @@ export function demoFlow(r: () => number, all: Pod[], node: string, ms: number):
   return flow;
 }
 
+/** A seeded generator of the lab's flows on `node` (the benchmark feeds on it too). */
+export function demoFlows(seed: number, node: string): (ms: number) => FlowObject {
+  const r = rng(seed);
+  const all = pods(42);
+  return (ms) => demoFlow(r, all, node, ms);
+}
+
 /** Flows a second per node. */
 const RATE = 60;
 
