@@ -147,11 +147,11 @@ describe('Flows pane', () => {
       'node-1 FORWARDED',
     ]);
     // 100 columns: the pair and the drop reason are cut to fit, never wrapped.
-    expect(rows[0]).toMatch(/shop\/frontend-30 → shop\/api-5f6\S*… +TCP +SERVICE_BACKEN… +egress/);
+    expect(rows[0]).toMatch(/shop\/frontend-30 -> shop\/api-5f\S*… +TCP +SERVICE_BACKEN… +egress/);
     expect(f).toMatch(/2 POLICY_DENY/);
     expect(f).toMatch(/1 SERVICE_BACKEND_NOT_FOUND/);
     expect(f).toContain('lost 42: last 42 PERF_EVENT_RING_BUFFER on node-1');
-    expect(f).toMatch(/1\s+1 shop\/frontend-30 → shop\/api-5f6b7c/);
+    expect(f).toMatch(/1\s+1 shop\/frontend-30 -> shop\/api-5f6b7c/);
     expect(f.split('\n').length).toBeLessThanOrEqual(30);
     expect(frame(m, initialFlowsUi, 12).split('\n').length).toBeLessThanOrEqual(12);
   });

@@ -46,7 +46,7 @@ export interface RatePoint {
 }
 
 export interface Talker {
-  /** `source → destination` as the table shows them. */
+  /** `source -> destination` as the table shows them (ASCII: cheaper for Ink to draw). */
   key: string;
   flows: number;
   drops: number;
@@ -98,7 +98,7 @@ export class FlowAggregate {
     if (dropped) p.dropped++;
     else if (f.verdict === 'FORWARDED') p.forwarded++;
     else p.other++;
-    const key = `${sideName(f.src, false)} → ${sideName(f.dst, true)}`;
+    const key = `${sideName(f.src, false)} -> ${sideName(f.dst, true)}`;
     let t = this.#talkers.get(key);
     if (!t) {
       if (this.#talkers.size >= TALKER_CAP) this.#prune();

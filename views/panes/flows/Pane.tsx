@@ -110,9 +110,9 @@ export function FlowsPane({ ui, derived, width, height }: FlowsPaneProps) {
     },
     {
       key: 'pair',
-      title: 'SOURCE → DESTINATION',
+      title: 'SOURCE -> DESTINATION',
       width: pair,
-      render: (f) => cut(`${sideName(f.src, false)} → ${sideName(f.dst, true)}`, pair - 1),
+      render: (f) => cut(`${sideName(f.src, false)} -> ${sideName(f.dst, true)}`, pair - 1),
     },
     {
       key: 'proto',

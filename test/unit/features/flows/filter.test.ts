@@ -118,7 +118,7 @@ describe('aggregate', () => {
     const rate = a.rate();
     expect(rate.reduce((s, p) => s + p.forwarded + p.dropped, 0)).toBe(300);
     expect(rate[0]).toEqual({ sec: 1000, forwarded: 66, dropped: 34, other: 0 });
-    expect(a.topTalkers(2)[0]).toMatchObject({ key: 'a/p0 → b/q:80', flows: 43 });
+    expect(a.topTalkers(2)[0]).toMatchObject({ key: 'a/p0 -> b/q:80', flows: 43 });
   });
 
   it('top talkers stay bounded under a flood of distinct pairs', () => {
@@ -129,6 +129,6 @@ describe('aggregate', () => {
       a.add(r);
     }
     for (let i = 0; i < 100; i++) a.add(rec(0));
-    expect(a.topTalkers(1)[0]?.key).toBe('a/p0 → b/q:80');
+    expect(a.topTalkers(1)[0]?.key).toBe('a/p0 -> b/q:80');
   });
 });
