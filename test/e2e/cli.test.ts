@@ -68,7 +68,14 @@ describe('k8ops CLI (built)', () => {
     }
     const norm = (m: Map<string, string>) =>
       Object.fromEntries([...m].map(([k, v]) => [k, v.replace(/\s+/g, ' ')]).sort());
-    expect(Object.keys(norm(fromHelp))).toEqual(['certs', 'info', 'nodes', 'overview', 'rotate']);
+    expect(Object.keys(norm(fromHelp))).toEqual([
+      'certs',
+      'flows',
+      'info',
+      'nodes',
+      'overview',
+      'rotate',
+    ]);
     expect(norm(fromHelp)).toEqual(norm(fromReadme));
     // certs: its own codes (3 = nodes unreachable; 2 also a usage error), nowhere contradicted.
     expect(norm(fromHelp).certs).toMatch(
