@@ -196,3 +196,17 @@ describe('Flows pane', () => {
     expect(sparkline([0, 1, 2, 4, 8], 5)).toBe(' ▁▂▄█');
   });
 });
+
+describe('Flows pane on a live stream', () => {
+  it('the flow opened with Enter stays shown when newer flows push it out of the table', () => {
+    const first = [record(1, { verdict: 'DROPPED', node: 'lab/node-1' })];
+    const m1 = model({ 'node-1': nodeValue('lab/node-1', first) });
+    const open = press(initialFlowsUi, m1, '\r');
+    const newer = Array.from({ length: 250 }, (_, i) => record(100 + i, { node: 'lab/node-1' }));
+    const m2 = model({ 'node-1': nodeValue('lab/node-1', newer.reverse()) });
+    expect(deriveFlows(m2, open, env(70)).rows.some((f) => f.src.pod === 'frontend-1')).toBe(false);
+    const f = frame(m2, open, 70);
+    expect(f).toContain('"pod_name": "frontend-1"');
+    expect(f).toContain('"verdict": "DROPPED"');
+  });
+});

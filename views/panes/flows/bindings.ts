@@ -20,6 +20,8 @@ export interface FlowsUi {
   /** Selected flow key; none: the newest (the table follows the stream). */
   selected?: string;
   detail: boolean;
+  /** The flow shown in full (kept: on a live stream it leaves the table within a second). */
+  detailFlow?: FlowRecord;
   scroll: number;
 }
 
@@ -53,10 +55,8 @@ export function deriveFlows(model: FlowsModel, ui: FlowsUi, env: PaneEnv): Flows
   const q = parseFlowQuery(ui.filter);
   const out: FlowsDerived = { model: m, rows, selected };
   if (!q.ok) out.filterError = q.error;
-  if (ui.detail) {
-    const f = rows[keys.indexOf(selected ?? '')];
-    if (f) out.detail = { lines: flowDetailLines(f), height: detailHeight(env.height) };
-  }
+  if (ui.detail && ui.detailFlow)
+    out.detail = { lines: flowDetailLines(ui.detailFlow), height: detailHeight(env.height) };
   return out;
 }
 
@@ -92,7 +92,7 @@ export const flowsBindings: readonly FlowsBinding[] = [
     hint: 'close flow',
     hintKeys: 'Esc',
     when: inDetail,
-    reduce: (s) => [{ ...s, detail: false, scroll: 0 }],
+    reduce: (s) => [{ ...s, detail: false, detailFlow: undefined, scroll: 0 }],
   },
   {
     keys: MOVE_KEYS.step,
@@ -119,10 +119,10 @@ export const flowsBindings: readonly FlowsBinding[] = [
     help: 'the selected flow in full (every field, as hubble observe -o jsonpb prints it)',
     hint: 'flow',
     when: inTable,
-    reduce: (s, { derived }) =>
-      derived?.selected === undefined
-        ? [s]
-        : [{ ...s, selected: derived.selected, detail: true, scroll: 0 }],
+    reduce: (s, { derived }) => {
+      const f = derived?.rows.find((r) => flowKey(r) === derived.selected);
+      return f ? [{ ...s, detail: true, detailFlow: f, scroll: 0 }] : [s];
+    },
   },
   {
     keys: [' '],
@@ -142,5 +142,14 @@ export const flowsFilter = {
   label: 'flows: verdict:DROPPED ns: pod: port: node: reason: dir: proto:',
   get: (s: FlowsUi): string => s.filter,
   set: (s: FlowsUi, text: string): FlowsUi =>
-    text === s.filter ? s : { ...s, filter: text, detail: false, scroll: 0, selected: undefined },
+    text === s.filter
+      ? s
+      : {
+          ...s,
+          filter: text,
+          detail: false,
+          detailFlow: undefined,
+          scroll: 0,
+          selected: undefined,
+        },
 };
