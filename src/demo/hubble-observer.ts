@@ -207,6 +207,15 @@ export class ObserverServer {
     );
   }
 
+  /**
+   * End every follower's stream with a gRPC error status (the agent answers a bad filter
+   * value with code Unknown, 2).
+   */
+  failFollowers(code: number, details: string): void {
+    for (const f of this.#followers) f.call.emit('error', { code, details });
+    this.#followers.clear();
+  }
+
   /** Stop at once: every stream ends with an error at its client. */
   close(): void {
     for (const f of this.#followers) f.call.destroy();

@@ -5,6 +5,7 @@
  * never an exception inside grpc-js.
  */
 import * as grpc from '@grpc/grpc-js';
+import { visible } from '../../store/sanitise.js';
 import { decodeServerStatus, encodeGetFlowsRequest, type GetFlowsRequestSpec } from './codec.js';
 import { GET_FLOWS, SERVER_STATUS } from './proto.js';
 import type { DecodeError, ServerStatusRecord } from './types.js';
@@ -53,12 +54,13 @@ export class ObserverClient {
       h.end(e);
     };
     call.on('data', (b: Buffer) => h.data(b));
+    // The status details come from the server: sanitised here, where they enter.
     call.on('error', (e: grpc.ServiceError) =>
-      finish({ code: e.code ?? grpc.status.UNKNOWN, message: e.details || e.message }),
+      finish({ code: e.code ?? grpc.status.UNKNOWN, message: visible(e.details || e.message) }),
     );
     call.on('status', (s: grpc.StatusObject) => {
       if (s.code === grpc.status.OK) finish();
-      else finish({ code: s.code, message: s.details });
+      else finish({ code: s.code, message: visible(s.details) });
     });
     call.on('end', () => setImmediate(() => finish()));
     return {
@@ -82,7 +84,10 @@ export class ObserverClient {
         { deadline: Date.now() + timeoutMs },
         (err, b) => {
           if (err || !b)
-            resolve({ kind: 'error', message: err?.details || err?.message || 'no answer' });
+            resolve({
+              kind: 'error',
+              message: visible(err?.details || err?.message || 'no answer'),
+            });
           else resolve(decodeServerStatus(b));
         },
       );

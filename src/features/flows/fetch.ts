@@ -2,6 +2,7 @@
  * One GetFlows call without follow (`hubble observe --last N`) and one ServerStatus, on one
  * node, through a forwardSocket tunnel; bounded by a deadline. For `k8ops flows`.
  */
+import { visible } from '../../store/sanitise.js';
 import type { FlowFilterSpec } from './codec.js';
 import type { SocketDialer } from './follow.js';
 import type { DecodeError, FlowEvent, ServerStatusRecord } from './types.js';
@@ -63,4 +64,4 @@ export async function fetchFlows(
   }
 }
 
-const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+const errText = (e: unknown): string => visible(e instanceof Error ? e.message : String(e));

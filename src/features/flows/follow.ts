@@ -7,6 +7,7 @@
  * process is busy. LostEvents are counted and kept, never dropped silently.
  */
 import type { LocalForward } from '../../store/io.js';
+import { visible } from '../../store/sanitise.js';
 import { FlowAggregate, Ring } from './aggregate.js';
 import type { ObserverClient } from './client.js';
 import type { FlowQuery } from './filter.js';
@@ -178,7 +179,7 @@ export class FlowFollower {
       fwd = await this.dialer.forwardSocket(this.socketPath, { timeoutMs: 10_000 });
     } catch (e) {
       if (gen !== this.#generation) return;
-      this.#failed(`${this.socketPath}: ${e instanceof Error ? e.message : String(e)}`);
+      this.#failed(`${this.socketPath}: ${visible(e instanceof Error ? e.message : String(e))}`);
       return;
     }
     if (gen !== this.#generation) {
