@@ -217,10 +217,10 @@ async function open(ctx: DemoSocketContext): Promise<LocalForward> {
   const server = new ObserverServer({ nodeName, capacity: 4095 });
   const r = rng(ctx.node.index * 7919 + 17);
   const all = pods(42);
-  // A ring already filled: the last ~30 s.
+  // A ring already holding the last 5 s (more would cost the console's first screen).
   const now = Date.now();
-  for (let i = 0; i < 1800; i++)
-    server.push(demoFlow(r, all, nodeName, Math.floor(now - 30_000 + (i * 30_000) / 1800)));
+  for (let i = 0; i < 300; i++)
+    server.push(demoFlow(r, all, nodeName, Math.floor(now - 5000 + (i * 5000) / 300)));
   let carry = 0;
   let last = Date.now();
   let ticks = 0;

@@ -30,7 +30,12 @@ export function hubbleSocket(inv: Inventory): { path: string; note?: string } {
 
 /** Rows of each node's snapshot (the table shows fewer). */
 export const SNAPSHOT_ROWS = 200;
-const LEASE_MS = 15_000;
+/**
+ * A stream nobody polled for this long is stopped (the session closed, or the scheduler
+ * stopped): its tunnel and gRPC channel then no longer hold the process open. Long enough
+ * for a busy event loop to miss a dozen polls.
+ */
+const LEASE_MS = 3000;
 
 interface Leased {
   follower: FlowFollower;
@@ -57,7 +62,7 @@ function followerFor(agent: NodeAgent, path: string): FlowFollower {
       followers.delete(agent);
       void l.follower.stop();
     }
-  }, LEASE_MS / 3);
+  }, 1000);
   timer.unref?.();
   followers.set(agent, { follower: f, lastPoll: Date.now(), timer, unsubscribe });
   f.start();
