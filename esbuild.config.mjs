@@ -19,10 +19,13 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node22', // the oldest supported line (package.json engines)
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
+  // jsonc-parser's `main` is a UMD build whose require() calls esbuild cannot follow; its
+  // ESM build (`module`) bundles.
+  alias: { 'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js' },
   // React's production build: the development one costs several times more CPU per frame.
   define: { 'process.env.NODE_ENV': '"production"' },
   // CommonJS dependencies inside an ESM bundle still use require(), __dirname, __filename.

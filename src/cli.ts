@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { addonsCommand, isAddonsArgv } from './commands/addons.js';
 import { certsCommand, certsPathCommand } from './commands/certs.js';
 import { EXIT } from './commands/common.js';
 import { flowsCommand, isFlowsArgv } from './commands/flows.js';
@@ -12,6 +13,7 @@ import { infoCommand } from './commands/info.js';
 import { nodesCommand } from './commands/nodes.js';
 import { type OpenArgs, openSession, SESSION_OPTIONS } from './commands/open.js';
 import { overviewCommand } from './commands/overview.js';
+import { isRebuildArgv, rebuildCommand } from './commands/rebuild.js';
 import { isRotateArgv, rotateCommand } from './commands/rotate.js';
 import { overviewFeature } from './features/overview/model.js';
 import { kubeSource } from './features/overview/sources.js';
@@ -36,7 +38,16 @@ export interface CliDeps {
   stdinIsTTY?: boolean;
 }
 
-const SUBCOMMANDS = ['overview', 'nodes', 'certs', 'rotate', 'flows', 'info'] as const;
+const SUBCOMMANDS = [
+  'overview',
+  'nodes',
+  'certs',
+  'rotate',
+  'rebuild',
+  'addons',
+  'flows',
+  'info',
+] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /**
@@ -51,6 +62,10 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
   certs:
     '0 ok; 1 warnings; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
   rotate: '0 no conflict; 1 a conflict; 2 usage/configuration error; 3 nodes unreachable',
+  rebuild:
+    '0 done; 1 a node failed (its run or its health gate) or not confirmed; 2 usage/configuration error; 4 switched, but units failed',
+  addons:
+    '0 every addon pinned and running its declared version; 1 a warning (unpinned, drift, not running); 2 usage/configuration error; 3 kube API unreachable. sync/verify: 0 done; 1 a download failed, a pin mismatch or not confirmed; 2 usage error',
   flows:
     "0 ok; 1 a node's Hubble did not answer (the others' flows are printed); 2 usage/configuration error; 3 no node's Hubble answered",
   info: '0; 2 usage error',
@@ -86,6 +101,10 @@ Usage:
                              the PKI tree and every check
   k8ops rotate plan [--json] [--days N]
                              the rotation schedule and its conflicts (k8ops rotate --help)
+  k8ops rebuild [NODE…|--role R] [--action A] [--parallel N] [--yes]
+                             rolling nixos-rebuild with health gates (k8ops rebuild --help)
+  k8ops addons [sync|verify] [NAME…] [--json]
+                             declared addons vs the cluster; pin them (k8ops addons --help)
   k8ops flows [--json] [--follow] [--last N] [--node NAME] [FILTER…]
                              Hubble flows, filtered server-side (k8ops flows --help)
   k8ops info                 where k8ops looks for its files
@@ -223,6 +242,8 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   const err = deps.stderr ?? process.stderr;
   const env = deps.env ?? process.env;
   if (isRotateArgv(argv)) return rotateCommand(argv, { out, err, env });
+  if (isAddonsArgv(argv)) return addonsCommand(argv, { out, err, env });
+  if (isRebuildArgv(argv)) return rebuildCommand(argv, { out, err, env });
   if (isFlowsArgv(argv)) return flowsCommand(argv, { out, err, env });
   const parsed = parseCli(argv);
   if (!parsed.ok) {

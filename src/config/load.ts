@@ -391,6 +391,13 @@ function buildInventory(
   const addons: Inventory['addons'] = {};
   if (file.addons?.manifest != null) addons.manifest = expand(file.addons.manifest);
 
+  const runOn = file.rebuild?.runOn ?? 'local';
+  const rebuild: Inventory['rebuild'] = { runOn };
+  const flake = file.rebuild?.flake;
+  if (flake != null)
+    // A local path (`.`, `./x`, `../x`, `/x`) is resolved against the inventory's directory.
+    rebuild.flake = runOn === 'local' && /^\.{0,2}(\/|$)/.test(flake) ? expand(flake) : flake;
+
   return {
     source,
     cluster: file.cluster,
@@ -402,5 +409,6 @@ function buildInventory(
     network,
     ingress,
     addons,
+    rebuild,
   };
 }

@@ -316,6 +316,26 @@ const addonsShape = {
   manifest: localPath.nullish(),
 };
 
+/**
+ * A flake reference for nixos-rebuild (`.`, `/srv/cluster`, `github:org/repo`,
+ * `git+ssh://…?ref=main`): no blanks, quotes or control characters, never an option,
+ * no `#` (k8ops appends `#<node>`).
+ */
+const FLAKE_REF = /^[A-Za-z0-9_./:@?=&%+~,-]+$/;
+const flakeRef = z.string().superRefine((value, ctx) => {
+  if (!FLAKE_REF.test(value) || value.startsWith('-') || value.length > 512) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `invalid flake ${show(value)}: expected a flake reference without blanks, quotes, '#' or a leading '-'`,
+    });
+  }
+});
+
+const rebuildShape = {
+  flake: flakeRef.nullish(),
+  runOn: z.enum(['local', 'node']).nullish(),
+};
+
 const rootShape = {
   cluster: clusterName,
   nodes: z.array(z.strictObject(nodeShape)).min(1),
@@ -326,6 +346,7 @@ const rootShape = {
   network: z.strictObject(networkShape).nullish(),
   ingress: z.strictObject(ingressShape).nullish(),
   addons: z.strictObject(addonsShape).nullish(),
+  rebuild: z.strictObject(rebuildShape).nullish(),
 };
 
 export const inventoryFileSchema = z.strictObject(rootShape);
@@ -350,6 +371,7 @@ export const ALLOWED_KEYS: Readonly<Record<string, readonly string[]>> = {
   'network.hubble': Object.keys(hubbleShape),
   ingress: Object.keys(ingressShape),
   addons: Object.keys(addonsShape),
+  rebuild: Object.keys(rebuildShape),
 };
 
 /** `['nodes', 3, 'ssh']` → `nodes[].ssh`. */

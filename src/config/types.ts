@@ -90,6 +90,16 @@ export interface AddonsSettings {
   manifest?: string;
 }
 
+export interface RebuildSettings {
+  /**
+   * The flake holding the nodes' configurations (`nixosConfigurations.<node>`); a path is
+   * relative to the inventory file (runOn local) or absolute on the node (runOn node).
+   */
+  flake?: string;
+  /** Where nixos-rebuild runs: here with --target-host (default), or on the node itself. */
+  runOn: 'local' | 'node';
+}
+
 export interface Inventory {
   /** Absolute path of the file this came from (or `<demo>`). */
   source: string;
@@ -102,4 +112,6 @@ export interface Inventory {
   network: NetworkSettings;
   ingress: IngressSettings;
   addons: AddonsSettings;
+  /** Absent in inventories built in code (tests): rebuild unavailable. */
+  rebuild?: RebuildSettings;
 }

@@ -43,5 +43,6 @@ export function demoInventory(): Inventory {
     },
     ingress: { namespace: 'ingress-nginx', cacheZone: 'ingress_cache' },
     addons: {},
+    rebuild: { flake: '/etc/k8ops/cluster', runOn: 'local' },
   };
 }

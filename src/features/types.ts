@@ -23,7 +23,8 @@ export type FeatureId =
   | 'bgp'
   | 'nginx'
   | 'mtu'
-  | 'jobs';
+  | 'jobs'
+  | 'addons';
 
 export type SnapshotReader = <T>(scope: string, source: SourceId) => Snapshot<T>;
 

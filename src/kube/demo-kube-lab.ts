@@ -224,6 +224,42 @@ export function demoFixedSections(
       'label',
       ingressControllerPods.length,
     ),
+    {
+      ...addon(
+        'cert-manager',
+        'cert-manager',
+        'Deployment',
+        'cert-manager',
+        'quay.io/jetstack/cert-manager-controller:v1.19.1',
+        'v1.19.1',
+        'label',
+        1,
+      ),
+      chart: { name: 'cert-manager', version: 'v1.19.1' },
+    },
+    {
+      ...addon(
+        'kubernetes-dashboard',
+        'kubernetes-dashboard',
+        'Deployment',
+        'kubernetes-dashboard-web',
+        'docker.io/kubernetesui/dashboard-web:1.7.0',
+        '1.7.0',
+        'label',
+        1,
+      ),
+      chart: { name: 'kubernetes-dashboard', version: '7.13.0' },
+    },
+    addon(
+      'kube-prometheus',
+      'monitoring',
+      'Deployment',
+      'prometheus-operator',
+      'quay.io/prometheus-operator/prometheus-operator:v0.85.0',
+      '0.85.0',
+      'label',
+      1,
+    ),
   ];
   return {
     ciliumPods: demoSection(ciliumPods, at),

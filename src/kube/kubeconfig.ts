@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import type { Cluster, Context, KubeConfig, User } from '@kubernetes/client-node';
+import { visible } from '../store/sanitise.js';
 import { KubeError } from './errors.js';
 import type { KubeContextInfo } from './types.js';
 
@@ -181,15 +182,17 @@ export async function kubeContextFromString(
 
 function infos(m: Merged, selected: string): KubeContextInfo[] {
   return m.contexts.map((c) => {
+    // Names from a kubeconfig are outside text (a shared file): shown escaped, and
+    // selectable by that escaped form (select below).
     const info: KubeContextInfo = {
-      name: c.name,
-      cluster: c.cluster,
-      user: c.user,
+      name: visible(c.name),
+      cluster: visible(c.cluster),
+      user: visible(c.user),
       current: c.name === selected,
     };
-    if (c.namespace) info.namespace = c.namespace;
+    if (c.namespace) info.namespace = visible(c.namespace);
     const server = m.clusters.find((x) => x.name === c.cluster)?.server;
-    if (server) info.server = server;
+    if (server) info.server = visible(server);
     return info;
   });
 }
@@ -197,7 +200,7 @@ function infos(m: Merged, selected: string): KubeContextInfo[] {
 function select(m: Merged, wanted: string | undefined): KubeContextResult {
   const fileList = m.files.join(', ');
   const name = wanted ?? m.currentContext;
-  const names = m.contexts.map((c) => c.name);
+  const names = m.contexts.map((c) => visible(c.name));
   const available = names.length ? `available: ${names.join(', ')}` : 'it defines no contexts';
   if (!name) {
     return {
@@ -208,13 +211,14 @@ function select(m: Merged, wanted: string | undefined): KubeContextResult {
       }),
     };
   }
-  const ctx = m.contexts.find((c) => c.name === name);
+  const ctx =
+    m.contexts.find((c) => c.name === name) ?? m.contexts.find((c) => visible(c.name) === name);
   if (!ctx) {
     return {
       ok: false,
       error: new KubeError({
         kind: 'context-missing',
-        message: `context "${name}" not found in ${fileList}; ${available}`,
+        message: `context ${JSON.stringify(visible(name))} not found in ${fileList}; ${available}`,
       }),
     };
   }
@@ -224,7 +228,7 @@ function select(m: Merged, wanted: string | undefined): KubeContextResult {
       ok: false,
       error: new KubeError({
         kind: 'kubeconfig',
-        message: `context "${name}" refers to cluster "${ctx.cluster}", which is not in ${fileList}`,
+        message: `context ${JSON.stringify(visible(name))} refers to cluster ${JSON.stringify(visible(ctx.cluster))}, which is not in ${fileList}`,
       }),
     };
   }
@@ -233,7 +237,7 @@ function select(m: Merged, wanted: string | undefined): KubeContextResult {
       ok: false,
       error: new KubeError({
         kind: 'kubeconfig',
-        message: `context "${name}" refers to user "${ctx.user}", which is not in ${fileList}`,
+        message: `context ${JSON.stringify(visible(name))} refers to user ${JSON.stringify(visible(ctx.user))}, which is not in ${fileList}`,
       }),
     };
   }

@@ -209,6 +209,8 @@ export interface AddonVersion {
   /** `app.kubernetes.io/version` label, else the main image's tag. */
   version?: string;
   versionSource?: 'label' | 'image';
+  /** The Helm chart it was installed from (`helm.sh/chart` label), when there is one. */
+  chart?: { name: string; version: string };
   images: ImageRef[];
   /** Ready/desired replicas (DaemonSet: numberReady/desiredNumberScheduled). */
   ready?: number;

@@ -3,8 +3,10 @@
  * checked or generated in the background, so the console draws its first frame at once;
  * the nodes' sources fill in when the lab is ready, or show why it is not.
  */
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { cacheDir } from '../config/paths.js';
+import { demoAddonsManifest } from '../demo/addons.js';
 import { demoInventory } from '../demo/inventory.js';
 import { ensureDemoLab } from '../demo/lab.js';
 import type { SourceSet } from '../features/types.js';
@@ -28,9 +30,23 @@ export class DemoLabError extends Error {
   readonly kind = 'demo-lab';
 }
 
+/** The demo's addon manifest beside the lab (the lab directory may be regenerated). */
+function writeDemoManifest(path: string): string {
+  const text = demoAddonsManifest();
+  try {
+    if (readFileSync(path, 'utf8') === text) return path;
+  } catch {
+    // not written yet
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text, { mode: 0o644 });
+  return path;
+}
+
 export function openDemoSession(opts: DemoSessionOptions): Session {
   const dir = opts.dir ?? join(cacheDir(), 'demo-lab');
   const inventory = demoInventory();
+  inventory.addons = { manifest: writeDemoManifest(`${dir}.addons.json`) };
   const lab = ensureDemoLab({ dir, inventory, log: opts.log }).catch((e: unknown) => {
     throw new DemoLabError(`demo lab in ${dir}: ${e instanceof Error ? e.message : String(e)}`);
   });

@@ -7,7 +7,15 @@ import { join } from 'node:path';
 const here = import.meta.dirname;
 const only = process.argv[2];
 let failed = 0;
-for (const name of ['console.mjs', 'pki.mjs', 'ssh.mjs', 'rotation.mjs', 'flows.mjs']) {
+for (const name of [
+  'console.mjs',
+  'pki.mjs',
+  'ssh.mjs',
+  'rotation.mjs',
+  'addons.mjs',
+  'rebuild.mjs',
+  'flows.mjs',
+]) {
   if (only && !name.startsWith(only)) continue;
   const file = join(here, name);
   if (!existsSync(file)) continue;

@@ -69,11 +69,13 @@ describe('k8ops CLI (built)', () => {
     const norm = (m: Map<string, string>) =>
       Object.fromEntries([...m].map(([k, v]) => [k, v.replace(/\s+/g, ' ')]).sort());
     expect(Object.keys(norm(fromHelp))).toEqual([
+      'addons',
       'certs',
       'flows',
       'info',
       'nodes',
       'overview',
+      'rebuild',
       'rotate',
     ]);
     expect(norm(fromHelp)).toEqual(norm(fromReadme));

@@ -49,7 +49,33 @@ const ADDONS: Array<{
       n === 'ingress-nginx-controller',
   },
   { addon: 'coredns', match: (n, l) => n === 'coredns' || l['k8s-app'] === 'kube-dns' },
+  {
+    addon: 'cert-manager',
+    match: (n, l) =>
+      l['app.kubernetes.io/instance'] === 'cert-manager' ||
+      l['app.kubernetes.io/part-of'] === 'cert-manager' ||
+      /^cert-manager(-cainjector|-webhook)?$/.test(n),
+  },
+  {
+    addon: 'kubernetes-dashboard',
+    match: (n, l) =>
+      l['app.kubernetes.io/part-of'] === 'kubernetes-dashboard' ||
+      l['app.kubernetes.io/instance'] === 'kubernetes-dashboard' ||
+      n.startsWith('kubernetes-dashboard'),
+  },
+  {
+    addon: 'kube-prometheus',
+    match: (_n, l) => l['app.kubernetes.io/part-of'] === 'kube-prometheus',
+  },
 ];
+
+/** `helm.sh/chart: kubernetes-dashboard-7.13.0` → the chart's name and version. */
+export function parseChartLabel(
+  label: string | undefined,
+): { name: string; version: string } | undefined {
+  const m = label ? /^(.+)-(v?\d+\.\d+\.\d+[0-9A-Za-z.+-]*)$/.exec(label) : null;
+  return m ? { name: m[1]!, version: m[2]! } : undefined;
+}
 
 export function addonOf(name: string, labels: Record<string, string>): string {
   return ADDONS.find((a) => a.match(name, labels))?.addon ?? name;
@@ -74,6 +100,8 @@ export function parseWorkload(
     .filter((i): i is ImageRef => i !== undefined);
   const addon = addonOf(m.name, m.labels);
   const out: AddonVersion = { addon, namespace: m.namespace ?? '', kind, name: m.name, images };
+  const chart = parseChartLabel(m.labels['helm.sh/chart']);
+  if (chart) out.chart = chart;
   const label = m.labels['app.kubernetes.io/version'];
   if (label) {
     out.version = label;

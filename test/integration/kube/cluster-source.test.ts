@@ -460,6 +460,56 @@ describe('Kubernetes-API-shaped test server: watches', () => {
     );
   });
 
+  it('addon namespaces beyond Cilium and the ingress: cert-manager read with its chart; a forbidden one hides nothing', async () => {
+    const s = await server({
+      rules: [
+        {
+          user: 'viewer',
+          verbs: ['list', 'watch'],
+          resources: ['deployments', 'daemonsets'],
+          namespaces: ['kube-system', 'ingress-nginx', 'cert-manager'],
+        },
+      ],
+    });
+    s.put('deployments', {
+      metadata: {
+        name: 'cert-manager',
+        namespace: 'cert-manager',
+        labels: {
+          'app.kubernetes.io/instance': 'cert-manager',
+          'app.kubernetes.io/version': 'v1.19.1',
+          'helm.sh/chart': 'cert-manager-v1.19.1',
+        },
+      },
+      spec: {
+        replicas: 1,
+        template: {
+          spec: {
+            containers: [
+              {
+                name: 'cert-manager-controller',
+                image: 'quay.io/jetstack/cert-manager-controller:v1.19.1',
+              },
+            ],
+          },
+        },
+      },
+      status: { readyReplicas: 1 },
+    });
+    const src = open(await ctx(s.url, { who: 'viewer' }));
+    const snap = await waitUntil('addons synced', () => {
+      const v = src.snapshot();
+      return v.addons.synced && v.addons.value?.length === 5 ? v : undefined;
+    });
+    // kubernetes-dashboard and monitoring are forbidden to this user: not the section's error.
+    expect(snap.addons.error).toBeUndefined();
+    expect(snap.addons.value?.find((a) => a.addon === 'cert-manager')).toMatchObject({
+      namespace: 'cert-manager',
+      version: 'v1.19.1',
+      chart: { name: 'cert-manager', version: 'v1.19.1' },
+    });
+  });
+
   it('pages a large list (limit/continue) and bounds the object count', async () => {
     const s = await server();
     for (let i = 0; i < 25; i++) {

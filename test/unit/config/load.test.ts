@@ -138,7 +138,19 @@ describe('defaults', () => {
       },
       ingress: { namespace: 'ingress-nginx', cacheZone: 'ingress_cache' },
       addons: {},
+      rebuild: { runOn: 'local' },
     } satisfies Inventory);
+  });
+
+  it('rebuild: a local flake path is resolved against the file, a flake URL kept, a hostile one refused', () => {
+    const local = ok(`${BASE}rebuild:\n  flake: ../cluster\n`).inventory;
+    expect(local.rebuild?.flake).toBe(join(dirname(local.source), '..', 'cluster'));
+    const url = ok(`${BASE}rebuild:\n  flake: github:org/cluster?ref=main\n  runOn: node\n`);
+    expect(url.inventory.rebuild).toEqual({ flake: 'github:org/cluster?ref=main', runOn: 'node' });
+    const onNode = ok(`${BASE}rebuild:\n  flake: /srv/cluster\n  runOn: node\n`);
+    expect(onNode.inventory.rebuild?.flake).toBe('/srv/cluster');
+    for (const bad of ['"-x"', '"a b"', '"x#y"', '"$(id)"'])
+      expect(parse(`${BASE}rebuild:\n  flake: ${bad}\n`).ok, bad).toBe(false);
   });
 
   it('treats empty optional sections and values as unset', () => {
@@ -351,7 +363,7 @@ describe('bad files: each error names the right line and says what is expected',
     expect(e.line).toBe(lineOf(text, 'colour'));
     expect(e.column).toBe(1);
     expect(e.message).toBe(
-      'unknown key "colour"; allowed keys: cluster, nodes, ssh, kube, pki, rotation, network, ingress, addons',
+      'unknown key "colour"; allowed keys: cluster, nodes, ssh, kube, pki, rotation, network, ingress, addons, rebuild',
     );
   });
 

@@ -129,6 +129,25 @@ describe('kubeconfig files', () => {
     }
   });
 
+  it('hostile context names are listed escaped and selectable by what is shown', async () => {
+    const evil = kubeconfig('evil', {
+      clusters: [['c', 'https://127.0.0.1:6443']],
+      users: ['u'],
+      contexts: [['"ok\\e]0;pwned\\a"', 'c', 'u']],
+    });
+    const r = await loadKubeContext({ path: evil, context: 'nope' });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.message).toBe(
+        `context "nope" not found in ${evil}; available: ok\\x1b]0;pwned\\x07`,
+      );
+      expect(r.error.message).not.toMatch(/[\u0000-\u001f]/);
+    }
+    const shown = await loadKubeContext({ path: evil, context: 'ok\\x1b]0;pwned\\x07' });
+    if (!shown.ok) throw shown.error;
+    expect(shown.config.contexts.map((c) => c.name)).toEqual(['ok\\x1b]0;pwned\\x07']);
+  });
+
   it('no current-context and none given', async () => {
     const p = kubeconfig('nocurrent.yaml', {
       clusters: [['c', 'https://h:6443']],

@@ -1,0 +1,210 @@
+/**
+ * The rebuild roll-out as a job: wave after wave (plan.ts), each node's nixos-rebuild run
+ * with its phase followed from the output, its activation report parsed, then the health
+ * gate; the first failure — a failed run, failed units, or a gate that does not pass —
+ * stops the roll-out before the next wave and says which node, which phase and the last
+ * 20 lines. `dry-activate` runs no gate and changes nothing: it reports, per node, which
+ * units would stop, restart, reload or start.
+ */
+import type { NodeSpec } from '../../config/types.js';
+import type { JobContext, JobSpec } from '../types.js';
+import type { GateResult } from './gates.js';
+import {
+  type ActivationReport,
+  nextPhase,
+  outcomeOf,
+  parseActivation,
+  type RebuildOutcome,
+  type RebuildPhase,
+} from './output.js';
+import type { RebuildRequest } from './plan.js';
+
+export const TAIL_LINES = 20;
+
+export interface NodeRun {
+  node: string;
+  phase: RebuildPhase;
+  outcome?: RebuildOutcome;
+  report?: ActivationReport;
+  gate?: GateResult;
+  /** The last TAIL_LINES lines of its output. */
+  tail: string[];
+  ms?: number;
+  /** Not run: why (the roll-out stopped before its wave). */
+  skipped?: string;
+}
+
+export interface RebuildSummary {
+  action: string;
+  runs: NodeRun[];
+  /** The first failure, which stopped the roll-out. */
+  stopped?: { node: string; phase: RebuildPhase | 'gating'; reason: string; tail: string[] };
+}
+
+/** Runs nixos-rebuild for one node, line by line (run-local.ts, or NodeAgent.exec on the node). */
+export type RebuildExecutor = (
+  node: NodeSpec,
+  onLine: (line: string) => void,
+  signal: AbortSignal,
+) => Promise<{ code: number | null; signal?: string }>;
+
+export interface RebuildDeps {
+  execute: RebuildExecutor;
+  /** The gate after a node (absent, or dry-activate: none). */
+  gate?: (node: NodeSpec, signal: AbortSignal) => Promise<GateResult>;
+}
+
+export class RebuildFailed extends Error {
+  override readonly name = 'RebuildFailed';
+  constructor(
+    message: string,
+    readonly summary: RebuildSummary,
+  ) {
+    super(message);
+  }
+}
+
+export function rebuildJob(
+  req: RebuildRequest,
+  waves: readonly (readonly NodeSpec[])[],
+  deps: RebuildDeps,
+): JobSpec<RebuildSummary> {
+  const names = waves.flat().map((n) => n.name);
+  const verb = req.rollback ? 'rollback' : req.action;
+  return {
+    action: 'rebuild',
+    title: `rebuild ${verb}: ${names.join(', ')}`,
+    targets: names,
+    plan: { action: verb, waves: waves.map((w) => w.map((n) => n.name)) },
+    run: (ctx) => rollOut(ctx, req, waves, deps),
+  };
+}
+
+async function rollOut(
+  ctx: JobContext,
+  req: RebuildRequest,
+  waves: readonly (readonly NodeSpec[])[],
+  deps: RebuildDeps,
+): Promise<RebuildSummary> {
+  const dry = req.action === 'dry-activate' && !req.rollback;
+  const summary: RebuildSummary = { action: req.rollback ? 'rollback' : req.action, runs: [] };
+  for (const [w, wave] of waves.entries()) {
+    if (summary.stopped) {
+      for (const n of wave) {
+        const why = `stopped after ${summary.stopped.node}`;
+        ctx.skip(`${n.name}: nixos-rebuild`, why);
+        summary.runs.push({ node: n.name, phase: 'evaluating', tail: [], skipped: why });
+      }
+      continue;
+    }
+    await Promise.all(wave.map((n) => oneNode(ctx, n, dry, deps, summary)));
+    if (!summary.stopped && w < waves.length - 1) ctx.log(`wave ${w + 1} of ${waves.length} done`);
+  }
+  if (summary.stopped) {
+    const s = summary.stopped;
+    throw new RebuildFailed(
+      `${s.node} failed while ${s.phase}: ${s.reason}; the roll-out stopped there${
+        s.tail.length ? `\nlast ${s.tail.length} lines of ${s.node}:\n${s.tail.join('\n')}` : ''
+      }`,
+      summary,
+    );
+  }
+  return summary;
+}
+
+async function oneNode(
+  ctx: JobContext,
+  node: NodeSpec,
+  dry: boolean,
+  deps: RebuildDeps,
+  summary: RebuildSummary,
+): Promise<void> {
+  const run: NodeRun = { node: node.name, phase: 'evaluating', tail: [] };
+  summary.runs.push(run);
+  const lines: string[] = [];
+  const t0 = performance.now();
+  ctx.log(`${node.name}: ${run.phase}`);
+  let result: { code: number | null; signal?: string };
+  try {
+    result = await ctx.step(`${node.name}: nixos-rebuild`, async () => {
+      const r = await deps.execute(
+        node,
+        (line) => {
+          lines.push(line);
+          if (lines.length > 5000) lines.splice(0, lines.length - 5000);
+          const p = nextPhase(run.phase, line);
+          if (p !== run.phase) {
+            run.phase = p;
+            ctx.log(`${node.name}: ${p}`);
+          }
+          ctx.log(`${node.name} | ${line}`);
+        },
+        ctx.signal,
+      );
+      run.report = parseActivation(lines);
+      run.outcome = outcomeOf(r.code, run.report, r.signal);
+      run.tail = lines.slice(-TAIL_LINES);
+      if (run.outcome.kind === 'units-failed')
+        throw new Error(
+          `switched, but units failed: ${run.outcome.units.join(', ') || '(not named)'}`,
+        );
+      if (run.outcome.kind === 'failed')
+        throw new Error(`nixos-rebuild exited ${r.signal ?? r.code}`);
+      return r;
+    });
+  } catch (e) {
+    run.tail = lines.slice(-TAIL_LINES);
+    run.ms = performance.now() - t0;
+    summary.stopped ??= {
+      node: node.name,
+      phase: run.phase,
+      reason: (e as Error).message,
+      tail: run.tail,
+    };
+    return;
+  }
+  void result;
+  if (!dry) run.phase = 'done';
+  if (dry) {
+    const r = run.report!;
+    const say = (what: string, units: string[]) =>
+      units.length && ctx.log(`${node.name}: would ${what}: ${units.join(', ')}`);
+    say('stop', r.stop);
+    say('restart', r.restart);
+    say('reload', r.reload);
+    say('start', r.start);
+    if (r.restartsSystemd) ctx.log(`${node.name}: would restart systemd`);
+  } else if (deps.gate) {
+    const gate = deps.gate;
+    try {
+      run.gate = await ctx.step(`${node.name}: health gate`, async () => {
+        const g = await gate(node, ctx.signal);
+        for (const c of g.checks)
+          ctx.log(`${node.name}: gate ${c.name}: ${c.ok ? 'ok' : 'FAILED'} (${c.detail})`);
+        if (!g.ok) {
+          const bad = g.checks.find((c) => !c.ok);
+          throw Object.assign(new Error(`gate ${bad?.name ?? '?'}: ${bad?.detail ?? ''}`), {
+            gate: g,
+          });
+        }
+        return g;
+      });
+    } catch (e) {
+      run.gate = (e as { gate?: GateResult }).gate;
+      summary.stopped ??= {
+        node: node.name,
+        phase: 'gating',
+        reason: (e as Error).message,
+        tail: run.tail,
+      };
+    }
+  }
+  run.ms = performance.now() - t0;
+}
+
+/** Exit code of a roll-out: 0 done; 4 switched with failed units (and nothing worse); 1 failed. */
+export function rebuildExitCode(summary: RebuildSummary): number {
+  if (!summary.stopped) return 0;
+  const failedRun = summary.runs.find((r) => r.node === summary.stopped!.node);
+  return failedRun?.outcome?.kind === 'units-failed' ? 4 : 1;
+}

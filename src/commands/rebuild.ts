@@ -1,0 +1,307 @@
+/**
+ * `k8ops rebuild [NODE…|--role R] [--action A] [--parallel N] [--yes] [--rollback]
+ * [--dry-run] [--json]`: nixos-rebuild rolled out node by node (control-plane one at a
+ * time, workers up to --parallel), a health gate between nodes, the first failure stops it.
+ * Exit: 0 done; 1 a node failed (run or gate) or not confirmed; 2 usage/configuration;
+ * 4 switched but units failed.
+ */
+import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import { defaultChecks, type GateSources, runGate } from '../actions/rebuild/gates.js';
+import {
+  type RebuildExecutor,
+  RebuildFailed,
+  type RebuildSummary,
+  rebuildExitCode,
+  rebuildJob,
+} from '../actions/rebuild/job.js';
+import {
+  localRebuildCommand,
+  nodeRebuildArgv,
+  planRollout,
+  REBUILD_ACTIONS,
+  type RebuildAction,
+  type RebuildRequest,
+} from '../actions/rebuild/plan.js';
+import { runLocal } from '../actions/rebuild/run-local.js';
+import type { NodeSpec, Role } from '../config/types.js';
+import { ROLES } from '../config/types.js';
+import { kubeSource } from '../features/overview/sources.js';
+import { KUBE_STORE_SOURCES } from '../kube/collect.js';
+import type { KubeApiStatus, KubeNodeStatus, KubePod } from '../kube/types.js';
+import type { Session } from '../session/session.js';
+import { safeJson, visible } from '../store/sanitise.js';
+import { CLUSTER_SCOPE } from '../store/types.js';
+import { EXIT, formatTable, type Out } from './common.js';
+import { runJobPrinting } from './job-print.js';
+import { openSession, SESSION_OPTIONS } from './open.js';
+
+export const REBUILD_EXIT = { ok: 0, failed: 1, usage: 2, unitsFailed: 4 } as const;
+
+const OPTIONS = {
+  ...SESSION_OPTIONS,
+  role: { type: 'string' },
+  action: { type: 'string' },
+  parallel: { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
+  rollback: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  'gate-timeout': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const REBUILD_HELP = `Usage: k8ops rebuild [NODE…] [--role R] [--action switch|test|boot|dry-activate]
+                     [--parallel N] [--yes] [--rollback] [--dry-run] [--json]
+
+Runs nixos-rebuild <action> --flake <rebuild.flake>#<node> for each node: here with
+--target-host and NIX_SSHOPTS carrying the console's jump chain, known_hosts and identity
+(rebuild.runOn: local), or on the node itself (runOn: node). Control-plane and etcd nodes
+one at a time, then workers --parallel at once (default 1). Between nodes a health gate:
+the node answers over SSH, and with a kube API it is Ready and schedulable, its Cilium
+agent Ready, the API server answering after a control-plane node, etcd healthy after an
+etcd member. The first failure stops the roll-out: which node, which phase, the last 20
+lines. dry-activate changes nothing and lists the units each node would stop, restart,
+reload or start.
+  --role R          only the nodes with role R (control-plane, worker, etcd)
+  --rollback        nixos-rebuild switch --rollback (the previous generation)
+  --dry-run         print the waves and the exact command per node; run nothing
+  --gate-timeout S  seconds a gate check may take to pass (default 300)
+  --yes             do not ask (required when stdin is not a terminal)
+Exit: 0 done; 1 a node failed (its run or its gate) or not confirmed; 2 usage or
+configuration; 4 switched, but units failed (named).
+`;
+
+export function isRebuildArgv(argv: readonly string[]): boolean {
+  try {
+    return (
+      parseArgs({ args: [...argv], options: OPTIONS, strict: false, allowPositionals: true })
+        .positionals[0] === 'rebuild'
+    );
+  } catch {
+    return false;
+  }
+}
+
+export interface RebuildDepsCli {
+  out: Out;
+  err: Out;
+  env: NodeJS.ProcessEnv;
+  stdinIsTTY?: boolean;
+}
+
+export async function rebuildCommand(
+  argv: readonly string[],
+  deps: RebuildDepsCli,
+): Promise<number> {
+  const { out, err, env } = deps;
+  const usage = (msg: string) => {
+    err.write(`k8ops rebuild: ${msg}\nTry 'k8ops rebuild --help'.\n`);
+    return REBUILD_EXIT.usage;
+  };
+  let v: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    const p = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      strict: true,
+      allowPositionals: true,
+    });
+    v = p.values as typeof v;
+    positionals = p.positionals;
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+  if (v.help) {
+    out.write(REBUILD_HELP);
+    return EXIT.ok;
+  }
+  if (v.demo && v.inventory) return usage('--demo and --inventory exclude each other');
+  const action = (v.action ?? 'switch') as RebuildAction;
+  if (!(REBUILD_ACTIONS as readonly string[]).includes(action))
+    return usage(`--action must be one of ${REBUILD_ACTIONS.join(', ')}`);
+  const role = v.role as Role | undefined;
+  if (role !== undefined && !ROLES.includes(role))
+    return usage(`--role must be one of ${ROLES.join(', ')}`);
+  const parallel = v.parallel === undefined ? 1 : Number(v.parallel);
+  const gateTimeout = v['gate-timeout'] === undefined ? 300 : Number(v['gate-timeout']);
+  if (!Number.isInteger(gateTimeout) || gateTimeout < 1 || gateTimeout > 3600)
+    return usage('--gate-timeout is a whole number of seconds from 1 to 3600');
+  if (v.rollback && v.action !== undefined)
+    return usage('--rollback goes back with switch; drop --action');
+  const req: RebuildRequest = {
+    nodes: positionals.slice(1),
+    action,
+    parallel,
+    ...(role ? { role } : {}),
+    ...(v.rollback ? { rollback: true } : {}),
+  };
+  const changes = req.rollback || action !== 'dry-activate';
+  if (changes && v['read-only'] && !v['dry-run'])
+    return usage(
+      `--read-only: rebuild ${req.rollback ? '--rollback' : action} changes nodes; refused`,
+    );
+
+  const opened = await openSession(
+    {
+      demo: v.demo === true,
+      inventory: v.inventory as string | undefined,
+      context: v.context as string | undefined,
+      readOnly: v['read-only'] === true,
+      sshConfig: v['ssh-config'] as string | undefined,
+      acceptNew: v['accept-new'] === true,
+      sub: 'rebuild',
+    },
+    err,
+    env,
+    [{ sources: [kubeSource] }],
+  );
+  if (!opened.ok) return EXIT.config;
+  const session = opened.session;
+  try {
+    if (session.mode === 'demo' && !v['dry-run'])
+      return usage('the demo lab has no NixOS to rebuild; try --dry-run');
+    const inv = session.inventory;
+    if (!inv.rebuild?.flake && !req.rollback)
+      return usage('no flake: set rebuild.flake in the inventory');
+    const plan = planRollout(inv, req);
+    if (!plan.ok) return usage(plan.error);
+    const runOn = inv.rebuild?.runOn ?? 'local';
+    const sshConfig = v['ssh-config'] as string | undefined;
+    let commands: Array<{ node: NodeSpec; text: string }>;
+    try {
+      commands = plan.waves.flat().map((n) => ({ node: n, text: commandText(n) }));
+    } catch (e) {
+      return usage((e as Error).message);
+    }
+    function commandText(n: NodeSpec): string {
+      if (runOn === 'node')
+        return `ssh ${n.name} -- ${nodeRebuildArgv(inv, n, action, req).join(' ')}`;
+      const c = localRebuildCommand(inv, n, action, {
+        ...(sshConfig ? { sshConfig } : {}),
+        ...req,
+      });
+      return `NIX_SSHOPTS='${c.env.NIX_SSHOPTS}' ${c.argv.join(' ')}`;
+    }
+    if (v['dry-run']) {
+      for (const [i, wave] of plan.waves.entries()) {
+        out.write(`wave ${i + 1}: ${wave.map((n) => n.name).join(', ')}\n`);
+        for (const n of wave) out.write(`  ${commands.find((c) => c.node === n)!.text}\n`);
+      }
+      return EXIT.ok;
+    }
+    if (changes && !v.yes) {
+      const interactive = (deps.stdinIsTTY ?? process.stdin.isTTY) === true;
+      if (!interactive) {
+        err.write('k8ops rebuild: not started (standard input is not a terminal; pass --yes)\n');
+        return REBUILD_EXIT.failed;
+      }
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        const names = plan.waves.flat().map((n) => n.name);
+        const a = await rl.question(
+          `${req.rollback ? 'roll back' : action} ${names.join(', ')} in ${plan.waves.length} wave(s)? type yes: `,
+        );
+        if (a.trim() !== 'yes') {
+          err.write('k8ops rebuild: not confirmed\n');
+          return REBUILD_EXIT.failed;
+        }
+      } finally {
+        rl.close();
+      }
+    }
+    await session.start();
+    const execute: RebuildExecutor =
+      runOn === 'node'
+        ? async (n, onLine, signal) => {
+            const agent = session.agents.get(n.name)!;
+            const r = await agent.exec(nodeRebuildArgv(inv, n, action, req), {
+              signal,
+              timeoutMs: 3_600_000,
+            });
+            for (const l of `${r.stdout}${r.stderr}`.split('\n')) if (l) onLine(l);
+            return { code: r.code };
+          }
+        : (n, onLine, signal) => {
+            const c = localRebuildCommand(inv, n, action, {
+              ...(sshConfig ? { sshConfig } : {}),
+              ...req,
+            });
+            return runLocal(c.argv, { env: c.env, signal, onLine });
+          };
+    const checks = defaultChecks(gateSources(session));
+    const job = rebuildJob(req, plan.waves, {
+      execute,
+      gate: (n, signal) => runGate(n, checks, signal, { timeoutMs: gateTimeout * 1000 }),
+    });
+    let summary: RebuildSummary;
+    let code: number;
+    try {
+      summary = await runJobPrinting(job, err);
+      code = REBUILD_EXIT.ok;
+    } catch (e) {
+      if (!(e instanceof RebuildFailed)) {
+        err.write(`k8ops rebuild: ${(e as Error).message}\n`);
+        return REBUILD_EXIT.failed;
+      }
+      summary = e.summary;
+      code = rebuildExitCode(summary);
+      err.write(`k8ops rebuild: ${visible(e.message)}\n`);
+      const s = summary.stopped!;
+      if (changes && !req.rollback && (s.phase === 'activating' || s.phase === 'gating'))
+        err.write(`k8ops rebuild: to go back on ${s.node}: k8ops rebuild ${s.node} --rollback\n`);
+    }
+    if (v.json) out.write(`${safeJson({ ...summary, exitCode: code }, 2)}\n`);
+    else out.write(formatSummary(summary));
+    return code;
+  } finally {
+    await session.close();
+  }
+}
+
+/** The gate's sources from a session: SSH probe, and the kube watches when there is an API. */
+function gateSources(session: Session): GateSources {
+  const src: GateSources = {
+    probe: async (n, signal) => {
+      await session.agents.get(n.name)!.probe({ signal });
+    },
+  };
+  if (!session.hasKube) return src;
+  src.kubeNode = (name) => {
+    const nodes = session.store.get<KubeNodeStatus[]>(CLUSTER_SCOPE, 'kube').value;
+    const k = nodes?.find((x) => x.name === name);
+    return k ? { ready: k.ready, schedulable: !k.unschedulable } : undefined;
+  };
+  src.ciliumReady = (name) => {
+    const pods = session.store.get<KubePod[]>(CLUSTER_SCOPE, KUBE_STORE_SOURCES.ciliumPods).value;
+    const p = pods?.find((x) => x.nodeName === name);
+    return p ? p.ready : undefined;
+  };
+  src.apiReady = async () =>
+    session.store.get<KubeApiStatus>(CLUSTER_SCOPE, KUBE_STORE_SOURCES.api).value?.reachable ===
+    true;
+  return src;
+}
+
+export function formatSummary(s: RebuildSummary): string {
+  const rows = s.runs.map((r) => [
+    r.node,
+    r.skipped ? '-' : r.phase,
+    r.skipped
+      ? `not run (${r.skipped})`
+      : r.outcome?.kind === 'ok'
+        ? r.gate
+          ? r.gate.ok
+            ? 'ok, gate passed'
+            : `gate failed: ${r.gate.checks.find((c) => !c.ok)?.name ?? ''}`
+          : 'ok'
+        : r.outcome?.kind === 'units-failed'
+          ? `units failed: ${r.outcome.units.join(', ')}`
+          : r.outcome?.kind === 'failed'
+            ? `failed (exit ${r.outcome.signal ?? r.outcome.code})`
+            : 'not run',
+    r.ms !== undefined ? `${(r.ms / 1000).toFixed(1)} s` : '',
+  ]);
+  return `${formatTable(['NODE', 'PHASE', 'RESULT', 'TIME'], rows).join('\n')}\n`;
+}
