@@ -10,6 +10,7 @@ import { auditCommand, isAuditArgv } from './commands/audit.js';
 import { bgpCommand } from './commands/bgp.js';
 import { certsCommand, certsPathCommand } from './commands/certs.js';
 import { EXIT } from './commands/common.js';
+import { flowsCommand, isFlowsArgv } from './commands/flows.js';
 import { infoCommand } from './commands/info.js';
 import { mtuCommand } from './commands/mtu.js';
 import { nginxCommand } from './commands/nginx.js';
@@ -56,6 +57,7 @@ const SUBCOMMANDS = [
   'audit',
   'bgp',
   'nginx',
+  'flows',
 ] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
@@ -79,6 +81,8 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
     '0 ok (no conflict, or rotated); 1 a conflict; 2 usage/configuration error; 3 nodes unreachable; 4 rotation failed (previous pair back); 5 node locked by another run; 6 refused',
   nginx:
     '0 ok; 1 an ACME certificate has a finding (not Ready, expiring within 7 days, renewal overdue, an Ingress host not covered, Secret missing); 2 usage/configuration error; 3 no access log could be read',
+  flows:
+    "0 ok; 1 a node's Hubble did not answer (the others' flows are printed); 2 usage/configuration error; 3 no node's Hubble answered",
   info: '0; 2 usage error',
   audit: '0 listed; 1 a malformed line in the log (skipped); 2 usage error or an unreadable log',
   bgp: "0 ok; 1 warnings (a VIP not in a router's RIB, a router not answering); 2 critical (a session down or disagreeing, an ASN mismatch) or a usage error; 3 nodes unreachable",
@@ -125,6 +129,8 @@ Usage:
                              restart/gates, rollback)
   k8ops nginx [--json]       the ingress cache per host (hit ratio, cache statuses, rate) and the
                              ACME certificates of the ingress
+  k8ops flows [--json] [--follow] [--last N] [--node NAME] [FILTER…]
+                             Hubble flows, filtered server-side (k8ops flows --help)
   k8ops info                 where k8ops looks for its files
   k8ops audit [--json] [--since DUR] [--action A] [--demo]
                              the audit log of actions: who, when, targets, plan, result
@@ -272,6 +278,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   if (isAddonsArgv(argv)) return addonsCommand(argv, { out, err, env });
   if (isRebuildArgv(argv)) return rebuildCommand(argv, { out, err, env });
   if (isAuditArgv(argv)) return auditCommand(argv, { out, err, env });
+  if (isFlowsArgv(argv)) return flowsCommand(argv, { out, err, env });
   const parsed = parseCli(argv);
   if (!parsed.ok) {
     err.write(`k8ops: ${parsed.error}\nTry 'k8ops --help'.\n`);
@@ -321,6 +328,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
     if (a.sub === 'bgp') return await bgpCommand(session, a.json, out);
     if (a.sub === 'nginx') return await nginxCommand(session, a.json, out);
     // `rotate` is parsed and run by commands/rotate.ts before this point.
+    // `rotate` and `flows` are parsed and run by their commands/ files before this point.
     return EXIT.config;
   } finally {
     await session.close();

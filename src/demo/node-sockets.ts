@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Inventory, NodeSpec } from '../config/types.js';
 import type { LocalForward } from '../store/io.js';
 import { ciliumBgpRoutes } from './bgp.js';
+import { demoHubbleSocket } from './flows.js';
 import { ciliumConfigRoute } from './mtu.js';
 
 export interface DemoSocketContext {
@@ -39,7 +40,9 @@ export const DEMO_HTTP_ROUTES: readonly DemoHttpRoute[] = [
 ];
 
 /** Every demo socket that is not plain HTTP; one line per feature. */
-export const DEMO_SOCKETS: readonly DemoSocket[] = [];
+export const DEMO_SOCKETS: readonly DemoSocket[] = [
+  demoHubbleSocket, // hubble.sock: the Observer gRPC service (src/demo/flows.ts)
+];
 
 function httpSocket(path: string, routes: readonly DemoHttpRoute[]): DemoSocket {
   return {

@@ -4,6 +4,7 @@
  */
 
 import { bgpFeature } from './bgp/model.js';
+import { flowsFeature } from './flows/model.js';
 import { mtuFeature } from './mtu/model.js';
 import { nginxFeature } from './nginx/model.js';
 import { overviewFeature } from './overview/model.js';
@@ -18,6 +19,7 @@ export const FEATURES: readonly FeatureDef[] = [
   mtuFeature,
   bgpFeature,
   nginxFeature,
+  flowsFeature,
 ] as FeatureDef[];
 
 /** The sources of `features`, each once (by id), in first-seen order. */

@@ -6,7 +6,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cacheDir, stateDir } from '../config/paths.js';
-import { demoAcmeCertificates } from '../demo/acme.js';
 import { demoAddonsManifest } from '../demo/addons.js';
 import { demoInventory } from '../demo/inventory.js';
 import { ensureDemoLab } from '../demo/lab.js';
@@ -78,7 +77,10 @@ export function openDemoSession(opts: DemoSessionOptions): Session {
     ]),
   );
   const kube = new DemoKubeSource(inventory.nodes, 'demo-lab', { traffic: true });
-  kube.setAcmeCertificatesFrom(demoAcmeCertificates(DEMO_INGRESS_HOSTS, Date.now()));
+  // Loaded when used: the generator needs @peculiar/x509, which a headless command never loads.
+  kube.setAcmeCertificatesFrom(
+    import('../demo/acme.js').then((m) => m.demoAcmeCertificates(DEMO_INGRESS_HOSTS, Date.now())),
+  );
   return createSession({
     mode: 'demo',
     inventory,

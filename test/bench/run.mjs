@@ -17,6 +17,7 @@ for (const name of [
   'mtu.mjs',
   'bgp.mjs',
   'nginx.mjs',
+  'flows.mjs',
 ]) {
   if (only && !name.startsWith(only)) continue;
   const file = join(here, name);

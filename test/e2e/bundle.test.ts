@@ -63,6 +63,8 @@ describe('bundle (dist/k8ops.mjs)', () => {
       'zod',
       '@kubernetes/client-node',
       '@peculiar/x509',
+      '@grpc/grpc-js',
+      'protobufjs',
     ])
       expect(loaded, `${heavy} is loaded statically`).not.toContain(heavy);
   });

@@ -5,12 +5,12 @@
  */
 
 import { bgpPane } from './bgp/index.js';
+import { flowsPane } from './flows/index.js';
 import { jobsPane } from './jobs/index.js';
 import { mtuPane } from './mtu/index.js';
 import { nginxPane } from './nginx/index.js';
 import { overviewPane } from './overview/index.js';
 import { pkiPane } from './pki/index.js';
-import { placeholderPane } from './placeholder/Pane.js';
 import { rotationPane } from './rotation/index.js';
 import type { AnyPane, PaneId } from './types.js';
 
@@ -18,13 +18,7 @@ export const PANES: readonly AnyPane[] = [
   overviewPane,
   pkiPane,
   rotationPane,
-  placeholderPane({
-    id: 'flows',
-    key: '4',
-    title: 'Flows',
-    what: 'Hubble flows from the Observer gRPC API: live table, filters, drops by reason, verdict rate, top talkers.',
-    source: 'Hubble (issue: flows)',
-  }),
+  flowsPane,
   bgpPane,
   nginxPane,
   mtuPane,

@@ -1,0 +1,286 @@
+/**
+ * `k8ops flows [--json] [--follow] [--last N] [--node NAME] [FILTER…]`: Hubble flows of
+ * every node (or one), from each node's hubble.sock through the SSH connection. FILTER is
+ * the Flows pane's filter syntax (`verdict:DROPPED ns:shop pod:api port:8080 node:…
+ * reason:POLICY_DENY dir:ingress proto:tcp`), sent to the agents as server-side filters.
+ * `--json` prints one GetFlowsResponse per line as `hubble observe -o jsonpb` does (flows,
+ * and LostEvents in --follow). Without --follow: the last N flows (default 20) across the
+ * nodes in time order, then (text only) each node's ring. With --follow: flows as they
+ * come, until interrupted; a full stdout pipe pauses the streams (the agents' rings
+ * overwrite, announced as LostEvents) instead of buffering here.
+ * Exit: 0 ok; 1 a node's Hubble did not answer (the others' flows are printed);
+ * 2 usage or configuration; 3 no node's Hubble answered.
+ */
+import { parseArgs } from 'node:util';
+import { sideName } from '../features/flows/aggregate.js';
+import { parseFlowQuery } from '../features/flows/filter.js';
+import { hubbleSocket } from '../features/flows/sources.js';
+import type { FlowRecord, LostEventRecord } from '../features/flows/types.js';
+import { safeJson } from '../store/sanitise.js';
+import { holdOpen, type Out } from './common.js';
+import { openSession, SESSION_OPTIONS } from './open.js';
+
+export const FLOWS_EXIT = { ok: 0, partial: 1, usage: 2, unreachable: 3 } as const;
+
+const OPTIONS = {
+  ...SESSION_OPTIONS,
+  json: { type: 'boolean' },
+  follow: { type: 'boolean', short: 'f' },
+  last: { type: 'string' },
+  node: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const FLOWS_HELP = `Usage: k8ops flows [--json] [--follow] [--last N] [--node NAME] [FILTER…] [--demo | --inventory FILE]
+
+Hubble flows from each node's hubble.sock (inventory network.hubble.socket), reached
+through the SSH connection. FILTER terms are sent to the agents as server-side filters:
+  verdict:DROPPED  ns:NAMESPACE  pod:[NS/]PREFIX  port:N  node:NAME  reason:POLICY_DENY
+  dir:ingress|egress  proto:tcp|udp|…   (different keys AND, repeated keys or a,b OR;
+  ns, pod and port match either side, as hubble observe --namespace/--pod/--port)
+  --json     one JSON object per line, as \`hubble observe -o jsonpb\`
+  --follow   keep streaming new flows until interrupted
+  --last N   flows without --follow (default 20)
+  --node N   only this node
+Exit: 0 ok, 1 a node's Hubble did not answer, 2 usage error, 3 no node answered.
+`;
+
+/** Whether argv's subcommand (first positional) is `flows`: cli.ts hands it here. */
+export function isFlowsArgv(argv: readonly string[]): boolean {
+  try {
+    const p = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      strict: false,
+      allowPositionals: true,
+    });
+    return p.positionals[0] === 'flows';
+  } catch {
+    return false;
+  }
+}
+
+interface FlowsDeps {
+  out: Out;
+  err: Out;
+  env: NodeJS.ProcessEnv;
+  /** Ends a --follow run (default: SIGINT or SIGTERM). */
+  stop?: Promise<void>;
+}
+
+const pad2 = (n: number) => String(n).padStart(2, '0');
+const MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ');
+
+/** `Dec  6 04:00:00.007` (hubble observe's compact time). */
+export function flowTime(ms: number): string {
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) return '-';
+  return `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2)} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}.${String(d.getUTCMilliseconds()).padStart(3, '0')}`;
+}
+
+/** One flow as a line of text. */
+export function flowLine(f: FlowRecord): string {
+  const proto = f.l7 ? `${f.l4}/${f.l7}` : f.l4 || '-';
+  const verdict =
+    f.verdict === 'DROPPED' ? `DROPPED (${f.dropReason || 'unknown reason'})` : f.verdict;
+  return [
+    flowTime(f.timeMs),
+    f.node || '-',
+    `${sideName(f.src, true)} -> ${sideName(f.dst, true)}`,
+    proto,
+    f.direction || '-',
+    verdict,
+    f.info,
+  ]
+    .join('  ')
+    .trimEnd();
+}
+
+const lostJson = (l: LostEventRecord) => ({
+  lost_events: {
+    source: l.source,
+    num_events_lost: String(l.count),
+    ...(l.cpu !== undefined ? { cpu: l.cpu } : {}),
+  },
+  node_name: l.node,
+  time: new Date(l.timeMs).toISOString(),
+});
+
+export async function flowsCommand(argv: readonly string[], deps: FlowsDeps): Promise<number> {
+  const { out, err, env } = deps;
+  const usage = (msg: string) => {
+    err.write(`k8ops flows: ${msg}\nTry 'k8ops flows --help'.\n`);
+    return FLOWS_EXIT.usage;
+  };
+  let v: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    const p = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      strict: true,
+      allowPositionals: true,
+    });
+    v = p.values as Record<string, string | boolean | undefined>;
+    positionals = p.positionals.slice(1);
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+  if (v.help) {
+    out.write(FLOWS_HELP);
+    return FLOWS_EXIT.ok;
+  }
+  if (v.demo && v.inventory) return usage('--demo and --inventory exclude each other');
+  const last = v.last === undefined ? 20 : Number(v.last);
+  if (!Number.isInteger(last) || last < 1 || last > 100_000)
+    return usage(`--last: expected a number 1–100000, got "${v.last}"`);
+  if (v.follow && v.last !== undefined) return usage('--last and --follow exclude each other');
+  const q = parseFlowQuery(positionals.join(' '));
+  if (!q.ok) return usage(q.error);
+  const json = v.json === true;
+
+  const opened = await openSession(
+    {
+      demo: v.demo === true,
+      inventory: v.inventory as string | undefined,
+      context: v.context as string | undefined,
+      readOnly: true,
+      sshConfig: v['ssh-config'] as string | undefined,
+      acceptNew: v['accept-new'] === true,
+      sub: 'flows',
+    },
+    err,
+    env,
+    [{ sources: [] }],
+  );
+  if (!opened.ok) return FLOWS_EXIT.usage;
+  const session = opened.session;
+  try {
+    const nodes = session.inventory.nodes.filter((n) => v.node === undefined || n.name === v.node);
+    if (nodes.length === 0) return usage(`--node: no node "${v.node}" in the inventory`);
+    const where = hubbleSocket(session.inventory);
+    if (where.note) err.write(`k8ops flows: ${where.note}\n`);
+    const agents = nodes.flatMap((n) => {
+      const a = session.agents.get(n.name);
+      return a ? [{ node: n.name, agent: a }] : [];
+    });
+    return await holdOpen(() =>
+      v.follow
+        ? follow(agents, where.path, q.query, json, deps)
+        : once(agents, where.path, q.query, last, json, out, err),
+    );
+  } finally {
+    await session.close();
+  }
+}
+
+type NodeAgents = Array<{ node: string; agent: import('../nodes/agent.js').NodeAgent }>;
+
+async function once(
+  agents: NodeAgents,
+  path: string,
+  query: import('../features/flows/filter.js').FlowQuery,
+  last: number,
+  json: boolean,
+  out: Out,
+  err: Out,
+): Promise<number> {
+  const { fetchFlows } = await import('../features/flows/fetch.js');
+  const { responseJson } = await import('../features/flows/codec.js');
+  const results = await Promise.all(
+    agents.map(async (a) => ({
+      node: a.node,
+      r: await fetchFlows(a.agent, path, { number: last, whitelist: query.whitelist }, 15_000),
+    })),
+  );
+  const flows: FlowRecord[] = [];
+  for (const { r } of results)
+    for (const ev of r.events) if (ev.kind === 'flow') flows.push(ev.flow);
+  flows.sort((a, b) => a.timeMs - b.timeMs || a.nanos - b.nanos);
+  for (const f of flows.slice(-last)) {
+    if (json) out.write(`${safeJson(responseJson(f.raw) ?? {})}\n`);
+    else out.write(`${flowLine(f)}\n`);
+  }
+  let failed = 0;
+  for (const { node, r } of results) {
+    if (r.error) {
+      failed++;
+      err.write(`k8ops flows: ${node}: ${r.error}\n`);
+    }
+    if (r.malformed)
+      err.write(`k8ops flows: ${node}: ${r.malformed} malformed responses skipped\n`);
+    for (const ev of r.events)
+      if (ev.kind === 'lost') {
+        if (json) out.write(`${safeJson(lostJson(ev.lost))}\n`);
+        else err.write(`k8ops flows: ${node}: ${ev.lost.count} events lost (${ev.lost.source})\n`);
+      }
+    if (!json && r.status)
+      err.write(
+        `k8ops flows: ${node}: ring ${r.status.numFlows}/${r.status.maxFlows} flows, ${r.status.seenFlows} seen${r.status.version ? `, hubble ${r.status.version}` : ''}\n`,
+      );
+  }
+  if (failed === results.length && results.length > 0) return FLOWS_EXIT.unreachable;
+  return failed > 0 ? FLOWS_EXIT.partial : FLOWS_EXIT.ok;
+}
+
+async function follow(
+  agents: NodeAgents,
+  path: string,
+  query: import('../features/flows/filter.js').FlowQuery,
+  json: boolean,
+  deps: FlowsDeps,
+): Promise<number> {
+  const { out, err } = deps;
+  const { FlowFollower } = await import('../features/flows/follow.js');
+  const { responseJson } = await import('../features/flows/codec.js');
+  let closed = false;
+  const followers: InstanceType<typeof FlowFollower>[] = [];
+  const write = (line: string) => {
+    if (closed) return;
+    if (!out.write(line)) {
+      for (const f of followers) f.pause();
+      out.once('drain', () => {
+        for (const f of followers) f.resume();
+      });
+    }
+  };
+  for (const a of agents) {
+    let lastError: string | undefined;
+    const f = new FlowFollower(a.agent, path, query, {
+      backlog: 0,
+      capacity: 1000,
+      onFlow: (flow) =>
+        write(json ? `${safeJson(responseJson(flow.raw) ?? {})}\n` : `${flowLine(flow)}\n`),
+      onLost: (l) => {
+        if (json) write(`${safeJson(lostJson(l))}\n`);
+        else err.write(`k8ops flows: ${a.node}: ${l.count} events lost (${l.source})\n`);
+      },
+    });
+    const tick = setInterval(() => {
+      if (f.error !== lastError) {
+        lastError = f.error;
+        if (f.error) err.write(`k8ops flows: ${a.node}: ${f.error} (retrying)\n`);
+      }
+    }, 500);
+    tick.unref();
+    followers.push(f);
+    f.start();
+  }
+  const onError = () => {
+    closed = true;
+  };
+  out.on('error', onError);
+  const stop =
+    deps.stop ??
+    new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+  await stop;
+  closed = true;
+  await Promise.all(followers.map((f) => f.stop()));
+  out.off('error', onError);
+  const answered = followers.filter((f) => f.connects > 0).length;
+  if (answered === 0 && followers.length > 0) return FLOWS_EXIT.unreachable;
+  return answered < followers.length ? FLOWS_EXIT.partial : FLOWS_EXIT.ok;
+}

@@ -1,0 +1,251 @@
+/**
+ * The demo lab's Hubble: each node's /var/run/cilium/hubble.sock answered by an in-process
+ * Observer server (hubble-observer.ts) on a local listener, fed with synthetic flows —
+ * about 60 a second per node (a few hundred across the lab), some 8 % dropped for one of
+ * three reasons (policy deny, a service without backends, a missing TCP ACK), L7 HTTP and
+ * DNS among them, and now and then a LostEvent from the perf ring.
+ */
+import type { LocalForward } from '../store/io.js';
+import type { FlowObject } from './hubble-observer.js';
+import type { DemoSocket, DemoSocketContext } from './node-sockets.js';
+
+interface Pod {
+  ns: string;
+  name: string;
+  app: string;
+  ip: string;
+  workload: string;
+}
+
+const POD_SPECS: Array<[string, string, string, number]> = [
+  ['shop', 'frontend', 'frontend-7d9c8f', 3],
+  ['shop', 'api', 'api-5f6b7c', 2],
+  ['shop', 'cart', 'cart-6c8d9e', 2],
+  ['shop', 'postgres', 'postgres', 1],
+  ['kube-system', 'coredns', 'coredns-668d6bf9bc', 2],
+  ['monitoring', 'prometheus', 'prometheus-k8s', 1],
+  ['ingress-nginx', 'ingress-nginx', 'ingress-nginx-controller-6b9f', 2],
+];
+
+const SUFFIX = 'abcdefghjkmnpqrstvwxz2456789';
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function pods(seed: number): Pod[] {
+  const r = rng(seed);
+  const out: Pod[] = [];
+  let host = 10;
+  for (const [ns, app, prefix, n] of POD_SPECS)
+    for (let i = 0; i < n; i++) {
+      const sfx = Array.from({ length: 5 }, () => SUFFIX[Math.floor(r() * SUFFIX.length)]).join('');
+      out.push({
+        ns,
+        app,
+        name:
+          prefix === 'postgres' || prefix === 'prometheus-k8s'
+            ? `${prefix}-${i}`
+            : `${prefix}-${sfx}`,
+        ip: `10.42.${(host >> 8) + 1}.${host & 255}`,
+        workload: prefix.includes('-') ? app : prefix,
+      });
+      host += 7;
+    }
+  return out;
+}
+
+// Who talks to whom, on which port, how often (weights).
+const EDGES: Array<[string, string, number, 'TCP' | 'UDP', number, 'HTTP' | 'DNS' | '']> = [
+  ['ingress-nginx', 'frontend', 8080, 'TCP', 30, 'HTTP'],
+  ['frontend', 'api', 8080, 'TCP', 25, 'HTTP'],
+  ['api', 'cart', 9090, 'TCP', 12, ''],
+  ['api', 'postgres', 5432, 'TCP', 10, ''],
+  ['frontend', 'coredns', 53, 'UDP', 10, 'DNS'],
+  ['api', 'coredns', 53, 'UDP', 8, 'DNS'],
+  ['prometheus', 'api', 9102, 'TCP', 5, ''],
+];
+const TOTAL_WEIGHT = EDGES.reduce((s, e) => s + e[4], 0);
+
+// The three ways the demo drops: a policy denies cart → postgres, frontend → a service
+// without backends, and stray packets without a TCP ACK.
+const DROPS: Array<{ reason: string; code: number; src: string; dst: string; port: number }> = [
+  { reason: 'POLICY_DENY', code: 181, src: 'cart', dst: 'postgres', port: 5432 },
+  { reason: 'SERVICE_BACKEND_NOT_FOUND', code: 158, src: 'frontend', dst: 'cart', port: 9091 },
+  {
+    reason: 'CT_MISSING_TCP_ACK_FLAG',
+    code: 136,
+    src: 'ingress-nginx',
+    dst: 'frontend',
+    port: 8080,
+  },
+];
+
+const endpoint = (p: Pod, id: number) => ({
+  ID: id,
+  identity: 10_000 + ((p.app.length * 977) % 50_000),
+  cluster_name: 'demo',
+  namespace: p.ns,
+  labels: [`k8s:app=${p.app}`, `k8s:io.kubernetes.pod.namespace=${p.ns}`],
+  pod_name: p.name,
+  workloads: [{ name: p.workload, kind: p.app === 'postgres' ? 'StatefulSet' : 'Deployment' }],
+});
+
+/** One synthetic flow at `ms` on `node`, from the lab's pods. */
+export function demoFlow(r: () => number, all: Pod[], node: string, ms: number): FlowObject {
+  const pick = (app: string) => {
+    const c = all.filter((p) => p.app === app);
+    return c[Math.floor(r() * c.length)] as Pod;
+  };
+  const time = { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 + Math.floor(r() * 1e6) };
+  const uuid = Array.from({ length: 32 }, () => Math.floor(r() * 16).toString(16)).join('');
+  const u = `${uuid.slice(0, 8)}-${uuid.slice(8, 12)}-${uuid.slice(12, 16)}-${uuid.slice(16, 20)}-${uuid.slice(20)}`;
+  if (r() < 0.08) {
+    const d = DROPS[Math.floor(r() * DROPS.length)] as (typeof DROPS)[number];
+    const s = pick(d.src);
+    const t = pick(d.dst);
+    return {
+      time,
+      uuid: u,
+      verdict: 'DROPPED',
+      drop_reason: d.code,
+      drop_reason_desc: d.reason,
+      IP: { source: s.ip, destination: t.ip, ipVersion: 'IPv4' },
+      l4: {
+        TCP: {
+          source_port: 32768 + Math.floor(r() * 28000),
+          destination_port: d.port,
+          flags: d.reason === 'CT_MISSING_TCP_ACK_FLAG' ? { PSH: true } : { SYN: true },
+        },
+      },
+      source: endpoint(s, 100 + Math.floor(r() * 3000)),
+      destination: endpoint(t, 100 + Math.floor(r() * 3000)),
+      Type: 'L3_L4',
+      node_name: node,
+      event_type: { type: 1, sub_type: d.code },
+      traffic_direction: 'EGRESS',
+      Summary: 'TCP Flags: SYN',
+    };
+  }
+  let w = r() * TOTAL_WEIGHT;
+  let e = EDGES[0] as (typeof EDGES)[number];
+  for (const x of EDGES) {
+    w -= x[4];
+    if (w <= 0) {
+      e = x;
+      break;
+    }
+  }
+  const [from, to, port, proto, , l7] = e;
+  const reply = r() < 0.45;
+  const [s, t] = reply ? [pick(to), pick(from)] : [pick(from), pick(to)];
+  const eph = 32768 + Math.floor(r() * 28000);
+  const [sp, dp] = reply ? [port, eph] : [eph, port];
+  const flow: FlowObject = {
+    time,
+    uuid: u,
+    verdict: 'FORWARDED',
+    IP: { source: s.ip, destination: t.ip, ipVersion: 'IPv4' },
+    l4:
+      proto === 'TCP'
+        ? {
+            TCP: {
+              source_port: sp,
+              destination_port: dp,
+              flags: reply ? { ACK: true } : { SYN: true },
+            },
+          }
+        : { UDP: { source_port: sp, destination_port: dp } },
+    source: endpoint(s, 100 + Math.floor(r() * 3000)),
+    destination: endpoint(t, 100 + Math.floor(r() * 3000)),
+    Type: 'L3_L4',
+    node_name: node,
+    event_type: { type: 4, sub_type: 0 },
+    traffic_direction: reply ? 'INGRESS' : 'EGRESS',
+    trace_observation_point: 'TO_ENDPOINT',
+    is_reply: { value: reply },
+    Summary: proto === 'TCP' ? `TCP Flags: ${reply ? 'ACK' : 'SYN'}` : 'UDP',
+  };
+  if (l7 && r() < 0.3) {
+    flow.Type = 'L7';
+    flow.l7 =
+      l7 === 'HTTP'
+        ? {
+            type: reply ? 'RESPONSE' : 'REQUEST',
+            latency_ns: reply ? 1_000_000 + Math.floor(r() * 40_000_000) : 0,
+            http: {
+              code: reply ? (r() < 0.05 ? 503 : 200) : 0,
+              method: r() < 0.8 ? 'GET' : 'POST',
+              url: `http://${t.app}.${t.ns}.svc:${port}/api/v1/items`,
+              protocol: 'HTTP/1.1',
+            },
+          }
+        : {
+            type: reply ? 'RESPONSE' : 'REQUEST',
+            dns: {
+              query: 'api.shop.svc.cluster.local.',
+              qtypes: ['A'],
+              ...(reply ? { ips: ['10.96.12.7'], ttl: 30, rcode: 0, rrtypes: ['A'] } : {}),
+              observation_source: 'proxy',
+            },
+          };
+  }
+  return flow;
+}
+
+/** A seeded generator of the lab's flows on `node` (the benchmark feeds on it too). */
+export function demoFlows(seed: number, node: string): (ms: number) => FlowObject {
+  const r = rng(seed);
+  const all = pods(42);
+  return (ms) => demoFlow(r, all, node, ms);
+}
+
+/** Flows a second per node. */
+const RATE = 60;
+
+async function open(ctx: DemoSocketContext): Promise<LocalForward> {
+  const nodeName = `${ctx.inventory.cluster}/${ctx.node.name}`;
+  // grpc-js loads when a demo node's hubble.sock is first dialled.
+  const { ObserverServer } = await import('./hubble-observer.js');
+  const server = new ObserverServer({ nodeName, capacity: 4095 });
+  const r = rng(ctx.node.index * 7919 + 17);
+  const all = pods(42);
+  // A ring already holding the last 5 s (more would cost the console's first screen).
+  const now = Date.now();
+  for (let i = 0; i < 300; i++)
+    server.push(demoFlow(r, all, nodeName, Math.floor(now - 5000 + (i * 5000) / 300)));
+  let carry = 0;
+  let last = Date.now();
+  let ticks = 0;
+  const timer = setInterval(() => {
+    const t = Date.now();
+    carry += ((t - last) * RATE) / 1000;
+    last = t;
+    const n = Math.floor(carry);
+    carry -= n;
+    for (let i = 0; i < n; i++) server.push(demoFlow(r, all, nodeName, t - n + i));
+    if (++ticks % 300 === 17 + ctx.node.index)
+      server.pushLost(1 + Math.floor(r() * 40), 'PERF_EVENT_RING_BUFFER', Math.floor(r() * 4));
+  }, 100);
+  timer.unref();
+  const port = await server.listen('127.0.0.1:0');
+  return {
+    host: '127.0.0.1',
+    port,
+    address: `127.0.0.1:${port}`,
+    target: `${ctx.node.name}:/var/run/cilium/hubble.sock`,
+    close: async () => {
+      clearInterval(timer);
+      server.close();
+    },
+  };
+}
+
+export const demoHubbleSocket: DemoSocket = { path: '/var/run/cilium/hubble.sock', open };

@@ -1,0 +1,100 @@
+/**
+ * An Observer API client over grpc-js, for one address (the local end of a forwardSocket
+ * tunnel to a node's hubble.sock). Messages stay bytes through grpc-js (identity
+ * (de)serialisers) and are decoded by codec.ts, so a malformed message is an error value,
+ * never an exception inside grpc-js.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { visible } from '../../store/sanitise.js';
+import { decodeServerStatus, encodeGetFlowsRequest, type GetFlowsRequestSpec } from './codec.js';
+import { GET_FLOWS, SERVER_STATUS } from './proto.js';
+import type { DecodeError, ServerStatusRecord } from './types.js';
+
+const identity = (b: Buffer): Buffer => b;
+
+export interface FlowStreamHandlers {
+  /** One GetFlowsResponse, as received. */
+  data(bytes: Buffer): void;
+  /** The stream ended: `error` unless the server ended it cleanly. */
+  end(error?: { code: number; message: string }): void;
+}
+
+export interface FlowStream {
+  cancel(): void;
+  pause(): void;
+  resume(): void;
+}
+
+export class ObserverClient {
+  readonly #client: grpc.Client;
+
+  constructor(address: string) {
+    this.#client = new grpc.Client(address, grpc.credentials.createInsecure(), {
+      // The tunnel is one TCP connection per channel: keep it, and notice a dead one.
+      'grpc.keepalive_time_ms': 20_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.max_receive_message_length': 4 * 1024 * 1024,
+      'grpc.enable_retries': 0,
+    });
+  }
+
+  getFlows(req: GetFlowsRequestSpec, h: FlowStreamHandlers): FlowStream {
+    const call = this.#client.makeServerStreamRequest(
+      GET_FLOWS,
+      identity,
+      identity,
+      encodeGetFlowsRequest(req),
+      new grpc.Metadata(),
+      {},
+    );
+    let done = false;
+    const finish = (e?: { code: number; message: string }) => {
+      if (done) return;
+      done = true;
+      h.end(e);
+    };
+    call.on('data', (b: Buffer) => h.data(b));
+    // The status details come from the server: sanitised here, where they enter.
+    call.on('error', (e: grpc.ServiceError) =>
+      finish({ code: e.code ?? grpc.status.UNKNOWN, message: visible(e.details || e.message) }),
+    );
+    call.on('status', (s: grpc.StatusObject) => {
+      if (s.code === grpc.status.OK) finish();
+      else finish({ code: s.code, message: visible(s.details) });
+    });
+    call.on('end', () => setImmediate(() => finish()));
+    return {
+      cancel: () => {
+        done = true;
+        call.cancel();
+      },
+      pause: () => call.pause(),
+      resume: () => call.resume(),
+    };
+  }
+
+  serverStatus(timeoutMs: number): Promise<ServerStatusRecord | DecodeError> {
+    return new Promise((resolve) => {
+      this.#client.makeUnaryRequest(
+        SERVER_STATUS,
+        identity,
+        identity,
+        Buffer.alloc(0),
+        new grpc.Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (err, b) => {
+          if (err || !b)
+            resolve({
+              kind: 'error',
+              message: visible(err?.details || err?.message || 'no answer'),
+            });
+          else resolve(decodeServerStatus(b));
+        },
+      );
+    });
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}

@@ -1,0 +1,307 @@
+/**
+ * One node's Hubble stream: a forwardSocket tunnel to the node's hubble.sock, a GetFlows
+ * call (follow, with the query's whitelist sent server-side), ServerStatus every few
+ * seconds, and reconnection with backoff when the stream, the tunnel or the agent goes
+ * away. What arrives is decoded (codec.ts) into a bounded ring and aggregates: memory is
+ * bounded whatever the flow rate; gRPC's flow control holds a sender back while this
+ * process is busy. LostEvents are counted and kept, never dropped silently.
+ */
+import type { LocalForward } from '../../store/io.js';
+import { visible } from '../../store/sanitise.js';
+import { FlowAggregate, Ring } from './aggregate.js';
+import type { ObserverClient } from './client.js';
+import type { FlowQuery } from './filter.js';
+import type { FlowRecord, LostEventRecord, NodeStatusRecord, ServerStatusRecord } from './types.js';
+
+// grpc-js and protobufjs load with the first stream: a command without flows never compiles them.
+type Wire = [typeof import('./client.js'), typeof import('./codec.js')];
+let wire: Promise<Wire> | undefined;
+const loadWire = (): Promise<Wire> =>
+  (wire ??= Promise.all([import('./client.js'), import('./codec.js')]));
+
+export interface SocketDialer {
+  forwardSocket(path: string, opts?: { timeoutMs?: number }): Promise<LocalForward>;
+}
+
+export type FollowState = 'connecting' | 'streaming' | 'retrying' | 'stopped';
+
+export interface FollowOptions {
+  /** Flows kept (the ring). */
+  capacity?: number;
+  /** Flows asked for before following (`number`). */
+  backlog?: number;
+  statusIntervalMs?: number;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Called for every decoded flow (k8ops flows --follow prints them). */
+  onFlow?(f: FlowRecord): void;
+  /** Called for every LostEvent, in stream order with the flows. */
+  onLost?(l: LostEventRecord): void;
+}
+
+/** What a node's stream looks like at one moment (the flows source's value). */
+export interface FollowSnapshot {
+  state: FollowState;
+  error?: string;
+  /** Successful GetFlows calls so far (>1: it reconnected). */
+  connects: number;
+  /** Responses that did not decode (counted, shown, skipped). */
+  malformed: number;
+  /** Flows received since start (all queries). */
+  received: number;
+  /** The newest flows, newest first. */
+  flows: FlowRecord[];
+  counts: ReturnType<FlowAggregate['counts']>;
+  rate: ReturnType<FlowAggregate['rate']>;
+  talkers: ReturnType<FlowAggregate['topTalkers']>;
+  lost: ReturnType<FlowAggregate['lost']['newest']>;
+  nodeStatus?: NodeStatusRecord;
+  server?: ServerStatusRecord;
+  serverError?: string;
+  /** The query the current stream follows. */
+  query: string;
+}
+
+export class FlowFollower {
+  state: FollowState = 'connecting';
+  error: string | undefined;
+  connects = 0;
+  malformed = 0;
+  received = 0;
+  ring: Ring<FlowRecord>;
+  agg = new FlowAggregate();
+  server: ServerStatusRecord | undefined;
+  serverError: string | undefined;
+  nodeStatus: NodeStatusRecord | undefined;
+  /** Bumped on every change a reader would see. */
+  version = 0;
+
+  #query: FlowQuery;
+  #forward: LocalForward | undefined;
+  #client: ObserverClient | undefined;
+  #stream: { cancel(): void; pause(): void; resume(): void } | undefined;
+  #paused = false;
+  #decode: Wire[1]['decodeResponse'] | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #statusTimer: NodeJS.Timeout | undefined;
+  #backoff: number;
+  #generation = 0;
+  readonly #opts: Required<Omit<FollowOptions, 'onFlow' | 'onLost'>> &
+    Pick<FollowOptions, 'onFlow' | 'onLost'>;
+
+  constructor(
+    readonly dialer: SocketDialer,
+    readonly socketPath: string,
+    query: FlowQuery,
+    opts: FollowOptions = {},
+  ) {
+    this.#opts = {
+      capacity: opts.capacity ?? 10_000,
+      backlog: opts.backlog ?? 200,
+      statusIntervalMs: opts.statusIntervalMs ?? 5000,
+      minBackoffMs: opts.minBackoffMs ?? 500,
+      maxBackoffMs: opts.maxBackoffMs ?? 10_000,
+      onFlow: opts.onFlow,
+      onLost: opts.onLost,
+    };
+    this.#backoff = this.#opts.minBackoffMs;
+    this.ring = new Ring(this.#opts.capacity);
+    this.#query = query;
+  }
+
+  get query(): FlowQuery {
+    return this.#query;
+  }
+
+  start(): void {
+    if (this.state === 'stopped') return;
+    void this.#connect();
+  }
+
+  /** Follow another query: the ring and counts start over, the stream restarts. */
+  setQuery(q: FlowQuery): void {
+    if (JSON.stringify(q.whitelist) === JSON.stringify(this.#query.whitelist)) return;
+    this.#query = q;
+    this.ring.clear();
+    this.agg = new FlowAggregate();
+    this.version++;
+    if (this.state === 'stopped') return;
+    this.#teardown();
+    this.#backoff = this.#opts.minBackoffMs;
+    void this.#connect();
+  }
+
+  /**
+   * Stop reading (a slow consumer, e.g. a full stdout pipe): gRPC flow control then holds
+   * the agent back, whose ring overwrites what this stream did not read — announced as a
+   * LostEvent when reading resumes. Nothing is buffered here meanwhile.
+   */
+  pause(): void {
+    this.#paused = true;
+    this.#stream?.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#stream?.resume();
+  }
+
+  async stop(): Promise<void> {
+    this.state = 'stopped';
+    this.version++;
+    await this.#teardown();
+  }
+
+  #teardown(): Promise<void> {
+    this.#generation++;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#statusTimer) clearInterval(this.#statusTimer);
+    this.#timer = undefined;
+    this.#statusTimer = undefined;
+    this.#stream?.cancel();
+    this.#stream = undefined;
+    this.#client?.close();
+    this.#client = undefined;
+    const fwd = this.#forward;
+    this.#forward = undefined;
+    return fwd ? fwd.close().catch(() => {}) : Promise.resolve();
+  }
+
+  async #connect(): Promise<void> {
+    const gen = ++this.#generation;
+    this.state = this.connects > 0 || this.error ? 'retrying' : 'connecting';
+    let fwd: LocalForward;
+    let Client: typeof ObserverClient;
+    try {
+      const [c, codec] = await loadWire();
+      this.#decode = codec.decodeResponse;
+      Client = c.ObserverClient;
+      fwd = await this.dialer.forwardSocket(this.socketPath, { timeoutMs: 10_000 });
+    } catch (e) {
+      if (gen !== this.#generation) return;
+      this.#failed(`${this.socketPath}: ${visible(e instanceof Error ? e.message : String(e))}`);
+      return;
+    }
+    if (gen !== this.#generation) {
+      void fwd.close().catch(() => {});
+      return;
+    }
+    this.#forward = fwd;
+    const client = new Client(fwd.address);
+    this.#client = client;
+    let first = true;
+    this.#stream = client.getFlows(
+      {
+        number: this.connects === 0 ? this.#opts.backlog : 0,
+        follow: true,
+        whitelist: this.#query.whitelist,
+      },
+      {
+        data: (b) => {
+          if (gen !== this.#generation) return;
+          if (first) {
+            first = false;
+            this.#streaming();
+          }
+          this.#onData(b);
+        },
+        end: (e) => {
+          if (gen !== this.#generation) return;
+          this.#failed(
+            e ? `hubble: ${e.message || `gRPC status ${e.code}`}` : 'hubble ended the stream',
+          );
+        },
+      },
+    );
+    if (this.#paused) this.#stream.pause();
+    const poll = async () => {
+      const s = await client.serverStatus(5000);
+      if (gen !== this.#generation) return;
+      if ('kind' in s) this.serverError = s.message;
+      else {
+        this.server = s;
+        this.serverError = undefined;
+        // A status answer proves the channel works even before the first flow.
+        if (first) {
+          first = false;
+          this.#streaming();
+        }
+      }
+      this.version++;
+    };
+    void poll();
+    this.#statusTimer = setInterval(() => void poll(), this.#opts.statusIntervalMs);
+    this.#statusTimer.unref?.();
+  }
+
+  #streaming(): void {
+    if (this.state !== 'streaming') this.connects++;
+    this.state = 'streaming';
+    this.error = undefined;
+    this.#backoff = this.#opts.minBackoffMs;
+    this.version++;
+  }
+
+  #failed(message: string): void {
+    if (this.state === 'stopped') return;
+    void this.#teardown();
+    this.state = 'retrying';
+    this.error = message;
+    this.version++;
+    const wait = this.#backoff;
+    this.#backoff = Math.min(this.#opts.maxBackoffMs, this.#backoff * 2);
+    const gen = this.#generation;
+    this.#timer = setTimeout(() => {
+      if (gen === this.#generation && this.state !== 'stopped') void this.#connect();
+    }, wait);
+    this.#timer.unref?.();
+  }
+
+  #onData(b: Buffer): void {
+    // A copy: grpc-js may hand out a view into a larger buffer, which the ring would pin.
+    const decode = this.#decode;
+    if (!decode) return;
+    const ev = decode(Uint8Array.prototype.slice.call(b));
+    this.version++;
+    switch (ev.kind) {
+      case 'flow':
+        this.received++;
+        this.ring.push(ev.flow);
+        this.agg.add(ev.flow);
+        this.#opts.onFlow?.(ev.flow);
+        return;
+      case 'lost':
+        this.agg.addLost(ev.lost);
+        this.#opts.onLost?.(ev.lost);
+        return;
+      case 'node-status':
+        this.nodeStatus = ev.status;
+        return;
+      case 'error':
+        this.malformed++;
+        return;
+      default:
+        return;
+    }
+  }
+
+  snapshot(rows: number): FollowSnapshot {
+    const s: FollowSnapshot = {
+      state: this.state,
+      connects: this.connects,
+      malformed: this.malformed,
+      received: this.received,
+      flows: this.ring.newest(rows),
+      counts: this.agg.counts(),
+      rate: this.agg.rate(),
+      talkers: this.agg.topTalkers(10),
+      lost: this.agg.lost.newest(20),
+      query: this.#query.text,
+    };
+    if (this.error !== undefined) s.error = this.error;
+    if (this.server) s.server = this.server;
+    if (this.serverError !== undefined) s.serverError = this.serverError;
+    if (this.nodeStatus) s.nodeStatus = this.nodeStatus;
+    return s;
+  }
+}
