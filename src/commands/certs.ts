@@ -1,17 +1,20 @@
 /**
  * `k8ops certs [--json | --prometheus] [--node NAME] [--path DIR]`: the PKI report
  * headless. On the nodes of a session (demo or inventory), or on a local directory
- * (`--path`: on a node itself, or a PKI built by gen-lab) read by the file-system agent.
- * Exit code: 0 ok, 1 warnings, 2 critical, 3 nodes unreachable (the highest that applies);
+ * (`--path`: on a node itself, or a PKI built by gen-lab, subdirectories included) read by
+ * the file-system agent.
+ * Exit code: 0 ok, 1 warnings (or a --path scan that found no certificate), 2 critical,
+ * 3 nodes unreachable (the highest that applies);
  * 2 also for a usage error (bad options, a missing or unreadable --path).
  */
 
-import { accessSync, constants, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { cacheDir, type Env } from '../config/paths.js';
 import type { Inventory, NodeSpec, Role } from '../config/types.js';
 import { buildPkiModel, pkiFeature } from '../features/pki/model.js';
 import { FsNodeAgent } from '../nodes/fs-agent.js';
+import { PATH_SCAN_DEPTH, type WalkResult, type WalkSkip, walkDir } from '../pki/dir-walk.js';
 import type { Layout } from '../pki/layout.js';
 import { defaultLayout } from '../pki/layout-data.js';
 import { prometheusText } from '../pki/prometheus.js';
@@ -40,6 +43,23 @@ interface CertsRun {
   anonymous?: ReadonlySet<string>;
   addressesUnknown?: ReadonlySet<string>;
   source: 'demo' | 'nodes' | 'path';
+  /** `--path`: what the walk of the directory found (the empty-scan verdict uses it). */
+  scan?: PathScan;
+}
+
+/** `--path`: the directories searched, and what was not. */
+interface PathScan {
+  root: string;
+  maxDepth: number;
+  directories: number;
+  skipped: WalkSkip[];
+  truncated: number;
+}
+
+/** The one line an empty scan prints: nothing was checked, which is not "all good". */
+function emptyScanMessage(scan: PathScan): string {
+  const dirs = `${scan.directories} director${scan.directories === 1 ? 'y' : 'ies'}`;
+  return `no certificate found under ${scan.root} (${dirs} searched, ${scan.maxDepth} levels deep): nothing was checked`;
 }
 
 /** The persistent signature-verdict cache, unless K8OPS_NO_VERDICT_CACHE is set. */
@@ -104,6 +124,10 @@ function printCerts(run: CertsRun, a: CertsArgs, out: NodeJS.WritableStream): nu
     ...(run.addressesUnknown ? { addressesUnknown: run.addressesUnknown } : {}),
   });
   const nodes = session.inventory.nodes.filter((n) => !run.only || run.only.includes(n.name));
+  // A --path scan that found no certificate checked nothing: exit 1 (at least), and say so.
+  const empty =
+    run.scan !== undefined && report.certificates === 0 && report.unreachable.length === 0;
+  const exitCode = empty ? Math.max(report.exitCode, 1) : report.exitCode;
   if (a.prometheus) {
     out.write(prometheusText(report, { nodes: nodes.map((n) => n.name) }));
   } else if (a.json) {
@@ -114,16 +138,34 @@ function printCerts(run: CertsRun, a: CertsArgs, out: NodeJS.WritableStream): nu
       source: run.source,
       nodes,
       ...(renewBeforeMs !== undefined ? { renewBeforeMs } : {}),
-    });
+    }) as Record<string, unknown>;
+    if (run.scan) {
+      doc.exitCode = exitCode;
+      doc.scan = {
+        root: run.scan.root,
+        maxDepth: run.scan.maxDepth,
+        directories: run.scan.directories,
+        skipped: run.scan.skipped.map((k) => ({ path: k.rel, reason: k.why })),
+        truncatedFiles: run.scan.truncated,
+        empty,
+        ...(empty ? { message: emptyScanMessage(run.scan) } : {}),
+      };
+    }
     out.write(`${safeJson(doc, 2)}\n`);
   } else {
     const title =
       run.source === 'path'
         ? `k8ops certs — ${session.inventory.pki.dir}`
         : `k8ops certs — ${session.inventory.cluster}${session.mode === 'demo' ? ' (demo)' : ''}`;
-    out.write(formatReportText(report, { title }));
+    out.write(formatReportText(report, { title, ...(run.scan ? { root: run.scan.root } : {}) }));
+    if (run.scan) {
+      for (const k of run.scan.skipped) out.write(`  not searched: ${k.rel}: ${k.why}\n`);
+      if (run.scan.truncated > 0)
+        out.write(`  not read: ${run.scan.truncated} files past the first 100000\n`);
+      if (empty) out.write(`\n${emptyScanMessage(run.scan)}\n`);
+    }
   }
-  return report.exitCode;
+  return exitCode;
 }
 
 /** Roles a directory's files imply: each certificate the layout gives to one role only. */
@@ -173,18 +215,19 @@ export async function certsPathCommand(
   const dir = resolve(a.path);
   // A directory that cannot be listed, or whose files cannot be reached, is a usage error
   // like a missing one (not a report of warnings about files nobody could read).
-  let names: string[];
+  let walk: WalkResult;
   try {
     if (!statSync(dir).isDirectory()) {
       err.write(`k8ops: --path ${dir} is not a directory\n`);
       return USAGE;
     }
-    names = readdirSync(dir);
+    walk = await walkDir(dir, { maxDepth: PATH_SCAN_DEPTH });
     accessSync(dir, constants.R_OK | constants.X_OK);
   } catch (e) {
     err.write(`k8ops: --path ${dir}: ${(e as Error).message}\n`);
     return USAGE;
   }
+  const names = walk.entries.map((e) => basename(e.rel));
   const layout = defaultLayout();
   let base: Inventory | undefined;
   if (a.inventory !== undefined) {
@@ -213,7 +256,7 @@ export async function certsPathCommand(
   const session = createSession({
     mode: 'live',
     inventory: localInventory(dir, node, base),
-    agents: new Map([[name, new FsNodeAgent(node)]]),
+    agents: new Map([[name, new FsNodeAgent(node, { maxDepth: PATH_SCAN_DEPTH })]]),
     features: [pkiFeature],
     readOnly: true,
   });
@@ -224,6 +267,13 @@ export async function certsPathCommand(
         session,
         layout,
         source: 'path',
+        scan: {
+          root: dir,
+          maxDepth: PATH_SCAN_DEPTH,
+          directories: walk.dirs,
+          skipped: walk.skipped,
+          truncated: walk.truncated,
+        },
         ...(a.node === undefined ? { anonymous: new Set([name]) } : {}),
         ...(a.node !== undefined && !known ? { addressesUnknown: new Set([name]) } : {}),
       },

@@ -13,6 +13,7 @@
 import { createHash, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import { walkDir } from './dir-walk.js';
 import { splitPem } from './pem.js';
 import type { PkiStatus, PkiStatusFile } from './types.js';
 
@@ -167,6 +168,8 @@ export interface ScanOptions {
   /** Owner and group of a file (simulated in the demo; from uid/gid for a local scan). */
   ownerOf: (nodePath: string, uid: number, gid: number) => { owner: string; group: string };
   signal?: AbortSignal;
+  /** Search subdirectories this many levels deep (src/pki/dir-walk.ts); absent: none. */
+  maxDepth?: number;
 }
 
 const MAX_READ = 1 << 20;
@@ -200,12 +203,23 @@ async function mapBounded<T, R>(
 }
 
 /**
- * The status document of a local directory: its regular files (not recursive), each with
+ * The status document of a local directory: its regular files (subdirectories only with
+ * `maxDepth`), each with
  * kind, mode, owner, size and public-key digest, read SCAN_CONCURRENCY at a time. Throws
  * only when the directory itself cannot be listed (errno kept on the error).
  */
 export async function scanPkiDir(opts: ScanOptions): Promise<PkiStatus> {
-  const names = (await readdir(opts.hostDir)).sort();
+  const names =
+    opts.maxDepth === undefined
+      ? (await readdir(opts.hostDir)).sort()
+      : (
+          await walkDir(opts.hostDir, {
+            maxDepth: opts.maxDepth,
+            ...(opts.signal ? { signal: opts.signal } : {}),
+          })
+        ).entries
+          .filter((e) => e.kind === 'file')
+          .map((e) => e.rel);
   opts.signal?.throwIfAborted();
   const files = await mapBounded(
     names,
