@@ -179,7 +179,9 @@ export function opensslBatcher(env: NodeJS.ProcessEnv = process.env): SignatureB
           runner: opensslRunner(env.K8OPS_OPENSSL ? { bin: env.K8OPS_OPENSSL } : {}),
           parallel: Math.max(1, availableParallelism()),
           minBatch: 8,
-          maxBatch: 128,
+          // A cold scan of 5,000 distinct leaves: 6 batches of 834 rather than 40 of 128
+          // (each process start forks this process: ~10 ms of its main thread).
+          maxBatch: 1024,
           windowMs: 8,
         });
   return shared;
