@@ -13,6 +13,7 @@ import { basename, join, resolve } from 'node:path';
 import { cacheDir, type Env } from '../config/paths.js';
 import type { Inventory, NodeSpec, Role } from '../config/types.js';
 import { buildPkiModel, pkiFeature } from '../features/pki/model.js';
+import type { SourceSet } from '../features/types.js';
 import { FsNodeAgent } from '../nodes/fs-agent.js';
 import { PATH_SCAN_DEPTH, type WalkResult, type WalkSkip, walkDir } from '../pki/dir-walk.js';
 import type { Layout } from '../pki/layout.js';
@@ -205,6 +206,21 @@ function localInventory(dir: string, node: NodeSpec, base?: Inventory): Inventor
   };
 }
 
+/**
+ * The PKI sources for a local scan: no node to wait for (the status scan starts at once,
+ * not after the first screen), and a deadline that grows with the files found: a local
+ * directory is never "unreachable", and 5,000 certificates on a loaded machine can take
+ * longer than a node's 20 s budget.
+ */
+function pathSources(files: number): SourceSet {
+  return {
+    sources: pkiFeature.sources.map((s) => {
+      const { initialDelayMs: _delay, ...rest } = s;
+      return { ...rest, timeoutMs: s.timeoutMs + files * 50 };
+    }),
+  };
+}
+
 /** `k8ops certs --path DIR`: the directory as one node's PKI dir (`--node` names it). */
 export async function certsPathCommand(
   a: CertsArgs & { path: string },
@@ -257,7 +273,7 @@ export async function certsPathCommand(
     mode: 'live',
     inventory: localInventory(dir, node, base),
     agents: new Map([[name, new FsNodeAgent(node, { maxDepth: PATH_SCAN_DEPTH })]]),
-    features: [pkiFeature],
+    features: [pathSources(walk.entries.length)],
     readOnly: true,
   });
   try {
