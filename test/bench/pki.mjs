@@ -164,18 +164,44 @@ function distinctLeavesBench() {
   const home = mkdtempSync(join(tmpdir(), 'k8ops-bench-leaves-'));
   const env = { ...process.env, XDG_CACHE_HOME: join(home, 'cache'), K8OPS_NO_VERDICT_CACHE: '1' };
   const bin = join(ROOT, 'bin', 'k8ops.js');
+  // Each command under `sh`, whose `times` prints the CPU its children used (user, system):
+  // on a machine shared with other work the wall times move with the load, CPU much less.
+  const cpuOf = (stderr) => {
+    const m = stderr
+      .trim()
+      .split('\n')
+      .at(-1)
+      ?.match(/(\d+)m([\d.]+)s (\d+)m([\d.]+)s/);
+    return m ? (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000 : NaN;
+  };
+  const out = join(home, 'out.json');
   const k8ops = (extra = {}) => {
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, [bin, 'certs', '--path', set.dir, '--json'], {
-      encoding: 'utf8',
-      maxBuffer: 512 << 20,
-      env: { ...env, ...extra },
-    });
+    const r = spawnSync(
+      'sh',
+      [
+        '-c',
+        '"$@" > "$OUT"; s=$?; times >&2; exit $s',
+        'sh',
+        process.execPath,
+        bin,
+        'certs',
+        '--path',
+        set.dir,
+        '--json',
+      ],
+      { encoding: 'utf8', maxBuffer: 16 << 20, env: { ...env, ...extra, OUT: out } },
+    );
     const ms = performance.now() - t0;
     if (r.status !== 0 && r.status !== 1)
       throw new Error(`k8ops certs exited ${r.status}: ${r.stderr}`);
-    const doc = JSON.parse(r.stdout);
-    return { ms, certificates: doc.summary.certificates, critical: doc.summary.critical };
+    const doc = JSON.parse(readFileSync(out, 'utf8'));
+    return {
+      ms,
+      cpuMs: cpuOf(r.stderr),
+      certificates: doc.summary.certificates,
+      critical: doc.summary.critical,
+    };
   };
   const step = count / loopN;
   const sample = Array.from({ length: loopN }, (_, i) => set.files[Math.floor(i * step)]);
@@ -185,7 +211,7 @@ function distinctLeavesBench() {
       'sh',
       [
         '-c',
-        'ca=$1; shift; for f in "$@"; do openssl x509 -noout -checkend 86400 -in "$f" >/dev/null; openssl verify -CAfile "$ca" "$f" >/dev/null || echo FAIL; done',
+        'ca=$1; shift; for f in "$@"; do openssl x509 -noout -checkend 86400 -in "$f" >/dev/null; openssl verify -CAfile "$ca" "$f" >/dev/null || echo FAIL; done; times >&2',
         'sh',
         set.caFile,
         ...sample,
@@ -193,7 +219,11 @@ function distinctLeavesBench() {
       { encoding: 'utf8' },
     );
     const ms = performance.now() - t0;
-    return { perFile: ms / loopN, failures: (r.stdout.match(/FAIL/g) ?? []).length };
+    return {
+      perFile: ms / loopN,
+      cpuPerFile: cpuOf(r.stderr) / loopN,
+      failures: (r.stdout.match(/FAIL/g) ?? []).length,
+    };
   };
   try {
     const runs = [];
@@ -206,6 +236,8 @@ function distinctLeavesBench() {
     const k8 = median(runs.map((r) => r.ms));
     const perFile = loops.reduce((a, l) => a + l.perFile, 0) / loops.length;
     const loopMs = perFile * count;
+    const k8Cpu = median(runs.map((r) => r.cpuMs));
+    const loopCpu = (loops.reduce((a, l) => a + l.cpuPerFile, 0) / loops.length) * count;
     const fmt = (ms) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
     const rows = [
       ['distinct leaves', 'value', 'budget'],
@@ -230,6 +262,11 @@ function distinctLeavesBench() {
         '',
       ],
       ['speed-up (loop / k8ops whole process)', `${(loopMs / k8).toFixed(0)}×`, '≥ 50×'],
+      [
+        'CPU used (user + system, the processes started included): k8ops / loop',
+        `${fmt(k8Cpu)} / ${fmt(loopCpu)} (${(loopCpu / k8Cpu).toFixed(0)}×; k8ops on ${(k8Cpu / k8).toFixed(2)} cores)`,
+        '',
+      ],
       [
         'findings',
         `${runs[0].certificates} certificates, ${runs[0].critical} critical; openssl verify failures: ${loops.reduce((a, l) => a + l.failures, 0)}`,
