@@ -19,7 +19,7 @@ import { PATH_SCAN_DEPTH, type WalkResult, type WalkSkip, walkDir } from '../pki
 import type { Layout } from '../pki/layout.js';
 import { defaultLayout } from '../pki/layout-data.js';
 import { prometheusText } from '../pki/prometheus.js';
-import { reportToJson } from '../pki/report.js';
+import { type PkiExitCode, reportToJson } from '../pki/report.js';
 import { formatReportText } from '../pki/text.js';
 import { loadVerdictCache, saveVerdictCache, VERDICT_CACHE_FILE } from '../pki/verdict-cache.js';
 import { createSession, type Session } from '../session/session.js';
@@ -128,9 +128,11 @@ function printCerts(run: CertsRun, a: CertsArgs, out: NodeJS.WritableStream): nu
   // A --path scan that found no certificate checked nothing: exit 1 (at least), and say so.
   const empty =
     run.scan !== undefined && report.certificates === 0 && report.unreachable.length === 0;
-  const exitCode = empty ? Math.max(report.exitCode, 1) : report.exitCode;
+  const exitCode: PkiExitCode = empty && report.exitCode === 0 ? 1 : report.exitCode;
   if (a.prometheus) {
-    out.write(prometheusText(report, { nodes: nodes.map((n) => n.name) }));
+    // The exit-code gauge says what the process exits with (an empty scan: 1).
+    out.write(prometheusText({ ...report, exitCode }, { nodes: nodes.map((n) => n.name) }));
+    if (empty && run.scan) out.write(`# ${emptyScanMessage(run.scan)}\n`);
   } else if (a.json) {
     const renewBeforeMs = session.inventory.rotation.renewBeforeMs;
     const doc = reportToJson(report, {

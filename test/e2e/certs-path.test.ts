@@ -322,7 +322,10 @@ describe('certs --path: a scan that finds no certificate is not "all good"', () 
       message: expect.stringMatching(/^no certificate found/),
     });
     expect(j.code).toBe(1);
-    expect(k8ops(['certs', '--prometheus', '--path', dir]).code).toBe(1);
+    const prom = k8ops(['certs', '--prometheus', '--path', dir]);
+    expect(prom.stdout).toContain('k8ops_pki_exit_code 1\n');
+    expect(prom.stdout).toContain('# no certificate found under');
+    expect(prom.code).toBe(1);
   });
 
   it('only keys, and certificates deeper than the search: still empty, and the deep directory is named', () => {
