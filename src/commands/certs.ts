@@ -23,7 +23,7 @@ import { type PkiExitCode, reportToJson } from '../pki/report.js';
 import { formatReportText } from '../pki/text.js';
 import { loadVerdictCache, saveVerdictCache, VERDICT_CACHE_FILE } from '../pki/verdict-cache.js';
 import { createSession, type Session } from '../session/session.js';
-import { safeJson } from '../store/sanitise.js';
+import { safeJson, visible } from '../store/sanitise.js';
 import { EXIT, holdOpen } from './common.js';
 
 /** Usage or configuration error (the CLI's shared code). */
@@ -285,11 +285,12 @@ export async function certsPathCommand(
         session,
         layout,
         source: 'path',
+        // Names from the directory are outside text: made visible like the report's paths.
         scan: {
-          root: dir,
+          root: visible(dir),
           maxDepth: PATH_SCAN_DEPTH,
           directories: walk.dirs,
-          skipped: walk.skipped,
+          skipped: walk.skipped.map((k) => ({ rel: visible(k.rel), why: visible(k.why) })),
           truncated: walk.truncated,
         },
         ...(a.node === undefined ? { anonymous: new Set([name]) } : {}),

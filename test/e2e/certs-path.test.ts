@@ -334,8 +334,12 @@ describe('certs --path: a scan that finds no certificate is not "all good"', () 
     const deep = join(dir, 'a', 'b', 'c', 'd', 'e');
     mkdirSync(deep, { recursive: true });
     writeFileSync(join(deep, 'x.crt'), 'not read');
+    // A hostile directory name (an escape sequence) is shown escaped, never raw.
+    mkdirSync(join(dir, 'x', 'y', 'z', 'w', '\x1b[31mred'), { recursive: true });
     const r = k8ops(['certs', '--path', dir]);
     expect(r.stdout).toContain('not searched: a/b/c/d/e: deeper than 4 levels');
+    expect(r.stdout).toContain('not searched: x/y/z/w/\\x1b[31mred: deeper than 4 levels');
+    expect(r.stdout).not.toContain('\x1b');
     expect(r.stdout).toContain('no certificate found under');
     expect(r.code).toBeGreaterThanOrEqual(1);
   });
