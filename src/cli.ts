@@ -71,7 +71,7 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
   nodes:
     '0 all reachable; 1 some unreachable, NotReady or the API failing; 2 usage, configuration, host-key or authentication error',
   certs:
-    '0 ok; 1 warnings; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
+    '0 ok; 1 warnings, or a --path scan that found no certificate; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
   rebuild:
     '0 done; 1 a node failed (its run or its health gate) or not confirmed; 2 usage/configuration error; 4 switched, but units failed',
   addons:
@@ -148,8 +148,9 @@ Options:
   --json             machine-readable output (subcommands)
   --node NAME        certs: only this node (with --path: the node the directory belongs to, whose
                      file names are then checked against the layout)
-  --path DIR         certs: scan a local PKI directory instead of the nodes; with --node and
-                     --inventory, that node's roles and addresses are checked too
+  --path DIR         certs: scan a local PKI directory (and its subdirectories, 4 levels deep)
+                     instead of the nodes; with --node and --inventory, that node's roles and
+                     addresses are checked too
   --prometheus       certs: node-exporter textfile metrics
   -h, --help         this help
   -V, --version      print the version

@@ -1,25 +1,29 @@
 /**
  * `k8ops certs [--json | --prometheus] [--node NAME] [--path DIR]`: the PKI report
  * headless. On the nodes of a session (demo or inventory), or on a local directory
- * (`--path`: on a node itself, or a PKI built by gen-lab) read by the file-system agent.
- * Exit code: 0 ok, 1 warnings, 2 critical, 3 nodes unreachable (the highest that applies);
+ * (`--path`: on a node itself, or a PKI built by gen-lab, subdirectories included) read by
+ * the file-system agent.
+ * Exit code: 0 ok, 1 warnings (or a --path scan that found no certificate), 2 critical,
+ * 3 nodes unreachable (the highest that applies);
  * 2 also for a usage error (bad options, a missing or unreadable --path).
  */
 
-import { accessSync, constants, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { cacheDir, type Env } from '../config/paths.js';
 import type { Inventory, NodeSpec, Role } from '../config/types.js';
 import { buildPkiModel, pkiFeature } from '../features/pki/model.js';
+import type { SourceSet } from '../features/types.js';
 import { FsNodeAgent } from '../nodes/fs-agent.js';
+import { PATH_SCAN_DEPTH, type WalkResult, type WalkSkip, walkDir } from '../pki/dir-walk.js';
 import type { Layout } from '../pki/layout.js';
 import { defaultLayout } from '../pki/layout-data.js';
 import { prometheusText } from '../pki/prometheus.js';
-import { reportToJson } from '../pki/report.js';
+import { type PkiExitCode, reportToJson } from '../pki/report.js';
 import { formatReportText } from '../pki/text.js';
 import { loadVerdictCache, saveVerdictCache, VERDICT_CACHE_FILE } from '../pki/verdict-cache.js';
 import { createSession, type Session } from '../session/session.js';
-import { safeJson } from '../store/sanitise.js';
+import { safeJson, visible } from '../store/sanitise.js';
 import { EXIT, holdOpen } from './common.js';
 
 /** Usage or configuration error (the CLI's shared code). */
@@ -40,6 +44,23 @@ interface CertsRun {
   anonymous?: ReadonlySet<string>;
   addressesUnknown?: ReadonlySet<string>;
   source: 'demo' | 'nodes' | 'path';
+  /** `--path`: what the walk of the directory found (the empty-scan verdict uses it). */
+  scan?: PathScan;
+}
+
+/** `--path`: the directories searched, and what was not. */
+interface PathScan {
+  root: string;
+  maxDepth: number;
+  directories: number;
+  skipped: WalkSkip[];
+  truncated: number;
+}
+
+/** The one line an empty scan prints: nothing was checked, which is not "all good". */
+function emptyScanMessage(scan: PathScan): string {
+  const dirs = `${scan.directories} director${scan.directories === 1 ? 'y' : 'ies'}`;
+  return `no certificate found under ${scan.root} (${dirs} searched, ${scan.maxDepth} levels deep): nothing was checked`;
 }
 
 /** The persistent signature-verdict cache, unless K8OPS_NO_VERDICT_CACHE is set. */
@@ -104,8 +125,14 @@ function printCerts(run: CertsRun, a: CertsArgs, out: NodeJS.WritableStream): nu
     ...(run.addressesUnknown ? { addressesUnknown: run.addressesUnknown } : {}),
   });
   const nodes = session.inventory.nodes.filter((n) => !run.only || run.only.includes(n.name));
+  // A --path scan that found no certificate checked nothing: exit 1 (at least), and say so.
+  const empty =
+    run.scan !== undefined && report.certificates === 0 && report.unreachable.length === 0;
+  const exitCode: PkiExitCode = empty && report.exitCode === 0 ? 1 : report.exitCode;
   if (a.prometheus) {
-    out.write(prometheusText(report, { nodes: nodes.map((n) => n.name) }));
+    // The exit-code gauge says what the process exits with (an empty scan: 1).
+    out.write(prometheusText({ ...report, exitCode }, { nodes: nodes.map((n) => n.name) }));
+    if (empty && run.scan) out.write(`# ${emptyScanMessage(run.scan)}\n`);
   } else if (a.json) {
     const renewBeforeMs = session.inventory.rotation.renewBeforeMs;
     const doc = reportToJson(report, {
@@ -114,16 +141,34 @@ function printCerts(run: CertsRun, a: CertsArgs, out: NodeJS.WritableStream): nu
       source: run.source,
       nodes,
       ...(renewBeforeMs !== undefined ? { renewBeforeMs } : {}),
-    });
+    }) as Record<string, unknown>;
+    if (run.scan) {
+      doc.exitCode = exitCode;
+      doc.scan = {
+        root: run.scan.root,
+        maxDepth: run.scan.maxDepth,
+        directories: run.scan.directories,
+        skipped: run.scan.skipped.map((k) => ({ path: k.rel, reason: k.why })),
+        truncatedFiles: run.scan.truncated,
+        empty,
+        ...(empty ? { message: emptyScanMessage(run.scan) } : {}),
+      };
+    }
     out.write(`${safeJson(doc, 2)}\n`);
   } else {
     const title =
       run.source === 'path'
         ? `k8ops certs — ${session.inventory.pki.dir}`
         : `k8ops certs — ${session.inventory.cluster}${session.mode === 'demo' ? ' (demo)' : ''}`;
-    out.write(formatReportText(report, { title }));
+    out.write(formatReportText(report, { title, ...(run.scan ? { root: run.scan.root } : {}) }));
+    if (run.scan) {
+      for (const k of run.scan.skipped) out.write(`  not searched: ${k.rel}: ${k.why}\n`);
+      if (run.scan.truncated > 0)
+        out.write(`  not read: ${run.scan.truncated} files past the first 100000\n`);
+      if (empty) out.write(`\n${emptyScanMessage(run.scan)}\n`);
+    }
   }
-  return report.exitCode;
+  return exitCode;
 }
 
 /** Roles a directory's files imply: each certificate the layout gives to one role only. */
@@ -163,6 +208,21 @@ function localInventory(dir: string, node: NodeSpec, base?: Inventory): Inventor
   };
 }
 
+/**
+ * The PKI sources for a local scan: no node to wait for (the status scan starts at once,
+ * not after the first screen), and a deadline that grows with the files found: a local
+ * directory is never "unreachable", and 5,000 certificates on a loaded machine can take
+ * longer than a node's 20 s budget.
+ */
+function pathSources(files: number): SourceSet {
+  return {
+    sources: pkiFeature.sources.map((s) => {
+      const { initialDelayMs: _delay, ...rest } = s;
+      return { ...rest, timeoutMs: s.timeoutMs + files * 50 };
+    }),
+  };
+}
+
 /** `k8ops certs --path DIR`: the directory as one node's PKI dir (`--node` names it). */
 export async function certsPathCommand(
   a: CertsArgs & { path: string },
@@ -173,18 +233,19 @@ export async function certsPathCommand(
   const dir = resolve(a.path);
   // A directory that cannot be listed, or whose files cannot be reached, is a usage error
   // like a missing one (not a report of warnings about files nobody could read).
-  let names: string[];
+  let walk: WalkResult;
   try {
     if (!statSync(dir).isDirectory()) {
       err.write(`k8ops: --path ${dir} is not a directory\n`);
       return USAGE;
     }
-    names = readdirSync(dir);
+    walk = await walkDir(dir, { maxDepth: PATH_SCAN_DEPTH });
     accessSync(dir, constants.R_OK | constants.X_OK);
   } catch (e) {
     err.write(`k8ops: --path ${dir}: ${(e as Error).message}\n`);
     return USAGE;
   }
+  const names = walk.entries.map((e) => basename(e.rel));
   const layout = defaultLayout();
   let base: Inventory | undefined;
   if (a.inventory !== undefined) {
@@ -213,8 +274,8 @@ export async function certsPathCommand(
   const session = createSession({
     mode: 'live',
     inventory: localInventory(dir, node, base),
-    agents: new Map([[name, new FsNodeAgent(node)]]),
-    features: [pkiFeature],
+    agents: new Map([[name, new FsNodeAgent(node, { maxDepth: PATH_SCAN_DEPTH })]]),
+    features: [pathSources(walk.entries.length)],
     readOnly: true,
   });
   try {
@@ -224,6 +285,14 @@ export async function certsPathCommand(
         session,
         layout,
         source: 'path',
+        // Names from the directory are outside text: made visible like the report's paths.
+        scan: {
+          root: visible(dir),
+          maxDepth: PATH_SCAN_DEPTH,
+          directories: walk.dirs,
+          skipped: walk.skipped.map((k) => ({ rel: visible(k.rel), why: visible(k.why) })),
+          truncated: walk.truncated,
+        },
         ...(a.node === undefined ? { anonymous: new Set([name]) } : {}),
         ...(a.node !== undefined && !known ? { addressesUnknown: new Set([name]) } : {}),
       },

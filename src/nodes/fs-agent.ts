@@ -9,8 +9,10 @@
  * demo wraps it in FaultyNodeAgent.
  */
 import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import type { NodeSpec } from '../config/types.js';
+import { walkDir } from '../pki/dir-walk.js';
+import { isCertFileName } from '../pki/file-names.js';
 import { localOwnerResolver, scanPkiDir } from '../pki/status.js';
 import type { PkiStatus } from '../pki/types.js';
 import type {
@@ -64,6 +66,12 @@ export interface FsNodeAgentOptions {
   exec?: (argv: readonly string[], opts?: NodeExecOptions) => Promise<NodeExecResult>;
   /** How `forwardSocket` answers (the demo lab: src/demo/node-sockets.ts); absent: refused. */
   forwardSocket?: (path: string, opts?: CallOptions) => Promise<LocalForward>;
+  /**
+   * Search subdirectories of a PKI directory, this many levels deep (readCertFiles and
+   * pkiStatus; src/pki/dir-walk.ts): `k8ops certs --path`. Absent: the directory only, as
+   * on a node.
+   */
+  maxDepth?: number;
 }
 
 /** Why a node path is refused, or undefined when it is acceptable. */
@@ -170,7 +178,53 @@ export class FsNodeAgent implements NodeAgent {
   }
 
   readCertFiles(dir: string, opts?: CallOptions): Promise<FileRead[]> {
-    return readCertFilesByListing(this, dir, opts);
+    if (this.opts.maxDepth === undefined) return readCertFilesByListing(this, dir, opts);
+    return this.readCertTree(dir, this.opts.maxDepth, opts);
+  }
+
+  /**
+   * The certificate files of `dir` and its subdirectories (src/pki/dir-walk.ts). A file that
+   * is not regular is reported without being opened; a subdirectory that cannot be listed is
+   * reported like a file that cannot be read.
+   */
+  private async readCertTree(
+    dir: string,
+    maxDepth: number,
+    opts?: CallOptions,
+  ): Promise<FileRead[]> {
+    this.enter(opts);
+    const nodeDir = normaliseNodePath(this.checkedPath(dir));
+    const host = this.hostPath(nodeDir);
+    let walk: Awaited<ReturnType<typeof walkDir>>;
+    try {
+      walk = await walkDir(host, { maxDepth, ...(opts?.signal ? { signal: opts.signal } : {}) });
+    } catch (e) {
+      opts?.signal?.throwIfAborted();
+      throw fsError(e, dir);
+    }
+    const out: FileRead[] = [];
+    for (const e of walk.entries) {
+      if (!isCertFileName(posix.basename(e.rel))) continue;
+      const path = posix.join(nodeDir, e.rel);
+      out.push(
+        e.kind === 'file'
+          ? readLocalFile(join(host, e.rel), path)
+          : { path, ok: false, error: `${path}: not a regular file`, missing: false },
+      );
+    }
+    for (const s of walk.skipped) {
+      if (!s.why.startsWith('cannot list')) continue;
+      const path = posix.join(nodeDir, s.rel);
+      out.push({ path, ok: false, error: `${path}: ${s.why}`, missing: false });
+    }
+    opts?.signal?.throwIfAborted();
+    return out;
+  }
+
+  private checkedPath(path: string): string {
+    const why = refuseNodePath(path);
+    if (why) throw new FsAgentError('refused', why);
+    return path;
   }
 
   async listDir(path: string, opts?: CallOptions): Promise<string[]> {
@@ -208,6 +262,7 @@ export class FsNodeAgent implements NodeAgent {
         nodeDir,
         hostDir: this.hostPath(nodeDir),
         ownerOf,
+        ...(this.opts.maxDepth !== undefined ? { maxDepth: this.opts.maxDepth } : {}),
         ...(opts?.signal ? { signal: opts.signal } : {}),
       });
     } catch (e) {

@@ -16,27 +16,39 @@ export const SEVERITY_MARK: Readonly<Record<Severity | 'ok', string>> = {
   ok: '✓',
 };
 
+/**
+ * A file's name for a row: its base name, or its path below `root` when one is given
+ * (`certs --path` searches subdirectories: `ca.crt` and `etcd/ca.crt` both exist).
+ */
+export function fileName(path: string, root?: string): string {
+  if (root !== undefined) {
+    const rel = posix.relative(root, path);
+    if (rel !== '' && !rel.startsWith('..')) return rel;
+  }
+  return posix.basename(path);
+}
+
 /** Node + file of a certificate, or a count when it lives in several places. */
-export function whereText(t: TreeCert): string {
+export function whereText(t: TreeCert, root?: string): string {
   const locs = t.locations;
   if (locs.length === 0) return '';
   const first = locs[0]!;
   const nodes = new Set(locs.map((l) => l.node));
-  const one = `${first.node}:${posix.basename(first.path)}`;
+  const one = `${first.node}:${fileName(first.path, root)}`;
   if (locs.length === 1) return one;
   if (t.role === 'leaf') return `${one} +${locs.length - 1}`;
   return `${locs.length} files on ${nodes.size} node${nodes.size > 1 ? 's' : ''}`;
 }
 
 /** The label of a row (without indentation). */
-export function rowLabel(item: TreeRowItem): string {
+export function rowLabel(item: TreeRowItem, root?: string): string {
   switch (item.kind) {
     case 'cert':
       return item.cert.commonName ?? item.cert.subject;
     case 'missing':
       return item.note ? `${item.subject} — ${item.note}` : `${item.subject} — on no node`;
     case 'file':
-      return `${item.node}:${posix.basename(item.path)}`;
+      return `${item.node}:${fileName(item.path, root)}`;
     case 'node':
       return `${item.node}: ${item.message}`;
     case 'group':
@@ -68,6 +80,8 @@ const cut = (s: string, n: number): string => {
 
 export interface TextOptions {
   title: string;
+  /** Name files by their path below this directory (`certs --path`), not by base name. */
+  root?: string;
 }
 
 export function formatReportText(r: PkiReport, opts: TextOptions): string {
@@ -80,9 +94,9 @@ export function formatReportText(r: PkiReport, opts: TextOptions): string {
   lines.push('');
   const cells = rows.map((row) => {
     const mark = rowSeverity(row.item);
-    const label = `${'  '.repeat(row.depth)}${rowLabel(row.item)}`;
+    const label = `${'  '.repeat(row.depth)}${rowLabel(row.item, opts.root)}`;
     const expires = row.item.kind === 'cert' ? formatCountdown(row.item.cert.notAfter - r.now) : '';
-    const where = row.item.kind === 'cert' ? whereText(row.item) : '';
+    const where = row.item.kind === 'cert' ? whereText(row.item, opts.root) : '';
     return [mark ? SEVERITY_MARK[mark] : ' ', cut(label, 60), expires, where];
   });
   const w1 = Math.max(11, ...cells.map((x) => [...x[1]!].length));

@@ -40,6 +40,12 @@ export interface BatcherOptions {
   minBatch: number;
   /** Most pairs in one batch. */
   maxBatch: number;
+  /**
+   * A queue longer than this (a cold scan of thousands of distinct certificates) is cut
+   * into batches of even size, a multiple of `parallel` of them, so that every core has
+   * the same share to the end and few processes are started. Default 256.
+   */
+  splitAbove?: number;
   /** How long an issuer's queue waits for more pairs before it is sent. */
   windowMs: number;
 }
@@ -67,6 +73,9 @@ export class SignatureBatcher {
   private readonly inflight = new Map<string, Promise<SignatureVerdict>>();
   private running = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private pumpQueued = false;
+  /** The batch size of a long queue being worked off (batchSize). */
+  private split: number | undefined;
   private readonly counts: BatcherStats = { batches: 0, confirmed: 0, fallback: 0 };
 
   constructor(private readonly opts: BatcherOptions) {}
@@ -94,8 +103,30 @@ export class SignatureBatcher {
     });
     this.inflight.set(key, promise);
     void promise.then(() => this.inflight.delete(key));
-    this.pump();
+    // After the caller's synchronous burst (prewarming queues every pair of a scan in one
+    // loop): the batches are then cut from the whole queue, not started one by one.
+    if (!this.pumpQueued) {
+      this.pumpQueued = true;
+      queueMicrotask(() => {
+        this.pumpQueued = false;
+        this.pump();
+      });
+    }
     return promise;
+  }
+
+  /**
+   * Pairs in the next batch: up to maxBatch, or an even share of a long queue (fixed when
+   * the queue grows long, kept until it drains, so that every batch of a scan is the same).
+   */
+  private batchSize(): number {
+    const queued = this.queue.length;
+    const { parallel, maxBatch } = this.opts;
+    if (this.split === undefined && queued > (this.opts.splitAbove ?? 256)) {
+      const batches = parallel * Math.ceil(queued / (parallel * maxBatch));
+      this.split = Math.ceil(queued / batches);
+    }
+    return this.split ?? Math.min(queued, maxBatch);
   }
 
   /** Start batches while some are due and there is room; arm a timer for the next one. */
@@ -109,8 +140,9 @@ export class SignatureBatcher {
         this.timer = setTimeout(() => this.pump(), due - now);
         return;
       }
-      const { batch, issuers, rest } = takeBatch(this.queue, this.opts.maxBatch);
+      const { batch, issuers, rest } = takeBatch(this.queue, this.batchSize());
       this.queue = rest;
+      if (rest.length === 0) this.split = undefined;
       this.since = now;
       if (batch.length < this.opts.minBatch) for (const p of batch) this.fallback(p);
       else void this.run(batch, issuers);

@@ -15,7 +15,16 @@
  * `K8OPS_OPENSSL` names the binary (default: `openssl` on PATH).
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  mkdtempSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BatchRunner, SignatureBatcher, VerifierUnavailable } from './verify-batch.js';
@@ -90,10 +99,25 @@ export function opensslRunner(opts: OpensslRunnerOptions = {}): BatchRunner {
       }
       return oks;
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      removeBatchDir(dir, childDers.length);
       liveDirs.delete(dir);
     }
   };
+}
+
+/**
+ * Remove a batch directory: its files are known (`issuers.pem`, `0.der` …), so each is
+ * unlinked by name; rmSync's recursive walk (a readdir and an lstat per entry) cost as
+ * much again for a batch of 800 children. Anything else found there falls back to it.
+ */
+function removeBatchDir(dir: string, children: number): void {
+  try {
+    for (let i = 0; i < children; i++) unlinkSync(join(dir, `${i}.der`));
+    unlinkSync(join(dir, 'issuers.pem'));
+    rmdirSync(dir);
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Batch directories in use, removed on exit too (a quit in the middle of a batch). */
@@ -179,7 +203,9 @@ export function opensslBatcher(env: NodeJS.ProcessEnv = process.env): SignatureB
           runner: opensslRunner(env.K8OPS_OPENSSL ? { bin: env.K8OPS_OPENSSL } : {}),
           parallel: Math.max(1, availableParallelism()),
           minBatch: 8,
-          maxBatch: 128,
+          // A cold scan of 5,000 distinct leaves: 6 batches of 834 rather than 40 of 128
+          // (each process start forks this process: ~10 ms of its main thread).
+          maxBatch: 1024,
           windowMs: 8,
         });
   return shared;

@@ -79,6 +79,30 @@ export function splitCertificate(
   };
 }
 
+/**
+ * The SubjectPublicKeyInfo (with its header) of a certificate's DER, or undefined when the
+ * structure does not lead to one: Certificate → TBSCertificate → [version], serial,
+ * signature, issuer, validity, subject, SPKI.
+ */
+export function subjectPublicKeyInfo(der: Uint8Array): Uint8Array | undefined {
+  const outer = readTlv(der, 0);
+  if (outer?.tag !== 0x30) return undefined;
+  const tbs = readTlv(der, outer.body);
+  if (tbs?.tag !== 0x30) return undefined;
+  let at = tbs.body;
+  const first = readTlv(der, at);
+  if (first?.tag === 0xa0) at = first.end;
+  // serial, signature, issuer, validity, subject
+  for (let i = 0; i < 5; i++) {
+    const t = readTlv(der, at);
+    if (!t || t.end > tbs.end) return undefined;
+    at = t.end;
+  }
+  const spki = readTlv(der, at);
+  if (spki?.tag !== 0x30 || spki.end > tbs.end) return undefined;
+  return der.subarray(spki.start, spki.end);
+}
+
 const CACHE_MAX = 32_768;
 const verdicts = new Map<string, SignatureVerdict>();
 const KEY_CACHE_MAX = 1024;

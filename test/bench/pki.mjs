@@ -12,14 +12,24 @@
 //   - the loop an operator would write: `openssl x509 -noout -enddate` and
 //     `openssl verify -CAfile root -untrusted FILE FILE` per file, sequentially.
 // Budget: k8ops cold < 1 s and ≥ 50× faster than the loop.
+//
+// Then distinct leaves (issue 13): BENCH_PKI_LEAVES (default 5,000) distinct P-521 leaves of
+// one issuing CA in one directory (made once by test/helpers/distinct-leaves.mjs, kept in
+// $XDG_CACHE_HOME/k8ops-bench/), and the whole process a user runs, `node bin/k8ops.js certs
+// --path DIR --json`, cold (no verdict cache), median of BENCH_RUNS; beside the loop a user
+// would write, `for f in *.pem; do openssl x509 -noout -checkend 86400 -in $f; openssl verify
+// -CAfile ca.pem $f; done`, on BENCH_PKI_LEAVES_LOOP files (default 200, extrapolated), run
+// between the k8ops runs so both see the same load. Budget: ≥ 50× the loop.
+// BENCH_PKI_ONLY=leaves runs this part alone.
 // Env: BENCH_RUNS (default 3), BENCH_PKI_LOOP_FILES (sample of files for the openssl loop,
 // extrapolated; default all), BENCH_PKI_NODES (default 50), BENCH_PKI_KEEP=1 (keep the lab, to
 // profile one run: node --cpu-prof test/bench/pki.mjs --k8ops-once LAB STATUS '').
 // Needs `npm run build` first (run.mjs does it) and openssl.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { distinctLeaves } from '../helpers/distinct-leaves.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const dist = (p) => join(ROOT, 'dist', 'src', p);
@@ -142,6 +152,143 @@ if (process.argv[2] === '--k8ops-once') {
 
 if (spawnSync('openssl', ['version']).status !== 0) {
   console.log('SKIP pki bench: openssl is not installed');
+  process.exit(0);
+}
+
+/** Distinct leaves: whole `k8ops certs --path` processes beside the openssl loop. */
+function distinctLeavesBench() {
+  const count = Number(process.env.BENCH_PKI_LEAVES ?? 5000);
+  const loopN = Math.min(count, Number(process.env.BENCH_PKI_LEAVES_LOOP ?? 200));
+  const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'k8ops-bench');
+  const set = distinctLeaves({ dir: join(cache, `leaves-${count}`), count });
+  const home = mkdtempSync(join(tmpdir(), 'k8ops-bench-leaves-'));
+  const env = { ...process.env, XDG_CACHE_HOME: join(home, 'cache'), K8OPS_NO_VERDICT_CACHE: '1' };
+  const bin = join(ROOT, 'bin', 'k8ops.js');
+  // Each command under `sh`, whose `times` prints the CPU its children used (user, system):
+  // on a machine shared with other work the wall times move with the load, CPU much less.
+  const cpuOf = (stderr) => {
+    const m = stderr
+      .trim()
+      .split('\n')
+      .at(-1)
+      ?.match(/(\d+)m([\d.]+)s (\d+)m([\d.]+)s/);
+    return m ? (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000 : NaN;
+  };
+  const out = join(home, 'out.json');
+  const k8ops = (extra = {}) => {
+    const t0 = performance.now();
+    const r = spawnSync(
+      'sh',
+      [
+        '-c',
+        '"$@" > "$OUT"; s=$?; times >&2; exit $s',
+        'sh',
+        process.execPath,
+        bin,
+        'certs',
+        '--path',
+        set.dir,
+        '--json',
+      ],
+      { encoding: 'utf8', maxBuffer: 16 << 20, env: { ...env, ...extra, OUT: out } },
+    );
+    const ms = performance.now() - t0;
+    if (r.status !== 0 && r.status !== 1)
+      throw new Error(`k8ops certs exited ${r.status}: ${r.stderr}`);
+    const doc = JSON.parse(readFileSync(out, 'utf8'));
+    return {
+      ms,
+      cpuMs: cpuOf(r.stderr),
+      certificates: doc.summary.certificates,
+      critical: doc.summary.critical,
+    };
+  };
+  const step = count / loopN;
+  const sample = Array.from({ length: loopN }, (_, i) => set.files[Math.floor(i * step)]);
+  const loop = () => {
+    const t0 = performance.now();
+    const r = spawnSync(
+      'sh',
+      [
+        '-c',
+        'ca=$1; shift; for f in "$@"; do openssl x509 -noout -checkend 86400 -in "$f" >/dev/null; openssl verify -CAfile "$ca" "$f" >/dev/null || echo FAIL; done; times >&2',
+        'sh',
+        set.caFile,
+        ...sample,
+      ],
+      { encoding: 'utf8' },
+    );
+    const ms = performance.now() - t0;
+    return {
+      perFile: ms / loopN,
+      cpuPerFile: cpuOf(r.stderr) / loopN,
+      failures: (r.stdout.match(/FAIL/g) ?? []).length,
+    };
+  };
+  try {
+    const runs = [];
+    const loops = [];
+    for (let i = 0; i < RUNS; i++) {
+      runs.push(k8ops());
+      loops.push(loop());
+    }
+    const nodeOnly = k8ops({ K8OPS_OPENSSL_VERIFY: '0' });
+    const k8 = median(runs.map((r) => r.ms));
+    const perFile = loops.reduce((a, l) => a + l.perFile, 0) / loops.length;
+    const loopMs = perFile * count;
+    const k8Cpu = median(runs.map((r) => r.cpuMs));
+    const loopCpu = (loops.reduce((a, l) => a + l.cpuPerFile, 0) / loops.length) * count;
+    const fmt = (ms) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
+    const rows = [
+      ['distinct leaves', 'value', 'budget'],
+      [
+        'PKI',
+        `${count} distinct P-521 leaves + their CA in one directory${set.generatedMs ? ` (made in ${fmt(set.generatedMs)}, not counted)` : ' (cached)'}`,
+        '',
+      ],
+      [
+        `k8ops certs --path DIR --json, whole process, cold (median of ${RUNS})`,
+        `${fmt(k8)} (${(k8 / count).toFixed(2)} ms/certificate; runs ${runs.map((r) => fmt(r.ms)).join(', ')})`,
+        '',
+      ],
+      [
+        '  the same, node:crypto only (K8OPS_OPENSSL_VERIFY=0, one run)',
+        `${fmt(nodeOnly.ms)} (${(nodeOnly.ms / count).toFixed(2)} ms/certificate)`,
+        '',
+      ],
+      [
+        `openssl loop: x509 -checkend + verify per file (${loopN} sampled ×${RUNS}, extrapolated)`,
+        `${fmt(loopMs)} (${perFile.toFixed(1)} ms/file)`,
+        '',
+      ],
+      ['speed-up (loop / k8ops whole process)', `${(loopMs / k8).toFixed(0)}×`, '≥ 50×'],
+      [
+        'CPU used (user + system, the processes started included): k8ops / loop',
+        `${fmt(k8Cpu)} / ${fmt(loopCpu)} (${(loopCpu / k8Cpu).toFixed(0)}×; k8ops on ${(k8Cpu / k8).toFixed(2)} cores)`,
+        '',
+      ],
+      [
+        'findings',
+        `${runs[0].certificates} certificates, ${runs[0].critical} critical; openssl verify failures: ${loops.reduce((a, l) => a + l.failures, 0)}`,
+        '',
+      ],
+    ];
+    const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    for (const r of rows)
+      console.log(
+        r
+          .map((c, i) => c.padEnd(w[i]))
+          .join('  ')
+          .trimEnd(),
+      );
+    console.log(loopMs / k8 >= 50 ? 'within budget' : 'OVER BUDGET');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+if (process.env.BENCH_PKI_ONLY === 'leaves') {
+  distinctLeavesBench();
   process.exit(0);
 }
 const work = mkdtempSync(join(tmpdir(), 'k8ops-bench-pki-'));
@@ -306,3 +453,5 @@ try {
   if (process.env.BENCH_PKI_KEEP) console.log(`kept ${work}`);
   else rmSync(work, { recursive: true, force: true });
 }
+console.log('');
+distinctLeavesBench();

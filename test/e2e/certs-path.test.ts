@@ -48,6 +48,10 @@ interface CertsDoc {
   summary: { critical: number; warning: number; info: number; certificates: number };
   checks: Array<{ id: string; severity: string; path: string; message: string }>;
 }
+interface TreeJson {
+  locations?: Array<{ path: string }>;
+  children: TreeJson[];
+}
 const json = (stdout: string): CertsDoc => JSON.parse(stdout) as CertsDoc;
 const base = (p: string): string => p.split('/').pop()!;
 
@@ -225,6 +229,119 @@ describe.skipIf(!haveOpenssl)('certs --path on a PKI made by openssl (other file
         path: join(copy, 'server.key'),
       }),
     ]);
+  });
+});
+
+describe.skipIf(!haveOpenssl)('certs --path searches subdirectories (kubeadm: pki/etcd/)', () => {
+  let kadm: string;
+  beforeAll(() => {
+    // kubeadm's layout: ca.crt/ca.key and apiserver.* at the top, etcd's own CA under etcd/.
+    kadm = join(home, 'kubeadm', 'pki');
+    mkdirSync(join(kadm, 'etcd'), { recursive: true });
+    const caExt =
+      '[req]\ndistinguished_name=dn\n[dn]\n[v3]\nbasicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n';
+    const leafExt =
+      'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:cp-1.test\n';
+    pair(kadm, 'ca', '/CN=kubernetes', caExt, undefined, '3650');
+    pair(kadm, 'apiserver', '/CN=kube-apiserver', leafExt, {
+      crt: join(kadm, 'ca.crt'),
+      key: join(kadm, 'ca.key'),
+    });
+    const etcd = join(kadm, 'etcd');
+    pair(etcd, 'ca', '/CN=etcd-ca', caExt, undefined, '3650');
+    pair(etcd, 'server', '/CN=etcd-server', leafExt, {
+      crt: join(etcd, 'ca.crt'),
+      key: join(etcd, 'ca.key'),
+    });
+    for (const d of [kadm, etcd])
+      for (const f of ['ca.ext', 'apiserver.ext', 'server.ext', 'apiserver.csr', 'server.csr'])
+        rmSync(join(d, f), { force: true });
+    for (const k of ['ca.key', 'apiserver.key', 'etcd/ca.key', 'etcd/server.key'])
+      chmodSync(join(kadm, k), 0o600);
+  }, 60_000);
+
+  it('etcd/ is read: its certificates chain, its keys are matched; files named by their path below --path', () => {
+    const r = k8ops(['certs', '--json', '--path', kadm]);
+    expect(r.stderr).toBe('');
+    const doc = json(r.stdout) as CertsDoc & {
+      scan: { directories: number; empty: boolean };
+      tree: TreeJson[];
+    };
+    expect(doc.summary.certificates).toBe(4);
+    expect(doc.scan).toMatchObject({ directories: 2, empty: false });
+    const rel = (p: string) => p.slice(kadm.length + 1);
+    const where = (ns: TreeJson[]): string[] =>
+      ns.flatMap((n) => [...(n.locations ?? []).map((l) => rel(l.path)), ...where(n.children)]);
+    expect(where(doc.tree).sort()).toEqual([
+      'apiserver.crt',
+      'ca.crt',
+      'etcd/ca.crt',
+      'etcd/server.crt',
+    ]);
+    // Nothing about chains or key pairs: etcd-server verifies with etcd/ca.crt, each key
+    // holds its certificate's public key. (kubeadm keeps its CA keys online: say so.)
+    const ids = doc.checks.filter((c) => c.severity !== 'info').map((c) => [c.id, rel(c.path)]);
+    expect(ids.sort()).toEqual([
+      ['root-key-online', 'ca.key'],
+      ['root-key-online', 'etcd/ca.key'],
+    ]);
+    expect(r.code).toBe(2);
+    const text = k8ops(['certs', '--path', kadm]);
+    expect(text.stdout).toMatch(/etcd-server .* local:etcd\/server\.crt\n/);
+    expect(text.stdout).toMatch(/kube-apiserver .* local:apiserver\.crt\n/);
+  });
+
+  it('a broken key pair under etcd/ is found (the etcd server key swapped for the apiserver one)', () => {
+    const copy = mkdtempSync(join(home, 'kubeadm-swapped-'));
+    cpSync(kadm, copy, { recursive: true });
+    copyFileSync(join(kadm, 'apiserver.key'), join(copy, 'etcd', 'server.key'));
+    const r = k8ops(['certs', '--json', '--path', copy]);
+    expect(json(r.stdout).checks).toContainEqual(
+      expect.objectContaining({ id: 'key-mismatch', path: join(copy, 'etcd', 'server.key') }),
+    );
+    expect(r.code).toBe(2);
+  });
+});
+
+describe('certs --path: a scan that finds no certificate is not "all good"', () => {
+  it('an empty directory: says so in text and --json, exit 1', () => {
+    const dir = mkdtempSync(join(home, 'empty-'));
+    const t = k8ops(['certs', '--path', dir]);
+    expect(t.stdout).toContain(
+      `no certificate found under ${dir} (1 directory searched, 4 levels deep): nothing was checked`,
+    );
+    expect(t.code).toBe(1);
+    const j = k8ops(['certs', '--json', '--path', dir]);
+    const doc = JSON.parse(j.stdout) as {
+      exitCode: number;
+      scan: { empty: boolean; message: string };
+    };
+    expect(doc.exitCode).toBe(1);
+    expect(doc.scan).toMatchObject({
+      empty: true,
+      message: expect.stringMatching(/^no certificate found/),
+    });
+    expect(j.code).toBe(1);
+    const prom = k8ops(['certs', '--prometheus', '--path', dir]);
+    expect(prom.stdout).toContain('k8ops_pki_exit_code 1\n');
+    expect(prom.stdout).toContain('# no certificate found under');
+    expect(prom.code).toBe(1);
+  });
+
+  it('only keys, and certificates deeper than the search: still empty, and the deep directory is named', () => {
+    const dir = mkdtempSync(join(home, 'keys-only-'));
+    writeFileSync(join(dir, 'sa.key'), 'x', { mode: 0o600 });
+    const deep = join(dir, 'a', 'b', 'c', 'd', 'e');
+    mkdirSync(deep, { recursive: true });
+    writeFileSync(join(deep, 'x.crt'), 'not read');
+    // A hostile directory name (an escape sequence) is shown escaped, never raw.
+    mkdirSync(join(dir, 'x', 'y', 'z', 'w', '\x1b[31mred'), { recursive: true });
+    const r = k8ops(['certs', '--path', dir]);
+    expect(r.stdout).toContain('not searched: a/b/c/d/e: deeper than 4 levels');
+    expect(r.stdout).toContain('not searched: x/y/z/w/\\x1b[31mred: deeper than 4 levels');
+    expect(r.stdout).not.toContain('\x1b');
+    expect(r.stdout).toContain('no certificate found under');
+    expect(r.code).toBeGreaterThanOrEqual(1);
   });
 });
 

@@ -74,7 +74,7 @@ describe('k8ops CLI (built)', () => {
     expect(norm(fromHelp)).toEqual(norm(fromReadme));
     // certs: its own codes (3 = nodes unreachable; 2 also a usage error), nowhere contradicted.
     expect(norm(fromHelp).certs).toMatch(
-      /^0 ok; 1 warnings; 2 critical .* or a usage error .*; 3 nodes unreachable/,
+      /^0 ok; 1 warnings, or a --path scan that found no certificate; 2 critical .* or a usage error .*; 3 nodes unreachable/,
     );
     expect(help.match(/exit codes?/gi)).toEqual(['Exit codes']);
     expect(help).not.toMatch(/\bexit [0-9]/);

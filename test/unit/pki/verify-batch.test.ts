@@ -189,6 +189,34 @@ describe('SignatureBatcher', () => {
   });
 });
 
+describe('SignatureBatcher: a long queue is cut evenly', () => {
+  it('pairs queued in one burst: batches of even size, a multiple of `parallel`, the serial verdicts', async () => {
+    const { calls, runner } = recorder();
+    const b = new SignatureBatcher({
+      runner,
+      parallel: 2,
+      minBatch: 2,
+      maxBatch: 6,
+      windowMs: 5,
+      splitAbove: 4,
+    });
+    // 15 leaves + the forged one: 16 pairs > splitAbove → 2 × ceil(16 / 12) = 4 batches of 4
+    // (without the split: 6, 6 and 4, one core idle while the last runs).
+    const pairs = [
+      ...kubeLeaves.slice(1).map((c) => [c, kube] as const),
+      [forged, kube] as const,
+      ...etcdLeaves.map((c) => [c, etcd] as const),
+    ];
+    const batched = await Promise.all(pairs.map(([c, i]) => b.verify(c, i)));
+    expect(calls.map((c) => c.children)).toEqual([4, 4, 4, 4]);
+    // The serial path: node:crypto, one pair at a time, from a cold cache.
+    clearVerifyCache();
+    const serial = pairs.map(([c, i]) => verifySignature(c, i));
+    expect(batched).toEqual(serial);
+    expect(batched.filter((v) => !v.ok)).toHaveLength(1);
+  });
+});
+
 describe('takeBatch', () => {
   const p = (child: CertSummary, issuer: CertSummary) => ({ child, issuer });
 
