@@ -105,8 +105,9 @@ export class SshNodeAgent implements NodeAgent {
 
   async probe(opts?: CallOptions): Promise<ProbeResult> {
     const deadline = opts?.timeoutMs ?? this.timeoutMs;
-    const t0 = Date.now();
+    // Connecting is bounded by its own connect timeout; the call's budget starts after it.
     await this.host.connect(opts?.signal);
+    const t0 = Date.now();
     const route = await this.host.route();
     const remaining = Math.max(1, deadline - (Date.now() - t0));
     const start = performance.now();

@@ -56,12 +56,13 @@ export function tunnelRoute(
 
 export async function openLiveSession(opts: LiveSessionOptions): Promise<Session> {
   const pool = new SshPool({ sshConfigFile: opts.sshConfigFile, acceptNew: opts.acceptNew });
-  const agents = new Map<string, NodeAgent>(
+  const sshAgents = new Map<string, SshNodeAgent>(
     opts.inventory.nodes.map((n) => [
       n.name,
       new SshNodeAgent(n, { pool, inventory: opts.inventory }),
     ]),
   );
+  const agents: ReadonlyMap<string, NodeAgent> = sshAgents;
   const route = tunnelRoute(opts.inventory);
   const openForward: OpenForward | undefined = route
     ? forwardVia(pool.host(route.name, route.request))
@@ -127,6 +128,11 @@ export async function openLiveSession(opts: LiveSessionOptions): Promise<Session
     context: opts.context ?? opts.inventory.kube.context,
     ...(opts.features ? { features: opts.features } : {}),
     acceptHostKey,
+    // A node's sources wait for its connection outside their timeouts: the pool bounds
+    // concurrent handshakes, and a node queued behind others is not unreachable.
+    nodeReady: async (name, signal) => {
+      await sshAgents.get(name)?.host.connect(signal);
+    },
     onClose: () => pool.close(),
   });
   pool.onStateChange((ev) => {
