@@ -247,6 +247,24 @@ export function parseDerive(output: string, nonce: string, count: number): Deriv
 
 type Described = Pick<PkiStatusFile, 'kind' | 'pubkeySha256' | 'error'>;
 
+/**
+ * SHA-256 of a certificate's SubjectPublicKeyInfo, remembered per certificate (by the
+ * SHA-256 of its DER) for the process: the same CA and intermediate certificates sit in
+ * many files on every node, and parsing a P-521 certificate costs ~1 ms. Bounded.
+ */
+const spkiByCert = new Map<string, string>();
+const MAX_REMEMBERED_CERTS = 4096;
+function certSpkiSha256(der: Uint8Array): string {
+  const key = createHash('sha256').update(der).digest('base64');
+  const hit = spkiByCert.get(key);
+  if (hit) return hit;
+  const spki = new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' });
+  const digest = sha(spki);
+  if (spkiByCert.size >= MAX_REMEMBERED_CERTS) spkiByCert.clear();
+  spkiByCert.set(key, digest);
+  return digest;
+}
+
 /** status.sh's pem_kind: the first PEM label in the first 64 KiB, EC PARAMETERS skipped. */
 export function pemKind(content: string): PkiStatusFile['kind'] {
   const head = content.slice(0, 65_536);
@@ -275,15 +293,14 @@ export function describeDerived(d: Derived): Described {
     if (kind === 'cert') {
       const block = splitPem(d.content).blocks.find((b) => b.label === 'CERTIFICATE');
       if (!block) throw new Error('no certificate block');
-      const spki = new X509Certificate(block.der).publicKey.export({ type: 'spki', format: 'der' });
-      return { kind, pubkeySha256: sha(spki) };
+      return { kind, pubkeySha256: certSpkiSha256(block.der) };
     }
     if (kind === 'key') {
-      if (!d.pub) throw new Error('no public key');
-      return {
-        kind,
-        pubkeySha256: sha(createPublicKey(d.pub).export({ type: 'spki', format: 'der' })),
-      };
+      // openssl's own -pubout: its PEM body is the DER SubjectPublicKeyInfo, as status.sh
+      // hashes it (`-pubout -outform DER`): no need to parse the key again here.
+      const block = d.pub ? splitPem(d.pub).blocks[0] : undefined;
+      if (!block || block.label !== 'PUBLIC KEY') throw new Error('no public key');
+      return { kind, pubkeySha256: sha(Buffer.from(block.der)) };
     }
     if (kind === 'pub') {
       const block = splitPem(d.content).blocks.find((b) => b.label === 'PUBLIC KEY');
