@@ -63,6 +63,7 @@ export function identityScript(dir: string, nonce: string): ShellCommand {
   return sh`M=K8OPS-${token(nonce)}
 LC_ALL=C
 export LC_ALL
+{
 if ! cd -- ${d} 2>/dev/null; then printf '%s nodir\\n' "$M"; exit 0; fi
 printf '%s user %s\\n' "$M" "$(id -un 2>/dev/null || echo unknown)"
 set -- * .[!.]* ..?*
@@ -81,8 +82,17 @@ for f in "$@"; do
     stat -c '%f %i %s %.9Y %.9Z %a %U %G %n' -- "$f" 2>/dev/null || printf 'x\\n'
   fi
 done
-printf '%s done\\n' "$M"`;
+printf '%s done\\n' "$M"
+} | dd ibs=4096 obs=65536 2>/dev/null`;
 }
+
+/**
+ * The end of a script body whose output is many small writes (a line per file): `dd`
+ * gathers it into 64 KiB writes, so sshd sends a few channel packets instead of hundreds
+ * (each costs ssh2 a decipher, a parse and a stream push in k8ops: issue 13's profile).
+ * The body's exit status is not kept: these scripts report everything in their output.
+ */
+const COALESCE = '} | dd ibs=4096 obs=65536 2>/dev/null';
 
 const NUM = /^\d+$/;
 const HEX = /^[0-9a-f]+$/;
@@ -185,9 +195,11 @@ export function deriveScript(dir: string, names: readonly string[], nonce: strin
   { openssl pkey -in "$2" -passin pass: -pubout 2>/dev/null | base64 || printf '!'; } 2>/dev/null | tr -d '\\n'
   printf '\\n%s %s pubend\\n' "$M" "$1"
 }
-cd -- ${d} || exit 3`.text,
+cd -- ${d} || exit 3
+{`.text,
       ...calls.map((c) => c.text),
       `printf '%s done\\n' "$M"`,
+      COALESCE,
     ].join('\n'),
   };
 }

@@ -510,17 +510,30 @@ async function size(n, lab) {
     rss = Math.max(rss, c.rssKiB);
     const unreachable = c.doc.summary?.unreachable ?? [];
     const notRead = (c.doc.nodes ?? []).filter((x) => x.certs !== 'ok').map((x) => x.name);
-    if (c.code === 3 || unreachable.length || notRead.length)
+    if (c.code === 3 || unreachable.length || notRead.length) {
+      const why = [
+        ...new Set(
+          (c.doc.nodes ?? [])
+            .filter((x) => x.certs !== 'ok')
+            .map((x) => String(x.certs).replace(/n\d+/g, 'nX').slice(0, 120)),
+        ),
+      ];
       problems.push(
-        `certs run ${r + 1}: exit ${c.code}, unreachable ${unreachable.length}, not read ${notRead.length} (${[...unreachable, ...notRead].slice(0, 3).join(', ')})`,
+        `certs run ${r + 1}: exit ${c.code}, unreachable ${unreachable.length}, not read ${notRead.length} (${[...unreachable, ...notRead].slice(0, 3).join(', ')}; ${why.slice(0, 3).join(' | ')})`,
       );
+    }
     const d = await k8ops(['nodes', ...base], lab);
     nodes.push(d.ms);
     rss = Math.max(rss, d.rssKiB);
     const down = (d.doc.nodes ?? []).filter((x) => x.reachable !== true).map((x) => x.node);
     if (d.code !== 0 || down.length)
       problems.push(`nodes run ${r + 1}: exit ${d.code}, unreachable ${down.length}`);
+    if (process.env.BENCH_QUICK) break;
     loop.push(await opensshLoop(n, lab.cfg, lab.pkiDir));
+  }
+  if (process.env.BENCH_QUICK) {
+    // BENCH_QUICK=1: one certs and one nodes run per size, no baselines (a check, not a figure).
+    return { n, certs: certs[0], nodes: nodes[0], loop: Number.NaN, cm: Number.NaN, consoleCold: Number.NaN, consoleWarm: Number.NaN, rssMB: rss / 1024, problems };
   }
   // ControlMaster: warm every master once, then the timed loops.
   await opensshLoop(n, lab.cfgCm, lab.pkiDir);

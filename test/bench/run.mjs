@@ -7,7 +7,7 @@ import { join } from 'node:path';
 const here = import.meta.dirname;
 const only = process.argv[2];
 let failed = 0;
-for (const name of ['console.mjs', 'pki.mjs', 'ssh.mjs', 'rotation.mjs']) {
+for (const name of ['console.mjs', 'pki.mjs', 'ssh.mjs', 'fanout.mjs', 'rotation.mjs']) {
   if (only && !name.startsWith(only)) continue;
   const file = join(here, name);
   if (!existsSync(file)) continue;
