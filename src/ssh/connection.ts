@@ -15,6 +15,7 @@ import ssh2, {
   type Client as ClientType,
   type ConnectConfig,
 } from 'ssh2';
+import { lagAwareTimeout } from './busy-clock.js';
 import { RemoteExecError } from './errors.js';
 import { connectSshTcp } from './socket.js';
 
@@ -262,7 +263,9 @@ export async function connectHop(opts: HopConnectOptions): Promise<HopConnection
       reject(e);
     };
     const remaining = Math.max(1, opts.deadline - Date.now());
-    const timer = setTimeout(() => {
+    // Lag-aware: time this process spent too busy to read the node's answers is not the
+    // node's (busy-clock.ts); the message says how long it really took.
+    const cancelTimer = lagAwareTimeout(() => {
       fail(
         new RemoteExecError({
           ...errBase,
@@ -275,7 +278,7 @@ export async function connectHop(opts: HopConnectOptions): Promise<HopConnection
       fail(new RemoteExecError({ ...errBase, kind: 'aborted', reason: 'connect aborted' }));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const cleanup = () => {
-      clearTimeout(timer);
+      cancelTimer();
       opts.signal?.removeEventListener('abort', onAbort);
     };
     if (opts.signal?.aborted) {
@@ -353,7 +356,7 @@ export async function connectHop(opts: HopConnectOptions): Promise<HopConnection
       authHandler: authHandler as unknown as ConnectConfig['authHandler'],
       keepaliveInterval: ka,
       keepaliveCountMax: opts.keepaliveCountMax ?? hop.serverAliveCountMax,
-      readyTimeout: remaining + 1000, // our own timer fires first with a better message
+      readyTimeout: 4 * remaining + 1000, // our own (lag-aware) timer fires first with a better message
       algorithms: {
         serverHostKey: preferredHostKeyAlgorithms(
           knownKeyTypes(known.entries, target.name, target.port),

@@ -5,6 +5,7 @@
  * with kind `output-limit` — nothing beyond the cap is buffered), stdin, exit code and signal.
  */
 import type { ClientChannel } from 'ssh2';
+import { lagAwareTimeout } from './busy-clock.js';
 import { RemoteExecError } from './errors.js';
 import type { SshPool } from './pool.js';
 import type { ShellCommand } from './quote.js';
@@ -55,7 +56,7 @@ export async function runExec(
   const cmd = command.text;
   const base = { host: name, route: route.description, command: cmd };
   const ac = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimer: (() => void) | undefined;
   // A RemoteExecError reason (a caller's own deadline, e.g. runScript's) is kept as is.
   const onUserAbort = () => {
     const r: unknown = opts.signal?.reason;
@@ -77,7 +78,8 @@ export async function runExec(
       throw e instanceof RemoteExecError ? e.withCommand(cmd) : e;
     });
     started = Date.now();
-    timer = setTimeout(() => {
+    // Lag-aware (busy-clock.ts): time this process is too busy to read the answer is its own.
+    cancelTimer = lagAwareTimeout(() => {
       ac.abort(
         new RemoteExecError({
           ...base,
@@ -273,7 +275,7 @@ export async function runExec(
       }
     });
   } finally {
-    if (timer) clearTimeout(timer);
+    cancelTimer?.();
     opts.signal?.removeEventListener('abort', onUserAbort);
     release?.();
   }

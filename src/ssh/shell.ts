@@ -20,6 +20,7 @@
  *   cooldown, or at once on a new connection.
  */
 import type { Client, ClientChannel } from 'ssh2';
+import { lagAwareTimeout } from './busy-clock.js';
 import { RemoteExecError } from './errors.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
@@ -669,7 +670,7 @@ export async function runScript(
   const cap = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const base = { host: name, route: route.description, command: cmd.text };
   const ac = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimer: (() => void) | undefined;
   const onUserAbort = () =>
     ac.abort(new RemoteExecError({ ...base, kind: 'aborted', reason: 'aborted' }));
   if (opts.signal?.aborted) onUserAbort();
@@ -693,7 +694,8 @@ export async function runScript(
       throw e instanceof RemoteExecError ? e.withCommand(cmd.text) : e;
     });
     started = Date.now();
-    timer = setTimeout(() => {
+    // Lag-aware (busy-clock.ts): time this process is too busy to read the answer is its own.
+    cancelTimer = lagAwareTimeout(() => {
       ac.abort(
         new RemoteExecError({
           ...base,
@@ -771,7 +773,7 @@ export async function runScript(
       transport: 'shell',
     };
   } finally {
-    if (timer) clearTimeout(timer);
+    cancelTimer?.();
     opts.signal?.removeEventListener('abort', onUserAbort);
   }
 }
