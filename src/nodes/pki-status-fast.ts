@@ -332,6 +332,9 @@ export function describeDerived(d: Derived): Described {
   return { kind: 'other', pubkeySha256: null };
 }
 
+/** Files per derive request (see PkiStatusCache.status). */
+const DERIVE_CHUNK = 16;
+
 interface CachedFile {
   id: string;
   described: Described;
@@ -393,18 +396,24 @@ export class PkiStatusCache {
       }
     }
     if (bytes > READ_BUDGET_BYTES) return this.fallback('more bytes than one request reads');
-    if (todo.length > 0) {
+    // In requests of DERIVE_CHUNK files, each remembered as soon as it is answered: a
+    // refresh cut short (its timeout on a busy node) keeps what it derived, and the next
+    // one goes on from there instead of starting over.
+    this.dirs.set(dir, known);
+    for (let k = 0; k < todo.length; k += DERIVE_CHUNK) {
+      const chunk = todo.slice(k, k + DERIVE_CHUNK);
       const n2 = this.opts.newNonce();
       this.stats.derive++;
-      const names = todo.map((e) => e.name);
+      const names = chunk.map((e) => e.name);
       const derived = parseDerive(await run(deriveScript(dir, names, n2)), n2, names.length);
-      todo.forEach((e, i) => {
+      chunk.forEach((e, i) => {
         const d = derived[i]!;
         const described = describeDerived(d);
         this.stats.derived++;
         // A file that could not be read now (vanished, denied meanwhile) is not remembered.
-        if (d.content !== undefined) next.set(e.name, { id: e.id, described });
-        else next.set(e.name, { id: '', described });
+        const c = { id: d.content !== undefined ? e.id : '', described };
+        next.set(e.name, c);
+        known.set(e.name, c);
       });
     }
     this.dirs.set(dir, next);

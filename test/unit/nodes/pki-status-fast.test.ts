@@ -13,6 +13,7 @@ import {
   deriveScript,
   describeDerived,
   identityScript,
+  PkiStatusCache,
   parseDerive,
   parseIdentity,
   pemKind,
@@ -89,6 +90,39 @@ describe.skipIf(!have('shellcheck'))('shellcheck', () => {
       const r = spawnSync('shellcheck', ['-s', 'sh', file]);
       expect(r.stdout.toString()).toBe('');
       expect(r.status).toBe(0);
+    }
+  });
+});
+
+describe.skipIf(!have('openssl'))('PkiStatusCache (scripts run by a local sh)', () => {
+  it('a refresh cut short keeps what it derived; the next one derives only the rest', async () => {
+    const big = mkdtempSync(join(tmpdir(), 'k8ops-fast-chunks-'));
+    try {
+      for (let i = 0; i < 20; i++)
+        writeFileSync(join(big, `c${String(i).padStart(2, '0')}.pem`), root.pem);
+      let n = 0;
+      const cache = new PkiStatusCache({ node: 'cp-1', newNonce: () => `n${++n}` });
+      let requests = 0;
+      let failAt = 3; // identity, derive (16 files), then the second derive fails
+      const run = async (cmd: { text: string }) => {
+        requests++;
+        if (requests === failAt) throw new Error('timed out');
+        return execFileSync('sh', ['-c', cmd.text]).toString();
+      };
+      await expect(cache.status(big, run)).rejects.toThrow('timed out');
+      expect(cache.stats.derived).toBe(16);
+      failAt = 0;
+      const st = await cache.status(big, run);
+      if (!('version' in st)) throw new Error('expected a status');
+      expect(cache.stats.derived).toBe(20); // only the 4 left
+      expect(st.files).toHaveLength(20);
+      const want = describeKeyMaterial(root.pem).pubkeySha256;
+      expect(st.files.every((f) => f.kind === 'cert' && f.pubkeySha256 === want)).toBe(true);
+      const before = requests;
+      await cache.status(big, run);
+      expect(requests - before).toBe(1); // warm: the identity request alone
+    } finally {
+      rmSync(big, { recursive: true, force: true });
     }
   });
 });
