@@ -400,8 +400,10 @@ export class PkiStatusCache {
     // refresh cut short (its timeout on a busy node) keeps what it derived, and the next
     // one goes on from there instead of starting over.
     this.dirs.set(dir, known);
-    for (let k = 0; k < todo.length; k += DERIVE_CHUNK) {
-      const chunk = todo.slice(k, k + DERIVE_CHUNK);
+    // (A large directory goes in 4 requests at most: round trips cost more than a retry.)
+    const per = Math.max(DERIVE_CHUNK, Math.ceil(todo.length / 4));
+    for (let k = 0; k < todo.length; k += per) {
+      const chunk = todo.slice(k, k + per);
       const n2 = this.opts.newNonce();
       this.stats.derive++;
       const names = chunk.map((e) => e.name);
