@@ -600,7 +600,7 @@ async function main() {
   console.log(
     `${'nodes'.padStart(5)}  ${'what'.padEnd(w)}  ${'time'.padStart(9)}  ${'ratio'.padStart(7)}  target`,
   );
-  for (const [n, what, ms, x, target] of rows)
+  for (const [n, what, ms, x, target] of rows.filter((r) => !Number.isNaN(r[2])))
     console.log(
       `${n.padStart(5)}  ${what.padEnd(w)}  ${`${ms.toFixed(0)} ms`.padStart(9)}  ${`${x.toFixed(2)}×`.padStart(7)}  ${target}`,
     );
