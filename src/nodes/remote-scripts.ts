@@ -252,6 +252,11 @@ function substitution(calls: ShellCommand[]): ShellCommand[] {
   return calls.length === 0 ? [] : [sh`K8OPS_L=$(`, ...calls, sh`)`];
 }
 
+/** The read scripts' prelude (M=K8OPS-<nonce>, C locale, READERS: t, r, ksed) for other node scripts. */
+export function readersPrelude(nonce: string): ShellCommand {
+  return prelude(nonce);
+}
+
 function prelude(nonce: string): ShellCommand {
   return concat([
     sh`M=K8OPS-${token(nonce)}

@@ -10,6 +10,7 @@
  */
 import { posix } from 'node:path';
 import type { Inventory, NodeSpec } from '../config/types.js';
+import { isSafeRemotePath } from '../config/validate.js';
 import { isCertFileName } from '../pki/file-names.js';
 import type { PkiStatus } from '../pki/types.js';
 import type { ExecOptions, ExecResult } from '../ssh/exec.js';
@@ -29,7 +30,8 @@ import {
   type ProbeResult,
   type UnitState,
 } from './agent.js';
-import { remotePkiStatus } from './pki-status-remote.js';
+import { PkiStatusCache, type PkiStatusCacheStats } from './pki-status-fast.js';
+import { PkiStatusError, remotePkiStatus } from './pki-status-remote.js';
 import {
   deadlineSeconds,
   listDirScript,
@@ -69,6 +71,7 @@ export class SshNodeAgent implements NodeAgent {
   private readonly pool: SshPool;
   private readonly ownsPool: boolean;
   private readonly timeoutMs: number;
+  private readonly pkiCache: PkiStatusCache;
 
   constructor(
     readonly node: NodeSpec,
@@ -81,6 +84,7 @@ export class SshNodeAgent implements NodeAgent {
       (opts.inventory ? routeRequestForNode(opts.inventory, node) : { host: node.host });
     this.host = this.pool.host(node.name, req);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.pkiCache = new PkiStatusCache({ node: node.name, newNonce });
   }
 
   /**
@@ -105,8 +109,9 @@ export class SshNodeAgent implements NodeAgent {
 
   async probe(opts?: CallOptions): Promise<ProbeResult> {
     const deadline = opts?.timeoutMs ?? this.timeoutMs;
-    const t0 = Date.now();
+    // Connecting is bounded by its own connect timeout; the call's budget starts after it.
     await this.host.connect(opts?.signal);
+    const t0 = Date.now();
     const route = await this.host.route();
     const remaining = Math.max(1, deadline - (Date.now() - t0));
     const start = performance.now();
@@ -222,13 +227,43 @@ export class SshNodeAgent implements NodeAgent {
   }
 
   /**
-   * The node-side `status` script (nix/pki/status.sh with lib.sh inlined) piped to `bash -s`:
-   * modes, owners and public-key digests of every PKI file, so key↔cert is checked without a
-   * private key leaving the node. Needs bash, jq and openssl on the node, and read access to
-   * the keys (root). Runs over plain exec (it needs stdin), under a node-side deadline
-   * (withDeadline) like every script here: a status run k8ops gave up on does not go on.
+   * The document of nix/pki/status.sh (modes, owners and public-key digests of every PKI
+   * file, so key↔cert is checked without a private key leaving the node), at the cost of
+   * one `stat` request on the node's persistent shell when nothing changed: each file is
+   * derived once per identity (inode, size, mtime, ctime) — a certificate or public key
+   * sent as is, a private key file as ONE `openssl pkey -pubout` plus the file with its key
+   * body redacted on the node — and remembered (PkiStatusCache, src/nodes/pki-status-fast.ts).
+   * What that path does not handle (odd file names, no GNU stat, files over 1 MiB) runs the
+   * status script itself: nix/pki/status.sh with lib.sh inlined piped to `bash -s` over
+   * plain exec (needs bash, jq and openssl), under a node-side deadline (withDeadline) like
+   * every script here. A missing directory rejects with MissingDirectoryError.
    */
-  pkiStatus(pkiDir: string, opts?: CallOptions): Promise<PkiStatus> {
+  async pkiStatus(pkiDir: string, opts?: CallOptions): Promise<PkiStatus> {
+    if (!isSafeRemotePath(pkiDir))
+      throw new PkiStatusError('refused', `refused PKI directory ${JSON.stringify(pkiDir)}`);
+    const t0 = Date.now();
+    const budget = opts?.timeoutMs ?? this.timeoutMs;
+    const fast = await this.pkiCache.status(pkiDir, async (cmd) => {
+      const left = Math.max(1, budget - (Date.now() - t0));
+      const r = await this.run(cmd, { ...opts, timeoutMs: left });
+      return r.stdout;
+    });
+    if ('version' in fast) return fast;
+    if ('nodir' in fast) throw new MissingDirectoryError(pkiDir);
+    const left = Math.max(1, budget - (Date.now() - t0));
+    return this.pkiStatusScript(pkiDir, { ...opts, timeoutMs: left });
+  }
+
+  /**
+   * Counters of the PKI status cache (identity and derive requests, files derived,
+   * refreshes answered by status.sh): for tests and the bench.
+   */
+  get pkiStatusStats(): Readonly<PkiStatusCacheStats> {
+    return this.pkiCache.stats;
+  }
+
+  /** The whole status.sh, for what the cached path does not handle (see PkiStatusCache). */
+  private pkiStatusScript(pkiDir: string, opts?: CallOptions): Promise<PkiStatus> {
     return remotePkiStatus(
       async (_command, stdin) => {
         const timeoutMs = opts?.timeoutMs ?? this.timeoutMs;

@@ -59,7 +59,7 @@ export function tunnelRoute(
 
 export async function openLiveSession(opts: LiveSessionOptions): Promise<Session> {
   const pool = new SshPool({ sshConfigFile: opts.sshConfigFile, acceptNew: opts.acceptNew });
-  const agents = new Map<string, NodeAgent>(
+  const sshAgents = new Map<string, SshNodeAgent>(
     opts.inventory.nodes.map((n) => [
       n.name,
       new SshNodeAgent(n, { pool, inventory: opts.inventory }),
@@ -71,6 +71,7 @@ export async function openLiveSession(opts: LiveSessionOptions): Promise<Session
       new SshNodeAgent(routerSpec(r), { pool, inventory: opts.inventory }),
     ]),
   );
+  const agents: ReadonlyMap<string, NodeAgent> = sshAgents;
   const route = tunnelRoute(opts.inventory);
   const openForward: OpenForward | undefined = route
     ? forwardVia(pool.host(route.name, route.request))
@@ -138,6 +139,11 @@ export async function openLiveSession(opts: LiveSessionOptions): Promise<Session
     ...(opts.features ? { features: opts.features } : {}),
     ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
     acceptHostKey,
+    // A node's sources wait for its connection outside their timeouts: the pool bounds
+    // concurrent handshakes, and a node queued behind others is not unreachable.
+    nodeReady: async (name, signal) => {
+      await sshAgents.get(name)?.host.connect(signal);
+    },
     onClose: () => pool.close(),
   });
   pool.onStateChange((ev) => {

@@ -34,6 +34,12 @@ export interface SessionOptions {
   kubeError?: SourceError;
   /** The features whose sources run (default: every feature). */
   features?: readonly SourceSet[];
+  /**
+   * Resolves when the node's transport is connected (rejects when it cannot be): waited for
+   * before a node source's timeout starts (RefreshTask.prepare), so time spent queued behind
+   * other nodes' handshakes never counts against a source. Absent: nothing to wait for.
+   */
+  nodeReady?: (node: string, signal: AbortSignal) => Promise<void>;
   /** Record a node's unknown host keys (live sessions over SSH); absent: not applicable. */
   acceptHostKey?: (node: string, session: Session) => Promise<{ ok: boolean; message: string }>;
   now?: () => number;
@@ -111,10 +117,12 @@ export function createSession(opts: SessionOptions): Session {
         const agent = opts.agents.get(node.name);
         if (!agent) continue;
         const ctx = { inventory: opts.inventory, node, agent };
+        const ready = opts.nodeReady;
         scheduler.add({
           scope: node.name,
           source: src.id,
           ...timing,
+          ...(ready ? { prepare: (signal: AbortSignal) => ready(node.name, signal) } : {}),
           // Everything from outside is made visible where it enters the model.
           run: async (signal) => visibleDeep(await src.collect(ctx, signal)),
         });

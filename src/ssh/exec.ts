@@ -1,9 +1,11 @@
 /**
- * Remote exec over a pooled connection: overall timeout (connect + queue + run), bounded
+ * Remote exec over a pooled connection: timeout (channel queue + run, from the moment the
+ * node is connected; connecting is bounded by its own connect timeout), bounded
  * output (stdout + stderr together; over the cap the command is killed and the call fails
  * with kind `output-limit` — nothing beyond the cap is buffered), stdin, exit code and signal.
  */
 import type { ClientChannel } from 'ssh2';
+import { lagAwareTimeout } from './busy-clock.js';
 import { RemoteExecError } from './errors.js';
 import type { SshPool } from './pool.js';
 import type { ShellCommand } from './quote.js';
@@ -13,7 +15,11 @@ export const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
 export interface ExecOptions {
-  /** Deadline for the whole call: connecting, waiting for a channel slot, running. Default 30 s. */
+  /**
+   * Deadline of the call once its node is connected: waiting for a channel slot and running.
+   * Default 30 s. Connecting is bounded by the hop's own connect timeout, which starts when
+   * its handshake starts (never while it waits for one of the pool's handshake slots).
+   */
   timeoutMs?: number;
   stdin?: string | Buffer;
   /** Cap on stdout + stderr bytes (default 16 MiB). */
@@ -44,22 +50,13 @@ export async function runExec(
   command: ShellCommand,
   opts: ExecOptions = {},
 ): Promise<ExecResult> {
-  const started = Date.now();
+  let started = Date.now();
   const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
   const cap = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const cmd = command.text;
   const base = { host: name, route: route.description, command: cmd };
   const ac = new AbortController();
-  const timer = setTimeout(() => {
-    ac.abort(
-      new RemoteExecError({
-        ...base,
-        kind: 'timeout',
-        reason: `timed out after ${timeoutMs} ms`,
-        durationMs: Date.now() - started,
-      }),
-    );
-  }, timeoutMs);
+  let cancelTimer: (() => void) | undefined;
   // A RemoteExecError reason (a caller's own deadline, e.g. runScript's) is kept as is.
   const onUserAbort = () => {
     const r: unknown = opts.signal?.reason;
@@ -74,9 +71,24 @@ export async function runExec(
   const signal = ac.signal;
   let release: (() => void) | undefined;
   try {
+    // Connecting has its own timeout (ConnectTimeout, from the start of this node's own
+    // handshake); a wait for one of the pool's handshake slots is other nodes' time, not
+    // this call's: the call's deadline starts once its node is connected.
     const conn = await pool.ensure(route, name, signal).catch((e: unknown) => {
       throw e instanceof RemoteExecError ? e.withCommand(cmd) : e;
     });
+    started = Date.now();
+    // Lag-aware (busy-clock.ts): time this process is too busy to read the answer is its own.
+    cancelTimer = lagAwareTimeout(() => {
+      ac.abort(
+        new RemoteExecError({
+          ...base,
+          kind: 'timeout',
+          reason: `timed out after ${timeoutMs} ms`,
+          durationMs: Date.now() - started,
+        }),
+      );
+    }, timeoutMs);
     release = await conn.channels.acquire(signal).catch((e: unknown) => {
       throw e instanceof RemoteExecError
         ? e
@@ -263,7 +275,7 @@ export async function runExec(
       }
     });
   } finally {
-    clearTimeout(timer);
+    cancelTimer?.();
     opts.signal?.removeEventListener('abort', onUserAbort);
     release?.();
   }

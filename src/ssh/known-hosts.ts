@@ -260,13 +260,30 @@ export function expandHome(p: string): string {
 }
 
 /** Read and parse several known_hosts files; a missing file is empty. */
+/**
+ * Parsed known_hosts files by path, with the identity (inode, size, mtime, ctime) they were
+ * parsed at: every hop's handshake consults the same files, and parsing a file of N hosts
+ * for each of N hops is quadratic (issue 13: at 200 nodes, seconds of CPU while handshakes
+ * wait). A changed file (an appended key, an edit) has another identity and is read again.
+ */
+const parsedFiles = new Map<string, { id: string; parsed: ParsedKnownHosts }>();
+
 export async function loadKnownHosts(files: readonly string[]): Promise<ParsedKnownHosts> {
   const out: ParsedKnownHosts = { entries: [], errors: [] };
   for (const f of files) {
     if (f === 'none' || f === '/dev/null') continue;
     const path = expandHome(f);
     let text: string;
+    let id: string;
     try {
+      const st = await stat(path);
+      id = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+      const hit = parsedFiles.get(path);
+      if (hit && hit.id === id) {
+        out.entries.push(...hit.parsed.entries);
+        out.errors.push(...hit.parsed.errors);
+        continue;
+      }
       text = await readFile(path, 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
@@ -275,6 +292,12 @@ export async function loadKnownHosts(files: readonly string[]): Promise<ParsedKn
       continue;
     }
     const p = parseKnownHosts(text, path);
+    // Remember it only if the file did not change while it was read.
+    const after = await stat(path).catch(() => undefined);
+    if (after && `${after.ino}:${after.size}:${after.mtimeMs}:${after.ctimeMs}` === id) {
+      if (parsedFiles.size > 64) parsedFiles.clear();
+      parsedFiles.set(path, { id, parsed: p });
+    }
     out.entries.push(...p.entries);
     out.errors.push(...p.errors);
   }

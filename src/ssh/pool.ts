@@ -15,6 +15,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
+import { busyMs, lagAwareTimeout } from './busy-clock.js';
 import {
   type AuthMethodUsed,
   connectHop,
@@ -353,10 +354,13 @@ export class SshPool {
     const release = await this.handshakes.acquire();
     try {
       const hop = conn.hop;
-      const deadline = Date.now() + hop.connectTimeoutMs;
+      let deadline = Date.now() + hop.connectTimeoutMs;
       let sock: Duplex | undefined;
       if (conn.parent) {
+        const busy0 = busyMs();
         sock = await this.forwardForHop(conn.parent, route, index, deadline);
+        // What this process spent too busy to read the forward's answer is not the hop's.
+        deadline += Math.min(3 * hop.connectTimeoutMs, busyMs() - busy0);
       }
       const hopOpts: Parameters<typeof connectHop>[0] = {
         route,
@@ -475,7 +479,7 @@ export class SshPool {
     }
     return new Promise<ClientChannel>((resolve, reject) => {
       let done = false;
-      const timer = setTimeout(
+      const cancelTimer = lagAwareTimeout(
         () => {
           done = true;
           reject(
@@ -490,7 +494,7 @@ export class SshPool {
       );
       try {
         client.forwardOut('127.0.0.1', 0, hop.hostname, hop.port, (err, stream) => {
-          clearTimeout(timer);
+          cancelTimer();
           if (done) {
             stream?.destroy();
             return;
@@ -510,7 +514,7 @@ export class SshPool {
           resolve(stream);
         });
       } catch (e) {
-        clearTimeout(timer);
+        cancelTimer();
         done = true;
         reject(
           new RemoteExecError({

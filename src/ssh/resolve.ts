@@ -363,6 +363,74 @@ export interface CmdlineOverrides {
   identity?: string;
 }
 
+interface SshGRequest {
+  alias: string;
+  cmd: CmdlineOverrides;
+  resolve: (text: string) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Hosts per `sh` child of a batched `ssh -G` (see SshResolver.runSshG). */
+const SSH_G_BATCH = 50;
+
+/**
+ * `sh -c SCRIPT sh SSH CONFIG [USER PORT IDENTITY HOST]…`: `ssh -G` per host (empty
+ * USER/PORT/IDENTITY/CONFIG omitted), every value an argument (never part of the script).
+ * Emits `K8OPS-SSHG <i> ok` + the output, or `K8OPS-SSHG <i> fail <status>` + the last
+ * lines of stderr, then `K8OPS-SSHG <i> end`, per host in order.
+ */
+const SSH_G_SCRIPT = `S=$1; F=$2; shift 2; n=0
+while [ "$#" -ge 4 ]; do
+  u=$1; p=$2; i=$3; h=$4; shift 4
+  if o=$("$S" -G \${F:+-F "$F"} \${u:+-l "$u"} \${p:+-p "$p"} \${i:+-i "$i"} -- "$h" 2>/dev/null); then
+    printf 'K8OPS-SSHG %s ok\n%s\nK8OPS-SSHG %s end\n' "$n" "$o" "$n"
+  else
+    rc=$?
+    e=$("$S" -G \${F:+-F "$F"} \${u:+-l "$u"} \${p:+-p "$p"} \${i:+-i "$i"} -- "$h" 2>&1 >/dev/null | tail -n 5)
+    printf 'K8OPS-SSHG %s fail %s\n%s\nK8OPS-SSHG %s end\n' "$n" "$rc" "$e" "$n"
+  fi
+  n=$((n + 1))
+done`;
+
+/** The argv of one `ssh -G` (for messages). */
+function sshGArgs(configFile: string | undefined, alias: string, cmd: CmdlineOverrides): string[] {
+  const args = ['-G'];
+  if (configFile) args.push('-F', configFile);
+  if (cmd.user) args.push('-l', cmd.user);
+  if (cmd.port) args.push('-p', String(cmd.port));
+  if (cmd.identity) args.push('-i', cmd.identity);
+  args.push('--', alias);
+  return args;
+}
+
+/** Split a batched `ssh -G` output into one answer per host (undefined: none). Pure. */
+export function parseSshGBatch(
+  out: string,
+  count: number,
+): Array<{ ok: boolean; code: number; text: string } | undefined> {
+  const answers: Array<{ ok: boolean; code: number; text: string } | undefined> = new Array(
+    count,
+  ).fill(undefined);
+  const lines = out.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^K8OPS-SSHG (\d+) (ok|fail (\d+))$/.exec(lines[i]!);
+    if (!m) continue;
+    const idx = Number(m[1]);
+    const end = `K8OPS-SSHG ${idx} end`;
+    const body: string[] = [];
+    let j = i + 1;
+    while (j < lines.length && lines[j] !== end) body.push(lines[j++]!);
+    if (j >= lines.length || idx >= count) break; // cut short: the rest has no answer
+    answers[idx] = {
+      ok: m[2] === 'ok',
+      code: m[3] ? Number(m[3]) : 0,
+      text: `${body.join('\n').replaceAll('\r', '')}\n`,
+    };
+    i = j;
+  }
+  return answers;
+}
+
 export class SshResolver {
   private readonly cache = new Map<string, Promise<HostConfig>>();
   private sshWorks?: Promise<boolean>;
@@ -413,7 +481,91 @@ export class SshResolver {
     return hostConfigFromSshG(computeFallback(text, alias, cmd), alias, 'ssh-config');
   }
 
+  private pendingSshG: SshGRequest[] = [];
+
+  /**
+   * `ssh -G` for one host, batched: the hosts asked for in the same tick (a session resolves
+   * every node's route at once) are resolved by one `sh` child running `ssh -G` for each
+   * (≤ SSH_G_BATCH per child), instead of one child per host. Spawning from a Node process
+   * of 100+ MB costs tens of ms of its CPU each (issue 13: 1.4 s of `certs --json`'s CPU at
+   * 50 nodes); the `ssh -G` runs themselves are the same. A lone host runs as before.
+   */
   private runSshG(alias: string, cmd: CmdlineOverrides): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.pendingSshG.push({ alias, cmd, resolve, reject });
+      if (this.pendingSshG.length === 1) setImmediate(() => this.flushSshG());
+    });
+  }
+
+  private flushSshG(): void {
+    const all = this.pendingSshG.splice(0);
+    for (let i = 0; i < all.length; i += SSH_G_BATCH) {
+      const batch = all.slice(i, i + SSH_G_BATCH);
+      if (batch.length === 1) {
+        const [one] = batch as [SshGRequest];
+        this.runOneSshG(one.alias, one.cmd).then(one.resolve, one.reject);
+      } else this.runSshGBatch(batch);
+    }
+  }
+
+  private runSshGBatch(batch: SshGRequest[]): void {
+    const ssh = this.opts.sshBinary ?? 'ssh';
+    const args = ['-c', SSH_G_SCRIPT, 'sh', ssh, this.opts.configFile ?? ''];
+    for (const r of batch)
+      args.push(
+        r.cmd.user ?? '',
+        r.cmd.port ? String(r.cmd.port) : '',
+        r.cmd.identity ?? '',
+        r.alias,
+      );
+    const failAll = (err: Error, stderr: string) => {
+      for (const r of batch)
+        r.reject(
+          new RemoteExecError({
+            kind: 'config',
+            host: r.alias,
+            reason: `ssh -G failed (${(err as NodeJS.ErrnoException).code ?? err.message})`,
+            command: `ssh ${sshGArgs(this.opts.configFile, r.alias, r.cmd).join(' ')}`,
+            stderr,
+            cause: err,
+          }),
+        );
+    };
+    execFile(
+      'sh',
+      args,
+      {
+        timeout: (this.opts.timeoutMs ?? 10_000) + 200 * batch.length,
+        maxBuffer: batch.length << 20,
+        env: process.env,
+      },
+      (err, stdout, stderr) => {
+        if (err) {
+          failAll(err, String(stderr));
+          return;
+        }
+        const answers = parseSshGBatch(String(stdout), batch.length);
+        batch.forEach((r, i) => {
+          const a = answers[i];
+          if (a?.ok) {
+            r.resolve(a.text);
+            return;
+          }
+          r.reject(
+            new RemoteExecError({
+              kind: 'config',
+              host: r.alias,
+              reason: `ssh -G failed (${a ? `exit ${a.code}` : 'no answer'})`,
+              command: `ssh ${sshGArgs(this.opts.configFile, r.alias, r.cmd).join(' ')}`,
+              stderr: a?.text ?? '',
+            }),
+          );
+        });
+      },
+    );
+  }
+
+  private runOneSshG(alias: string, cmd: CmdlineOverrides): Promise<string> {
     const args = ['-G'];
     if (this.opts.configFile) args.push('-F', this.opts.configFile);
     if (cmd.user) args.push('-l', cmd.user);

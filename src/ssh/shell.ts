@@ -20,6 +20,7 @@
  *   cooldown, or at once on a new connection.
  */
 import type { Client, ClientChannel } from 'ssh2';
+import { lagAwareTimeout } from './busy-clock.js';
 import { RemoteExecError } from './errors.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
@@ -649,8 +650,9 @@ export interface RunOptions extends ExecOptions {
 /**
  * Run a POSIX sh script on a persistent shell of the destination (plain exec with
  * `sh -c` when none can be established, or when `stdin` is given). Same contract as
- * runExec: overall deadline, output cap, `reject`, RemoteExecError kinds; `signal` is
- * always null (a signal death shows as exit status 128+n).
+ * runExec: deadline (from the moment the node is connected: see runExec), output cap,
+ * `reject`, RemoteExecError kinds; `signal` is always null (a signal death shows as exit
+ * status 128+n).
  */
 export async function runScript(
   pool: SshPool,
@@ -663,21 +665,12 @@ export async function runScript(
     runExec(pool, name, route, posixSh(cmd), o);
   if (opts.stdin !== undefined || pool.shellOptions.max < 1) return viaExec(opts);
 
-  const started = Date.now();
+  let started = Date.now();
   const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
   const cap = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const base = { host: name, route: route.description, command: cmd.text };
   const ac = new AbortController();
-  const timer = setTimeout(() => {
-    ac.abort(
-      new RemoteExecError({
-        ...base,
-        kind: 'timeout',
-        reason: `timed out after ${timeoutMs} ms`,
-        durationMs: Date.now() - started,
-      }),
-    );
-  }, timeoutMs);
+  let cancelTimer: (() => void) | undefined;
   const onUserAbort = () =>
     ac.abort(new RemoteExecError({ ...base, kind: 'aborted', reason: 'aborted' }));
   if (opts.signal?.aborted) onUserAbort();
@@ -694,9 +687,24 @@ export async function runScript(
   };
   try {
     if (signal.aborted) throw signal.reason;
+    // The connection first, under its own connect timeout (which starts when its handshake
+    // does, not while it waits for a handshake slot): the request's budget starts once the
+    // node is connected, so a queue of other nodes' handshakes never times this node out.
     const conn = await pool.ensure(route, name, signal).catch((e: unknown) => {
       throw e instanceof RemoteExecError ? e.withCommand(cmd.text) : e;
     });
+    started = Date.now();
+    // Lag-aware (busy-clock.ts): time this process is too busy to read the answer is its own.
+    cancelTimer = lagAwareTimeout(() => {
+      ac.abort(
+        new RemoteExecError({
+          ...base,
+          kind: 'timeout',
+          reason: `timed out after ${timeoutMs} ms`,
+          durationMs: Date.now() - started,
+        }),
+      );
+    }, timeoutMs);
     const set = pool.shellSet(conn);
     const lease = await set.acquire(signal);
     if (!lease.shell) return await fallback();
@@ -765,7 +773,7 @@ export async function runScript(
       transport: 'shell',
     };
   } finally {
-    clearTimeout(timer);
+    cancelTimer?.();
     opts.signal?.removeEventListener('abort', onUserAbort);
   }
 }

@@ -5,7 +5,8 @@
  * - Ticks are fixed-rate: a tick at t schedules the next at t + intervalMs.
  * - A trigger (tick or `refresh()`) that finds the task still running is dropped, not queued.
  * - Each run gets an AbortSignal; after `timeoutMs` it is aborted and recorded as a
- *   `timeout` failure at once. Whatever that run settles to later is ignored.
+ *   `timeout` failure at once. Whatever that run settles to later is ignored. A task's
+ *   `prepare` (its wait in a queue shared with other tasks) runs before the timeout starts.
  * - After n consecutive failures the next run is min(maxMs, baseMs × 2^(n−1)) after the
  *   failure; the first success returns to the interval.
  * - While started, `store.sweep(now)` runs every `sweepIntervalMs` so snapshots turn
@@ -36,6 +37,14 @@ export interface RefreshTask<T = unknown> {
    */
   initialDelayMs?: number;
   backoff?: Partial<Backoff>;
+  /**
+   * A wait that is not the task's own work — its turn in a queue shared with other tasks
+   * (the SSH pool's handshake slots, bounded by the connection's own connect timeout once
+   * its turn comes) — run before `run`, outside `timeoutMs`: the timeout starts when it
+   * resolves, so a task is never timed out while it waits for others. A rejection is the
+   * run's failure. It gets the same signal (stop(), remove() abort it).
+   */
+  prepare?: (signal: AbortSignal) => Promise<void>;
   /** Fetch and parse. Must stop work when `signal` aborts (its result is ignored then anyway). */
   run: (signal: AbortSignal) => Promise<T>;
 }
@@ -261,13 +270,28 @@ export class RefreshScheduler {
     state.run = run;
     this.#stats.runs++;
     this.#store.begin(task.scope, task.source, this.#now());
-    run.timeout = this.#set(() => this.#onTimeout(state, run), task.timeoutMs);
-
+    const signal = run.controller.signal;
+    const work = (): Promise<unknown> => {
+      // Superseded while preparing (timed out cannot happen: no timer yet; stop/remove).
+      if (state.run !== run) return Promise.resolve(undefined);
+      run.timeout = this.#set(() => this.#onTimeout(state, run), task.timeoutMs);
+      try {
+        return Promise.resolve(task.run(signal));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    };
     let pending: Promise<unknown>;
-    try {
-      pending = Promise.resolve(task.run(run.controller.signal));
-    } catch (err) {
-      pending = Promise.reject(err);
+    if (task.prepare) {
+      let prepared: Promise<void>;
+      try {
+        prepared = Promise.resolve(task.prepare(signal));
+      } catch (err) {
+        prepared = Promise.reject(err);
+      }
+      pending = prepared.then(work);
+    } else {
+      pending = work();
     }
     pending.then(
       (value) => this.#settle(state, run, { ok: true, value }),

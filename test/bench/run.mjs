@@ -11,6 +11,7 @@ for (const name of [
   'console.mjs',
   'pki.mjs',
   'ssh.mjs',
+  'fanout.mjs',
   'rotation.mjs',
   'addons.mjs',
   'rebuild.mjs',

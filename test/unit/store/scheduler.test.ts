@@ -186,6 +186,98 @@ describe('in-flight de-duplication', () => {
 });
 
 describe('timeouts', () => {
+  it('a wait in a shared queue (prepare) is not timed out; the timeout starts after it', async () => {
+    // The node's turn for a handshake slot comes after 20 × its timeout (others' handshakes).
+    const turn = deferred<void>();
+    const r = recorder(async () => 'read');
+    let prepareSignal: AbortSignal | undefined;
+    sched.add(
+      task({
+        run: r.run,
+        intervalMs: 600_000,
+        timeoutMs: 500,
+        prepare: (signal) => {
+          prepareSignal = signal;
+          return turn.promise;
+        },
+      }),
+    );
+    sched.start();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(store.get('cp1', 'certs')).toMatchObject({ loading: true });
+    expect(store.get('cp1', 'certs').error).toBeUndefined();
+    expect(prepareSignal?.aborted).toBe(false);
+    expect(r.calls).toHaveLength(0);
+    expect(sched.stats()).toMatchObject({ timeouts: 0, inFlight: 1 });
+    turn.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.times()).toEqual([10_000]);
+    expect(store.get('cp1', 'certs')).toMatchObject({ value: 'read', loading: false });
+    expect(sched.stats()).toMatchObject({ runs: 1, failures: 0, timeouts: 0 });
+  });
+
+  it('after prepare, the run has its whole timeout and no more', async () => {
+    const turn = deferred<void>();
+    const r = recorder(() => new Promise<never>(() => {}));
+    sched.add(
+      task({ run: r.run, intervalMs: 600_000, timeoutMs: 500, prepare: () => turn.promise }),
+    );
+    sched.start();
+    await vi.advanceTimersByTimeAsync(3000);
+    turn.resolve();
+    await vi.advanceTimersByTimeAsync(499);
+    expect(store.get('cp1', 'certs').loading).toBe(true);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(store.get('cp1', 'certs').error).toEqual({
+      kind: 'timeout',
+      message: 'no answer within 500ms',
+    });
+    expect(r.calls[0]?.signal.aborted).toBe(true);
+  });
+
+  it('a failed prepare (the node cannot be connected) is the run failure, run never called', async () => {
+    const r = recorder(async () => 'read');
+    sched.add(
+      task({
+        run: r.run,
+        intervalMs: 600_000,
+        prepare: () =>
+          Promise.reject(
+            Object.assign(new Error('connect timed out after 5000 ms'), { kind: 'timeout' }),
+          ),
+      }),
+    );
+    sched.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.get('cp1', 'certs').error).toEqual({
+      kind: 'timeout',
+      message: 'connect timed out after 5000 ms',
+    });
+    expect(r.calls).toHaveLength(0);
+    expect(sched.stats()).toMatchObject({ failures: 1, timeouts: 0 });
+  });
+
+  it('stop() during prepare aborts it and the run never starts', async () => {
+    const turn = deferred<void>();
+    const r = recorder(async () => 'read');
+    let prepareSignal: AbortSignal | undefined;
+    sched.add(
+      task({
+        run: r.run,
+        prepare: (signal) => {
+          prepareSignal = signal;
+          return turn.promise;
+        },
+      }),
+    );
+    sched.start();
+    await sched.stop();
+    expect(prepareSignal?.aborted).toBe(true);
+    turn.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.calls).toHaveLength(0);
+  });
+
   it('records a timeout when the run never answers, and aborts its signal', async () => {
     const r = recorder(() => new Promise<never>(() => {}));
     sched.add(task({ run: r.run, intervalMs: 60_000, timeoutMs: 5000 }));

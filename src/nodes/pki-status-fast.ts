@@ -1,0 +1,447 @@
+/**
+ * The PKI status (the document nix/pki/status.sh prints) for a node reached over SSH,
+ * at the cost of one cheap request when nothing changed (issue 13, cause 2):
+ *
+ *  1. `identity` (one request on the node's persistent shell, one `stat` process): every
+ *     regular file of the directory with inode, size, mtime and ctime (ns), mode, owner
+ *     and group; dangling symlinks; whether each file is readable.
+ *  2. Files whose identity k8ops has not seen (cold, or touched, rotated, replaced) are
+ *     derived in a second request: a file without private key material is sent as is
+ *     (certificates and public keys are public); a file holding a private key block is sent
+ *     with each key block's body replaced ON THE NODE (the read scripts' `ksed`), plus ONE
+ *     `openssl pkey -pubout` of it (its public key). k8ops takes the kind from the first
+ *     PEM block (as status.sh does) and the SHA-256 of the public key from the certificate
+ *     it parses itself, the public key, or the key's `-pubout`.
+ *  3. The answers are remembered per file under its identity (dev is implied: one
+ *     directory; inode, size, mtime, ctime): a warm refresh of an unchanged node is request
+ *     1 alone. Mode and owner come from request 1 every time.
+ *
+ * Private key material never leaves the node: only public keys and redacted files do.
+ * Anything unusual (a name outside [A-Za-z0-9._+@-], no GNU stat, a file over 1 MiB) makes
+ * the caller fall back to status.sh itself for that refresh (`fallback`).
+ */
+import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
+import { splitPem } from '../pki/pem.js';
+import type { PkiStatus, PkiStatusFile } from '../pki/types.js';
+import { argWord, intArg, remotePath, type ShellCommand, sh, token } from '../ssh/quote.js';
+import { MAX_LOCAL_READ } from './local-read.js';
+import { READ_BUDGET_BYTES, readersPrelude } from './remote-scripts.js';
+
+/** A safe file name: no quoting questions, no newline, sorts the same in C and JS. */
+const SAFE_NAME = /^[A-Za-z0-9._+@-]+$/;
+
+export interface IdentityEntry {
+  name: string;
+  /** `regular` (followed through symlinks) or a dangling symlink. */
+  type: 'file' | 'dangling';
+  /** inode:size:mtime:ctime (ns precision), the cache key. */
+  id: string;
+  mode: string;
+  owner: string;
+  group: string;
+  size: number;
+  readable: boolean;
+}
+
+export type IdentityResult =
+  | { kind: 'ok'; user: string; entries: IdentityEntry[] }
+  | { kind: 'nodir' }
+  | { kind: 'fallback'; reason: string };
+
+/**
+ * Request 1: ONE `stat` for every entry (plus one per dangling symlink, rare). Emits
+ * `K8OPS-N user <name>`, then per entry
+ * `K8OPS-N f|d <r|-> <raw mode hex> <ino> <size> <mtime> <ctime> <perm> <owner> <group> <name>`
+ * (`f` stat followed symlinks, `d` a dangling symlink; `r` readable by the user), then
+ * `K8OPS-N done`; `K8OPS-N nodir` when the directory cannot be entered, `K8OPS-N odd` for a
+ * name outside SAFE_NAME. Linear in the number of entries (no list rebuilt per entry).
+ * The first stat line is `.` itself: without it (not GNU stat) the parser asks for the
+ * fallback.
+ */
+export function identityScript(dir: string, nonce: string): ShellCommand {
+  const d = remotePath(dir);
+  return sh`M=K8OPS-${token(nonce)}
+LC_ALL=C
+export LC_ALL
+{
+if ! cd -- ${d} 2>/dev/null; then printf '%s nodir\\n' "$M"; exit 0; fi
+printf '%s user %s\\n' "$M" "$(id -un 2>/dev/null || echo unknown)"
+set -- * .[!.]* ..?*
+for f in "$@"; do
+  if [ -e "$f" ] || [ -L "$f" ]; then
+    case $f in *[!A-Za-z0-9._+@-]*) printf '%s odd\\n' "$M"; exit 0 ;; esac
+  fi
+done
+stat -L -c '%f %i %s %.9Y %.9Z %a %U %G %n' -- . "$@" 2>/dev/null | while read -r x i z m c a u g n; do
+  if [ -r "$n" ]; then r=r; else r=-; fi
+  printf '%s f %s %s %s %s %s %s %s %s %s %s\\n' "$M" "$r" "$x" "$i" "$z" "$m" "$c" "$a" "$u" "$g" "$n"
+done
+for f in "$@"; do
+  if [ -L "$f" ] && [ ! -e "$f" ]; then
+    printf '%s d - ' "$M"
+    stat -c '%f %i %s %.9Y %.9Z %a %U %G %n' -- "$f" 2>/dev/null || printf 'x\\n'
+  fi
+done
+printf '%s done\\n' "$M"
+} | dd ibs=4096 obs=65536 2>/dev/null`;
+}
+
+/**
+ * The end of a script body whose output is many small writes (a line per file): `dd`
+ * gathers it into 64 KiB writes, so sshd sends a few channel packets instead of hundreds
+ * (each costs ssh2 a decipher, a parse and a stream push in k8ops: issue 13's profile).
+ * The body's exit status is not kept: these scripts report everything in their output.
+ */
+const COALESCE = '} | dd ibs=4096 obs=65536 2>/dev/null';
+
+const NUM = /^\d+$/;
+const HEX = /^[0-9a-f]+$/;
+const TIME = /^\d+(?:\.\d+)?$/;
+const MODE = /^[0-7]{1,4}$/;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+
+/** Parse request 1. Never throws: anything unexpected asks for the fallback. */
+export function parseIdentity(output: string, nonce: string): IdentityResult {
+  const marker = `K8OPS-${nonce} `;
+  let user: string | undefined;
+  let done = false;
+  let sawDot = false;
+  const entries: IdentityEntry[] = [];
+  for (const line of output.split('\n')) {
+    if (!line.startsWith(marker)) continue;
+    const rest = line.slice(marker.length);
+    if (rest === 'nodir') return { kind: 'nodir' };
+    if (rest === 'odd') return { kind: 'fallback', reason: 'a file name needs quoting' };
+    if (rest === 'done') {
+      done = true;
+      continue;
+    }
+    if (rest.startsWith('user ')) {
+      user = rest.slice(5);
+      continue;
+    }
+    const f = rest.split(' ');
+    if (f.length !== 11) return { kind: 'fallback', reason: 'unexpected identity line' };
+    const [t, r, raw, ino, size, mtime, ctime, mode, owner, group, name] = f as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    if (
+      (t !== 'f' && t !== 'd') ||
+      !HEX.test(raw) ||
+      !NUM.test(ino) ||
+      !NUM.test(size) ||
+      !TIME.test(mtime) ||
+      !TIME.test(ctime) ||
+      !MODE.test(mode) ||
+      owner === '' ||
+      group === ''
+    )
+      return { kind: 'fallback', reason: 'unexpected identity line' };
+    if (name === '.') {
+      sawDot = true;
+      continue;
+    }
+    if (!SAFE_NAME.test(name)) return { kind: 'fallback', reason: 'unexpected identity line' };
+    // Only regular files (followed through symlinks) and dangling symlinks: status.sh's set.
+    if (t === 'f' && (Number.parseInt(raw, 16) & S_IFMT) !== S_IFREG) continue;
+    entries.push({
+      name,
+      type: t === 'f' ? 'file' : 'dangling',
+      id: `${ino}:${size}:${mtime}:${ctime}`,
+      mode: Number.parseInt(mode, 8).toString(8).padStart(4, '0'),
+      owner,
+      group,
+      size: Number(size),
+      readable: r === 'r',
+    });
+  }
+  if (!done || user === undefined) return { kind: 'fallback', reason: 'truncated identity' };
+  if (!sawDot) return { kind: 'fallback', reason: 'stat cannot print identities (GNU stat -c)' };
+  // status.sh lists in C collation (byte order): plain ASCII names sort the same in JS.
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { kind: 'ok', user, entries };
+}
+
+/**
+ * Request 2 for `names` (safe names in `dir`): per index i, the read scripts' per-file
+ * frame (`r`: base64 of the file, each private key body replaced on the node) and, for a
+ * file holding a private key block, `K8OPS-N i pub` + base64 of ONE `openssl pkey -pubout`
+ * (`!` when openssl failed) + `K8OPS-N i pubend`. Then `K8OPS-N done`.
+ */
+export function deriveScript(dir: string, names: readonly string[], nonce: string): ShellCommand {
+  const d = remotePath(dir);
+  const calls = names.map((n, i) => {
+    if (!SAFE_NAME.test(n)) throw new Error(`unsafe name ${JSON.stringify(n)}`);
+    const a = argWord(n);
+    return sh`r ${intArg(i)} ${a}; k ${intArg(i)} ${a}`;
+  });
+  return {
+    text: [
+      readersPrelude(nonce).text,
+      sh`k() {
+  grep -q -e "$K8OPS_KEYRE" -- "$2" 2>/dev/null || return 0
+  printf '%s %s pub\\n' "$M" "$1"
+  { openssl pkey -in "$2" -passin pass: -pubout 2>/dev/null | base64 || printf '!'; } 2>/dev/null | tr -d '\\n'
+  printf '\\n%s %s pubend\\n' "$M" "$1"
+}
+cd -- ${d} || exit 3
+{`.text,
+      ...calls.map((c) => c.text),
+      `printf '%s done\\n' "$M"`,
+      COALESCE,
+    ].join('\n'),
+  };
+}
+
+export interface Derived {
+  content?: string;
+  /** The `-pubout` PEM of a file holding a private key (undefined: none asked; null: openssl failed). */
+  pub?: string | null;
+  error?: string;
+}
+
+/** Parse request 2: one Derived per name (errors per file). Never throws. */
+export function parseDerive(output: string, nonce: string, count: number): Derived[] {
+  const marker = `K8OPS-${nonce} `;
+  const out: Derived[] = Array.from({ length: count }, () => ({}));
+  const seen = new Array<boolean>(count).fill(false);
+  const lines = output.split('\n');
+  let done = false;
+  const b64 = (s: string | undefined): string | null =>
+    s === undefined || s === '!' || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)
+      ? null
+      : Buffer.from(s, 'base64').toString('utf8');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (!line.startsWith(marker)) continue;
+    const rest = line.slice(marker.length);
+    if (rest === 'done') {
+      done = true;
+      continue;
+    }
+    const m = /^(\d+) (data|pub|missing|isdir|notreg|denied|toobig)$/.exec(rest);
+    if (!m) continue;
+    const idx = Number(m[1]);
+    if (idx >= count) continue;
+    const d = out[idx]!;
+    seen[idx] = true;
+    if (m[2] === 'data' || m[2] === 'pub') {
+      const endTag = `${marker}${idx} ${m[2] === 'data' ? 'end' : 'pubend'}`;
+      if (lines[i + 2] !== endTag) {
+        d.error = 'truncated output';
+        continue;
+      }
+      const v = b64(lines[i + 1]);
+      i += 2;
+      if (m[2] === 'pub') d.pub = v === '' ? null : v;
+      else if (v === null) d.error = 'read failed';
+      else d.content = v;
+    } else {
+      d.error = m[2];
+    }
+  }
+  for (let i = 0; i < count; i++) {
+    if (!seen[i]) out[i]!.error = done ? 'no result for this file' : 'truncated output';
+  }
+  return out;
+}
+
+type Described = Pick<PkiStatusFile, 'kind' | 'pubkeySha256' | 'error'>;
+
+/**
+ * SHA-256 of a certificate's SubjectPublicKeyInfo, remembered per certificate (by the
+ * SHA-256 of its DER) for the process: the same CA and intermediate certificates sit in
+ * many files on every node, and parsing a P-521 certificate costs ~1 ms. Bounded.
+ */
+const spkiByCert = new Map<string, string>();
+const MAX_REMEMBERED_CERTS = 4096;
+function certSpkiSha256(der: Uint8Array): string {
+  const key = createHash('sha256').update(der).digest('base64');
+  const hit = spkiByCert.get(key);
+  if (hit) return hit;
+  const spki = new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' });
+  const digest = sha(spki);
+  if (spkiByCert.size >= MAX_REMEMBERED_CERTS) spkiByCert.clear();
+  spkiByCert.set(key, digest);
+  return digest;
+}
+
+/** status.sh's pem_kind: the first PEM label in the first 64 KiB, EC PARAMETERS skipped. */
+export function pemKind(content: string): PkiStatusFile['kind'] {
+  const head = content.slice(0, 65_536);
+  const re = /-----BEGIN ([A-Z0-9 ]+)-----/g;
+  for (let m = re.exec(head); m; m = re.exec(head)) {
+    const type = m[1]!;
+    if (type === 'EC PARAMETERS') continue;
+    if (type === 'CERTIFICATE' || type === 'TRUSTED CERTIFICATE' || type === 'X509 CERTIFICATE')
+      return 'cert';
+    if (type.endsWith('PRIVATE KEY')) return 'key';
+    if (type === 'PUBLIC KEY' || type === 'RSA PUBLIC KEY') return 'pub';
+    return 'other';
+  }
+  return 'other';
+}
+
+const sha = (der: Buffer): string => createHash('sha256').update(der).digest('hex');
+
+/** Kind, digest and error of one derived file, with status.sh's error texts. */
+export function describeDerived(d: Derived): Described {
+  if (d.content === undefined) {
+    return { kind: 'other', pubkeySha256: null, error: `could not read: ${d.error ?? 'unknown'}` };
+  }
+  const kind = pemKind(d.content);
+  try {
+    if (kind === 'cert') {
+      const block = splitPem(d.content).blocks.find((b) => b.label === 'CERTIFICATE');
+      if (!block) throw new Error('no certificate block');
+      return { kind, pubkeySha256: certSpkiSha256(block.der) };
+    }
+    if (kind === 'key') {
+      // openssl's own -pubout: its PEM body is the DER SubjectPublicKeyInfo, as status.sh
+      // hashes it (`-pubout -outform DER`): no need to parse the key again here.
+      const block = d.pub ? splitPem(d.pub).blocks[0] : undefined;
+      if (!block || block.label !== 'PUBLIC KEY') throw new Error('no public key');
+      return { kind, pubkeySha256: sha(Buffer.from(block.der)) };
+    }
+    if (kind === 'pub') {
+      const block = splitPem(d.content).blocks.find((b) => b.label === 'PUBLIC KEY');
+      if (!block) throw new Error('no public key block');
+      const key = createPublicKey({ key: Buffer.from(block.der), format: 'der', type: 'spki' });
+      return { kind, pubkeySha256: sha(key.export({ type: 'spki', format: 'der' })) };
+    }
+  } catch {
+    const error =
+      kind === 'cert'
+        ? 'openssl could not read the first certificate'
+        : kind === 'key'
+          ? 'openssl could not read the private key (encrypted or corrupt)'
+          : 'openssl could not read the public key';
+    return { kind, pubkeySha256: null, error };
+  }
+  return { kind: 'other', pubkeySha256: null };
+}
+
+/** Files per derive request (see PkiStatusCache.status). */
+const DERIVE_CHUNK = 16;
+
+interface CachedFile {
+  id: string;
+  described: Described;
+}
+
+/** Runs one script on the node (the persistent shell) and returns its stdout. */
+export type RunScript = (cmd: ShellCommand) => Promise<string>;
+
+export interface FastStatusOptions {
+  node: string;
+  newNonce: () => string;
+}
+
+/** Stats of one agent's cache (tests, bench). */
+export interface PkiStatusCacheStats {
+  /** Identity requests sent. */
+  identity: number;
+  /** Derive requests sent. */
+  derive: number;
+  /** Files derived (sent or `-pubout`ed) so far. */
+  derived: number;
+  /** Refreshes answered by status.sh itself (see `fallback`). */
+  fallbacks: number;
+}
+
+/**
+ * Per node (one per SshNodeAgent): what each PKI file of each directory was found to be,
+ * keyed by its identity. `status()` returns the status document, or `{fallback}` when the
+ * caller must run status.sh itself.
+ */
+export class PkiStatusCache {
+  private readonly dirs = new Map<string, Map<string, CachedFile>>();
+  readonly stats: PkiStatusCacheStats = { identity: 0, derive: 0, derived: 0, fallbacks: 0 };
+
+  constructor(private readonly opts: FastStatusOptions) {}
+
+  async status(
+    pkiDir: string,
+    run: RunScript,
+  ): Promise<PkiStatus | { fallback: string } | { nodir: true }> {
+    const dir = pkiDir.replace(/\/+$/, '') || '/';
+    const nonce = this.opts.newNonce();
+    this.stats.identity++;
+    const ident = parseIdentity(await run(identityScript(dir, nonce)), nonce);
+    if (ident.kind === 'nodir') return { nodir: true };
+    if (ident.kind === 'fallback') return this.fallback(ident.reason);
+    const known = this.dirs.get(dir) ?? new Map<string, CachedFile>();
+    const next = new Map<string, CachedFile>();
+    const todo: IdentityEntry[] = [];
+    let bytes = 0;
+    for (const e of ident.entries) {
+      if (e.type !== 'file' || !e.readable) continue;
+      const c = known.get(e.name);
+      if (c && c.id === e.id) next.set(e.name, c);
+      else {
+        if (e.size > MAX_LOCAL_READ) return this.fallback('a file over 1 MiB');
+        bytes += e.size;
+        todo.push(e);
+      }
+    }
+    if (bytes > READ_BUDGET_BYTES) return this.fallback('more bytes than one request reads');
+    // In requests of DERIVE_CHUNK files, each remembered as soon as it is answered: a
+    // refresh cut short (its timeout on a busy node) keeps what it derived, and the next
+    // one goes on from there instead of starting over.
+    this.dirs.set(dir, known);
+    // (A large directory goes in 4 requests at most: round trips cost more than a retry.)
+    const per = Math.max(DERIVE_CHUNK, Math.ceil(todo.length / 4));
+    for (let k = 0; k < todo.length; k += per) {
+      const chunk = todo.slice(k, k + per);
+      const n2 = this.opts.newNonce();
+      this.stats.derive++;
+      const names = chunk.map((e) => e.name);
+      const derived = parseDerive(await run(deriveScript(dir, names, n2)), n2, names.length);
+      chunk.forEach((e, i) => {
+        const d = derived[i]!;
+        const described = describeDerived(d);
+        this.stats.derived++;
+        // A file that could not be read now (vanished, denied meanwhile) is not remembered.
+        const c = { id: d.content !== undefined ? e.id : '', described };
+        next.set(e.name, c);
+        known.set(e.name, c);
+      });
+    }
+    this.dirs.set(dir, next);
+    const files: PkiStatusFile[] = ident.entries.map((e) => {
+      const base: PkiStatusFile = {
+        path: dir === '/' ? `//${e.name}` : `${dir}/${e.name}`,
+        kind: 'other',
+        exists: e.type === 'file',
+        mode: Number.parseInt(e.mode, 8),
+        owner: e.owner,
+        group: e.group,
+        size: e.size,
+        pubkeySha256: null,
+      };
+      if (e.type === 'dangling') return { ...base, error: 'dangling symlink' };
+      if (!e.readable) return { ...base, error: `not readable by ${ident.user}` };
+      const c = next.get(e.name)!;
+      const out: PkiStatusFile = { ...base, ...c.described };
+      if (out.error === undefined) delete out.error;
+      return out;
+    });
+    return { version: 1, node: this.opts.node, pkiDir: dir, files };
+  }
+
+  private fallback(reason: string): { fallback: string } {
+    this.stats.fallbacks++;
+    return { fallback: reason };
+  }
+}

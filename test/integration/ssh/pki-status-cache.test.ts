@@ -1,0 +1,248 @@
+/**
+ * Issue 13, cause 2 — SshNodeAgent.pkiStatus over real OpenSSH sshd (bastion + node in
+ * network namespaces): the document equals what nix/pki/status.sh prints for the same
+ * directory (and scanPkiDir's); a warm refresh of an unchanged node is ONE request at the
+ * transport (SshHost.run / exec calls counted); a touched, rotated or new file is derived
+ * again; private key bytes never reach k8ops; odd names fall back to status.sh itself.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import type { NodeSpec } from '../../../src/config/types.js';
+import { type ExecFn, remotePkiStatus } from '../../../src/nodes/pki-status-remote.js';
+import { SshNodeAgent } from '../../../src/nodes/ssh-agent.js';
+import { scanPkiDir } from '../../../src/pki/status.js';
+import type { PkiStatus } from '../../../src/pki/types.js';
+import { SshPool } from '../../../src/ssh/pool.js';
+import { type Issued, issue, makeRoot, pubToPem } from '../../helpers/pki-certs.js';
+import { describeLab } from '../../helpers/sshd-suite.js';
+
+const node: NodeSpec = { name: 'node1', index: 0, host: 'node1', addresses: [], roles: ['worker'] };
+
+/** nix/pki/status.sh run here, on the same directory (the node's view is the same files). */
+const localExec: ExecFn = (command, stdin) =>
+  new Promise((resolve) => {
+    const p = spawn('sh', ['-c', command], { env: { ...process.env, LC_ALL: 'C' } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    p.on('close', (code) => resolve({ stdout, stderr, code }));
+    p.stdin.on('error', () => {});
+    p.stdin.end(stdin ?? '');
+  });
+
+const opensslOk = spawnSync('sh', ['-c', 'command -v openssl && command -v jq'], {
+  stdio: 'ignore',
+}).status;
+
+/** Every field status.sh reports, errors included. */
+const full = (s: PkiStatus) => s.files.map((f) => ({ ...f }));
+
+function counting(agent: SshNodeAgent) {
+  const n = { run: 0, exec: 0, stdout: [] as string[] };
+  const host = agent.host;
+  const run = host.run.bind(host);
+  const exec = host.exec.bind(host);
+  host.run = async (...a) => {
+    n.run++;
+    const r = await run(...a);
+    n.stdout.push(r.stdout);
+    return r;
+  };
+  host.exec = async (...a) => {
+    n.exec++;
+    const r = await exec(...a);
+    n.stdout.push(r.stdout);
+    return r;
+  };
+  return n;
+}
+
+describeLab('pki-status over SSH: one stat request when nothing changed', (lab) => {
+  let root: Issued;
+  let leaf: Issued;
+  let next: Issued;
+  const dirOf = () => join(lab().dir, 'pki-status');
+
+  async function setup(): Promise<string> {
+    const dir = dirOf();
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    root ??= await makeRoot();
+    leaf ??= await issue(root, { cn: 'kube-apiserver', eku: ['serverAuth'] });
+    next ??= await issue(root, { cn: 'kube-apiserver', eku: ['serverAuth'] });
+    writeFileSync(join(dir, 'kube-apiserver.pem'), leaf.pem + root.pem);
+    writeFileSync(join(dir, 'kube-apiserver-key.pem'), leaf.keyPem, { mode: 0o600 });
+    writeFileSync(join(dir, 'sa.pub'), pubToPem(leaf.keys.publicKey));
+    writeFileSync(join(dir, 'notes.txt'), 'not a certificate\n');
+    writeFileSync(join(dir, 'loose-key.pem'), root.keyPem, { mode: 0o644 });
+    writeFileSync(join(dir, 'cert-with-key.pem'), leaf.pem + leaf.keyPem, { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'broken-key.pem'),
+      '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n',
+    );
+    writeFileSync(join(dir, '.hidden.pem'), root.pem);
+    symlinkSync(join(dir, 'gone.pem'), join(dir, 'dangling.pem'));
+    mkdirSync(join(dir, 'etcd'));
+    return dir;
+  }
+
+  const pool = () =>
+    new SshPool({ sshConfigFile: lab().configFile, agentSocket: 'none', backoffInitialMs: 200 });
+
+  it.skipIf(opensslOk !== 0)(
+    'equals status.sh (every field) and scanPkiDir, cold; warm is one request',
+    async () => {
+      const dir = await setup();
+      const p = pool();
+      try {
+        const agent = new SshNodeAgent(node, { pool: p });
+        const n = counting(agent);
+        const cold = await agent.pkiStatus(dir);
+        expect(n).toMatchObject({ run: 2, exec: 0 }); // identity + derive, both on the shell
+        const script = await remotePkiStatus(localExec, dir, { node: 'node1' });
+        expect(cold.node).toBe('node1');
+        expect(cold.pkiDir).toBe(script.pkiDir);
+        expect(full(cold)).toEqual(full(script));
+        const local = await scanPkiDir({
+          node: 'node1',
+          nodeDir: dir,
+          hostDir: dir,
+          ownerOf: () => ({ owner: 'root', group: 'root' }),
+        });
+        // (scanPkiDir gives a dangling symlink no mode or size; status.sh does: compared above)
+        const core = (s: PkiStatus) =>
+          s.files
+            .filter((f) => f.exists)
+            .map((f) => [f.path, f.kind, f.exists, f.mode, f.size, f.pubkeySha256]);
+        expect(core(cold)).toEqual(core(local));
+        // the key matches its certificate; the digests are real
+        const byName = new Map(cold.files.map((f) => [f.path.split('/').pop(), f]));
+        expect(byName.get('kube-apiserver-key.pem')!.pubkeySha256).toMatch(/^[0-9a-f]{64}$/);
+        expect(byName.get('kube-apiserver-key.pem')!.pubkeySha256).toBe(
+          byName.get('kube-apiserver.pem')!.pubkeySha256,
+        );
+        expect(byName.get('broken-key.pem')!.error).toMatch(/could not read the private key/);
+        expect(byName.get('dangling.pem')).toMatchObject({
+          exists: false,
+          error: 'dangling symlink',
+        });
+        expect(byName.has('etcd')).toBe(false);
+
+        // warm: one request, nothing derived
+        const derivedBefore = agent.pkiStatusStats.derived;
+        const warm = await agent.pkiStatus(dir);
+        expect(n).toMatchObject({ run: 3, exec: 0 });
+        expect(agent.pkiStatusStats.derived).toBe(derivedBefore);
+        expect(warm).toEqual(cold);
+        // a mode change shows without deriving anything (stat every time)
+        spawnSync('chmod', ['0640', join(dir, 'loose-key.pem')]);
+        const chmodded = await agent.pkiStatus(dir);
+        expect(chmodded.files.find((f) => f.path.endsWith('/loose-key.pem'))!.mode).toBe(0o640);
+        expect(full(chmodded)).toEqual(
+          full(await remotePkiStatus(localExec, dir, { node: 'node1' })),
+        );
+      } finally {
+        await p.close();
+      }
+    },
+  );
+
+  it.skipIf(opensslOk !== 0)(
+    'a touched file is derived again; a rotated key and certificate show the new digest',
+    async () => {
+      const dir = await setup();
+      const p = pool();
+      try {
+        const agent = new SshNodeAgent(node, { pool: p });
+        const n = counting(agent);
+        await agent.pkiStatus(dir);
+        const files = agent.pkiStatusStats.derived;
+        // touch: same content, new mtime → derived again (one file)
+        const t = new Date(Date.now() + 5000);
+        utimesSync(join(dir, 'sa.pub'), t, t);
+        const runs = n.run;
+        await agent.pkiStatus(dir);
+        expect(n.run - runs).toBe(2); // identity + derive of that one file
+        expect(agent.pkiStatusStats.derived - files).toBe(1);
+        // rotate: new pair written beside, renamed into place (what install.sh does)
+        writeFileSync(join(dir, 'kube-apiserver-key.pem.new'), next.keyPem, { mode: 0o600 });
+        writeFileSync(join(dir, 'kube-apiserver.pem.new'), next.pem + root.pem);
+        renameSync(join(dir, 'kube-apiserver-key.pem.new'), join(dir, 'kube-apiserver-key.pem'));
+        renameSync(join(dir, 'kube-apiserver.pem.new'), join(dir, 'kube-apiserver.pem'));
+        const rotated = await agent.pkiStatus(dir);
+        const by = new Map(rotated.files.map((f) => [f.path.split('/').pop(), f]));
+        expect(by.get('kube-apiserver-key.pem')!.pubkeySha256).toBe(
+          by.get('kube-apiserver.pem')!.pubkeySha256,
+        );
+        expect(by.get('kube-apiserver-key.pem')!.pubkeySha256).not.toBe(
+          by.get('sa.pub')!.pubkeySha256, // sa.pub is still the old leaf's key
+        );
+        expect(full(rotated)).toEqual(
+          full(await remotePkiStatus(localExec, dir, { node: 'node1' })),
+        );
+        // a deleted file leaves the document (and the cache)
+        rmSync(join(dir, 'notes.txt'));
+        const after = await agent.pkiStatus(dir);
+        expect(after.files.some((f) => f.path.endsWith('/notes.txt'))).toBe(false);
+      } finally {
+        await p.close();
+      }
+    },
+  );
+
+  it.skipIf(opensslOk !== 0)(
+    'no private key byte reaches k8ops (only public keys and redacted files)',
+    async () => {
+      const dir = await setup();
+      const p = pool();
+      try {
+        const agent = new SshNodeAgent(node, { pool: p });
+        const n = counting(agent);
+        await agent.pkiStatus(dir);
+        const wire = n.stdout.join('\n');
+        for (const pem of [leaf.keyPem, root.keyPem]) {
+          const body = pem
+            .split('\n')
+            .filter((l) => l && !l.startsWith('-----'))
+            .join('');
+          const b64 = Buffer.from(pem).toString('base64');
+          expect(wire).not.toContain(body.slice(0, 40));
+          expect(wire).not.toContain(b64.slice(0, 40));
+          // what went out base64-encoded, decoded: no key body either
+          for (const m of wire.matchAll(/^[A-Za-z0-9+/]{64,}={0,2}$/gm)) {
+            expect(Buffer.from(m[0], 'base64').toString('utf8')).not.toContain(body.slice(0, 40));
+          }
+        }
+      } finally {
+        await p.close();
+      }
+    },
+  );
+
+  it.skipIf(opensslOk !== 0)(
+    'a name that needs quoting falls back to status.sh itself, same document; a missing directory is `missing`',
+    async () => {
+      const dir = await setup();
+      writeFileSync(join(dir, "it's odd.pem"), 'not a certificate\n');
+      const p = pool();
+      try {
+        const agent = new SshNodeAgent(node, { pool: p });
+        const n = counting(agent);
+        const st = await agent.pkiStatus(dir);
+        expect(n.exec).toBe(1); // status.sh over exec (stdin)
+        expect(agent.pkiStatusStats.fallbacks).toBe(1);
+        expect(full(st)).toEqual(full(await remotePkiStatus(localExec, dir, { node: 'node1' })));
+        await expect(agent.pkiStatus(join(dir, 'nope'))).rejects.toMatchObject({ kind: 'missing' });
+      } finally {
+        await p.close();
+      }
+    },
+  );
+});
