@@ -311,7 +311,7 @@ export function describeDerived(d: Derived): Described {
       // openssl's own -pubout: its PEM body is the DER SubjectPublicKeyInfo, as status.sh
       // hashes it (`-pubout -outform DER`): no need to parse the key again here.
       const block = d.pub ? splitPem(d.pub).blocks[0] : undefined;
-      if (!block || block.label !== 'PUBLIC KEY') throw new Error('no public key');
+      if (block?.label !== 'PUBLIC KEY') throw new Error('no public key');
       return { kind, pubkeySha256: sha(Buffer.from(block.der)) };
     }
     if (kind === 'pub') {

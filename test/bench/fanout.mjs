@@ -447,7 +447,9 @@ async function profile(n, lab) {
     const byId = new Map(prof.nodes.map((x) => [x.id, x]));
     const self = new Map();
     const dt = prof.timeDeltas;
-    prof.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (dt[i] ?? 0)));
+    prof.samples.forEach((id, i) => {
+      self.set(id, (self.get(id) ?? 0) + (dt[i] ?? 0));
+    });
     const areas = new Map();
     const fns = new Map();
     let total = 0;
