@@ -8,6 +8,7 @@
 // Bounded: stops at stopFile or after maxMs. Prints one JSON summary line on stdout.
 import { existsSync, readFileSync } from 'node:fs';
 import https from 'node:https';
+import { isIP } from 'node:net';
 import tls from 'node:tls';
 
 const c = JSON.parse(process.argv[2]);
@@ -75,7 +76,8 @@ function handshake() {
     const sock = tls.connect({
       host: c.host,
       port: c.port,
-      servername: c.host,
+      // SNI never carries an IP address (Node 26 refuses one); the certificate is checked against the IP.
+      ...(isIP(c.host) ? {} : { servername: c.host }),
       ...creds,
       timeout: 3000,
     });
