@@ -51,10 +51,11 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   ssh: ['config', 'store'],
   kube: ['config', 'store', 'ssh'],
   pki: ['config', 'store'],
-  demo: ['config', 'store', 'pki'],
+  hubble: [],
+  demo: ['config', 'store', 'pki', 'hubble'],
   nodes: ['config', 'store', 'ssh', 'pki', 'demo'],
   actions: ['config', 'store', 'ssh', 'kube', 'pki', 'nodes'],
-  features: ['config', 'store', 'ssh', 'kube', 'pki', 'nodes', 'actions'],
+  features: ['config', 'store', 'ssh', 'kube', 'pki', 'nodes', 'actions', 'hubble'],
   session: ['config', 'store', 'ssh', 'kube', 'pki', 'nodes', 'demo', 'actions', 'features'],
   commands: [
     'config',
