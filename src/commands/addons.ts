@@ -13,7 +13,7 @@ import { type AddonsModel, addonsFeature, buildAddonsModel } from '../features/a
 import { safeJson, visible } from '../store/sanitise.js';
 import { EXIT, formatTable, type Out, settleOnce } from './common.js';
 import { runJobPrinting } from './job-print.js';
-import { openSession, SESSION_OPTIONS } from './open.js';
+import { openSession, SESSION_OPTIONS, sessionArgs } from './open.js';
 
 export const ADDONS_EXIT = { ok: 0, problem: 1, usage: 2, unreachable: 3 } as const;
 
@@ -153,7 +153,7 @@ export async function addonsCommand(argv: readonly string[], deps: AddonsDeps): 
   } catch (e) {
     const o = (e as { outcome?: SyncOutcome }).outcome;
     if (o && v.json) out.write(`${safeJson(o, 2)}\n`);
-    err.write(`k8ops addons: ${(e as Error).message}\n`);
+    err.write(`k8ops addons: ${visible((e as Error).message)}\n`);
     return ADDONS_EXIT.problem;
   }
   if (v.json) out.write(`${safeJson(outcome, 2)}\n`);
@@ -198,20 +198,7 @@ async function inventoryManifest(
 
 async function listAddons(v: Values, deps: AddonsDeps): Promise<number> {
   const { out, err, env } = deps;
-  const opened = await openSession(
-    {
-      demo: v.demo === true,
-      inventory: v.inventory as string | undefined,
-      context: v.context as string | undefined,
-      readOnly: v['read-only'] === true,
-      sshConfig: v['ssh-config'] as string | undefined,
-      acceptNew: v['accept-new'] === true,
-      sub: 'addons',
-    },
-    err,
-    env,
-    [addonsFeature],
-  );
+  const opened = await openSession(sessionArgs(v, 'addons'), err, env, [addonsFeature]);
   if (!opened.ok) return EXIT.config;
   const session = opened.session;
   try {

@@ -18,7 +18,7 @@ import { hubbleSocket } from '../features/flows/sources.js';
 import type { FlowRecord, LostEventRecord } from '../features/flows/types.js';
 import { safeJson } from '../store/sanitise.js';
 import { holdOpen, type Out } from './common.js';
-import { openSession, SESSION_OPTIONS } from './open.js';
+import { openSession, SESSION_OPTIONS, sessionArgs } from './open.js';
 
 export const FLOWS_EXIT = { ok: 0, partial: 1, usage: 2, unreachable: 3 } as const;
 
@@ -139,20 +139,9 @@ export async function flowsCommand(argv: readonly string[], deps: FlowsDeps): Pr
   if (!q.ok) return usage(q.error);
   const json = v.json === true;
 
-  const opened = await openSession(
-    {
-      demo: v.demo === true,
-      inventory: v.inventory as string | undefined,
-      context: v.context as string | undefined,
-      readOnly: true,
-      sshConfig: v['ssh-config'] as string | undefined,
-      acceptNew: v['accept-new'] === true,
-      sub: 'flows',
-    },
-    err,
-    env,
-    [{ sources: [] }],
-  );
+  const opened = await openSession(sessionArgs(v, 'flows', { readOnly: true }), err, env, [
+    { sources: [] },
+  ]);
   if (!opened.ok) return FLOWS_EXIT.usage;
   const session = opened.session;
   try {

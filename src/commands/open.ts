@@ -30,6 +30,29 @@ export interface OpenArgs {
   sub?: string;
 }
 
+/** OpenArgs from a subcommand's parsed SESSION_OPTIONS values. */
+export function sessionArgs(
+  v: Readonly<Record<string, unknown>>,
+  sub: string,
+  over: Partial<OpenArgs> = {},
+): OpenArgs {
+  const str = (x: unknown) => (typeof x === 'string' ? x : undefined);
+  const a: OpenArgs = {
+    demo: v.demo === true,
+    readOnly: v['read-only'] === true,
+    acceptNew: v['accept-new'] === true,
+    sub,
+    ...over,
+  };
+  const inventory = str(v.inventory);
+  if (inventory !== undefined) a.inventory = inventory;
+  const context = str(v.context);
+  if (context !== undefined) a.context = context;
+  const sshConfig = str(v['ssh-config']);
+  if (sshConfig !== undefined) a.sshConfig = sshConfig;
+  return a;
+}
+
 export async function openSession(
   a: OpenArgs,
   err: Out,

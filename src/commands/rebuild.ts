@@ -34,7 +34,7 @@ import { safeJson, visible } from '../store/sanitise.js';
 import { CLUSTER_SCOPE } from '../store/types.js';
 import { EXIT, formatTable, type Out } from './common.js';
 import { runJobPrinting } from './job-print.js';
-import { openSession, SESSION_OPTIONS } from './open.js';
+import { openSession, SESSION_OPTIONS, sessionArgs } from './open.js';
 
 export const REBUILD_EXIT = { ok: 0, failed: 1, usage: 2, unitsFailed: 4 } as const;
 
@@ -143,20 +143,9 @@ export async function rebuildCommand(
       `--read-only: rebuild ${req.rollback ? '--rollback' : action} changes nodes; refused`,
     );
 
-  const opened = await openSession(
-    {
-      demo: v.demo === true,
-      inventory: v.inventory as string | undefined,
-      context: v.context as string | undefined,
-      readOnly: v['read-only'] === true,
-      sshConfig: v['ssh-config'] as string | undefined,
-      acceptNew: v['accept-new'] === true,
-      sub: 'rebuild',
-    },
-    err,
-    env,
-    [{ sources: [kubeSource] }],
-  );
+  const opened = await openSession(sessionArgs(v, 'rebuild'), err, env, [
+    { sources: [kubeSource] },
+  ]);
   if (!opened.ok) return EXIT.config;
   const session = opened.session;
   try {

@@ -17,7 +17,7 @@ import { allEvents } from '../features/rotation/plan.js';
 import { formatCountdownCoarse } from '../pki/expiry.js';
 import { safeJson } from '../store/sanitise.js';
 import { EXIT, formatTable, holdOpen, type Out, settleOnce } from './common.js';
-import { openSession, SESSION_OPTIONS } from './open.js';
+import { openSession, SESSION_OPTIONS, sessionArgs } from './open.js';
 import { ROTATE_RUN_EXIT, rotateRun } from './rotate-run.js';
 
 export const ROTATE_EXIT = {
@@ -129,20 +129,7 @@ export async function rotateCommand(argv: readonly string[], deps: RotateDeps): 
       return usage(`--days must be a whole number of days from 1 to 3650, not "${d}"`);
     days = Number(d);
   }
-  const opened = await openSession(
-    {
-      demo: v.demo === true,
-      inventory: v.inventory as string | undefined,
-      context: v.context as string | undefined,
-      readOnly: v['read-only'] === true,
-      sshConfig: v['ssh-config'] as string | undefined,
-      acceptNew: v['accept-new'] === true,
-      sub: 'rotate',
-    },
-    err,
-    env,
-    [rotationFeature],
-  );
+  const opened = await openSession(sessionArgs(v, 'rotate'), err, env, [rotationFeature]);
   if (!opened.ok) return EXIT.config;
   const session = opened.session;
   try {
@@ -201,15 +188,7 @@ async function rotateNodes(
     return ROTATE_EXIT.refused;
   }
   const opened = await openSession(
-    {
-      demo: v.demo === true,
-      inventory: v.inventory as string | undefined,
-      context: v.context as string | undefined,
-      readOnly,
-      sshConfig: v['ssh-config'] as string | undefined,
-      acceptNew: v['accept-new'] === true,
-      sub: 'rotate',
-    },
+    sessionArgs(v, 'rotate', { readOnly }),
     err,
     env,
     // The kube API's nodes for the "node Ready" gate; the certificates' schedule for --due.
