@@ -40,6 +40,7 @@ export function bgpJson(session: Session, m: BgpModel, now: number): unknown {
       routerSide: r.routerSide ?? null,
       routerRoutes: r.routerRoutes,
       kube: r.kube ?? null,
+      config: r.config ?? null,
       severity: r.severity,
       problems: r.problems,
     })),

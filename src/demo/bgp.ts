@@ -9,14 +9,23 @@ const VIPS = ['10.77.100.10/32', '10.77.100.11/32'];
 /** Sessions came up this long before the first read (fixed per process). */
 const STARTED = Date.now() - (3 * 86_400_000 + 4 * 3_600_000);
 
-const downNode = (inv: Inventory): string | undefined =>
-  inv.nodes.filter((n) => n.roles.includes('worker')).at(-1)?.name;
+/** shop/web's VIP before LB-IPAM moved it to VIPS[1]: still advertised by one agent (the fault). */
+const STALE_VIP = '10.77.100.12/32';
+
+const workers = (inv: Inventory): NodeSpec[] => inv.nodes.filter((n) => n.roles.includes('worker'));
+const downNode = (inv: Inventory): string | undefined => workers(inv).at(-1)?.name;
+/** The first worker (when there is another): its agent still advertises shop/web's old VIP. */
+const staleNode = (inv: Inventory): string | undefined => {
+  const w = workers(inv);
+  return w.length > 1 ? w[0]?.name : undefined;
+};
 const podCidr = (n: NodeSpec): string => `10.244.${n.index}.0/24`;
-const advertisedBy = (n: NodeSpec): string[] => [podCidr(n), ...VIPS];
+const advertisedBy = (inv: Inventory, n: NodeSpec): string[] =>
+  staleNode(inv) === n.name ? [podCidr(n), VIPS[0]!, STALE_VIP] : [podCidr(n), ...VIPS];
 
 function peersOf(inv: Inventory, node: NodeSpec, now: number): unknown[] {
   const down = downNode(inv) === node.name;
-  const adv = advertisedBy(node).length;
+  const adv = advertisedBy(inv, node).length;
   return [
     {
       'applied-hold-time-seconds': down ? undefined : 90,
@@ -30,7 +39,7 @@ function peersOf(inv: Inventory, node: NodeSpec, now: number): unknown[] {
           ? { afi: 'ipv4', safi: 'unicast' }
           : { afi: 'ipv4', safi: 'unicast', received: 1, accepted: 1, advertised: adv },
       ],
-      'graceful-restart': {},
+      'graceful-restart': { enabled: true, 'restart-time-seconds': 120 },
       'local-asn': NODE_AS,
       'peer-address': ROUTER_ADDR,
       'peer-asn': ROUTER_AS,
@@ -41,9 +50,9 @@ function peersOf(inv: Inventory, node: NodeSpec, now: number): unknown[] {
   ];
 }
 
-function routesOf(node: NodeSpec, neighbor: string | null): unknown[] {
+function routesOf(inv: Inventory, node: NodeSpec, neighbor: string | null): unknown[] {
   if (neighbor !== null && neighbor !== ROUTER_ADDR) return [];
-  return advertisedBy(node).map((prefix) => ({
+  return advertisedBy(inv, node).map((prefix) => ({
     paths: [
       {
         'age-nanoseconds': 3_600_000_000_000,
@@ -71,7 +80,7 @@ export const ciliumBgpRoutes: DemoHttpRoute = {
     if (url.pathname === '/v1/bgp/peers') return send(200, peersOf(inventory, node, Date.now()));
     if (url.pathname === '/v1/bgp/routes') {
       if (downNode(inventory) === node.name) return send(200, []);
-      return send(200, routesOf(node, url.searchParams.get('neighbor')));
+      return send(200, routesOf(inventory, node, url.searchParams.get('neighbor')));
     }
     return false;
   },
@@ -82,7 +91,7 @@ function gobgpNeighbors(inv: Inventory, now: number): unknown[] {
   return inv.nodes.map((n) => {
     const addr = n.addresses[0] ?? '';
     const up = n.name !== down;
-    const received = advertisedBy(n).length;
+    const received = advertisedBy(inv, n).length;
     return {
       apply_policy: { export_policy: { direction: 2 }, import_policy: { direction: 1 } },
       conf: { local_asn: ROUTER_AS, neighbor_address: addr, peer_asn: NODE_AS, type: 1 },
@@ -148,7 +157,7 @@ function gobgpRib(inv: Inventory): Record<string, unknown[]> {
   for (const n of inv.nodes) {
     if (n.name === down) continue;
     const addr = n.addresses[0] ?? '';
-    for (const prefix of advertisedBy(n)) {
+    for (const prefix of advertisedBy(inv, n)) {
       const paths = rib[prefix] ?? [];
       rib[prefix] = paths;
       paths.push({

@@ -10,6 +10,10 @@
  *   kube.ingress-pods       KubePod[]
  *   kube.cilium-config      CiliumConfigSummary | null
  *   kube.bgp                BgpNodeConfigs
+ *   kube.bgp-peer-configs   BgpCrdList<BgpPeerConfig>
+ *   kube.bgp-advertisements BgpCrdList<BgpAdvertisementObject>
+ *   kube.bgp-cluster-configs BgpCrdList<BgpClusterConfig>
+ *   kube.services           KubeServiceVips[]
  *   kube.addons             AddonVersion[]
  *   kube.ingress-log        KubeLogView
  *

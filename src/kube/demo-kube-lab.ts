@@ -1,11 +1,12 @@
 /**
  * The demo lab's cluster beyond its nodes: Cilium (one agent per node), hubble-relay, two
  * ingress-nginx controllers, the cilium-config ConfigMap (native routing, MTU 9216),
- * CiliumBGPNodeConfig status (cilium.io/v2; one peer in Active on the last worker) and
- * the addon versions. Fixed data, built once per DemoKubeSource.
+ * CiliumBGPNodeConfig status (cilium.io/v2; one peer in Active on the last worker), the
+ * BGP configuration CRDs and Services (demo-kube-bgp.ts) and the addon versions. Fixed data, built once per DemoKubeSource.
  */
 import type { NodeSpec } from '../config/types.js';
 import { DEMO_INGRESS_HOSTS } from './demo-ingress-log.js';
+import { DEMO_PEER_CONFIG, demoBgpConfig } from './demo-kube-bgp.js';
 import type {
   AddonVersion,
   BgpNodeConfigStatus,
@@ -127,6 +128,15 @@ export function demoFixedSections(
     return {
       node: s.name,
       conditions: [],
+      specPeers: [
+        {
+          instance: 'instance-65001',
+          name: 'tor-1',
+          peerAddress: '10.77.0.1',
+          peerASN: 65000,
+          peerConfigRef: DEMO_PEER_CONFIG,
+        },
+      ],
       instances: [
         {
           name: 'instance-65001',
@@ -157,6 +167,7 @@ export function demoFixedSections(
     };
   });
   const bgp: BgpNodeConfigs = { apiVersion: 'cilium.io/v2', nodes: bgpNodes };
+  const bgpConfig = demoBgpConfig(at);
   const n = specs.length;
   const addon = (
     a: string,
@@ -272,6 +283,10 @@ export function demoFixedSections(
     ingressControllerPods: demoSection(ingressControllerPods, at),
     ciliumConfig: demoSection(ciliumConfig, at),
     bgp: demoSection(bgp, at),
+    bgpPeerConfigs: demoSection(bgpConfig.bgpPeerConfigs, at),
+    bgpAdvertisements: demoSection(bgpConfig.bgpAdvertisements, at),
+    bgpClusterConfigs: demoSection(bgpConfig.bgpClusterConfigs, at),
+    services: demoSection(bgpConfig.services, at),
     addons: demoSection(addons, at),
     ingresses: demoSection(demoIngresses(), at),
   };

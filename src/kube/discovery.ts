@@ -1,7 +1,8 @@
 /**
- * API discovery for CRDs whose served version depends on the installed release:
- * CiliumBGPNodeConfig is `cilium.io/v2alpha1` up to Cilium 1.17 and `cilium.io/v2` from
- * 1.18 (v2alpha1 still served, deprecated). Read `/apis/<group>` (APIGroup: versions in
+ * API discovery for CRDs whose served version depends on the installed release: Cilium's
+ * BGP v2 kinds (CiliumBGPNodeConfig, CiliumBGPPeerConfig, CiliumBGPAdvertisement,
+ * CiliumBGPClusterConfig) are `cilium.io/v2alpha1` up to Cilium 1.17 and `cilium.io/v2`
+ * from 1.18 (v2alpha1 still served, deprecated). Read `/apis/<group>` (APIGroup: versions in
  * priority order + preferredVersion), then `/apis/<group>/<version>` (APIResourceList)
  * until a version serves the resource.
  */
@@ -102,14 +103,23 @@ export async function discoverResource(
 }
 
 export const BGP_NODE_CONFIGS = 'ciliumbgpnodeconfigs';
+export const BGP_PEER_CONFIGS = 'ciliumbgppeerconfigs';
+export const BGP_ADVERTISEMENTS = 'ciliumbgpadvertisements';
+export const BGP_CLUSTER_CONFIGS = 'ciliumbgpclusterconfigs';
+
+/** A cilium.io resource whose version moved with the release: v2 preferred, then v2alpha1. */
+export function discoverCiliumResource(
+  http: KubeHttp,
+  resource: string,
+  opts: RequestOptions = {},
+): Promise<DiscoveryResult> {
+  return discoverResource(http, 'cilium.io', resource, { ...opts, prefer: ['v2', 'v2alpha1'] });
+}
 
 /** CiliumBGPNodeConfig: v2 preferred, then v2alpha1. */
 export function discoverBgpNodeConfigs(
   http: KubeHttp,
   opts: RequestOptions = {},
 ): Promise<DiscoveryResult> {
-  return discoverResource(http, 'cilium.io', BGP_NODE_CONFIGS, {
-    ...opts,
-    prefer: ['v2', 'v2alpha1'],
-  });
+  return discoverCiliumResource(http, BGP_NODE_CONFIGS, opts);
 }

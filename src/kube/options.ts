@@ -17,6 +17,10 @@ export interface KubeLimits {
   /** Deployments/DaemonSets per namespace. */
   maxWorkloads: number;
   maxBgpNodeConfigs: number;
+  /** Per kind of BGP configuration (peer configs, advertisements, cluster configs). */
+  maxBgpConfigs: number;
+  /** Services, every namespace. */
+  maxServices: number;
   maxEventBytes: number;
   /** Ingress log ring: lines and bytes. */
   logLines: number;
@@ -31,6 +35,8 @@ export const DEFAULT_KUBE_LIMITS: KubeLimits = {
   maxPods: 2000,
   maxWorkloads: 500,
   maxBgpNodeConfigs: 5000,
+  maxBgpConfigs: 1000,
+  maxServices: 10000,
   maxEventBytes: 4 * 1024 * 1024,
   logLines: 2000,
   logBytes: 2 * 1024 * 1024,
@@ -48,7 +54,7 @@ export interface KubeTiming {
   healthIntervalMs: number;
   /** Earliest re-check after a watch reported a transport error. */
   minProbeGapMs: number;
-  /** Re-discovery of CiliumBGPNodeConfig when it is not served. */
+  /** Re-discovery of a Cilium BGP CRD when it is not served. */
   rediscoverMs: number;
   /** Backoff while no route works. */
   connectBackoffInitialMs: number;

@@ -177,11 +177,24 @@ export interface BgpInstanceStatus {
   peers: BgpPeerStatus[];
 }
 
+/** A peer of `spec.bgpInstances[].peers[]` (what the operator derived from the CiliumBGPClusterConfig). */
+export interface BgpNodeSpecPeer {
+  instance: string;
+  name: string;
+  peerAddress?: string;
+  peerASN?: number;
+  localAddress?: string;
+  /** `peerConfigRef.name`: the CiliumBGPPeerConfig this peer uses (none: Cilium's defaults). */
+  peerConfigRef?: string;
+}
+
 export interface BgpNodeConfigStatus {
   /** The object's name is the node's name. */
   node: string;
   instances: BgpInstanceStatus[];
   conditions: KubeCondition[];
+  /** `spec.bgpInstances[].peers[]`: each peer's PeerConfig reference. */
+  specPeers?: BgpNodeSpecPeer[];
 }
 
 export interface BgpNodeConfigs {
@@ -190,6 +203,106 @@ export interface BgpNodeConfigs {
   /** Why there is nothing to read (CRD not installed), when `apiVersion` is undefined. */
   absent?: string;
   nodes: BgpNodeConfigStatus[];
+}
+
+/** A `metav1.LabelSelector` (Cilium's slim copy): `matchLabels` AND every `matchExpressions` entry. */
+export interface KubeLabelSelector {
+  matchLabels: Record<string, string>;
+  /** `operator`: `In`, `NotIn`, `Exists`, `DoesNotExist`. */
+  matchExpressions: Array<{ key: string; operator: string; values: string[] }>;
+}
+
+/** One kind of Cilium's BGP v2 CRDs, read at the version the cluster serves. */
+export interface BgpCrdList<T> {
+  /** Served version the objects were read with (`cilium.io/v2` or `cilium.io/v2alpha1`). */
+  apiVersion?: string;
+  /** Why there is nothing to read (CRD not installed), when `apiVersion` is undefined. */
+  absent?: string;
+  items: T[];
+}
+
+/** `spec.families[]` of a CiliumBGPPeerConfig. */
+export interface BgpPeerFamily {
+  afi: string;
+  safi: string;
+  /** Selects CiliumBGPAdvertisement objects by their labels; absent: nothing advertised in this family. */
+  advertisements?: KubeLabelSelector;
+}
+
+/** A CiliumBGPPeerConfig (cilium.io/v2 or v2alpha1): the spec as written (defaults not filled in). */
+export interface BgpPeerConfig {
+  name: string;
+  peerPort?: number;
+  /** v2alpha1 only (deprecated there). */
+  localPort?: number;
+  holdTimeSeconds?: number;
+  keepAliveTimeSeconds?: number;
+  connectRetryTimeSeconds?: number;
+  ebgpMultihop?: number;
+  gracefulRestart?: { enabled: boolean; restartTimeSeconds?: number };
+  /** `spec.authSecretRef`: the Secret's NAME only; k8ops never reads the Secret. */
+  authSecretRef?: string;
+  families: BgpPeerFamily[];
+  /** `spec.families` empty or absent: Cilium's defaults (ipv6 + ipv4 unicast, no advertisements). */
+  defaultFamilies?: boolean;
+  conditions: KubeCondition[];
+  /** Fields present but unreadable (wrong type, invalid selector): shown, never guessed. */
+  problems: string[];
+}
+
+/** One entry of a CiliumBGPAdvertisement's `spec.advertisements[]`. */
+export interface BgpAdvertisementEntry {
+  /** `PodCIDR`, `CiliumPodIPPool`, `Service` (or a later type, kept as written). */
+  advertisementType: string;
+  /** `service.addresses`: `LoadBalancerIP`, `ClusterIP`, `ExternalIP`. */
+  addresses: string[];
+  /** Selects the Services / CiliumPodIPPools; absent: none selected. */
+  selector?: KubeLabelSelector;
+  aggregationLengthIPv4?: number;
+  aggregationLengthIPv6?: number;
+  /** `attributes.communities` (standard, wellKnown and large together). */
+  communities: string[];
+  localPreference?: number;
+}
+
+/** A CiliumBGPAdvertisement. */
+export interface BgpAdvertisementObject {
+  name: string;
+  /** What PeerConfig families select it by. */
+  labels: Record<string, string>;
+  advertisements: BgpAdvertisementEntry[];
+  problems: string[];
+}
+
+/** A CiliumBGPClusterConfig: instances and peers, each peer's PeerConfig reference. */
+export interface BgpClusterConfig {
+  name: string;
+  nodeSelector?: KubeLabelSelector;
+  instances: Array<{
+    name: string;
+    localASN?: number;
+    peers: Array<{ name: string; peerAddress?: string; peerASN?: number; peerConfigRef?: string }>;
+  }>;
+  conditions: KubeCondition[];
+  problems: string[];
+}
+
+/** What BGP needs of a Service: its addresses and what decides whether Cilium advertises them. */
+export interface KubeServiceVips {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  /** `ClusterIP`, `NodePort`, `LoadBalancer`, `ExternalName`. */
+  type: string;
+  /** `spec.clusterIP` and `spec.clusterIPs` (without `None`). */
+  clusterIPs: string[];
+  externalIPs: string[];
+  /** `status.loadBalancer.ingress[].ip` */
+  loadBalancerIPs: string[];
+  loadBalancerClass?: string;
+  /** `Cluster` or `Local`. */
+  externalTrafficPolicy?: string;
+  internalTrafficPolicy?: string;
 }
 
 export interface ImageRef {
@@ -292,6 +405,10 @@ export interface KubeClusterSnapshot {
   /** `null` value: the ConfigMap does not exist. */
   readonly ciliumConfig: KubeSection<CiliumConfigSummary | null>;
   readonly bgp: KubeSection<BgpNodeConfigs>;
+  readonly bgpPeerConfigs: KubeSection<BgpCrdList<BgpPeerConfig>>;
+  readonly bgpAdvertisements: KubeSection<BgpCrdList<BgpAdvertisementObject>>;
+  readonly bgpClusterConfigs: KubeSection<BgpCrdList<BgpClusterConfig>>;
+  readonly services: KubeSection<readonly KubeServiceVips[]>;
   readonly addons: KubeSection<readonly AddonVersion[]>;
   readonly ingressLog: KubeLogView;
   readonly certificates: KubeSection<AcmeCertificates>;

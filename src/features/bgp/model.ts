@@ -5,11 +5,20 @@
  * Cilium dials. Disagreements are flagged per row. Pure (time passed in); the pane and
  * `k8ops bgp --json` share it.
  */
-import type { BgpNodeConfigs, BgpPeerStatus } from '../../kube/types.js';
+import type {
+  BgpAdvertisementObject,
+  BgpClusterConfig,
+  BgpCrdList,
+  BgpNodeConfigs,
+  BgpPeerConfig,
+  BgpPeerStatus,
+  KubeServiceVips,
+} from '../../kube/types.js';
 import type { ProbeResult } from '../../nodes/agent.js';
 import { CLUSTER_SCOPE, type Snapshot } from '../../store/types.js';
 import { kubeSource, reachSource } from '../overview/sources.js';
 import type { FeatureDef, ModelInput } from '../types.js';
+import { type BgpKubeInputs, type BgpPeerConfigView, type KubePart, peerConfigView } from './crds.js';
 import { bgpRoutersSource, ciliumBgpSource } from './sources.js';
 import {
   type CiliumBgpValue,
@@ -55,6 +64,11 @@ export interface BgpRow {
   flaps: number;
   /** CiliumBGPNodeConfig status for this peer, when the kube API has it. */
   kube?: BgpPeerStatus;
+  /**
+   * The kube API's configuration of this peer: its CiliumBGPPeerConfig (timers, families),
+   * the CiliumBGPAdvertisements that apply and the Services they select (crds.ts).
+   */
+  config?: BgpPeerConfigView;
   problems: string[];
   severity: Severity;
 }
@@ -79,11 +93,29 @@ export interface BgpRouterState {
   established: number;
 }
 
+/** How one kind was read from the kube API. */
+export interface BgpKubeKind {
+  apiVersion?: string;
+  absent?: string;
+  error?: string;
+  /** Objects read (undefined until listed). */
+  count?: number;
+}
+
 export interface BgpModel {
   rows: BgpRow[];
   nodes: BgpNodeState[];
   routers: BgpRouterState[];
-  kube: { apiVersion?: string; absent?: string; error?: string };
+  /** CiliumBGPNodeConfig (`apiVersion`, `absent`, `error`), and the other kinds read. */
+  kube: {
+    apiVersion?: string;
+    absent?: string;
+    error?: string;
+    peerConfigs: BgpKubeKind;
+    advertisements: BgpKubeKind;
+    clusterConfigs: BgpKubeKind;
+    services: BgpKubeKind;
+  };
   totals: {
     sessions: number;
     established: number;
@@ -96,6 +128,26 @@ export interface BgpModel {
 }
 
 const stateWord = (s: SideSession | undefined): string => (s ? s.state : '?');
+
+/** Store ids of the kube sections the model reads (cluster scope; src/kube/watches). */
+export const BGP_KUBE_SOURCES = {
+  nodeConfigs: 'kube.bgp',
+  peerConfigs: 'kube.bgp-peer-configs',
+  advertisements: 'kube.bgp-advertisements',
+  clusterConfigs: 'kube.bgp-cluster-configs',
+  services: 'kube.services',
+} as const;
+
+function kindOf(
+  part: KubePart<{ apiVersion?: string; absent?: string; items: unknown[] }>,
+): BgpKubeKind {
+  const k: BgpKubeKind = {};
+  if (part.value?.apiVersion) k.apiVersion = part.value.apiVersion;
+  if (part.value?.absent) k.absent = part.value.absent;
+  if (part.error) k.error = part.error;
+  if (part.value && !part.value.absent) k.count = part.value.items.length;
+  return k;
+}
 
 function addAll(into: string[], more: Iterable<string>): void {
   for (const x of more) if (!into.includes(x)) into.push(x);
@@ -110,8 +162,24 @@ export function buildBgpModel(input: ModelInput): BgpModel {
   const nodeAddr = new Map<string, string>();
 
   // CiliumBGPNodeConfig status, by node and peer address.
-  const kubeSnap = read<BgpNodeConfigs>(CLUSTER_SCOPE, 'kube.bgp');
+  const kubeSnap = read<BgpNodeConfigs>(CLUSTER_SCOPE, BGP_KUBE_SOURCES.nodeConfigs);
   const kubeVal = kubeSnap.value;
+  const part = <T>(id: string): KubePart<T> => {
+    const sn = read<T>(CLUSTER_SCOPE, id);
+    return {
+      ...(sn.value !== undefined ? { value: sn.value } : {}),
+      ...(sn.error ? { error: sn.error.message } : {}),
+    };
+  };
+  const kubeIn: BgpKubeInputs = {
+    nodeConfigs: part<BgpNodeConfigs>(BGP_KUBE_SOURCES.nodeConfigs),
+    peerConfigs: part<BgpCrdList<BgpPeerConfig>>(BGP_KUBE_SOURCES.peerConfigs),
+    advertisements: part<BgpCrdList<BgpAdvertisementObject>>(BGP_KUBE_SOURCES.advertisements),
+    clusterConfigs: part<BgpCrdList<BgpClusterConfig>>(BGP_KUBE_SOURCES.clusterConfigs),
+    services: part<readonly KubeServiceVips[]>(BGP_KUBE_SOURCES.services),
+  };
+  /** Rows whose advertised routes the agent reported. */
+  const vipsKnown = new Set<string>();
   const kubePeers = new Map<string, BgpPeerStatus>();
   for (const n of kubeVal?.nodes ?? [])
     for (const i of n.instances)
@@ -162,6 +230,7 @@ export function buildBgpModel(input: ModelInput): BgpModel {
       };
       const routeErr = snap.value.routeErrors[p.peerAddress];
       if (routeErr) row.problems.push(`advertised routes unknown: ${routeErr}`);
+      else if (snap.value.advertised[p.peerAddress]) vipsKnown.add(key);
       const r =
         routerOfAddress.get(p.peerAddress) ??
         (p.name && routerNames.has(p.name) ? p.name : undefined);
@@ -327,6 +396,18 @@ export function buildBgpModel(input: ModelInput): BgpModel {
           `VIP${row.vipsMissing.length > 1 ? 's' : ''} advertised by Cilium, absent from router ${row.router}'s RIB: ${row.vipsMissing.join(', ')}`,
         );
     }
+    const view = peerConfigView(kubeIn, {
+      node: row.node,
+      peerAddress: row.peerAddress,
+      ...(c ? { cilium: c } : {}),
+      ...(vipsKnown.has(row.key) ? { vips: row.vips } : {}),
+      ...(row.router ? { router: row.router } : {}),
+      ...(r ? { routerSide: r } : {}),
+    });
+    if (view) {
+      row.config = view;
+      warn.push(...view.problems);
+    }
     const rest = row.problems;
     row.problems = [...crit, ...warn];
     addAll(row.problems, rest);
@@ -340,7 +421,15 @@ export function buildBgpModel(input: ModelInput): BgpModel {
       nodeOrder(a.node) - nodeOrder(b.node) ||
       (a.peerAddress < b.peerAddress ? -1 : a.peerAddress > b.peerAddress ? 1 : 0),
   );
-  const kube: BgpModel['kube'] = {};
+  const kube: BgpModel['kube'] = {
+    peerConfigs: kindOf(kubeIn.peerConfigs),
+    advertisements: kindOf(kubeIn.advertisements),
+    clusterConfigs: kindOf(kubeIn.clusterConfigs),
+    services: kindOf({
+      ...(kubeIn.services.value ? { value: { items: [...kubeIn.services.value] } } : {}),
+      ...(kubeIn.services.error ? { error: kubeIn.services.error } : {}),
+    }),
+  };
   if (kubeVal?.apiVersion) kube.apiVersion = kubeVal.apiVersion;
   if (kubeVal?.absent) kube.absent = kubeVal.absent;
   if (kubeSnap.error) kube.error = kubeSnap.error.message;
@@ -363,7 +452,7 @@ export function buildBgpModel(input: ModelInput): BgpModel {
 export const bgpFeature: FeatureDef<BgpModel> = {
   id: 'bgp',
   sources: [ciliumBgpSource, bgpRoutersSource, reachSource, kubeSource],
-  reads: [{ scope: 'cluster', id: 'kube.bgp' }],
+  reads: Object.values(BGP_KUBE_SOURCES).map((id) => ({ scope: 'cluster' as const, id })),
   model: buildBgpModel,
   signature: (m) => JSON.stringify(m),
 };

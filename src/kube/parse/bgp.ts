@@ -1,11 +1,42 @@
-/** CiliumBGPNodeConfig status, parsed (pure; never throws). */
+/** CiliumBGPNodeConfig status and its spec's peers, parsed (pure; never throws). */
 import type {
   BgpInstanceStatus,
   BgpNodeConfigStatus,
+  BgpNodeSpecPeer,
   BgpPeerStatus,
   BgpRouteCount,
 } from '../types.js';
-import { arr, conditions, meta, num, obj, str } from './meta.js';
+import { arr, clip, conditions, meta, num, obj, str } from './meta.js';
+
+/** Bound on instances × peers read from one object (the CRD caps instances at 16). */
+const MAX_SPEC_PEERS = 256;
+
+/** `spec.bgpInstances[].peers[]`: name, addresses, ASN and the PeerConfig each peer uses. */
+function specPeers(spec: unknown): BgpNodeSpecPeer[] {
+  const out: BgpNodeSpecPeer[] = [];
+  for (const i of arr(obj(spec).bgpInstances)) {
+    const io = obj(i);
+    const instance = str(io.name);
+    if (!instance) continue;
+    for (const p of arr(io.peers)) {
+      if (out.length >= MAX_SPEC_PEERS) return out;
+      const po = obj(p);
+      const name = str(po.name);
+      if (!name) continue;
+      const sp: BgpNodeSpecPeer = { instance: clip(instance, 255)!, name: clip(name, 255)! };
+      const addr = str(po.peerAddress);
+      if (addr) sp.peerAddress = clip(addr, 64)!;
+      const asn = num(po.peerASN);
+      if (asn !== undefined) sp.peerASN = asn;
+      const local = str(po.localAddress);
+      if (local) sp.localAddress = clip(local, 64)!;
+      const ref = str(obj(po.peerConfigRef).name);
+      if (ref) sp.peerConfigRef = clip(ref, 253)!;
+      out.push(sp);
+    }
+  }
+  return out;
+}
 
 function peerStatus(p: unknown): BgpPeerStatus | undefined {
   const o = obj(p);
@@ -70,5 +101,12 @@ export function parseBgpNodeConfig(o: unknown): BgpNodeConfigStatus | undefined 
     if (asn !== undefined) inst.localASN = asn;
     instances.push(inst);
   }
-  return { node: m.name, instances, conditions: conditions(status.conditions) };
+  const out: BgpNodeConfigStatus = {
+    node: m.name,
+    instances,
+    conditions: conditions(status.conditions),
+  };
+  const sp = specPeers(obj(o).spec);
+  if (sp.length > 0) out.specPeers = sp;
+  return out;
 }

@@ -8,13 +8,19 @@
 import type { KubeClusterSnapshot } from '../types.js';
 import { ADDONS } from './addons.js';
 import { API } from './api.js';
-import { BGP } from './bgp.js';
+import {
+  BGP,
+  BGP_ADVERTISEMENT_WATCH,
+  BGP_CLUSTER_CONFIG_WATCH,
+  BGP_PEER_CONFIG_WATCH,
+} from './bgp.js';
 import { CERTIFICATES, INGRESSES } from './certificates.js';
 import { CILIUM_CONFIG } from './cilium-config.js';
 import { INGRESS_LOG } from './ingress-log.js';
 import type { KubeWatchDef, WatchContext } from './kube-watch.js';
 import { NODES } from './nodes.js';
 import { CILIUM_PODS, HUBBLE_RELAY_PODS, INGRESS_CONTROLLER_PODS } from './pods.js';
+import { SERVICES } from './services.js';
 
 export const KUBE_WATCHES = {
   nodes: NODES,
@@ -24,6 +30,10 @@ export const KUBE_WATCHES = {
   ingressControllerPods: INGRESS_CONTROLLER_PODS,
   ciliumConfig: CILIUM_CONFIG,
   bgp: BGP,
+  bgpPeerConfigs: BGP_PEER_CONFIG_WATCH,
+  bgpAdvertisements: BGP_ADVERTISEMENT_WATCH,
+  bgpClusterConfigs: BGP_CLUSTER_CONFIG_WATCH,
+  services: SERVICES,
   addons: ADDONS,
   ingressLog: INGRESS_LOG,
   certificates: CERTIFICATES,
