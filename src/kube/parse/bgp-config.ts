@@ -177,7 +177,8 @@ export function parseBgpAdvertisement(o: unknown): BgpAdvertisementObject | unde
   const f = new Fields();
   const spec = f.object(obj(o).spec, 'spec') ?? {};
   const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m.labels)) labels[clip(k, 317)!] = clip(v, 253)!;
+  for (const [k, v] of Object.entries(m.labels))
+    if (k !== '__proto__') labels[clip(k, 317)!] = clip(v, 253)!;
   const out: BgpAdvertisementObject = {
     name: clip(m.name, 253)!,
     labels,

@@ -38,6 +38,8 @@ export function parseLabelSelector(
     return undefined;
   }
   for (const [k, val] of entries) {
+    // Not a valid label key, and assigning it would replace the map's prototype.
+    if (k === '__proto__') continue;
     if (typeof val !== 'string') {
       problems.push(`${path}.matchLabels.${clip(k, 64)}: not a string`);
       return undefined;

@@ -28,7 +28,8 @@ export function parseServiceVips(o: unknown): KubeServiceVips | undefined {
   const spec = obj(obj(o).spec);
   const status = obj(obj(o).status);
   const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m.labels)) labels[clip(k, 317)!] = clip(v, 253)!;
+  for (const [k, v] of Object.entries(m.labels))
+    if (k !== '__proto__') labels[clip(k, 317)!] = clip(v, 253)!;
   const out: KubeServiceVips = {
     namespace: clip(m.namespace ?? '', 63)!,
     name: clip(m.name, 253)!,

@@ -1,4 +1,9 @@
-/** The lines of a session's details (both sides, problems, the router's received routes). */
+/**
+ * The lines of a session's details: problems, both sides, the router's received routes,
+ * then the kube API's configuration of the peer (CiliumBGPPeerConfig, the
+ * CiliumBGPAdvertisements that apply, the LoadBalancer VIPs compared).
+ */
+import type { BgpPeerConfigView } from '../../../src/features/bgp/crds.js';
 import { formatUptime } from '../../../src/features/bgp/format.js';
 import type { BgpModel, BgpRow } from '../../../src/features/bgp/model.js';
 import type { SideSession } from '../../../src/features/bgp/types.js';
@@ -38,7 +43,86 @@ function side(
   ];
 }
 
-export function detailLines(row: BgpRow, _model: BgpModel, now: number): DetailLine[] {
+const list = (xs: readonly string[]): string => (xs.length ? xs.join(', ') : '-');
+
+/** The kube API's configuration of the peer (crds.ts), as detail lines. */
+export function configLines(c: BgpPeerConfigView | undefined, model: BgpModel): DetailLine[] {
+  const head = (t: string): DetailLine => ({ text: t, tone: 'head' });
+  if (!c) {
+    const k = model.kube;
+    const why =
+      k.absent ??
+      k.error ??
+      (k.apiVersion
+        ? 'no CiliumBGPNodeConfig or CiliumBGPClusterConfig peer has this address'
+        : 'CiliumBGPNodeConfig not read');
+    return [head('Kube configuration'), { text: `  ${why}`, tone: 'dim' }];
+  }
+  const target =
+    c.state === 'none'
+      ? 'no CiliumBGPPeerConfig (defaults)'
+      : `CiliumBGPPeerConfig ${c.peerConfig ?? '?'}${c.state === 'missing' ? ' (missing)' : c.state === 'unknown' ? ' (not read)' : ''}`;
+  const out: DetailLine[] = [
+    head(`Kube configuration (${c.from} → ${target})`),
+    { text: `  peer         ${v(c.peer)} of instance ${v(c.instance)}` },
+  ];
+  if (c.timers) {
+    const d = c.timers.defaulted;
+    const mark = (k: string) => (d.includes(k) ? ' (default)' : '');
+    out.push({
+      text: `  timers       hold ${c.timers.holdTimeSeconds} s${mark('holdTimeSeconds')}  keepalive ${c.timers.keepAliveTimeSeconds} s${mark('keepAliveTimeSeconds')}  connect retry ${c.timers.connectRetryTimeSeconds} s${mark('connectRetryTimeSeconds')}`,
+    });
+  }
+  if (c.state === 'found') {
+    const gr = c.gracefulRestart;
+    out.push({
+      text: `  transport    peer port ${c.peerPort ?? '179 (default)'}  eBGP multihop ${c.ebgpMultihop ?? '1 (default)'}  graceful restart ${gr?.enabled ? `on${gr.restartTimeSeconds !== undefined ? ` (${gr.restartTimeSeconds} s)` : ''}` : 'off'}`,
+    });
+    out.push({
+      text: `  auth         ${c.authSecretRef ? `Secret ${c.authSecretRef} (name only; never read)` : 'none'}`,
+    });
+  }
+  for (const f of c.families) {
+    out.push({ text: `  family ${f.afi}/${f.safi}  advertisements ${f.selector}` });
+    if (f.advertisements.length === 0)
+      out.push({ text: '    no CiliumBGPAdvertisement selected', tone: 'warn' });
+    for (const a of f.advertisements) {
+      const what = [
+        a.type,
+        a.addresses.length ? a.addresses.join('+') : '',
+        a.type === 'PodCIDR' ? '' : `selector ${a.selector}`,
+        a.communities.length ? `communities ${a.communities.join(' ')}` : '',
+        a.localPreference !== undefined ? `local-pref ${a.localPreference}` : '',
+      ]
+        .filter(Boolean)
+        .join('  ');
+      out.push({ text: `    ${a.advertisement}  ${what}` });
+      if (a.services)
+        out.push({
+          text: `      → ${a.services.length ? a.services.join(', ') : 'no Service selected'}${a.moreServices ? ` +${a.moreServices}` : ''}`,
+          tone: a.services.length ? undefined : 'dim',
+        });
+    }
+  }
+  const lb = c.loadBalancerVips;
+  if (lb) {
+    out.push({
+      text: `  LB VIPs      expected ${list(lb.expected.map((e) => `${e.prefix} (${e.services.join(', ')}${e.optional ? ', eTP Local' : ''})`))}`,
+    });
+    out.push({ text: `               advertised ${list(lb.advertised)}` });
+    if (lb.missing.length)
+      out.push({ text: `               not advertised ${lb.missing.join(', ')}`, tone: 'bad' });
+    if (lb.unexpected.length)
+      out.push({
+        text: `               advertised, no selected Service ${lb.unexpected.join(', ')}`,
+        tone: 'bad',
+      });
+  }
+  for (const n of c.notes) out.push({ text: `  · ${n}`, tone: 'dim' });
+  return out;
+}
+
+export function detailLines(row: BgpRow, model: BgpModel, now: number): DetailLine[] {
   const out: DetailLine[] = [
     {
       text: `${row.node} (${v(row.nodeAddress)}) ↔ ${row.router ?? '?'} (${row.peerAddress})   ${row.state}   flaps ${row.flaps}`,
@@ -81,5 +165,7 @@ export function detailLines(row: BgpRow, _model: BgpModel, now: number): DetailL
     out.push({ text: `  ${m}  missing (advertised by Cilium)`, tone: 'bad' });
   if (row.routerRoutes.length === 0 && missingSet.size === 0)
     out.push({ text: '  none', tone: 'dim' });
+  out.push({ text: '' });
+  out.push(...configLines(row.config, model));
   return out;
 }
