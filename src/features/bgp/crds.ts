@@ -317,9 +317,11 @@ function families(k: BgpKubeInputs, pc: BgpPeerConfig, view: BgpPeerConfigView):
         };
         if (e.localPreference !== undefined) av.localPreference = e.localPreference;
         if (e.advertisementType === 'Service' && services) {
-          const picked = services
-            .filter((s) => selectorMatches(e.selector, serviceLabels(s)))
-            .map((s) => `${s.namespace}/${s.name}`);
+          const picked = sortUniq(
+            services
+              .filter((s) => selectorMatches(e.selector, serviceLabels(s)))
+              .map((s) => `${s.namespace}/${s.name}`),
+          );
           av.services = picked.slice(0, MAX_NAMED_SERVICES);
           if (picked.length > MAX_NAMED_SERVICES)
             av.moreServices = picked.length - MAX_NAMED_SERVICES;
