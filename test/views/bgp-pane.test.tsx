@@ -10,6 +10,8 @@ import { gobgpCommand } from '../../src/demo/bgp.js';
 import { demoInventory } from '../../src/demo/inventory.js';
 import { demoForwardSocket } from '../../src/demo/node-sockets.js';
 import { collectCilium, collectRouter } from '../../src/features/bgp/sources.js';
+import { bindKubeToStore } from '../../src/kube/collect.js';
+import { DemoKubeSource } from '../../src/kube/demo-kube.js';
 import type { NodeAgent } from '../../src/nodes/agent.js';
 import { createSession, type Session } from '../../src/session/session.js';
 import { App } from '../../views/App.js';
@@ -46,6 +48,10 @@ async function mount(size: { columns: number; rows: number }) {
     session.store.succeed(node.name, 'bgp-cilium', await collectCilium(agent, signal), at);
     session.store.succeed(node.name, 'reach', { rttMs: 1, route: 'direct' }, at);
   }
+  // The demo lab's kube API (CiliumBGPNodeConfig, PeerConfig, Advertisements, Services).
+  const kube = new DemoKubeSource(inventory.nodes);
+  const unbind = bindKubeToStore(kube, session.store);
+  sessions.push({ close: async () => unbind() } as unknown as Session);
   const r0 = inventory.network.bgpRouters[0]!;
   const routerAgent = {
     node: { name: r0.name, index: -1, host: r0.host, addresses: [], roles: [] },
@@ -124,6 +130,41 @@ describe('BGP pane', () => {
     f = frame();
     expect(f).toContain('worker-3 (10.77.0.23) ↔ tor-1 (10.77.0.1)');
     expect(f).toMatch(/session down \(Cilium active, router tor-1 Active\)/);
+    fits();
+    unmount();
+  });
+
+  it("Enter: the peer's kube configuration — PeerConfig, advertisements, Services — and the VIP disagreement", async () => {
+    const { type, frame, fits, unmount, lastFrame } = await mount({ columns: 120, rows: 30 });
+    // Worst first: worker-3 (down) on top, then worker-1 (its VIPs disagree).
+    await type('5', 's', 'g', 'j');
+    expect(frame()).toMatch(/worker-1 10\.77\.0\.1: LoadBalancer VIPs disagree/);
+    await type('\r');
+    let f = frame();
+    expect(f).toContain('worker-1 (10.77.0.21) ↔ tor-1 (10.77.0.1)');
+    // The finding, wrapped to the pane's width (not cut off).
+    expect(f).toContain(
+      "! LoadBalancer VIPs disagree with the selected Services' status.loadBalancer.ingress: not",
+    );
+    expect(f).toMatch(
+      / {4}advertised: 10\.77\.100\.11\/32 \(shop\/web\); advertised but held by no selected Service:\n.* {4}10\.77\.100\.12\/32\n/,
+    );
+    // The configuration is at the end of the details: scroll there.
+    await type('G');
+    f = lastFrame() ?? '';
+    expect(f).toContain(
+      'Kube configuration (CiliumBGPNodeConfig worker-1 → CiliumBGPPeerConfig tor-1-peer)',
+    );
+    expect(f).toContain('timers       hold 90 s  keepalive 30 s  connect retry 120 s');
+    expect(f).toContain('graceful restart on (120 s)');
+    expect(f).toContain('auth         Secret tor-1-bgp-password (name only; never read)');
+    expect(f).toContain('family ipv4/unicast  advertisements advertise=bgp');
+    expect(f).toContain('pod-cidr[0]  PodCIDR');
+    expect(f).toContain('lb-vips[0]  Service  LoadBalancerIP  selector bgp-announce=true');
+    expect(f).toContain('→ ingress-nginx/ingress-nginx-controller, shop/web');
+    expect(f).toContain('advertised 10.77.100.10/32, 10.77.100.12/32');
+    expect(f).toContain('not advertised 10.77.100.11/32');
+    expect(f).toContain('advertised, no selected Service 10.77.100.12/32');
     fits();
     unmount();
   });

@@ -39,7 +39,7 @@ function Detail({
 }) {
   const theme = useTheme();
   const now = useNow(clock, 'second');
-  const lines = detailLines(row, model, now);
+  const lines = detailLines(row, model, now, width);
   const shown = lines.slice(ui.scroll, ui.scroll + Math.max(1, height - 1));
   return (
     <Box flexDirection="column" height={height} overflow="hidden">

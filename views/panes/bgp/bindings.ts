@@ -68,7 +68,10 @@ export function deriveBgp(model: BgpModel, ui: BgpUi, env: PaneEnv): BgpDerived 
   return {
     rows,
     selected,
-    detail: { lines: detailLines(row, model, 0).length, height: detailHeight(env.height) },
+    detail: {
+      lines: detailLines(row, model, 0, env.width).length,
+      height: detailHeight(env.height),
+    },
   };
 }
 

@@ -122,7 +122,47 @@ export function configLines(c: BgpPeerConfigView | undefined, model: BgpModel): 
   return out;
 }
 
-export function detailLines(row: BgpRow, model: BgpModel, now: number): DetailLine[] {
+/**
+ * `line` cut into lines of at most `width` characters at spaces (a word longer than that
+ * is cut), the continuation lines indented 4 past the line's own indentation.
+ */
+export function wrapLine(line: DetailLine, width: number): DetailLine[] {
+  const chars = [...line.text];
+  if (width < 16 || chars.length <= width) return [line];
+  const indent = line.text.match(/^ */)![0].length + 4;
+  const out: DetailLine[] = [];
+  let rest = line.text;
+  let first = true;
+  while ([...rest].length > 0) {
+    const room = first ? width : width - indent;
+    const cs = [...rest];
+    if (cs.length <= room) {
+      out.push({ ...line, text: first ? rest : `${' '.repeat(indent)}${rest}` });
+      break;
+    }
+    let cut = cs.slice(0, room + 1).join('').lastIndexOf(' ');
+    const minCut = first ? indent : 1;
+    if (cut < minCut) cut = cs.slice(0, room).join('').length;
+    const head = rest.slice(0, cut).trimEnd();
+    out.push({ ...line, text: first ? head : `${' '.repeat(indent)}${head}` });
+    rest = rest.slice(cut).trimStart();
+    first = false;
+  }
+  return out;
+}
+
+/** The detail lines, each wrapped to `width` when one is given (the pane's width). */
+export function detailLines(
+  row: BgpRow,
+  model: BgpModel,
+  now: number,
+  width?: number,
+): DetailLine[] {
+  const lines = unwrapped(row, model, now);
+  return width === undefined ? lines : lines.flatMap((l) => wrapLine(l, width));
+}
+
+function unwrapped(row: BgpRow, model: BgpModel, now: number): DetailLine[] {
   const out: DetailLine[] = [
     {
       text: `${row.node} (${v(row.nodeAddress)}) ↔ ${row.router ?? '?'} (${row.peerAddress})   ${row.state}   flaps ${row.flaps}`,
