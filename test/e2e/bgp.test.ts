@@ -39,16 +39,58 @@ describe('k8ops bgp --demo', () => {
     });
     expect(r.status, r.stderr).toBe(2);
     const doc = JSON.parse(r.stdout) as {
-      totals: { sessions: number; established: number; critical: number };
+      totals: { sessions: number; established: number; critical: number; warnings: number };
+      kube: Record<string, unknown>;
       sessions: Array<{
         node: string;
         router: string;
         state: string;
+        severity: string;
         problems: string[];
         vips: string[];
+        config: {
+          peerConfig: string;
+          state: string;
+          timers: Record<string, unknown>;
+          authSecretRef: string;
+          families: Array<{ advertisements: Array<{ advertisement: string; services?: string[] }> }>;
+          loadBalancerVips?: { missing: string[]; unexpected: string[] };
+        } | null;
       }>;
     };
-    expect(doc.totals).toMatchObject({ sessions: 6, established: 5, critical: 1 });
+    expect(doc.totals).toMatchObject({ sessions: 6, established: 5, critical: 1, warnings: 1 });
+    expect(doc.kube).toMatchObject({
+      apiVersion: 'cilium.io/v2',
+      peerConfigs: { apiVersion: 'cilium.io/v2', count: 1 },
+      advertisements: { apiVersion: 'cilium.io/v2', count: 2 },
+      clusterConfigs: { apiVersion: 'cilium.io/v2', count: 1 },
+      services: { count: 5 },
+    });
+    // Every session carries its PeerConfig and the advertisements that apply to it.
+    for (const s of doc.sessions)
+      expect(s.config).toMatchObject({
+        peerConfig: 'tor-1-peer',
+        state: 'found',
+        timers: { holdTimeSeconds: 90, keepAliveTimeSeconds: 30, connectRetryTimeSeconds: 120 },
+        authSecretRef: 'tor-1-bgp-password',
+      });
+    expect(
+      doc.sessions[0]!.config!.families[0]!.advertisements.map((a) => [a.advertisement, a.services]),
+    ).toEqual([
+      ['pod-cidr[0]', undefined],
+      ['lb-vips[0]', ['ingress-nginx/ingress-nginx-controller', 'shop/web']],
+    ]);
+    // The demo's second fault: worker-1's agent still advertises shop/web's old VIP.
+    const stale = doc.sessions.find((s) => s.node === 'worker-1')!;
+    expect(stale.severity).toBe('warning');
+    expect(stale.config?.loadBalancerVips).toMatchObject({
+      missing: ['10.77.100.11/32'],
+      unexpected: ['10.77.100.12/32'],
+    });
+    expect(stale.problems).toEqual([
+      "LoadBalancer VIPs disagree with the selected Services' status.loadBalancer.ingress: not advertised: 10.77.100.11/32 (shop/web); advertised but held by no selected Service: 10.77.100.12/32",
+    ]);
+    expect(JSON.stringify(doc)).not.toMatch(/"password"/);
     const down = doc.sessions.find((s) => s.node === 'worker-3');
     expect(down).toMatchObject({ router: 'tor-1', state: 'active' });
     expect(down?.problems[0]).toMatch(/session down/);

@@ -47,6 +47,42 @@ describe('DemoKubeSource as a LiveKubeSource', () => {
     expect(s.ciliumConfig.value?.mtu).toBe(9216);
     const states = s.bgp.value?.nodes.map((n) => n.instances[0]!.peers[0]!.peeringState);
     expect(states?.filter((x) => x === 'active')).toHaveLength(1);
+    // The BGP configuration, read from cilium.io/v2-shaped objects by the product's parsers.
+    expect(s.bgp.value?.nodes[0]?.specPeers).toEqual([
+      {
+        instance: 'instance-65001',
+        name: 'tor-1',
+        peerAddress: '10.77.0.1',
+        peerASN: 65000,
+        peerConfigRef: 'tor-1-peer',
+      },
+    ]);
+    expect(s.bgpPeerConfigs.value).toMatchObject({
+      apiVersion: 'cilium.io/v2',
+      items: [
+        {
+          name: 'tor-1-peer',
+          holdTimeSeconds: 90,
+          authSecretRef: 'tor-1-bgp-password',
+          problems: [],
+        },
+      ],
+    });
+    expect(s.bgpAdvertisements.value?.items.map((a) => [a.name, a.labels, a.problems])).toEqual([
+      ['pod-cidr', { advertise: 'bgp' }, []],
+      ['lb-vips', { advertise: 'bgp' }, []],
+    ]);
+    expect(s.bgpClusterConfigs.value?.items[0]?.instances[0]?.peers[0]?.peerConfigRef).toBe(
+      'tor-1-peer',
+    );
+    expect(
+      s.services.value
+        ?.filter((x) => x.type === 'LoadBalancer')
+        .map((x) => [`${x.namespace}/${x.name}`, x.loadBalancerIPs]),
+    ).toEqual([
+      ['ingress-nginx/ingress-nginx-controller', ['10.77.100.10']],
+      ['shop/web', ['10.77.100.11']],
+    ]);
     expect(s.addons.value?.map((a) => a.addon)).toEqual([
       'cilium',
       'cilium-operator',
