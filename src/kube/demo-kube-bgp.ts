@@ -11,7 +11,11 @@
  * from 10.77.100.12 to 10.77.100.11 by LB-IPAM, and the first worker's agent still
  * advertises the old VIP, so its row shows the LoadBalancer VIPs disagreeing.
  */
-import { parseBgpAdvertisement, parseBgpClusterConfig, parseBgpPeerConfig } from './parse/bgp-config.js';
+import {
+  parseBgpAdvertisement,
+  parseBgpClusterConfig,
+  parseBgpPeerConfig,
+} from './parse/bgp-config.js';
 import { parseServiceVips } from './parse/service.js';
 import type {
   BgpAdvertisementObject,
@@ -24,14 +28,18 @@ import type {
 export const DEMO_BGP_API_VERSION = 'cilium.io/v2';
 export const DEMO_PEER_CONFIG = 'tor-1-peer';
 /** LoadBalancer VIPs the demo Services hold (`status.loadBalancer.ingress`). */
-export const DEMO_LB_VIPS = { 'ingress-nginx/ingress-nginx-controller': '10.77.100.10', 'shop/web': '10.77.100.11' };
+export const DEMO_LB_VIPS = {
+  'ingress-nginx/ingress-nginx-controller': '10.77.100.10',
+  'shop/web': '10.77.100.11',
+};
 
 type Raw = Record<string, unknown>;
 
 const created = (at: number, daysAgo: number): string =>
   new Date(at - daysAgo * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
 
-const uid = (n: number): string => `5c1e${n.toString(16).padStart(4, '0')}-7a2b-4c3d-9e8f-0a1b2c3d4e5f`;
+const uid = (n: number): string =>
+  `5c1e${n.toString(16).padStart(4, '0')}-7a2b-4c3d-9e8f-0a1b2c3d4e5f`;
 
 /** The raw objects (one list per kind), as `kubectl get … -o json` shows their items. */
 export function demoBgpObjects(at: number): {

@@ -46,6 +46,45 @@ export function versionOrder(group: APIGroup, prefer: readonly string[] = []): s
   return out;
 }
 
+/** How long a discovery answer is shared (the BGP kinds discover together at start). */
+const SHARE_MS = 2000;
+const shared = new WeakMap<KubeHttp, Map<string, { at: number; p: Promise<unknown> }>>();
+
+/**
+ * A discovery document, shared between callers on the same transport for `SHARE_MS`:
+ * the watches of several kinds of one group discover at the same moment, and ask the API
+ * server once. A failure is not kept.
+ */
+function discoveryGet<T>(
+  http: KubeHttp,
+  path: string,
+  ref: Parameters<KubeHttp['getJson']>[1],
+  opts: RequestOptions,
+): Promise<T> {
+  let m = shared.get(http);
+  if (!m) {
+    m = new Map();
+    shared.set(http, m);
+  }
+  const now = Date.now();
+  const hit = m.get(path);
+  if (hit && now - hit.at < SHARE_MS) return hit.p as Promise<T>;
+  const { signal: _own, ...rest } = opts;
+  // Not tied to one caller's signal: another caller may still want the answer.
+  const p = http.getJson<T>(path, ref, rest);
+  const entry = { at: now, p };
+  m.set(path, entry);
+  p.catch(() => {
+    if (m.get(path) === entry) m.delete(path);
+  });
+  return p;
+}
+
+/** Drop the shared answers of this transport (a served version just went away). */
+export function forgetDiscovery(http: KubeHttp): void {
+  shared.delete(http);
+}
+
 /**
  * Which version of `group` serves `resource`. A group or version that is not served is
  * `{ok: false, absent}`; transport and auth errors reject (KubeError).
@@ -58,7 +97,8 @@ export async function discoverResource(
 ): Promise<DiscoveryResult> {
   let g: APIGroup;
   try {
-    g = await http.getJson<APIGroup>(
+    g = await discoveryGet<APIGroup>(
+      http,
       `/apis/${group}`,
       { verb: 'get', resource: 'apigroups', name: group },
       opts,
@@ -73,7 +113,8 @@ export async function discoverResource(
   for (const v of versions) {
     let list: APIResourceList;
     try {
-      list = await http.getJson<APIResourceList>(
+      list = await discoveryGet<APIResourceList>(
+        http,
         `/apis/${group}/${v}`,
         { verb: 'get', resource: 'apiresources', name: `${group}/${v}` },
         opts,

@@ -53,7 +53,9 @@ describe('k8ops bgp --demo', () => {
           state: string;
           timers: Record<string, unknown>;
           authSecretRef: string;
-          families: Array<{ advertisements: Array<{ advertisement: string; services?: string[] }> }>;
+          families: Array<{
+            advertisements: Array<{ advertisement: string; services?: string[] }>;
+          }>;
           loadBalancerVips?: { missing: string[]; unexpected: string[] };
         } | null;
       }>;
@@ -75,7 +77,10 @@ describe('k8ops bgp --demo', () => {
         authSecretRef: 'tor-1-bgp-password',
       });
     expect(
-      doc.sessions[0]!.config!.families[0]!.advertisements.map((a) => [a.advertisement, a.services]),
+      doc.sessions[0]!.config!.families[0]!.advertisements.map((a) => [
+        a.advertisement,
+        a.services,
+      ]),
     ).toEqual([
       ['pod-cidr[0]', undefined],
       ['lb-vips[0]', ['ingress-nginx/ingress-nginx-controller', 'shop/web']],

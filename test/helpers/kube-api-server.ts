@@ -5,7 +5,10 @@
  *   GET /version
  *   GET /api/v1/nodes, /api/v1/[namespaces/NS/]pods, …/configmaps        list + watch
  *   GET /apis/apps/v1/[namespaces/NS/]deployments|daemonsets             list + watch
- *   GET /apis/cilium.io, /apis/cilium.io/V, …/V/ciliumbgpnodeconfigs     discovery, list + watch
+ *   GET /apis/cilium.io, /apis/cilium.io/V                                discovery
+ *   GET /apis/cilium.io/V/ciliumbgp{nodeconfigs,peerconfigs,advertisements,clusterconfigs}
+ *                                                                        list + watch
+ *   GET /api/v1/[namespaces/NS/]services                                 list + watch
  *   GET /api/v1/namespaces/NS/pods/NAME/log?container&follow&tailLines&timestamps&sinceTime
  *   GET /api/v1/[namespaces/NS/]secrets[/NAME], /apis/networking.k8s.io/v1/[…]ingresses,
  *       /apis/cert-manager.io/v1/[namespaces/NS/]certificates (404 with certManager: false)
@@ -319,6 +322,10 @@ export type ResourceName =
   | 'deployments'
   | 'daemonsets'
   | 'ciliumbgpnodeconfigs'
+  | 'ciliumbgppeerconfigs'
+  | 'ciliumbgpadvertisements'
+  | 'ciliumbgpclusterconfigs'
+  | 'services'
   | 'secrets'
   | 'ingresses'
   | 'certificates';
@@ -357,6 +364,28 @@ const RESOURCES: Record<ResourceName, ResourceInfo> = {
     builtin: false,
     apiVersion: 'cilium.io/v2',
   },
+  ciliumbgppeerconfigs: {
+    namespaced: false,
+    group: 'cilium.io',
+    kind: 'CiliumBGPPeerConfig',
+    builtin: false,
+    apiVersion: 'cilium.io/v2',
+  },
+  ciliumbgpadvertisements: {
+    namespaced: false,
+    group: 'cilium.io',
+    kind: 'CiliumBGPAdvertisement',
+    builtin: false,
+    apiVersion: 'cilium.io/v2',
+  },
+  ciliumbgpclusterconfigs: {
+    namespaced: false,
+    group: 'cilium.io',
+    kind: 'CiliumBGPClusterConfig',
+    builtin: false,
+    apiVersion: 'cilium.io/v2',
+  },
+  services: { namespaced: true, group: '', kind: 'Service', builtin: true, apiVersion: 'v1' },
   secrets: { namespaced: true, group: '', kind: 'Secret', builtin: true, apiVersion: 'v1' },
   ingresses: {
     namespaced: true,
@@ -416,7 +445,7 @@ export interface RbacRule {
   namespaces?: string[];
 }
 
-/** Which cilium.io versions are served, and which of them serve ciliumbgpnodeconfigs. */
+/** Which cilium.io versions are served, and which of them serve the BGP v2 CRDs (node, peer, advertisement, cluster configs). */
 export type CiliumDiscovery =
   | 'v2+v2alpha1' // Cilium ≥ 1.18: both serve it, v2 preferred
   | 'v2alpha1-only-bgp' // Cilium 1.16/1.17: v2 exists (policies…), BGP node configs only in v2alpha1
@@ -436,7 +465,7 @@ export interface KubeApiServerOptions {
   /** Listen on 127.0.0.1:port (default 0 = any free port) or on a unix socket path. */
   port?: number;
   socketPath?: string;
-  /** Seed the cluster (3 nodes, cilium pods, relay, ingress, config, workloads, BGP). Default true. */
+  /** Seed the cluster (3 nodes, cilium pods, relay, ingress, config, workloads, BGP, Services). Default true. */
   seed?: boolean;
   /** cert-manager's CRDs are installed (certificates served). Default true. */
   certManager?: boolean;
@@ -696,7 +725,11 @@ export class KubeApiServer {
     }
   }
 
-  /** A cluster like the lab: 3 nodes, Cilium agents, hubble-relay, 2 ingress controllers, config, workloads, BGP. */
+  /**
+   * A cluster like the lab: 3 nodes, Cilium agents, hubble-relay, 2 ingress controllers,
+   * config, workloads, BGP (a NodeConfig per node, the PeerConfig, Advertisement and
+   * ClusterConfig they use) and a LoadBalancer Service the advertisement selects.
+   */
   seed(): void {
     const nodes: Array<[string, string, boolean]> = [
       ['cp-1', '10.77.0.11', true],
@@ -722,6 +755,10 @@ export class KubeApiServer {
       b.metadata.name = name;
       this.put('ciliumbgpnodeconfigs', b);
     }
+    this.put('ciliumbgppeerconfigs', fixture<KObj>('ciliumbgppeerconfig-v2.json'));
+    this.put('ciliumbgpadvertisements', fixture<KObj>('ciliumbgpadvertisement-v2.json'));
+    this.put('ciliumbgpclusterconfigs', fixture<KObj>('ciliumbgpclusterconfig-v2.json'));
+    this.put('services', fixture<KObj>('service-loadbalancer.json'));
     this.put('pods', fixture<KObj>('pod-hubble-relay.json'));
     const ing = fixture<KObj>('pod-ingress-nginx-controller.json');
     this.put('pods', ing);
@@ -754,7 +791,7 @@ export class KubeApiServer {
     for (const w of this.#watchers) {
       if (!(w as Watcher & { bookmarks?: boolean }).bookmarks) continue;
       const info = RESOURCES[w.resource];
-      const apiVersion = w.crdVersion ? `cilium.io/${w.crdVersion}` : info.apiVersion;
+      const apiVersion = w.crdVersion ? `${info.group}/${w.crdVersion}` : info.apiVersion;
       w.res.write(
         `${JSON.stringify({
           type: 'BOOKMARK',
@@ -769,7 +806,7 @@ export class KubeApiServer {
   }
 
   #outObj(resource: ResourceName, o: KObj, crdVersion?: string): KObj {
-    if (resource === 'ciliumbgpnodeconfigs' && crdVersion)
+    if (RESOURCES[resource].group === 'cilium.io' && crdVersion)
       return { ...o, apiVersion: `cilium.io/${crdVersion}` };
     return o;
   }
@@ -880,7 +917,7 @@ export class KubeApiServer {
     let sub: string | undefined;
     let crdVersion: string | undefined;
     m =
-      /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?(nodes|pods|configmaps|secrets)(?:\/([^/]+)(?:\/(log))?)?$/.exec(
+      /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?(nodes|pods|configmaps|secrets|services)(?:\/([^/]+)(?:\/(log))?)?$/.exec(
         path,
       );
     if (m) {
@@ -906,14 +943,17 @@ export class KubeApiServer {
       namespace = m[2];
       resource = m[3] as ResourceName;
     }
-    m = /^\/apis\/cilium\.io\/([^/]+)\/ciliumbgpnodeconfigs$/.exec(path);
+    m =
+      /^\/apis\/cilium\.io\/([^/]+)\/(ciliumbgpnodeconfigs|ciliumbgppeerconfigs|ciliumbgpadvertisements|ciliumbgpclusterconfigs)$/.exec(
+        path,
+      );
     if (m) {
       crdVersion = m[1]!;
       if (!this.#servedBgpVersions().includes(crdVersion)) {
         this.#status(res, 404, 'NotFound', 'the server could not find the requested resource', {});
         return;
       }
-      resource = 'ciliumbgpnodeconfigs';
+      resource = m[2] as ResourceName;
     }
     if (
       !resource ||
@@ -998,8 +1038,7 @@ export class KubeApiServer {
     const list = fixture<{ resources: Array<{ name: string }> }>(
       'apiresourcelist-cilium.io-v2alpha1.json',
     );
-    if (!served)
-      list.resources = list.resources.filter((r) => !r.name.startsWith('ciliumbgpnodeconfigs'));
+    if (!served) list.resources = list.resources.filter((r) => !r.name.startsWith('ciliumbgp'));
     this.#json(res, list);
     return;
   }

@@ -372,7 +372,7 @@ function vipCheck(k: BgpKubeInputs, row: RowFacts, view: BgpPeerConfigView): voi
     );
     return;
   }
-  if (!row.cilium || row.cilium.state !== 'established') {
+  if (row.cilium?.state !== 'established') {
     view.notes.push('LoadBalancer VIPs not compared: the session is not established');
     return;
   }
@@ -392,7 +392,6 @@ function vipCheck(k: BgpKubeInputs, row: RowFacts, view: BgpPeerConfigView): voi
     for (const s of e.services) {
       const id = `${s.namespace}/${s.name}`;
       const etpLocal = s.externalTrafficPolicy === 'Local';
-      const itpLocal = s.internalTrafficPolicy === 'Local';
       if (e.addresses.includes('LoadBalancerIP') && s.type === 'LoadBalancer') {
         if (s.loadBalancerClass === undefined || s.loadBalancerClass === BGP_LB_CLASS)
           for (const ip of s.loadBalancerIPs) {

@@ -18,7 +18,12 @@ import type { ProbeResult } from '../../nodes/agent.js';
 import { CLUSTER_SCOPE, type Snapshot } from '../../store/types.js';
 import { kubeSource, reachSource } from '../overview/sources.js';
 import type { FeatureDef, ModelInput } from '../types.js';
-import { type BgpKubeInputs, type BgpPeerConfigView, type KubePart, peerConfigView } from './crds.js';
+import {
+  type BgpKubeInputs,
+  type BgpPeerConfigView,
+  type KubePart,
+  peerConfigView,
+} from './crds.js';
 import { bgpRoutersSource, ciliumBgpSource } from './sources.js';
 import {
   type CiliumBgpValue,

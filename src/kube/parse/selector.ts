@@ -99,7 +99,8 @@ export function selectorMatches(
 ): boolean {
   if (!sel) return false;
   const has = (k: string) => Object.hasOwn(labels, k);
-  for (const [k, v] of Object.entries(sel.matchLabels)) if (!has(k) || labels[k] !== v) return false;
+  for (const [k, v] of Object.entries(sel.matchLabels))
+    if (!has(k) || labels[k] !== v) return false;
   for (const e of sel.matchExpressions) {
     const present = has(e.key);
     switch (e.operator) {

@@ -51,10 +51,7 @@ export const BGP = {
 const byName = <T extends { name: string }>(a: T, b: T) => a.name.localeCompare(b.name);
 
 /** A cluster-scoped BGP configuration kind as a `BgpCrdList`. */
-function crdList<T extends { name: string }>(
-  resource: string,
-  map: (o: unknown) => T | undefined,
-) {
+function crdList<T extends { name: string }>(resource: string, map: (o: unknown) => T | undefined) {
   return (ctx: Parameters<KubeWatchDef<unknown>['create']>[0]) =>
     new ServedCrdWatch<T, BgpCrdList<T>>(ctx, {
       resource,

@@ -6,7 +6,7 @@
  * peer configs, advertisements, cluster configs): what differs is the resource, the
  * parser, the order and how the items become the section's value.
  */
-import { discoverCiliumResource, type ServedResource } from '../discovery.js';
+import { discoverCiliumResource, forgetDiscovery, type ServedResource } from '../discovery.js';
 import { isKubeError, KubeError } from '../errors.js';
 import type { KubeLimits } from '../options.js';
 import { backoffMs, Sleeper } from '../timers.js';
@@ -129,7 +129,8 @@ export class ServedCrdWatch<T, V> implements KubeWatch<KubeSection<V>> {
         watcher.start();
         await watcher.done();
         if (this.#closed) break;
-        // 404: the version went away (Cilium upgrade/downgrade): discover again.
+        // 404: the version went away (Cilium upgrade/downgrade): discover again, afresh.
+        forgetDiscovery(http);
         this.#watcher = undefined;
         this.#served = undefined;
         ctx.changed();

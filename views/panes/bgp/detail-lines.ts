@@ -140,7 +140,10 @@ export function wrapLine(line: DetailLine, width: number): DetailLine[] {
       out.push({ ...line, text: first ? rest : `${' '.repeat(indent)}${rest}` });
       break;
     }
-    let cut = cs.slice(0, room + 1).join('').lastIndexOf(' ');
+    let cut = cs
+      .slice(0, room + 1)
+      .join('')
+      .lastIndexOf(' ');
     const minCut = first ? indent : 1;
     if (cut < minCut) cut = cs.slice(0, room).join('').length;
     const head = rest.slice(0, cut).trimEnd();

@@ -27,6 +27,7 @@ import type { Snapshot } from '../../../../src/store/types.js';
 const BGP_FIX = join(import.meta.dirname, '../../../fixtures/bgp');
 const KUBE_FIX = join(import.meta.dirname, '../../../fixtures/kube');
 const text = (name: string) => readFileSync(join(BGP_FIX, name), 'utf8');
+// biome-ignore lint/suspicious/noExplicitAny: raw JSON fixtures, changed field by field per case
 type Raw = Record<string, any>;
 const kubeFx = (name: string): Raw => JSON.parse(readFileSync(join(KUBE_FIX, name), 'utf8'));
 const ok = <T>(r: { ok: true; value: T } | { ok: false; error: string }): T => {
@@ -156,7 +157,12 @@ describe('BGP model: the kube configuration of a session', () => {
       peer: 'tor-1',
       peerConfig: 'cilium-peer',
       state: 'found',
-      timers: { holdTimeSeconds: 9, keepAliveTimeSeconds: 3, connectRetryTimeSeconds: 5, defaulted: [] },
+      timers: {
+        holdTimeSeconds: 9,
+        keepAliveTimeSeconds: 3,
+        connectRetryTimeSeconds: 5,
+        defaulted: [],
+      },
       peerPort: 179,
       ebgpMultihop: 1,
       gracefulRestart: { enabled: true, restartTimeSeconds: 15 },
@@ -284,7 +290,7 @@ describe('BGP model: the kube configuration of a session', () => {
     ]);
   });
 
-  it("a family whose selector matches no CiliumBGPAdvertisement, and one that has none", () => {
+  it('a family whose selector matches no CiliumBGPAdvertisement, and one that has none', () => {
     const k = kube();
     labelBlue(k);
     k.peer.spec.families = [
@@ -332,7 +338,9 @@ describe('BGP model: the kube configuration of a session', () => {
     const k = kube();
     labelBlue(k);
     k.services[1]!.status.loadBalancer.ingress[0].ip = '10.199.96.12';
-    const m = model(k, { servicesError: 'services is forbidden: User "viewer" cannot list resource "services"' });
+    const m = model(k, {
+      servicesError: 'services is forbidden: User "viewer" cannot list resource "services"',
+    });
     const r = row(m);
     expect(r.config!.loadBalancerVips).toBeUndefined();
     expect(r.severity).toBe('ok');

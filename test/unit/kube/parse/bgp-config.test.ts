@@ -78,12 +78,20 @@ describe('parseBgpPeerConfig', () => {
     const p = parseBgpPeerConfig({
       metadata: { name: 'bad' },
       spec: {
-        timers: { holdTimeSeconds: 'ninety', keepAliveTimeSeconds: 2.5, connectRetryTimeSeconds: 7 },
+        timers: {
+          holdTimeSeconds: 'ninety',
+          keepAliveTimeSeconds: 2.5,
+          connectRetryTimeSeconds: 7,
+        },
         ebgpMultihop: 300,
         authSecretRef: { name: 'not-a-string' },
         gracefulRestart: { enabled: 'yes' },
         families: [
-          { afi: 'ipv4', safi: 'unicast', advertisements: { matchExpressions: [{ key: 'a', operator: 'Near' }] } },
+          {
+            afi: 'ipv4',
+            safi: 'unicast',
+            advertisements: { matchExpressions: [{ key: 'a', operator: 'Near' }] },
+          },
           { safi: 'unicast' },
           'ipv6',
         ],
@@ -234,7 +242,9 @@ describe('parseServiceVips', () => {
     const s = parseServiceVips({
       metadata: { name: 'h', namespace: 'n' },
       spec: { clusterIP: 'None', clusterIPs: ['None'], externalIPs: ['not-an-ip', '192.0.2.7', 7] },
-      status: { loadBalancer: { ingress: [{ hostname: 'lb.example.com' }, { ip: '2001:db8::5' }] } },
+      status: {
+        loadBalancer: { ingress: [{ hostname: 'lb.example.com' }, { ip: '2001:db8::5' }] },
+      },
     })!;
     expect(s).toMatchObject({
       type: 'ClusterIP',
@@ -276,8 +286,14 @@ describe('label selectors (Cilium: absent selects nothing, {} everything, invali
     expect(selectorMatches(parse({}).sel, {})).toBe(true);
     expect(formatSelector(parse({}).sel)).toBe('{} (everything)');
     for (const [bad, why] of [
-      [{ matchExpressions: [{ key: 'a', operator: 'In', values: [] }] }, 'In needs at least one value'],
-      [{ matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] }, 'Exists takes no values'],
+      [
+        { matchExpressions: [{ key: 'a', operator: 'In', values: [] }] },
+        'In needs at least one value',
+      ],
+      [
+        { matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] },
+        'Exists takes no values',
+      ],
       [{ matchLabels: { a: 1 } }, 'sel.matchLabels.a: not a string'],
       [{ matchLabels: [] }, 'sel.matchLabels: not a map'],
       ['app=web', 'sel: not a label selector'],
@@ -304,12 +320,20 @@ describe('garbage (fast-check): never a throw; whatever comes back is well-forme
       fc.record({
         timers: junk,
         transport: junk,
-        families: fc.oneof(junk, fc.array(fc.record({ afi: junk, safi: junk, advertisements: junk }))),
+        families: fc.oneof(
+          junk,
+          fc.array(fc.record({ afi: junk, safi: junk, advertisements: junk })),
+        ),
         advertisements: fc.oneof(
           junk,
-          fc.array(fc.record({ advertisementType: junk, service: junk, selector: junk, attributes: junk })),
+          fc.array(
+            fc.record({ advertisementType: junk, service: junk, selector: junk, attributes: junk }),
+          ),
         ),
-        bgpInstances: fc.oneof(junk, fc.array(fc.record({ name: junk, localASN: junk, peers: junk }))),
+        bgpInstances: fc.oneof(
+          junk,
+          fc.array(fc.record({ name: junk, localASN: junk, peers: junk })),
+        ),
         nodeSelector: junk,
         authSecretRef: junk,
         gracefulRestart: junk,
