@@ -46,8 +46,12 @@ export function versionOrder(group: APIGroup, prefer: readonly string[] = []): s
   return out;
 }
 
-/** How long a discovery answer is shared (the BGP kinds discover together at start). */
-const SHARE_MS = 2000;
+/**
+ * How long a discovery answer is shared (the BGP kinds discover together at start). A
+ * watch that finds its version gone (404) or its resource absent forgets the answers
+ * (`forgetDiscovery`), so the next discovery asks the API server afresh.
+ */
+const SHARE_MS = 30_000;
 const shared = new WeakMap<KubeHttp, Map<string, { at: number; p: Promise<unknown> }>>();
 
 /**

@@ -106,6 +106,8 @@ export class ServedCrdWatch<T, V> implements KubeWatch<KubeSection<V>> {
         attempt = 0;
         this.#error = undefined;
         if (!r.ok) {
+          // Asked afresh next time: the CRDs may be installed meanwhile.
+          forgetDiscovery(http);
           this.#served = undefined;
           this.#absent = r.absent;
           ctx.changed();

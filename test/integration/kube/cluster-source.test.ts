@@ -22,6 +22,7 @@ import {
 import { SwitchableKubeSource } from '../../../src/kube/switchable.js';
 import { Store } from '../../../src/store/store.js';
 import {
+  fixture,
   generateKubePki,
   type KubeApiServer,
   type KubeApiServerOptions,
@@ -566,6 +567,42 @@ describe('Kubernetes-API-shaped test server: CiliumBGPNodeConfig version discove
     });
     expect(s.count((r) => r.path === '/apis/cilium.io/v2/ciliumbgpnodeconfigs')).toBeGreaterThan(0);
     expect(s.count((r) => r.path === '/apis/cilium.io/v2alpha1/ciliumbgpnodeconfigs')).toBe(0);
+    // The node config's spec ties the peer to its PeerConfig; the other kinds at v2 too.
+    expect(w1.specPeers).toEqual([
+      expect.objectContaining({ name: 'tor-1', peerConfigRef: 'cilium-peer' }),
+    ]);
+    const snap = await waitUntil(
+      'the BGP configuration kinds and Services',
+      () =>
+        src.snapshot().bgpPeerConfigs.value?.items.length === 1 &&
+        src.snapshot().bgpAdvertisements.value?.items.length === 1 &&
+        src.snapshot().bgpClusterConfigs.value?.items.length === 1 &&
+        src.snapshot().services.value?.length === 1 &&
+        src.snapshot(),
+    );
+    expect(snap.bgpPeerConfigs.value).toMatchObject({
+      apiVersion: 'cilium.io/v2',
+      items: [{ name: 'cilium-peer', holdTimeSeconds: 9, authSecretRef: 'bgp-auth-secret' }],
+    });
+    expect(snap.bgpAdvertisements.value?.apiVersion).toBe('cilium.io/v2');
+    expect(snap.bgpClusterConfigs.value?.items[0]?.name).toBe('lab-bgp');
+    expect(snap.services.value?.[0]).toMatchObject({
+      namespace: 'shop',
+      name: 'web',
+      loadBalancerIPs: ['10.77.100.11'],
+    });
+    // A change is watched: the VIP moved by LB-IPAM.
+    const svc = fixture<
+      Parameters<KubeApiServer['put']>[1] & {
+        status: { loadBalancer: { ingress: Array<{ ip: string }> } };
+      }
+    >('service-loadbalancer.json');
+    svc.status.loadBalancer.ingress[0]!.ip = '10.77.100.12';
+    s.put('services', svc);
+    await waitUntil(
+      'the moved VIP',
+      () => src.snapshot().services.value?.[0]?.loadBalancerIPs[0] === '10.77.100.12',
+    );
   });
 
   it('Cilium 1.16/1.17: v2 is served but without BGP node configs → v2alpha1', async () => {
@@ -576,8 +613,22 @@ describe('Kubernetes-API-shaped test server: CiliumBGPNodeConfig version discove
       () => src.snapshot().bgp.value?.nodes.length === 3 && src.snapshot().bgp.value,
     );
     expect(bgp.apiVersion).toBe('cilium.io/v2alpha1');
+    // Four kinds discovered, the discovery documents asked for once.
     expect(s.count((r) => r.path === '/apis/cilium.io/v2')).toBe(1);
     expect(s.count((r) => r.path === '/apis/cilium.io/v2/ciliumbgpnodeconfigs')).toBe(0);
+    const peers = await waitUntil(
+      'peer configs',
+      () =>
+        src.snapshot().bgpPeerConfigs.value?.items.length === 1 &&
+        src.snapshot().bgpPeerConfigs.value,
+    );
+    expect(peers.apiVersion).toBe('cilium.io/v2alpha1');
+    const adverts = await waitUntil(
+      'advertisements',
+      () => src.snapshot().bgpAdvertisements.value?.apiVersion,
+    );
+    expect(adverts).toBe('cilium.io/v2alpha1');
+    expect(s.count((r) => r.path === '/apis/cilium.io/v2/ciliumbgppeerconfigs')).toBe(0);
   });
 
   it('no cilium.io group, or no BGP CRDs: absent with a reason (and re-discovered when it appears)', async () => {
@@ -593,6 +644,9 @@ describe('Kubernetes-API-shaped test server: CiliumBGPNodeConfig version discove
         src.snapshot().bgp.value?.absent,
     );
     expect(b).toBe('ciliumbgpnodeconfigs.cilium.io is not served (cilium.io serves v2, v2alpha1)');
+    await waitUntil('the other kinds absent too', () =>
+      src.snapshot().bgpAdvertisements.value?.absent?.startsWith('ciliumbgpadvertisements'),
+    );
     s.setCilium('v2+v2alpha1');
     await waitUntil('appeared', () => src.snapshot().bgp.value?.apiVersion === 'cilium.io/v2');
   });
