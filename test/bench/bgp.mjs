@@ -6,6 +6,10 @@
 //   - k8ops: every parser over every text (50 × /v1/bgp/peers, 200 × /v1/bgp/routes,
 //     2 × gobgp -j neighbor + global rib, 2 × birdc show protocols all + show route +
 //     show status) and the model joining the 200 rows — median of N runs after a warm-up;
+//     then the same with the kube API's BGP configuration in the store (50
+//     CiliumBGPNodeConfigs, the PeerConfig, Advertisement and ClusterConfig fixtures, 500
+//     Services of which 2 LoadBalancers are selected), which the model joins per row
+//     (features/bgp/crds.ts); the kube objects are parsed once, as the watches do on events;
 //   - beside it, what a user would otherwise run: `jq` over one router's `gobgp -j neighbor`
 //     (one whole process: neighbor, state, received), and the floor of any JS approach:
 //     JSON.parse of the same JSON texts with a loop over the peers.
@@ -30,6 +34,11 @@ const { parseBirdProtocols, parseBirdRoutes, parseBirdStatus, birdAgeMs } = awai
   'src/features/bgp/parse/bird.js',
 );
 const { buildBgpModel } = await load('src/features/bgp/model.js');
+const { parseBgpNodeConfig } = await load('src/kube/parse/bgp.js');
+const { parseBgpPeerConfig, parseBgpAdvertisement, parseBgpClusterConfig } = await load(
+  'src/kube/parse/bgp-config.js',
+);
+const { parseServiceVips } = await load('src/kube/parse/service.js');
 
 const NOW = Date.UTC(2026, 11, 6, 4, 0, 0);
 const nodeAddr = (i) => `10.200.${Math.floor(i / 250)}.${(i % 250) + 1}`;
@@ -116,8 +125,51 @@ const inventory = {
   addons: {},
 };
 
+// --- the kube API's BGP configuration (test/fixtures/kube), per node and router ---
+const KFIX = join(ROOT, 'test', 'fixtures', 'kube');
+const kfx = (n) => JSON.parse(readFileSync(join(KFIX, n), 'utf8'));
+const nodeConfigs = inventory.nodes.map((n) => {
+  const o = kfx('ciliumbgpnodeconfig-v2.json');
+  o.metadata.name = n.name;
+  o.spec.bgpInstances[0].peers = ROUTERS.map((r) => ({
+    name: r.name,
+    peerAddress: r.addr,
+    peerASN: 65000,
+    peerConfigRef: { name: 'cilium-peer' },
+  }));
+  return parseBgpNodeConfig(o);
+});
+const services = Array.from({ length: 500 }, (_, i) => {
+  const o = kfx('service-loadbalancer.json');
+  o.metadata.name = `svc-${i}`;
+  o.spec.clusterIP = o.spec.clusterIPs[0] = `10.96.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+  if (i < VIPS.length) o.status.loadBalancer.ingress[0].ip = VIPS[i].replace('/32', '');
+  else {
+    o.spec.type = 'ClusterIP';
+    o.status = {};
+    delete o.metadata.labels.bgp;
+  }
+  return parseServiceVips(o);
+});
+const kubeStore = {
+  'kube.bgp': { apiVersion: 'cilium.io/v2', nodes: nodeConfigs },
+  'kube.bgp-peer-configs': {
+    apiVersion: 'cilium.io/v2',
+    items: [parseBgpPeerConfig(kfx('ciliumbgppeerconfig-v2.json'))],
+  },
+  'kube.bgp-advertisements': {
+    apiVersion: 'cilium.io/v2',
+    items: [parseBgpAdvertisement(kfx('ciliumbgpadvertisement-v2.json'))],
+  },
+  'kube.bgp-cluster-configs': {
+    apiVersion: 'cilium.io/v2',
+    items: [parseBgpClusterConfig(kfx('ciliumbgpclusterconfig-v2.json'))],
+  },
+  'kube.services': services,
+};
+
 // --- k8ops: parse everything, then the model ---
-function refresh() {
+function refresh(withKube = false) {
   const cilium = new Map();
   for (const n of inventory.nodes) {
     const peers = parseCiliumPeers(ciliumPeers, NOW);
@@ -164,7 +216,9 @@ function refresh() {
           ? snap(routers)
           : source === 'reach'
             ? snap({ rttMs: 1, route: 'direct' })
-            : { stale: false, loading: false },
+            : withKube && source in kubeStore
+              ? snap(kubeStore[source])
+              : { stale: false, loading: false },
   });
 }
 
@@ -176,12 +230,24 @@ if (check.rows.length !== NODES * ROUTERS.length || established !== NODES * ROUT
   );
   process.exit(1);
 }
+const withKube = refresh(true);
+const configured = withKube.rows.filter(
+  (r) => r.config?.state === 'found' && r.config.loadBalancerVips && r.problems.length === 0,
+).length;
+if (configured !== NODES * ROUTERS.length) {
+  console.error(`bench kube inputs did not join: ${configured} rows with a clean configuration`);
+  process.exit(1);
+}
 for (let i = 0; i < 5; i++) refresh();
 const times = [];
+const kubeTimes = [];
 for (let i = 0; i < RUNS; i++) {
-  const t0 = performance.now();
+  let t0 = performance.now();
   refresh();
   times.push(performance.now() - t0);
+  t0 = performance.now();
+  refresh(true);
+  kubeTimes.push(performance.now() - t0);
 }
 
 // --- baselines ---
@@ -225,6 +291,7 @@ console.log(
   `BGP: ${NODES} nodes × ${ROUTERS.length} sessions (${check.rows.length} rows), median of ${RUNS}`,
 );
 console.log(`  k8ops parse every source + model (goal < 100 ms)      ${ms(median(times))}`);
+console.log(`  the same, the model joining the kube configuration     ${ms(median(kubeTimes))}`);
 console.log(`  baseline: JSON.parse + loop over the same JSON texts   ${ms(median(jsTimes))}`);
 console.log(
   `  baseline: jq over ONE router's gobgp -j neighbor (1 process) ${jqTimes.length ? ms(median(jqTimes)) : jqNote}`,

@@ -141,6 +141,48 @@ function serviceLabels(s: KubeServiceVips): Record<string, string> {
   };
 }
 
+/**
+ * Derived values of the (immutable) kube sections, computed once per section value and
+ * shared by every row: the model joins the same objects for each of its sessions.
+ */
+const selectedCache = new WeakMap<
+  readonly KubeServiceVips[],
+  { labels: Array<Record<string, string>>; bySelector: WeakMap<object, KubeServiceVips[]> }
+>();
+
+/** The Services `entry`'s selector matches (none without a selector). */
+function selectedServices(
+  services: readonly KubeServiceVips[],
+  entry: BgpAdvertisementObject['advertisements'][number],
+): KubeServiceVips[] {
+  let c = selectedCache.get(services);
+  if (!c) {
+    c = { labels: services.map(serviceLabels), bySelector: new WeakMap() };
+    selectedCache.set(services, c);
+  }
+  const sel = entry.selector;
+  if (!sel) return [];
+  let hit = c.bySelector.get(sel);
+  if (!hit) {
+    const labels = c.labels;
+    hit = services.filter((_, i) => selectorMatches(sel, labels[i]!));
+    c.bySelector.set(sel, hit);
+  }
+  return hit;
+}
+
+const nodeIndex = new WeakMap<BgpNodeConfigs, Map<string, BgpNodeConfigs['nodes'][number]>>();
+
+function nodeConfigOf(v: BgpNodeConfigs | undefined, node: string) {
+  if (!v) return undefined;
+  let m = nodeIndex.get(v);
+  if (!m) {
+    m = new Map(v.nodes.map((n) => [n.node, n]));
+    nodeIndex.set(v, m);
+  }
+  return m.get(node);
+}
+
 const hostRoute = (ip: string): string => `${ip}/${isIP(ip) === 6 ? 128 : 32}`;
 const familyOf = (ip: string): string => (isIP(ip) === 6 ? 'ipv6' : 'ipv4');
 const sortUniq = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
@@ -153,7 +195,7 @@ function tie(
 ):
   | { from: string; instance?: string; peer?: string; ref?: string; ambiguous?: string[] }
   | undefined {
-  const nc = k.nodeConfigs.value?.nodes.find((n) => n.node === node);
+  const nc = nodeConfigOf(k.nodeConfigs.value, node);
   const sp = nc?.specPeers?.find((p) => p.peerAddress === peerAddress);
   if (sp)
     return {
@@ -318,9 +360,7 @@ function families(k: BgpKubeInputs, pc: BgpPeerConfig, view: BgpPeerConfigView):
         if (e.localPreference !== undefined) av.localPreference = e.localPreference;
         if (e.advertisementType === 'Service' && services) {
           const picked = sortUniq(
-            services
-              .filter((s) => selectorMatches(e.selector, serviceLabels(s)))
-              .map((s) => `${s.namespace}/${s.name}`),
+            selectedServices(services, e).map((s) => `${s.namespace}/${s.name}`),
           );
           av.services = picked.slice(0, MAX_NAMED_SERVICES);
           if (picked.length > MAX_NAMED_SERVICES)
@@ -347,9 +387,7 @@ function serviceEntries(
         if (e.advertisementType !== 'Service' || !e.selector) continue;
         out.push({
           addresses: e.addresses,
-          services: (k.services.value ?? []).filter((s) =>
-            selectorMatches(e.selector, serviceLabels(s)),
-          ),
+          services: k.services.value ? selectedServices(k.services.value, e) : [],
           aggregated:
             (afi === 'ipv4' ? e.aggregationLengthIPv4 : e.aggregationLengthIPv6) !== undefined,
         });
