@@ -2,8 +2,10 @@
  * The BGP model: both sides of every session on one row — Cilium's (per node, from the
  * agent) and the upstream router's (gobgp or BIRD over SSH) — joined by addresses: a
  * router session's neighbor is a node address, and its local address is the peer address
- * Cilium dials. Disagreements are flagged per row. Pure (time passed in); the pane and
- * `k8ops bgp --json` share it.
+ * Cilium dials. Disagreements are flagged per row, and each row carries the kube API's
+ * configuration of its peer (CiliumBGPPeerConfig, the advertisements and Services that
+ * apply: crds.ts) with its findings. Pure (time passed in); the pane and `k8ops bgp --json`
+ * share it.
  */
 import type {
   BgpAdvertisementObject,

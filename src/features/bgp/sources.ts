@@ -7,7 +7,10 @@
  *   `gobgp -j neighbor` + `gobgp -j global rib`, or `birdc show protocols all` +
  *   `show route` + `show status`. Each router has its own deadline; one that does not
  *   answer is `timedOut` (a frozen daemon), not "down", and never holds up the others.
- * CiliumBGPNodeConfig status comes from the kube watch (`kube.bgp`), read by the model.
+ * CiliumBGPNodeConfig status and the BGP configuration kinds (PeerConfig, Advertisement,
+ * ClusterConfig) and Services come from the kube watches (`kube.bgp`,
+ * `kube.bgp-peer-configs`, `kube.bgp-advertisements`, `kube.bgp-cluster-configs`,
+ * `kube.services`), read by the model.
  */
 import type { BgpRouter, NodeSpec } from '../../config/types.js';
 import type { NodeAgent } from '../../nodes/agent.js';
