@@ -19,7 +19,6 @@ import { type Theme, useTheme } from '../../theme.js';
 import type { RotationDerived, RotationUi } from './bindings.js';
 import {
   axisLine,
-  type Cell,
   LEGEND,
   MARK,
   type TimelineRow,
@@ -55,42 +54,42 @@ const toneColor = (t: Theme, tone: Tone): string | undefined =>
 const iso = (t: number): string => `${new Date(t).toISOString().slice(5, 16).replace('T', ' ')}Z`;
 const dur = (ms: number): string => formatCountdownCoarse(ms);
 
-/** One timeline row: runs of cells of one tone. */
-const TrackRow = memo(function TrackRow({
-  row,
-  selected,
-  labelWidth,
-}: {
-  row: TimelineRow;
-  selected: boolean;
-  labelWidth: number;
-}) {
-  const theme = useTheme();
-  const runs: { text: string; tone: Tone }[] = [];
-  for (const c of row.cells as Cell[]) {
-    const last = runs[runs.length - 1];
-    if (last && last.tone === c.tone) last.text += c.ch;
-    else runs.push({ text: c.ch, tone: c.tone });
-  }
-  const label =
-    row.label.length > labelWidth ? `${row.label.slice(0, labelWidth - 1)}…` : row.label;
-  return (
-    <Box height={1}>
-      <Text wrap="truncate">
-        <Text color={selected ? theme.accent : undefined} bold={selected} inverse={selected}>
-          {`${selected ? '>' : ' '}${label.padEnd(labelWidth)}`}
-        </Text>
-        <Text color={row.kind === 'intermediate' ? theme.dim : undefined}> </Text>
-        {runs.map((r, i) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: runs are positional
-          <Text key={i} color={toneColor(theme, r.tone)}>
-            {r.text}
+/**
+ * One timeline row: runs of cells of one tone. Compared by signature, so a `+` that moves
+ * no marker of this row across a column re-renders nothing here.
+ */
+const TrackRow = memo(
+  function TrackRow({
+    row,
+    selected,
+    labelWidth,
+  }: {
+    row: TimelineRow;
+    selected: boolean;
+    labelWidth: number;
+  }) {
+    const theme = useTheme();
+    const label =
+      row.label.length > labelWidth ? `${row.label.slice(0, labelWidth - 1)}…` : row.label;
+    return (
+      <Box height={1}>
+        <Text wrap="truncate">
+          <Text color={selected ? theme.accent : undefined} bold={selected} inverse={selected}>
+            {`${selected ? '>' : ' '}${label.padEnd(labelWidth)}`}
           </Text>
-        ))}
-      </Text>
-    </Box>
-  );
-});
+          <Text color={row.kind === 'intermediate' ? theme.dim : undefined}> </Text>
+          {row.runs.map((r, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: runs are positional
+            <Text key={i} color={toneColor(theme, r.tone)}>
+              {r.text}
+            </Text>
+          ))}
+        </Text>
+      </Box>
+    );
+  },
+  (a, b) => a.row.sig === b.row.sig && a.selected === b.selected && a.labelWidth === b.labelWidth,
+);
 
 /** The timeline: axis and rows, from the schedule at the hour (not the second). */
 const Timeline = memo(function Timeline({
