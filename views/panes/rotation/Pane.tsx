@@ -7,7 +7,7 @@
  * from the hour, so it is redrawn when the schedule or the hour changes, not every second.
  */
 import { Box, Text } from 'ink';
-import { memo, useMemo } from 'react';
+import { memo, type ReactNode, useMemo } from 'react';
 import type { RotationModel } from '../../../src/features/rotation/model.js';
 import type { NodeSchedule, Schedule } from '../../../src/features/rotation/plan.js';
 import { formatCountdownCoarse } from '../../../src/pki/expiry.js';
@@ -19,8 +19,10 @@ import { type Theme, useTheme } from '../../theme.js';
 import type { RotationDerived, RotationUi } from './bindings.js';
 import {
   axisLine,
+  gridRuns,
   LEGEND,
   MARK,
+  type Run,
   type TimelineRow,
   type Tone,
   timelineKeys,
@@ -55,41 +57,71 @@ const iso = (t: number): string => `${new Date(t).toISOString().slice(5, 16).rep
 const dur = (ms: number): string => formatCountdownCoarse(ms);
 
 /**
- * One timeline row: runs of cells of one tone. Compared by signature, so a `+` that moves
- * no marker of this row across a column re-renders nothing here.
+ * One timeline row: the label, the empty grid (the same string on every row: Ink tokenises
+ * each distinct string once per frame) and the row's marks drawn over it. Compared by
+ * signature, so a `+` that moves no marker of this row across a column re-renders nothing.
  */
 const TrackRow = memo(
   function TrackRow({
     row,
+    grid,
     selected,
     labelWidth,
+    cols,
   }: {
     row: TimelineRow;
+    grid: ReactNode;
     selected: boolean;
     labelWidth: number;
+    cols: number;
   }) {
     const theme = useTheme();
     const label =
       row.label.length > labelWidth ? `${row.label.slice(0, labelWidth - 1)}…` : row.label;
     return (
       <Box height={1}>
-        <Text wrap="truncate">
-          <Text color={selected ? theme.accent : undefined} bold={selected} inverse={selected}>
-            {`${selected ? '>' : ' '}${label.padEnd(labelWidth)}`}
-          </Text>
-          <Text color={row.kind === 'intermediate' ? theme.dim : undefined}> </Text>
-          {row.runs.map((r, i) => (
-            // biome-ignore lint/suspicious/noArrayIndexKey: runs are positional
-            <Text key={i} color={toneColor(theme, r.tone)}>
-              {r.text}
+        <Box width={labelWidth + 2} flexShrink={0}>
+          <Text wrap="truncate">
+            <Text color={selected ? theme.accent : undefined} bold={selected} inverse={selected}>
+              {`${selected ? '>' : ' '}${label.padEnd(labelWidth)}`}
             </Text>
+          </Text>
+        </Box>
+        <Box width={cols} height={1}>
+          {grid}
+          {row.marks.map((m) => (
+            <Box key={m.col} position="absolute" left={m.col} height={1}>
+              <Text color={toneColor(theme, m.tone)} wrap="truncate">
+                {m.text}
+              </Text>
+            </Box>
           ))}
-        </Text>
+        </Box>
       </Box>
     );
   },
-  (a, b) => a.row.sig === b.row.sig && a.selected === b.selected && a.labelWidth === b.labelWidth,
+  (a, b) =>
+    a.row.sig === b.row.sig &&
+    a.grid === b.grid &&
+    a.selected === b.selected &&
+    a.labelWidth === b.labelWidth &&
+    a.cols === b.cols,
 );
+
+/** The empty grid, one styled line (every row draws this same element). */
+function Grid({ runs }: { runs: readonly Run[] }) {
+  const theme = useTheme();
+  return (
+    <Text wrap="truncate">
+      {runs.map((r, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: runs are positional
+        <Text key={i} color={toneColor(theme, r.tone)}>
+          {r.text}
+        </Text>
+      ))}
+    </Text>
+  );
+}
 
 /** The timeline: axis and rows, from the schedule at the hour (not the second). */
 const Timeline = memo(function Timeline({
@@ -119,6 +151,7 @@ const Timeline = memo(function Timeline({
   const start = windowStart(sel, keys.length, body);
   const visibleKeys = useMemo(() => keys.slice(start, start + body), [keys, start, body]);
   const visible = useMemo(() => timelineRows(schedule, visibleKeys, w), [schedule, visibleKeys, w]);
+  const grid = useMemo(() => <Grid runs={gridRuns(w)} />, [w]);
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Box height={1}>
@@ -130,8 +163,10 @@ const Timeline = memo(function Timeline({
         <TrackRow
           key={r.key}
           row={r}
+          grid={grid}
           selected={r.key === `node:${selected}`}
           labelWidth={labelWidth}
+          cols={cols}
         />
       ))}
     </Box>

@@ -12,13 +12,21 @@ export interface Run {
   text: string;
   tone: Tone;
 }
+/** Marks drawn over the grid: a stretch of cells of one tone from column `col`. */
+export interface Mark extends Run {
+  col: number;
+}
 export interface TimelineRow {
   key: string;
   label: string;
   kind: 'node' | 'intermediate';
-  /** The track as runs of one tone, left to right (`cols` characters in all). */
-  runs: Run[];
-  /** Label, kind and runs as one string: equal signatures draw the same row. */
+  /**
+   * Where the track differs from the empty grid (gridRuns): every row draws the same grid
+   * string, then its few marks over it, so a frame costs Ink the grid once, not a
+   * 180-character line per row (Ink tokenises every distinct string of every frame).
+   */
+  marks: Mark[];
+  /** Label, kind and marks as one string: equal signatures draw the same row. */
   sig: string;
 }
 
@@ -126,7 +134,7 @@ function blank(w: Window): Track {
   return { chs: chs.slice(), tones: tones.slice() };
 }
 
-/** The track as runs of one tone. */
+/** A track as runs of one tone. */
 function runsOf(track: Track): Run[] {
   const runs: Run[] = [];
   let start = 0;
@@ -138,11 +146,36 @@ function runsOf(track: Track): Run[] {
   return runs;
 }
 
-function row(key: string, label: string, kind: TimelineRow['kind'], track: Track): TimelineRow {
-  const runs = runsOf(track);
+/** The empty grid of `w` as runs (the same for every row). */
+export function gridRuns(w: Window): Run[] {
+  return runsOf(blank(w));
+}
+
+/** Where `track` differs from the empty grid, as marks. */
+function marksOf(track: Track, grid: Track): Mark[] {
+  const marks: Mark[] = [];
+  const differs = (c: number) => track.chs[c] !== grid.chs[c] || track.tones[c] !== grid.tones[c];
+  for (let c = 0; c < track.chs.length; c++) {
+    if (!differs(c)) continue;
+    let e = c + 1;
+    while (e < track.chs.length && differs(e) && track.tones[e] === track.tones[c]) e++;
+    marks.push({ col: c, text: track.chs.slice(c, e).join(''), tone: track.tones[c]! });
+    c = e - 1;
+  }
+  return marks;
+}
+
+function row(
+  key: string,
+  label: string,
+  kind: TimelineRow['kind'],
+  track: Track,
+  grid: Track,
+): TimelineRow {
+  const marks = marksOf(track, grid);
   let sig = `${kind}\u0000${label}`;
-  for (const r of runs) sig += `\u0000${r.tone}\u0000${r.text}`;
-  return { key, label, kind, runs, sig };
+  for (const m of marks) sig += `\u0000${m.col}\u0000${m.tone}\u0000${m.text}`;
+  return { key, label, kind, marks, sig };
 }
 
 /** The row keys in display order: nodes (as given), then the current intermediates. */
@@ -157,6 +190,7 @@ export function timelineKeys(s: Schedule, nodes: readonly string[]): string[] {
 export function timelineRows(s: Schedule, keys: readonly string[], w: Window): TimelineRow[] {
   const rows: TimelineRow[] = [];
   const show = new Set(keys);
+  const grid = blank(w);
   const conflictAt = new Map<string, number[]>();
   for (const c of s.conflicts) {
     const list = conflictAt.get(c.subject) ?? [];
@@ -174,7 +208,7 @@ export function timelineRows(s: Schedule, keys: readonly string[], w: Window): T
     for (const e of n.events)
       put(track, w, e.at, MARK.rotation, e.overdue ? 'warn' : n.controlPlane ? 'accent' : 'ok');
     for (const t of conflictAt.get(n.name) ?? []) put(track, w, t, MARK.conflict, 'bad');
-    rows.push(row(`node:${n.name}`, n.name, 'node', track));
+    rows.push(row(`node:${n.name}`, n.name, 'node', track, grid));
   }
   for (const c of s.intermediates) {
     if (c.superseded || !show.has(`ca:${c.fingerprint}`)) continue;
@@ -183,7 +217,7 @@ export function timelineRows(s: Schedule, keys: readonly string[], w: Window): T
     put(track, w, c.bundleByMs, MARK.bundle, 'accent');
     put(track, w, c.dueMs, MARK.due, 'warn');
     for (const t of conflictAt.get(c.cn) ?? []) put(track, w, t, MARK.conflict, 'bad');
-    rows.push(row(`ca:${c.fingerprint}`, c.cn, 'intermediate', track));
+    rows.push(row(`ca:${c.fingerprint}`, c.cn, 'intermediate', track, grid));
   }
   return rows;
 }
