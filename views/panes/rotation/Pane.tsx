@@ -3,7 +3,7 @@
  * intermediate, a marker at each scheduled rotation, a "now" line), then the selected
  * node's plan in detail (which certificates, which units restart in what order, the health
  * gate) and the conflicts. The preview's settings come from the keys (+/-, [/]); it is
- * labelled "preview only" because nothing is saved. The timeline is bucketed per column
+ * labelled "preview only" until `w` saves it into the inventory file. The timeline is bucketed per column
  * from the hour, so it is redrawn when the schedule or the hour changes, not every second.
  */
 import { Box, Text } from 'ink';
@@ -306,7 +306,7 @@ export function RotationPane({ model, derived, clock, width, height }: RotationP
       <Box height={1} overflow="hidden">
         <Text wrap="truncate">
           <Text color={theme.warn} bold>
-            PREVIEW ONLY, not saved
+            {derived.changed ? 'PREVIEW ONLY, not saved (w saves)' : 'PREVIEW ONLY, not saved'}
           </Text>
           <Text color={conflicts.length ? theme.bad : theme.ok}>
             {conflicts.length
