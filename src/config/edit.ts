@@ -40,7 +40,7 @@ export interface RotationChange {
   fromText: string | undefined;
   /** The value the inventory had (ms, or `auto`). */
   from: number | 'auto';
-  /** What is written. */
+  /** What is written (with the quotes the file's value had). */
   toText: string;
   to: number | 'auto';
   /** The key is added (it was absent), not replaced. */
@@ -224,7 +224,7 @@ function editUnsafe(
               before.inventory.rotation,
               w.key,
               isNull ? undefined : old,
-              toText,
+              quoted,
               w.to,
               isNull,
             ),

@@ -34,6 +34,7 @@ function editOf(options: Readonly<Record<string, unknown>> | undefined): Rotatio
 }
 
 const show = (v: number | 'auto'): string => (v === 'auto' ? 'auto' : formatDuration(v));
+const unquote = (t: string): string => t.replace(/^(["'])(.*)\1$/, '$2');
 
 export const rotationSettingsAction: ActionFactory = {
   action: 'rotation-settings',
@@ -59,13 +60,14 @@ export const rotationSettingsAction: ActionFactory = {
       `write ${source}${plan.target !== source ? ` (→ ${plan.target})` : ''}:`,
       ...plan.changes.map(
         (c) =>
-          `  rotation.${c.key}: ${c.fromText ?? `(not set: ${show(c.from)})`} → ${c.toText}${c.added ? '  (added)' : ''}`,
+          `  rotation.${c.key}: ${c.fromText ?? `(not set: ${show(c.from)})`} → ${c.toText}${c.added ? ' (added)' : ''}`,
       ),
-      'only these values change; every other byte of the file stays (comments, order, quoting)',
-      `atomically: a temporary file beside it (mode 0${plan.mode.toString(8)}), then renamed over it,`,
-      '  and only if the file is still as k8ops loaded it',
-      "the console's schedule follows at once; the node timers follow after a rebuild with",
-      `  k8ops.nodeTools.rotation.spreadSeconds = ${Math.floor(r.spreadMs / 1000)}, renewBeforeSeconds = ${r.renewBeforeMs === undefined ? 'null' : Math.floor(r.renewBeforeMs / 1000)}`,
+      'nothing else in the file changes (comments, order, quoting stay)',
+      `atomic: a temporary file beside it (mode 0${plan.mode.toString(8)}), renamed over it,`,
+      '  only if the file is still as k8ops loaded it',
+      'the console follows at once; the node timers after a rebuild with',
+      `  k8ops.nodeTools.rotation.spreadSeconds = ${Math.floor(r.spreadMs / 1000)};`,
+      `  k8ops.nodeTools.rotation.renewBeforeSeconds = ${r.renewBeforeMs === undefined ? 'null' : Math.floor(r.renewBeforeMs / 1000)};`,
       ...plan.warnings.map((w) => `warning: ${w.path ? `${w.path}: ` : ''}${w.message}`),
     ];
     const changes = plan.changes.map((c) => ({
@@ -75,7 +77,7 @@ export const rotationSettingsAction: ActionFactory = {
     }));
     const spec: JobSpec = {
       action: 'rotation-settings',
-      title: `save rotation settings to ${file} (${plan.changes.map((c) => `${c.key} ${c.toText}`).join(', ')})`,
+      title: `save rotation settings to ${file} (${plan.changes.map((c) => `${c.key} ${unquote(c.toText)}`).join(', ')})`,
       targets: [source],
       plan: { file: source, changes },
       async run(ctx) {

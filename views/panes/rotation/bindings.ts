@@ -151,7 +151,7 @@ export const rotationBindings: readonly RotationBinding[] = [
   },
   {
     keys: ['w'],
-    help: "save the preview's spread and renew-before into the inventory file (old → new, typed confirmation; comments and formatting stay)",
+    help: 'save the preview into the inventory file (shows old → new; type save to confirm)',
     hint: 'save',
     when: (s) => s.spreadMs !== undefined || s.renewBeforeMs !== undefined,
     reduce: (s, { derived }) => [
