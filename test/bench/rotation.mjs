@@ -167,12 +167,16 @@ const planCold = () => {
   return { s, events: allEvents(s).length };
 };
 for (let i = 0; i < 3; i++) planCold();
+const cpuMs = (c) => (c.user + c.system) / 1000;
 const planTimes = [];
+const planCpu = [];
 let full;
 for (let i = 0; i < RUNS; i++) {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   full = planCold();
   planTimes.push(performance.now() - t0);
+  planCpu.push(cpuMs(process.cpuUsage(c0)));
 }
 
 // 2. The preview's re-plan after `+`: the reducer and the pane's derive, same input.
@@ -189,14 +193,19 @@ const plus = rotationBindings.find((b) => b.keys.includes('+'));
 let ui = {};
 let derived = deriveRotation(model, ui, env);
 const deriveTimes = [];
+const deriveCpu = [];
 for (let i = 0; i < RUNS + 3; i++) {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   [ui] = plus.reduce(ui, { derived, env }, { input: '+', key: {} });
   derived = deriveRotation(model, ui, env);
   // What the pane reads of it: the conflicts and the events of the rows on screen.
   void derived.schedule.conflicts.length;
   for (const n of derived.schedule.nodes.slice(0, env.height)) void n.events;
-  if (i >= 3) deriveTimes.push(performance.now() - t0);
+  if (i >= 3) {
+    deriveTimes.push(performance.now() - t0);
+    deriveCpu.push(cpuMs(process.cpuUsage(c0)));
+  }
 }
 
 // 3. The console: keys on stdin, frames on stdout.
@@ -339,34 +348,17 @@ const plainRun = await presses(plain.press, 'x', RUNS);
 plain.unmount();
 
 const fmt = (ms) => `${ms.toFixed(1)} ms`;
+const row = (what, wall, cpu) => [what, fmt(median(wall)), fmt(p90(wall)), fmt(median(cpu))];
 const rows = [
-  ['measure', 'median', 'p90'],
-  [
-    `plan the schedule from scratch (every leaf and timer run built)`,
-    fmt(median(planTimes)),
-    fmt(p90(planTimes)),
-  ],
-  [
-    'after `+`: reducer + derive (the preview re-planned)',
-    fmt(median(deriveTimes)),
-    fmt(p90(deriveTimes)),
-  ],
-  [
-    `after \`+\`: key → frame on stdout, the console at ${COLS}×${ROWS} (wall)`,
-    fmt(median(consoleRun.wall)),
-    fmt(p90(consoleRun.wall)),
-  ],
-  [
-    '  the same span, CPU time of the process',
-    fmt(median(consoleRun.cpu)),
-    fmt(p90(consoleRun.cpu)),
-  ],
-  [
-    `floor: key → frame, a plain ${COLS}×${ROWS} Ink frame, 1 char changed (wall)`,
-    fmt(median(plainRun.wall)),
-    fmt(p90(plainRun.wall)),
-  ],
-  ['  the same span, CPU time of the process', fmt(median(plainRun.cpu)), fmt(p90(plainRun.cpu))],
+  ['measure', 'wall, median', 'wall, p90', 'CPU, median'],
+  row('plan the schedule from scratch (every leaf and timer run built)', planTimes, planCpu),
+  row('after `+`: reducer + derive (the preview re-planned)', deriveTimes, deriveCpu),
+  row(
+    `after \`+\`: key → frame on stdout, the console at ${COLS}×${ROWS}`,
+    consoleRun.wall,
+    consoleRun.cpu,
+  ),
+  row(`floor: key → frame, a plain ${COLS}×${ROWS} Ink frame`, plainRun.wall, plainRun.cpu),
 ];
 console.log(
   `Rotation: ${NODES} nodes × ${CERTS} certificates (${leaves} leaves, ${full.events} timer runs, ${full.s.conflicts.length} conflicts), median of ${RUNS}, node ${process.version}`,
