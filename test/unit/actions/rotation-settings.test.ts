@@ -32,8 +32,8 @@ nodes:
 `;
 
 let n = 0;
-async function liveSession(readOnly = false) {
-  const dir = join(root, `s${n++}`);
+async function liveSession(readOnly = false, name = `s${n++}`) {
+  const dir = join(root, name);
   const file = join(dir, 'k8ops.yaml');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -144,6 +144,33 @@ describe('rotation-settings', () => {
         options: { spreadMs: 2 * H },
       });
       expect(!again.ok && again.message).toMatch(/changed on disk since k8ops loaded it/);
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('a hostile file name reaches the confirmation and the job escaped', async () => {
+    const { session, file } = await liveSession(false, 'evil\u001b[2J\u0007\u202Edir');
+    try {
+      const p = await session.jobs.prepare({
+        action: 'rotation-settings',
+        targets: [],
+        options: { spreadMs: 2 * H },
+      });
+      if (!p.ok) throw new Error(p.message);
+      const shown = [p.job.title, ...p.job.planText].join('\n');
+      expect(shown).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u202e]/);
+      expect(shown).toContain('spreadSeconds = 7200;');
+      const r = await session.jobs.run({
+        action: 'rotation-settings',
+        targets: [],
+        options: { spreadMs: 3 * H },
+      });
+      if (!r.ok) throw new Error(r.message);
+      const done = await r.done;
+      expect(done.state).toBe('ok');
+      expect(JSON.stringify(done)).not.toMatch(/\\u001b|\\u0007|\u202e/);
+      expect(readFileSync(file, 'utf8')).toContain('  spread: 3h\n');
     } finally {
       await session.close();
     }
