@@ -148,6 +148,16 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
       queueMicrotask(() =>
         r.ok ? say(`started ${r.title} (8: Jobs)`, 'info') : say(r.message, 'error'),
       );
+      // Its end is said too (a short job, such as saving settings, ends before a look at 8).
+      if (r.ok)
+        void session.jobs
+          .handle(r.id)
+          ?.done.then((rec) =>
+            say(
+              `${rec.title}: ${rec.state}${rec.error ? ` (${rec.error})` : ''}`,
+              rec.state === 'ok' ? 'info' : 'error',
+            ),
+          );
     }
     if (effect.kind === 'discard-job') session.jobs.discard(effect.token);
     if (effect.kind === 'job-log') {

@@ -5,9 +5,14 @@
  */
 import { demoNoopAction } from './demo-noop/index.js';
 import { rotateAction } from './rotate/prepare.js';
+import { rotationSettingsAction } from './rotation-settings/index.js';
 import type { ActionFactory, JobAction } from './types.js';
 
-export const ACTIONS: readonly ActionFactory[] = [demoNoopAction, rotateAction];
+export const ACTIONS: readonly ActionFactory[] = [
+  demoNoopAction,
+  rotateAction,
+  rotationSettingsAction,
+];
 
 export const actionByName = (name: string): ActionFactory | undefined =>
   ACTIONS.find((a) => a.action === (name as JobAction));

@@ -5,11 +5,14 @@
  * XDG state dir (the Jobs pane and `k8ops audit` read them) and appends the audit log.
  * An action never writes to the terminal itself.
  */
-import type { Inventory } from '../config/types.js';
+import type { Inventory, RotationSettings } from '../config/types.js';
 import type { NodeAgent } from '../nodes/agent.js';
 
-/** `demo-noop`: a harmless action that only reads (src/actions/demo-noop), for the demo and tests. */
-export type JobAction = 'rotate' | 'rebuild' | 'addon-sync' | 'demo-noop';
+/**
+ * `demo-noop`: a harmless action that only reads (src/actions/demo-noop), for the demo and
+ * tests; `rotation-settings`: the Rotation pane's preview saved into the inventory file.
+ */
+export type JobAction = 'rotate' | 'rebuild' | 'addon-sync' | 'demo-noop' | 'rotation-settings';
 
 export type StepState = 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
 export type JobState = 'queued' | 'running' | 'ok' | 'failed' | 'cancelled' | 'interrupted';
@@ -70,6 +73,11 @@ export interface ActionDeps {
   hasKube?: boolean;
   /** The node's Ready condition from the kube watches; undefined when not known. */
   nodeReady?(name: string): Promise<boolean | undefined>;
+  /**
+   * The inventory file was rewritten with these rotation settings (`rotation-settings`):
+   * the session takes them over, so the console shows what the file now says.
+   */
+  inventoryChanged?(next: { rotation: RotationSettings; sourceDigest: string }): void;
 }
 
 /**

@@ -7,6 +7,7 @@
  * file read.
  */
 
+import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -49,9 +50,9 @@ export async function loadInventory(path: string, options: LoadOptions = {}): Pr
     ok: false,
     errors: [{ file: path, line: 0, column: 0, path: '', message }],
   });
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readBounded(path);
+    bytes = await readBounded(path);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') return fileIssue('no such file');
@@ -61,10 +62,18 @@ export async function loadInventory(path: string, options: LoadOptions = {}): Pr
     if (err.code === 'EFBIG') return fileIssue(err.message);
     return fileIssue(`cannot read: ${err.message}`);
   }
-  return parseInventory(text, path, options);
+  const r = parseInventory(bytes.toString('utf8'), path, options);
+  // What was loaded, to tell later whether the file changed since (src/config/save.ts).
+  if (r.ok) r.inventory.sourceDigest = inventoryDigest(bytes);
+  return r;
 }
 
-async function readBounded(path: string): Promise<string> {
+/** SHA-256 of an inventory file's bytes, hex. */
+export const inventoryDigest = (bytes: Uint8Array): string =>
+  createHash('sha256').update(bytes).digest('hex');
+
+/** The file's bytes, at most MAX_INVENTORY_BYTES (EFBIG past that; EISDIR for a directory). */
+export async function readBounded(path: string): Promise<Buffer> {
   const fh = await open(path, 'r');
   try {
     if ((await fh.stat()).isDirectory()) {
@@ -85,7 +94,7 @@ async function readBounded(path: string): Promise<string> {
       }
       chunks.push(buf.subarray(0, bytesRead));
     }
-    return Buffer.concat(chunks).toString('utf8');
+    return Buffer.concat(chunks);
   } finally {
     await fh.close();
   }

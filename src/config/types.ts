@@ -111,6 +111,11 @@ export interface RebuildSettings {
 export interface Inventory {
   /** Absolute path of the file this came from (or `<demo>`). */
   source: string;
+  /**
+   * SHA-256 (hex) of the file's bytes as loaded (loadInventory), to refuse writing over a
+   * file that changed since; absent for an inventory not read from a file.
+   */
+  sourceDigest?: string;
   cluster: string;
   nodes: NodeSpec[];
   ssh: SshDefaults;

@@ -63,7 +63,7 @@ export interface SessionJobsOptions {
 }
 
 export const readOnlyRefusal = (request: ActionRequest): string =>
-  `read-only session (--read-only): ${request.action} ${request.targets.map(visible).join(' ')} refused; nothing was started`;
+  `read-only session (--read-only): ${[request.action, ...request.targets.map(visible)].join(' ')} refused; nothing was started`;
 
 export function createSessionJobs(opts: SessionJobsOptions): SessionJobs {
   const store = new JobStore({ stateDir: opts.stateDir, ...(opts.now ? { now: opts.now } : {}) });

@@ -13,7 +13,7 @@ import type { NodeAgent } from '../nodes/agent.js';
 import { type Clock, createClock } from '../store/clock.js';
 import { RefreshScheduler, Store } from '../store/index.js';
 import { visibleDeep } from '../store/sanitise.js';
-import { CLUSTER_SCOPE, type SourceError } from '../store/types.js';
+import { CLUSTER_SCOPE, INVENTORY_SOURCE, type SourceError } from '../store/types.js';
 import { createSessionJobs, type SessionJobs } from './jobs.js';
 
 export type SessionMode = 'demo' | 'live';
@@ -156,6 +156,13 @@ export function createSession(opts: SessionOptions): Session {
       nodeReady: async (name) => {
         const nodes = store.get<KubeNodeStatus[]>(CLUSTER_SCOPE, 'kube').value;
         return nodes ? nodes.some((n) => n.name === name && n.ready) : undefined;
+      },
+      // The file now says this: every model reads it from here on; the `inventory`
+      // snapshot tells the models that read it (the rotation feature) to rebuild now.
+      inventoryChanged: (next) => {
+        opts.inventory.rotation = next.rotation;
+        opts.inventory.sourceDigest = next.sourceDigest;
+        store.succeed(CLUSTER_SCOPE, INVENTORY_SOURCE, { rotation: next.rotation }, Date.now());
       },
     },
     ...(opts.now ? { now: opts.now } : {}),

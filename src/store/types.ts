@@ -7,6 +7,13 @@ export type SourceId = 'reach' | 'certs' | 'kube' | (string & {});
 export type Scope = string;
 export const CLUSTER_SCOPE = 'cluster';
 
+/**
+ * A cluster snapshot the session writes when it rewrote the inventory file (the rotation
+ * settings saved from the Rotation pane): a model that reads inventory values lists it in
+ * its feature's `reads` to be rebuilt at once.
+ */
+export const INVENTORY_SOURCE = 'inventory';
+
 export interface SourceError {
   /** Short machine-readable kind: `timeout`, `unreachable`, `parse`, `auth`, `hostkey`, … */
   kind: string;

@@ -10,6 +10,7 @@ import { isSelfIssued } from '../../pki/chain.js';
 import { type Layout, planNode } from '../../pki/layout.js';
 import { defaultLayout } from '../../pki/layout-data.js';
 import type { CertFile } from '../../pki/types.js';
+import { INVENTORY_SOURCE } from '../../store/types.js';
 import { certsSource } from '../pki/sources.js';
 import type { FeatureDef, SnapshotReader } from '../types.js';
 import {
@@ -120,7 +121,11 @@ const HOUR = 3_600_000;
  * the rest changes with the certificates; a rebuild with the same signature draws nothing.
  */
 export function rotationSignature(m: RotationModel, now: number): string {
-  const parts: string[] = [String(Math.floor(now / HOUR))];
+  const s = m.settings;
+  const parts: string[] = [
+    String(Math.floor(now / HOUR)),
+    `${s.spreadMs}/${s.renewBeforeMs}/${s.cpGapMs}/${s.minRemainingMs}/${s.bundleLeadMs}`,
+  ];
   for (const n of m.input.nodes) {
     parts.push(n.name, n.error ?? '', n.pending ? 'p' : '');
     for (const l of n.leaves) parts.push(l.id, String(l.notBefore), String(l.notAfter));
@@ -133,6 +138,8 @@ export function rotationSignature(m: RotationModel, now: number): string {
 export const rotationFeature: FeatureDef<RotationModel> = {
   id: 'rotation',
   sources: [certsSource],
+  // The settings saved from the pane (`w`): rebuilt with them at once.
+  reads: [{ scope: 'cluster', id: INVENTORY_SOURCE }],
   model: ({ inventory, read, now }) => buildRotationModel(inventory, read, now),
   signature: rotationSignature,
 };

@@ -240,57 +240,175 @@ function newestOf(
   return best;
 }
 
+/**
+ * What planning one node needs that depends neither on the spread nor on `now`: per leaf
+ * (input order) its renew window, due time and signer, in flat arrays (no object per
+ * leaf). The last input's are kept (a single entry: the input is immutable, and the
+ * Rotation pane re-plans the same input on every `+`, `-`), so a preview step costs the
+ * arithmetic of the slots, not the lookups.
+ */
+interface NodePrep {
+  /** What it was prepared from (a node whose list was replaced is prepared again). */
+  leaves: readonly LeafInput[];
+  /** Renew window and due time (NaN: a missing certificate). */
+  renewBeforeMs: number[];
+  dueMs: number[];
+  /** The intermediate that signs it now, and the newest of that name (signs from now on). */
+  signer: Array<IntermediateInput | undefined>;
+  by: Array<IntermediateInput | undefined>;
+}
+
+let prepared:
+  | {
+      nodes: readonly NodeInput[];
+      intermediates: readonly IntermediateInput[];
+      renewBeforeMs: number | undefined;
+      preps: NodePrep[];
+    }
+  | undefined;
+
+function prepareNode(
+  n: NodeInput,
+  intermediates: readonly IntermediateInput[],
+  renewBeforeMs: number | undefined,
+): NodePrep {
+  const count = n.leaves.length;
+  const p: NodePrep = {
+    leaves: n.leaves,
+    renewBeforeMs: new Array<number>(count),
+    dueMs: new Array<number>(count),
+    signer: new Array<IntermediateInput | undefined>(count),
+    by: new Array<IntermediateInput | undefined>(count),
+  };
+  for (let k = 0; k < count; k++) {
+    const l = n.leaves[k]!;
+    if (l.notAfter === undefined || l.notBefore === undefined) {
+      p.renewBeforeMs[k] = Number.NaN;
+      p.dueMs[k] = Number.NaN;
+      p.signer[k] = undefined;
+      p.by[k] = undefined;
+      continue;
+    }
+    const s = scheduledAt(l as { notBefore: number; notAfter: number }, 0, renewBeforeMs);
+    const signer = l.issuer !== undefined ? signerOf(l, intermediates) : undefined;
+    p.renewBeforeMs[k] = s.renewBeforeMs;
+    p.dueMs[k] = s.dueMs;
+    p.signer[k] = signer;
+    p.by[k] = signer ? newestOf(signer, intermediates) : undefined;
+  }
+  return p;
+}
+
+function prepare(input: PlanInput, renewBeforeMs: number | undefined): NodePrep[] {
+  const c = prepared;
+  const same =
+    c !== undefined &&
+    c.nodes === input.nodes &&
+    c.preps.length === input.nodes.length &&
+    c.intermediates === input.intermediates &&
+    c.renewBeforeMs === renewBeforeMs;
+  const preps = input.nodes.map((n, i) => {
+    const hit = same ? c.preps[i] : undefined;
+    return hit && hit.leaves === n.leaves && hit.dueMs.length === n.leaves.length
+      ? hit
+      : prepareNode(n, input.intermediates, renewBeforeMs);
+  });
+  prepared = { nodes: input.nodes, intermediates: input.intermediates, renewBeforeMs, preps };
+  return preps;
+}
+
+/** A node's leaves and timer runs at its offset (built when first read: see planSchedule). */
+function nodePlan(
+  n: NodeInput,
+  p: NodePrep,
+  offsetMs: number,
+  controlPlane: boolean,
+  now: number,
+): { leaves: LeafPlan[]; events: RotationEvent[] } {
+  const leaves: LeafPlan[] = [];
+  for (let k = 0; k < n.leaves.length; k++) {
+    const l = n.leaves[k]!;
+    if (l.notAfter === undefined || l.notBefore === undefined) {
+      leaves.push({ id: l.id, path: l.path, scheduledMs: now, reason: 'missing', units: l.units });
+      continue;
+    }
+    const dueMs = p.dueMs[k]!;
+    const scheduledMs = dueMs + offsetMs;
+    const reason: LeafReason =
+      now > l.notAfter ? 'expired' : now >= scheduledMs ? 'overdue' : 'scheduled';
+    const plan: LeafPlan = {
+      id: l.id,
+      path: l.path,
+      notAfter: l.notAfter,
+      renewBeforeMs: p.renewBeforeMs[k]!,
+      dueMs,
+      scheduledMs,
+      remainingMs: l.notAfter - scheduledMs,
+      reason,
+      units: l.units,
+    };
+    const signer = p.signer[k];
+    if (signer) plan.intermediate = signer.cn;
+    leaves.push(plan);
+  }
+  // One timer run per distinct time: the certificates due together rotate together.
+  leaves.sort((a, b) => a.scheduledMs - b.scheduledMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const events: RotationEvent[] = [];
+  for (let i = 0; i < leaves.length; ) {
+    const at = leaves[i]!.scheduledMs;
+    let j = i + 1;
+    while (j < leaves.length && leaves[j]!.scheduledMs === at) j++;
+    const group = leaves.slice(i, j);
+    events.push({
+      node: n.name,
+      at,
+      certs: group.map((l) => l.id),
+      units: restartOrder(group.length === 1 ? group[0]!.units : group.flatMap((l) => l.units)),
+      controlPlane,
+      overdue: at <= now,
+    });
+    i = j;
+  }
+  return { leaves, events };
+}
+
+/**
+ * The schedule. Each node's `leaves` and `events` are built when first read (a getter that
+ * keeps what it built): the conflicts below need only numbers, and the pane reads the
+ * nodes on screen, so a preview step over 500 nodes × 30 certificates builds ~40 nodes'
+ * lists, not 15,000 leaves. The values are those of an eager plan (the test
+ * plan-incremental.test.ts compares them with the previous planner, kept as its oracle).
+ */
 export function planSchedule(input: PlanInput, settings: PlanSettings, now: number): Schedule {
   const conflicts: Conflict[] = [];
   const nodes: NodeSchedule[] = [];
-  for (const n of input.nodes) {
+  const preps = prepare(input, settings.renewBeforeMs);
+  for (let i = 0; i < input.nodes.length; i++) {
+    const n = input.nodes[i]!;
+    const p = preps[i]!;
     const offsetMs = slotOffsetMs(n.index, input.nodeCount, settings.spreadMs);
     const controlPlane = n.roles.includes('control-plane');
-    const leaves: LeafPlan[] = [];
-    for (const l of n.leaves) {
-      if (l.notAfter === undefined || l.notBefore === undefined) {
-        leaves.push({
-          id: l.id,
-          path: l.path,
-          scheduledMs: now,
-          reason: 'missing',
-          units: l.units,
-        });
-        continue;
-      }
-      const cert = { notBefore: l.notBefore, notAfter: l.notAfter };
-      const s = scheduledAt(cert, offsetMs, settings.renewBeforeMs);
-      const remainingMs = l.notAfter - s.scheduledMs;
-      const reason: LeafReason =
-        now > l.notAfter ? 'expired' : now >= s.scheduledMs ? 'overdue' : 'scheduled';
-      const signer = l.issuer !== undefined ? signerOf(l, input.intermediates) : undefined;
-      leaves.push({
-        id: l.id,
-        path: l.path,
-        notAfter: l.notAfter,
-        renewBeforeMs: s.renewBeforeMs,
-        dueMs: s.dueMs,
-        scheduledMs: s.scheduledMs,
-        remainingMs,
-        reason,
-        units: l.units,
-        ...(signer ? { intermediate: signer.cn } : {}),
-      });
+    // The conflicts of each leaf, in the input order of the leaves.
+    for (let k = 0; k < n.leaves.length; k++) {
+      const l = n.leaves[k]!;
+      if (l.notAfter === undefined || l.notBefore === undefined) continue;
+      const scheduledMs = p.dueMs[k]! + offsetMs;
+      const remainingMs = l.notAfter - scheduledMs;
       if (remainingMs < settings.minRemainingMs) {
         conflicts.push({
           kind: 'min-remaining',
           subject: n.name,
           cert: l.id,
-          at: s.scheduledMs,
-          message: `${n.name} ${l.id}: rotated at ${iso(s.scheduledMs)} with ${hours(Math.max(0, remainingMs))} left (minimum ${hours(settings.minRemainingMs)})`,
+          at: scheduledMs,
+          message: `${n.name} ${l.id}: rotated at ${iso(scheduledMs)} with ${hours(Math.max(0, remainingMs))} left (minimum ${hours(settings.minRemainingMs)})`,
         });
       }
-      if (signer) {
+      const by = p.by[k];
+      if (by) {
         // Re-issued at the scheduled time by the intermediate that signs it then: the
         // newest of its name (the successor once issued).
         const lifetime = l.notAfter - l.notBefore;
-        const at = Math.max(now, s.scheduledMs);
-        const by = newestOf(signer, input.intermediates);
+        const at = Math.max(now, scheduledMs);
         if (at + lifetime > by.notAfter) {
           conflicts.push({
             kind: 'outlives-intermediate',
@@ -302,34 +420,29 @@ export function planSchedule(input: PlanInput, settings: PlanSettings, now: numb
         }
       }
     }
-    // One timer run per distinct time: the certificates due together rotate together.
-    leaves.sort(
-      (a, b) => a.scheduledMs - b.scheduledMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-    );
-    const events: RotationEvent[] = [];
-    for (let i = 0; i < leaves.length; ) {
-      const at = leaves[i]!.scheduledMs;
-      let j = i + 1;
-      while (j < leaves.length && leaves[j]!.scheduledMs === at) j++;
-      const group = leaves.slice(i, j);
-      events.push({
-        node: n.name,
-        at,
-        certs: group.map((l) => l.id),
-        units: restartOrder(group.length === 1 ? group[0]!.units : group.flatMap((l) => l.units)),
-        controlPlane,
-        overdue: at <= now,
-      });
-      i = j;
-    }
+    let built: { leaves: LeafPlan[]; events: RotationEvent[] } | undefined;
+    const build = () => {
+      built ??= nodePlan(n, p, offsetMs, controlPlane, now);
+      return built;
+    };
     nodes.push({
       name: n.name,
       index: n.index,
       roles: n.roles,
       controlPlane,
       offsetMs,
-      leaves,
-      events,
+      get leaves() {
+        return build().leaves;
+      },
+      set leaves(v: LeafPlan[]) {
+        build().leaves = v;
+      },
+      get events() {
+        return build().events;
+      },
+      set events(v: RotationEvent[]) {
+        build().events = v;
+      },
       ...(n.error !== undefined ? { error: n.error } : {}),
       ...(n.pending ? { pending: true } : {}),
     });

@@ -3,11 +3,11 @@
  * intermediate, a marker at each scheduled rotation, a "now" line), then the selected
  * node's plan in detail (which certificates, which units restart in what order, the health
  * gate) and the conflicts. The preview's settings come from the keys (+/-, [/]); it is
- * labelled "preview only" because nothing is saved. The timeline is bucketed per column
+ * labelled "preview only" until `w` saves it into the inventory file. The timeline is bucketed per column
  * from the hour, so it is redrawn when the schedule or the hour changes, not every second.
  */
 import { Box, Text } from 'ink';
-import { memo, useMemo } from 'react';
+import { memo, type ReactNode, useMemo } from 'react';
 import type { RotationModel } from '../../../src/features/rotation/model.js';
 import type { NodeSchedule, Schedule } from '../../../src/features/rotation/plan.js';
 import { formatCountdownCoarse } from '../../../src/pki/expiry.js';
@@ -19,9 +19,10 @@ import { type Theme, useTheme } from '../../theme.js';
 import type { RotationDerived, RotationUi } from './bindings.js';
 import {
   axisLine,
-  type Cell,
+  gridRuns,
   LEGEND,
   MARK,
+  type Run,
   type TimelineRow,
   type Tone,
   timelineKeys,
@@ -55,42 +56,72 @@ const toneColor = (t: Theme, tone: Tone): string | undefined =>
 const iso = (t: number): string => `${new Date(t).toISOString().slice(5, 16).replace('T', ' ')}Z`;
 const dur = (ms: number): string => formatCountdownCoarse(ms);
 
-/** One timeline row: runs of cells of one tone. */
-const TrackRow = memo(function TrackRow({
-  row,
-  selected,
-  labelWidth,
-}: {
-  row: TimelineRow;
-  selected: boolean;
-  labelWidth: number;
-}) {
-  const theme = useTheme();
-  const runs: { text: string; tone: Tone }[] = [];
-  for (const c of row.cells as Cell[]) {
-    const last = runs[runs.length - 1];
-    if (last && last.tone === c.tone) last.text += c.ch;
-    else runs.push({ text: c.ch, tone: c.tone });
-  }
-  const label =
-    row.label.length > labelWidth ? `${row.label.slice(0, labelWidth - 1)}…` : row.label;
-  return (
-    <Box height={1}>
-      <Text wrap="truncate">
-        <Text color={selected ? theme.accent : undefined} bold={selected} inverse={selected}>
-          {`${selected ? '>' : ' '}${label.padEnd(labelWidth)}`}
-        </Text>
-        <Text color={row.kind === 'intermediate' ? theme.dim : undefined}> </Text>
-        {runs.map((r, i) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: runs are positional
-          <Text key={i} color={toneColor(theme, r.tone)}>
-            {r.text}
+/**
+ * One timeline row: the label, the empty grid (the same string on every row: Ink tokenises
+ * each distinct string once per frame) and the row's marks drawn over it. Compared by
+ * signature, so a `+` that moves no marker of this row across a column re-renders nothing.
+ */
+const TrackRow = memo(
+  function TrackRow({
+    row,
+    grid,
+    selected,
+    labelWidth,
+    cols,
+  }: {
+    row: TimelineRow;
+    grid: ReactNode;
+    selected: boolean;
+    labelWidth: number;
+    cols: number;
+  }) {
+    const theme = useTheme();
+    const label =
+      row.label.length > labelWidth ? `${row.label.slice(0, labelWidth - 1)}…` : row.label;
+    return (
+      <Box height={1}>
+        <Box width={labelWidth + 2} flexShrink={0}>
+          <Text wrap="truncate">
+            <Text color={selected ? theme.accent : undefined} bold={selected} inverse={selected}>
+              {`${selected ? '>' : ' '}${label.padEnd(labelWidth)}`}
+            </Text>
           </Text>
-        ))}
-      </Text>
-    </Box>
+        </Box>
+        <Box width={cols} height={1}>
+          {grid}
+          {row.marks.map((m) => (
+            <Box key={m.col} position="absolute" left={m.col} height={1}>
+              <Text color={toneColor(theme, m.tone)} wrap="truncate">
+                {m.text}
+              </Text>
+            </Box>
+          ))}
+        </Box>
+      </Box>
+    );
+  },
+  (a, b) =>
+    a.row.sig === b.row.sig &&
+    a.grid === b.grid &&
+    a.selected === b.selected &&
+    a.labelWidth === b.labelWidth &&
+    a.cols === b.cols,
+);
+
+/** The empty grid, one styled line (every row draws this same element). */
+function Grid({ runs }: { runs: readonly Run[] }) {
+  const theme = useTheme();
+  return (
+    <Text wrap="truncate">
+      {runs.map((r, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: runs are positional
+        <Text key={i} color={toneColor(theme, r.tone)}>
+          {r.text}
+        </Text>
+      ))}
+    </Text>
   );
-});
+}
 
 /** The timeline: axis and rows, from the schedule at the hour (not the second). */
 const Timeline = memo(function Timeline({
@@ -120,6 +151,7 @@ const Timeline = memo(function Timeline({
   const start = windowStart(sel, keys.length, body);
   const visibleKeys = useMemo(() => keys.slice(start, start + body), [keys, start, body]);
   const visible = useMemo(() => timelineRows(schedule, visibleKeys, w), [schedule, visibleKeys, w]);
+  const grid = useMemo(() => <Grid runs={gridRuns(w)} />, [w]);
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Box height={1}>
@@ -131,8 +163,10 @@ const Timeline = memo(function Timeline({
         <TrackRow
           key={r.key}
           row={r}
+          grid={grid}
           selected={r.key === `node:${selected}`}
           labelWidth={labelWidth}
+          cols={cols}
         />
       ))}
     </Box>
@@ -272,7 +306,7 @@ export function RotationPane({ model, derived, clock, width, height }: RotationP
       <Box height={1} overflow="hidden">
         <Text wrap="truncate">
           <Text color={theme.warn} bold>
-            PREVIEW ONLY, not saved
+            {derived.changed ? 'PREVIEW ONLY, not saved (w saves)' : 'PREVIEW ONLY, not saved'}
           </Text>
           <Text color={conflicts.length ? theme.bad : theme.ok}>
             {conflicts.length

@@ -2,8 +2,10 @@
  * The Rotation pane's state and keys: a preview of the schedule under other settings.
  * `+`/`-` change the jitter spread, `[`/`]` the leaf renew window, `=` goes back to the
  * inventory's; the schedule is re-planned by the pure planner (src/features/rotation) from
- * the same certificates, so the timeline moves at once. Preview only: nothing is saved.
- * The node list's selection (j/k) picks the node whose plan is shown in detail.
+ * the same certificates, so the timeline moves at once. `w` saves the preview into the
+ * inventory file (the `rotation-settings` action: old → new, typed confirmation, the file's
+ * comments and formatting kept). The node list's selection (j/k) picks the node whose plan
+ * is shown in detail.
  */
 import type { RotationModel } from '../../../src/features/rotation/model.js';
 import {
@@ -100,6 +102,14 @@ const renewOf = (s: RotationUi, d: RotationDerived | undefined): number => {
 
 const clamp = (v: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, v));
 
+/** What `w` saves: the settings the preview changed, as the `rotation-settings` action takes them. */
+export function saveOptions(s: RotationUi, d: RotationDerived): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  if (s.spreadMs !== undefined) out.spreadMs = d.settings.spreadMs;
+  if (s.renewBeforeMs !== undefined) out.renewBeforeMs = d.settings.renewBeforeMs ?? 'auto';
+  return out;
+}
+
 export const rotationBindings: readonly RotationBinding[] = [
   {
     keys: ['+'],
@@ -137,6 +147,21 @@ export const rotationBindings: readonly RotationBinding[] = [
         ...s,
         renewBeforeMs: clamp(renewOf(s, derived) - RENEW_STEP_MS, RENEW_MIN_MS, RENEW_MAX_MS),
       },
+    ],
+  },
+  {
+    keys: ['w'],
+    help: 'save the preview into the inventory file (shows old → new; type save to confirm)',
+    hint: 'save',
+    when: (s) => s.spreadMs !== undefined || s.renewBeforeMs !== undefined,
+    reduce: (s, { derived }) => [
+      s,
+      derived
+        ? {
+            kind: 'action',
+            request: { action: 'rotation-settings', targets: [], options: saveOptions(s, derived) },
+          }
+        : undefined,
     ],
   },
   {

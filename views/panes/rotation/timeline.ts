@@ -7,15 +7,27 @@
 import type { Schedule } from '../../../src/features/rotation/plan.js';
 
 export type Tone = 'ok' | 'warn' | 'bad' | 'accent' | 'dim';
-export interface Cell {
-  ch: string;
+/** A stretch of cells of one tone (one styled Text). */
+export interface Run {
+  text: string;
   tone: Tone;
+}
+/** Marks drawn over the grid: a stretch of cells of one tone from column `col`. */
+export interface Mark extends Run {
+  col: number;
 }
 export interface TimelineRow {
   key: string;
   label: string;
   kind: 'node' | 'intermediate';
-  cells: Cell[];
+  /**
+   * Where the track differs from the empty grid (gridRuns): every row draws the same grid
+   * string, then its few marks over it, so a frame costs Ink the grid once, not a
+   * 180-character line per row (Ink tokenises every distinct string of every frame).
+   */
+  marks: Mark[];
+  /** Label, kind and marks as one string: equal signatures draw the same row. */
+  sig: string;
 }
 
 export const HOUR = 3_600_000;
@@ -73,7 +85,13 @@ const PRIO: Record<string, number> = {
   [MARK.conflict]: 6,
 };
 
-function put(cells: Cell[], w: Window, t: number, ch: string, tone: Tone): void {
+/** A track being drawn: characters and tones by column. */
+interface Track {
+  chs: string[];
+  tones: Tone[];
+}
+
+function put(track: Track, w: Window, t: number, ch: string, tone: Tone): void {
   let c = columnOf(w, t);
   let mark = ch;
   if (c < 0) {
@@ -82,26 +100,82 @@ function put(cells: Cell[], w: Window, t: number, ch: string, tone: Tone): void 
   } else if (c >= w.cols) {
     return;
   }
-  const cur = cells[c]!;
   const p = (m: string) => PRIO[m] ?? PRIO[MARK.rotation]!;
-  if (p(mark) >= p(cur.ch)) cells[c] = { ch: mark, tone };
+  if (p(mark) >= p(track.chs[c]!)) {
+    track.chs[c] = mark;
+    track.tones[c] = tone;
+  }
 }
 
 /**
  * An empty track: blank, with a faint dot at each UTC midnight (each week's when days are
- * narrower than two columns). Blanks cost Ink far less per frame than a row of dots.
+ * narrower than two columns). Blanks cost Ink far less per frame than a row of dots. One
+ * template per window, copied per row (two arrays of primitives, no object per cell).
  */
-function blank(w: Window): Cell[] {
-  const cells: Cell[] = Array.from({ length: w.cols }, () => ({ ch: ' ', tone: 'dim' }));
+let blankOf: { w: Window; track: Track } | undefined;
+function blank(w: Window): Track {
+  const b = blankOf;
+  if (b && b.w.start === w.start && b.w.end === w.end && b.w.cols === w.cols && b.w.now === w.now)
+    return { chs: b.track.chs.slice(), tones: b.track.tones.slice() };
+  const chs: string[] = new Array<string>(w.cols).fill(' ');
+  const tones: Tone[] = new Array<Tone>(w.cols).fill('dim');
   const colsPerDay = (w.cols * DAY) / (w.end - w.start);
   const step = colsPerDay >= 2 ? DAY : 7 * DAY;
   for (let t = Math.ceil(w.start / step) * step; t < w.end; t += step) {
     const c = columnOf(w, t);
-    if (c >= 0 && c < w.cols) cells[c] = { ch: MARK.empty, tone: 'dim' };
+    if (c >= 0 && c < w.cols) chs[c] = MARK.empty;
   }
   const n = columnOf(w, w.now);
-  if (n >= 0 && n < w.cols) cells[n] = { ch: MARK.now, tone: 'accent' };
-  return cells;
+  if (n >= 0 && n < w.cols) {
+    chs[n] = MARK.now;
+    tones[n] = 'accent';
+  }
+  blankOf = { w, track: { chs, tones } };
+  return { chs: chs.slice(), tones: tones.slice() };
+}
+
+/** A track as runs of one tone. */
+function runsOf(track: Track): Run[] {
+  const runs: Run[] = [];
+  let start = 0;
+  for (let c = 1; c <= track.chs.length; c++) {
+    if (c < track.chs.length && track.tones[c] === track.tones[start]) continue;
+    runs.push({ text: track.chs.slice(start, c).join(''), tone: track.tones[start]! });
+    start = c;
+  }
+  return runs;
+}
+
+/** The empty grid of `w` as runs (the same for every row). */
+export function gridRuns(w: Window): Run[] {
+  return runsOf(blank(w));
+}
+
+/** Where `track` differs from the empty grid, as marks. */
+function marksOf(track: Track, grid: Track): Mark[] {
+  const marks: Mark[] = [];
+  const differs = (c: number) => track.chs[c] !== grid.chs[c] || track.tones[c] !== grid.tones[c];
+  for (let c = 0; c < track.chs.length; c++) {
+    if (!differs(c)) continue;
+    let e = c + 1;
+    while (e < track.chs.length && differs(e) && track.tones[e] === track.tones[c]) e++;
+    marks.push({ col: c, text: track.chs.slice(c, e).join(''), tone: track.tones[c]! });
+    c = e - 1;
+  }
+  return marks;
+}
+
+function row(
+  key: string,
+  label: string,
+  kind: TimelineRow['kind'],
+  track: Track,
+  grid: Track,
+): TimelineRow {
+  const marks = marksOf(track, grid);
+  let sig = `${kind}\u0000${label}`;
+  for (const m of marks) sig += `\u0000${m.col}\u0000${m.tone}\u0000${m.text}`;
+  return { key, label, kind, marks, sig };
 }
 
 /** The row keys in display order: nodes (as given), then the current intermediates. */
@@ -116,6 +190,7 @@ export function timelineKeys(s: Schedule, nodes: readonly string[]): string[] {
 export function timelineRows(s: Schedule, keys: readonly string[], w: Window): TimelineRow[] {
   const rows: TimelineRow[] = [];
   const show = new Set(keys);
+  const grid = blank(w);
   const conflictAt = new Map<string, number[]>();
   for (const c of s.conflicts) {
     const list = conflictAt.get(c.subject) ?? [];
@@ -129,20 +204,20 @@ export function timelineRows(s: Schedule, keys: readonly string[], w: Window): T
   }
   for (const n of s.nodes) {
     if (!show.has(`node:${n.name}`)) continue;
-    const cells = blank(w);
+    const track = blank(w);
     for (const e of n.events)
-      put(cells, w, e.at, MARK.rotation, e.overdue ? 'warn' : n.controlPlane ? 'accent' : 'ok');
-    for (const t of conflictAt.get(n.name) ?? []) put(cells, w, t, MARK.conflict, 'bad');
-    rows.push({ key: `node:${n.name}`, label: n.name, kind: 'node', cells });
+      put(track, w, e.at, MARK.rotation, e.overdue ? 'warn' : n.controlPlane ? 'accent' : 'ok');
+    for (const t of conflictAt.get(n.name) ?? []) put(track, w, t, MARK.conflict, 'bad');
+    rows.push(row(`node:${n.name}`, n.name, 'node', track, grid));
   }
   for (const c of s.intermediates) {
     if (c.superseded || !show.has(`ca:${c.fingerprint}`)) continue;
-    const cells = blank(w);
-    put(cells, w, c.notAfter, MARK.expiry, 'bad');
-    put(cells, w, c.bundleByMs, MARK.bundle, 'accent');
-    put(cells, w, c.dueMs, MARK.due, 'warn');
-    for (const t of conflictAt.get(c.cn) ?? []) put(cells, w, t, MARK.conflict, 'bad');
-    rows.push({ key: `ca:${c.fingerprint}`, label: c.cn, kind: 'intermediate', cells });
+    const track = blank(w);
+    put(track, w, c.notAfter, MARK.expiry, 'bad');
+    put(track, w, c.bundleByMs, MARK.bundle, 'accent');
+    put(track, w, c.dueMs, MARK.due, 'warn');
+    for (const t of conflictAt.get(c.cn) ?? []) put(track, w, t, MARK.conflict, 'bad');
+    rows.push(row(`ca:${c.fingerprint}`, c.cn, 'intermediate', track, grid));
   }
   return rows;
 }
