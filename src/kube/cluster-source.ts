@@ -15,6 +15,7 @@ import type { CallOptions } from '../store/io.js';
 import type { KubeEndpoint } from './endpoint.js';
 import { KubeError } from './errors.js';
 import type { KubeContextConfig } from './kubeconfig.js';
+import { HttpNodeOps, type KubeNodeOps } from './node-ops.js';
 import type { LogFollowers } from './logs.js';
 import {
   DEFAULT_KUBE_LIMITS,
@@ -198,6 +199,11 @@ export class KubeClusterSource implements LiveKubeSource {
     const http = this.#api.http();
     if (!http) throw this.#api.notConnected();
     return listNodesOnce(http, opts);
+  }
+
+  /** Cordon/drain/uncordon through the API route the watches use. */
+  nodeOps(): KubeNodeOps {
+    return new HttpNodeOps(() => (this.#closed ? undefined : this.#api.http()));
   }
 
   /**

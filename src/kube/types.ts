@@ -8,6 +8,7 @@
  * (`KubeClusterSource`) and the demo lab (`DemoKubeSource`) implement it.
  */
 import type { CallOptions } from '../store/io.js';
+import type { KubeNodeOps } from './node-ops.js';
 import type { SourceError } from '../store/types.js';
 
 export interface KubeNodeAddress {
@@ -317,6 +318,11 @@ export interface LiveKubeSource extends KubeSource {
   contexts(): KubeContextInfo[];
   /** Resolves once every watch has answered once (or after `timeoutMs`). */
   whenSettled?(timeoutMs?: number): Promise<unknown>;
+  /**
+   * Cordon, drain and uncordon (node-ops.ts): the writes a rebuild with `--drain` makes,
+   * through the same route and credentials as the watches.
+   */
+  nodeOps?(): KubeNodeOps;
   /** Switch to another kubeconfig context without restarting. */
   switchContext?(
     name: string,

@@ -7,6 +7,7 @@ import { stateDir as xdgStateDir } from '../config/paths.js';
 import type { Inventory } from '../config/types.js';
 import { FEATURES, sourcesOf } from '../features/index.js';
 import type { ClusterSourceContext, SourceSet, SourceWriter } from '../features/types.js';
+import type { KubeNodeOps } from '../kube/node-ops.js';
 import type { KubeNodeStatus } from '../kube/types.js';
 import { isLiveKubeSource, type KubeSource } from '../kube/types.js';
 import type { NodeAgent } from '../nodes/agent.js';
@@ -80,6 +81,8 @@ export interface Session {
   settleKube(timeoutMs?: number): Promise<void>;
   /** Kube contexts of the loaded kubeconfig (for `:ctx`); empty without a live kube source. */
   kubeContexts(): string[];
+  /** Cordon/drain/uncordon through the kube source (a rebuild's `--drain`); none without one. */
+  kubeNodeOps(): KubeNodeOps | undefined;
   /**
    * Record the unknown host keys on a node's route in known_hosts (like --accept-new, for
    * that node only; a changed key is still refused), then refresh the node.
@@ -197,6 +200,7 @@ export function createSession(opts: SessionOptions): Session {
                 : 'host keys are not used by this session',
           }),
     kubeContexts: () => (isLiveKubeSource(kube) ? kube.contexts().map((c) => c.name) : []),
+    kubeNodeOps: () => (isLiveKubeSource(kube) ? kube.nodeOps?.() : undefined),
     async switchContext(name) {
       if (!isLiveKubeSource(kube) || !kube.switchContext)
         return { ok: false, message: 'this kube source has a single context' };
