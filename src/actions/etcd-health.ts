@@ -78,8 +78,7 @@ export function etcdHealthResult(r: NodeExecResult): { ok: boolean; detail: stri
     .filter(Boolean);
   const healthy = lines.find((l) => / is healthy/.test(l));
   if (r.code === 0 && healthy) return { ok: true, detail: healthy.slice(0, 200) };
-  const why =
-    lines.find((l) => / is unhealthy|error|failed|refused|deadline/i.test(l)) ?? lines[0];
+  const why = lines.find((l) => / is unhealthy|error|failed|refused|deadline/i.test(l)) ?? lines[0];
   return {
     ok: false,
     detail: `${r.code === null ? 'killed' : `exit ${r.code}`}${why ? `: ${why.slice(0, 300)}` : ''}`,

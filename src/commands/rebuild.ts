@@ -8,7 +8,6 @@
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { rebuildExecutor, rebuildTimeoutMs } from '../actions/rebuild/execute.js';
-import { previewLines, previewWaves } from '../actions/rebuild/preview.js';
 import { gateSources } from '../actions/rebuild/gate-sources.js';
 import { defaultChecks, runGate } from '../actions/rebuild/gates.js';
 import {
@@ -26,6 +25,7 @@ import {
   type RebuildAction,
   type RebuildRequest,
 } from '../actions/rebuild/plan.js';
+import { previewLines, previewWaves } from '../actions/rebuild/preview.js';
 import { parseDuration } from '../config/duration.js';
 import type { NodeSpec, Role } from '../config/types.js';
 import { ROLES } from '../config/types.js';
@@ -140,7 +140,8 @@ export async function rebuildCommand(
   let timeoutMs: number | undefined;
   if (v.timeout !== undefined) {
     const d = parseDuration(String(v.timeout));
-    if (!d.ok || d.ms < 1000) return usage('--timeout is a duration of at least 1s, e.g. 45m or 2h');
+    if (!d.ok || d.ms < 1000)
+      return usage('--timeout is a duration of at least 1s, e.g. 45m or 2h');
     timeoutMs = d.ms;
   }
   if (v.drain && !v.rollback && action !== 'switch' && action !== 'test')

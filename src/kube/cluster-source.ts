@@ -15,8 +15,8 @@ import type { CallOptions } from '../store/io.js';
 import type { KubeEndpoint } from './endpoint.js';
 import { KubeError } from './errors.js';
 import type { KubeContextConfig } from './kubeconfig.js';
-import { HttpNodeOps, type KubeNodeOps } from './node-ops.js';
 import type { LogFollowers } from './logs.js';
+import { HttpNodeOps, type KubeNodeOps } from './node-ops.js';
 import {
   DEFAULT_KUBE_LIMITS,
   DEFAULT_KUBE_TIMING,

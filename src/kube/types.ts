@@ -8,8 +8,8 @@
  * (`KubeClusterSource`) and the demo lab (`DemoKubeSource`) implement it.
  */
 import type { CallOptions } from '../store/io.js';
-import type { KubeNodeOps } from './node-ops.js';
 import type { SourceError } from '../store/types.js';
+import type { KubeNodeOps } from './node-ops.js';
 
 export interface KubeNodeAddress {
   /** `InternalIP`, `ExternalIP`, `Hostname`, … */

@@ -68,6 +68,9 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
 
 const id = (p: Pick<DrainPod, 'namespace' | 'name'>) => `${p.namespace}/${p.name}`;
 
+const secs = (ms: number): string =>
+  ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`.replace('.0 s', ' s');
+
 /** Which pods the drain evicts, which it skips (and why), which it refuses. */
 export function classifyPods(pods: readonly DrainPod[]): {
   evict: DrainPod[];
@@ -157,14 +160,12 @@ export async function cordonAndDrain(
         }
         if (!told) {
           log(
-            `${node}: ${id(p)}: the disruption budget allows no eviction now (${r.message}); retrying every ${Math.round(retryMs / 1000)} s`,
+            `${node}: ${id(p)}: the disruption budget allows no eviction now (${r.message}); retrying every ${secs(retryMs)}`,
           );
           told = true;
         }
         if (Date.now() + retryMs > deadline)
-          fail(
-            `${id(p)} could not be evicted within ${Math.round(timeoutMs / 1000)} s: ${r.message}`,
-          );
+          fail(`${id(p)} could not be evicted within ${secs(timeoutMs)}: ${r.message}`);
         await sleep(retryMs, signal);
       }
     }),
@@ -177,7 +178,7 @@ export async function cordonAndDrain(
       const uid = await kube(`read ${id(p)}`, () => ops.podUid(p.namespace, p.name, call));
       if (uid === undefined || (p.uid !== undefined && uid !== p.uid)) break;
       if (Date.now() + pollMs > deadline)
-        fail(`${id(p)} was evicted but is still terminating after ${Math.round(timeoutMs / 1000)} s`);
+        fail(`${id(p)} was evicted but is still terminating after ${secs(timeoutMs)}`);
       await sleep(pollMs, signal);
     }
   }
@@ -201,7 +202,11 @@ export async function uncordon(
     await ops.setUnschedulable(node, false, { signal, timeoutMs: o.callTimeoutMs ?? 30_000 });
   } catch (e) {
     if (signal.aborted) throw e;
-    throw new DrainError(`uncordon ${node}: ${(e as Error).message}; ${leftCordoned(node)}`, node, true);
+    throw new DrainError(
+      `uncordon ${node}: ${(e as Error).message}; ${leftCordoned(node)}`,
+      node,
+      true,
+    );
   }
   log(`${node}: uncordoned (spec.unschedulable=false)`);
 }

@@ -9,7 +9,7 @@
 import type { NodeSpec } from '../../config/types.js';
 import type { KubeNodeOps } from '../../kube/node-ops.js';
 import type { JobContext, JobSpec } from '../types.js';
-import { type DrainOptions, DrainError, cordonAndDrain, leftCordoned, uncordon } from './drain.js';
+import { cordonAndDrain, DrainError, type DrainOptions, leftCordoned, uncordon } from './drain.js';
 import type { GateResult } from './gates.js';
 import {
   type ActivationReport,
@@ -65,7 +65,11 @@ export interface RebuildDeps {
    * The gate after a node (absent, or dry-activate: none). `cordoned`: the roll-out
    * cordoned the node itself (drain), so unschedulable is expected until it uncordons.
    */
-  gate?: (node: NodeSpec, signal: AbortSignal, opts?: { cordoned?: boolean }) => Promise<GateResult>;
+  gate?: (
+    node: NodeSpec,
+    signal: AbortSignal,
+    opts?: { cordoned?: boolean },
+  ) => Promise<GateResult>;
   /** Cordon and drain each worker before its switch, uncordon after its gate (`--drain`). */
   drain?: { ops: KubeNodeOps; options?: DrainOptions };
 }
@@ -97,7 +101,14 @@ export function rebuildJob(
     plan: {
       action: verb,
       waves: waves.map((w) => w.map((n) => n.name)),
-      ...(deps.drain ? { drain: waves.flat().filter(drains).map((n) => n.name) } : {}),
+      ...(deps.drain
+        ? {
+            drain: waves
+              .flat()
+              .filter(drains)
+              .map((n) => n.name),
+          }
+        : {}),
     },
     run: (ctx) => rollOut(ctx, req, waves, deps),
   };
