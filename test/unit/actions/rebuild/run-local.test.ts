@@ -63,7 +63,10 @@ describe('runLocal: the overall bound', () => {
   });
 
   it('a run within its bound is not touched; no bound: no timer', async () => {
-    const r = await runLocal(['sh', '-c', 'echo ok; exit 3'], { timeoutMs: 10_000, onLine: () => {} });
+    const r = await runLocal(['sh', '-c', 'echo ok; exit 3'], {
+      timeoutMs: 10_000,
+      onLine: () => {},
+    });
     expect(r).toEqual({ code: 3 });
     const u = await runLocal(['sh', '-c', 'exit 0'], { onLine: () => {} });
     expect(u).toEqual({ code: 0 });
