@@ -4,10 +4,11 @@
  * an ActionRequest (`{ action: 'rotate', targets: [node] }`).
  */
 import { demoNoopAction } from './demo-noop/index.js';
+import { rebuildAction } from './rebuild/action.js';
 import { rotateAction } from './rotate/prepare.js';
 import type { ActionFactory, JobAction } from './types.js';
 
-export const ACTIONS: readonly ActionFactory[] = [demoNoopAction, rotateAction];
+export const ACTIONS: readonly ActionFactory[] = [demoNoopAction, rotateAction, rebuildAction];
 
 export const actionByName = (name: string): ActionFactory | undefined =>
   ACTIONS.find((a) => a.action === (name as JobAction));

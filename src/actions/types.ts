@@ -6,7 +6,10 @@
  * An action never writes to the terminal itself.
  */
 import type { Inventory } from '../config/types.js';
+import type { KubeNodeOps } from '../kube/node-ops.js';
 import type { NodeAgent } from '../nodes/agent.js';
+import type { Snapshot } from '../store/types.js';
+import type { JobRecord } from './jobs/record.js';
 
 /** `demo-noop`: a harmless action that only reads (src/actions/demo-noop), for the demo and tests. */
 export type JobAction = 'rotate' | 'rebuild' | 'addon-sync' | 'demo-noop';
@@ -50,6 +53,17 @@ export interface ActionRequest {
   options?: Readonly<Record<string, unknown>>;
 }
 
+/** A choice the operator may change in the confirmation (e.g. drain the workers: no / yes). */
+export interface ConfirmOption {
+  id: string;
+  /** What it decides, e.g. `drain workers`. */
+  label: string;
+  /** Its values, in the order Tab cycles them. */
+  choices: readonly string[];
+  /** The value the action was prepared with. */
+  value: string;
+}
+
 /** An action ready to run: the spec, and what the operator must see and type to confirm it. */
 export interface PreparedAction {
   spec: JobSpec;
@@ -57,6 +71,21 @@ export interface PreparedAction {
   confirm: string;
   /** The plan as lines for the confirmation overlay (sanitised by the shell). */
   planText: readonly string[];
+  /** Choices the confirmation offers (at most a few: every combination is prepared). */
+  options?: readonly ConfirmOption[];
+  /** The same action with other choices (by option id): spec, confirmation text and plan. */
+  withOptions?(
+    values: Readonly<Record<string, string>>,
+  ): Omit<PreparedAction, 'options' | 'withOptions'>;
+}
+
+/** What a preview job gave back: its record (as the Jobs pane shows it) and its raw outcome. */
+export interface PreviewOutcome<R = unknown> {
+  record: JobRecord;
+  /** Its return value, when it ended ok. */
+  value?: R;
+  /** What it threw, when it failed or was cancelled. */
+  error?: unknown;
 }
 
 export type PrepareResult = { ok: true; prepared: PreparedAction } | { ok: false; message: string };
@@ -70,6 +99,18 @@ export interface ActionDeps {
   hasKube?: boolean;
   /** The node's Ready condition from the kube watches; undefined when not known. */
   nodeReady?(name: string): Promise<boolean | undefined>;
+  /** The session store (the kube watches' snapshots: a rebuild's gate reads them). */
+  read?<T>(scope: string, source: string): Snapshot<T>;
+  /** Cordon, drain and uncordon through the kube source; undefined without a live one. */
+  nodeOps?(): KubeNodeOps | undefined;
+  /** The console's `--ssh-config` (nixos-rebuild run here gets it in NIX_SSHOPTS). */
+  sshConfig?: string;
+  /**
+   * Run a job that changes nothing (a preview, e.g. a rebuild's dry-activate) through the
+   * runner — recorded, audited and shown in the Jobs pane like any job — and wait for its
+   * end, while `prepare` builds the plan the operator confirms.
+   */
+  preview?<R>(spec: JobSpec<R>): Promise<PreviewOutcome<R>>;
 }
 
 /**

@@ -165,8 +165,6 @@ export async function rebuildCommand(
   if (!opened.ok) return EXIT.config;
   const session = opened.session;
   try {
-    if (session.mode === 'demo' && !v['dry-run'])
-      return usage('the demo lab has no NixOS to rebuild; try --dry-run');
     const inv = session.inventory;
     if (!inv.rebuild?.flake && !req.rollback)
       return usage('no flake: set rebuild.flake in the inventory');

@@ -41,6 +41,8 @@ export interface SessionOptions {
    * other nodes' handshakes never counts against a source. Absent: nothing to wait for.
    */
   nodeReady?: (node: string, signal: AbortSignal) => Promise<void>;
+  /** `--ssh-config`: actions that run OpenSSH here (nixos-rebuild) pass it on. */
+  sshConfigFile?: string;
   /** Record a node's unknown host keys (live sessions over SSH); absent: not applicable. */
   acceptHostKey?: (node: string, session: Session) => Promise<{ ok: boolean; message: string }>;
   now?: () => number;
@@ -160,6 +162,9 @@ export function createSession(opts: SessionOptions): Session {
         const nodes = store.get<KubeNodeStatus[]>(CLUSTER_SCOPE, 'kube').value;
         return nodes ? nodes.some((n) => n.name === name && n.ready) : undefined;
       },
+      read: (scope, source) => store.get(scope, source),
+      nodeOps: () => (isLiveKubeSource(kube) ? kube.nodeOps?.() : undefined),
+      ...(opts.sshConfigFile ? { sshConfig: opts.sshConfigFile } : {}),
     },
     ...(opts.now ? { now: opts.now } : {}),
   });

@@ -21,6 +21,8 @@ export interface PaneEnv {
   visibleNodes: readonly string[];
   /** Selected node of the node list. */
   selectedNode: string | undefined;
+  /** Nodes marked in the node list (Space), inventory order: what `B` acts on. */
+  marked: readonly string[];
   /** The pane's area. */
   width: number;
   height: number;
