@@ -30,6 +30,11 @@ export interface JobContext {
   skip(name: string, why: string): void;
   /** One line of output for the job's log (sanitised by the runner: outside text is hostile). */
   log(line: string): void;
+  /**
+   * The one line the Jobs pane shows for a target (a node of a roll-out and its phase),
+   * replaced by the next call for the same target. Optional: contexts of tests may lack it.
+   */
+  progress?(target: string, text: string): void;
 }
 
 export interface JobSpec<R = unknown> {

@@ -20,6 +20,7 @@ interface DemoPod extends DrainPod {
 }
 
 const TERMINATE_MS = 1000;
+const rsName = (app: string): string => `${app}-${app === 'web' ? '7f9c6d5b8' : '5d78c9869d'}`;
 const READY_AFTER_MS = 2000;
 
 export interface DemoNodeHost {
@@ -96,7 +97,7 @@ export class DemoNodeOps implements KubeNodeOps {
       readyAt,
     };
     if (p.ds) pod.owner = { kind: 'DaemonSet', name: p.ds };
-    if (p.rs) pod.owner = { kind: 'ReplicaSet', name: `${p.rs}-7f9c6d5b8` };
+    if (p.rs) pod.owner = { kind: 'ReplicaSet', name: rsName(p.rs) };
     if (p.mirror) pod.owner = { kind: 'Node', name: p.node };
     this.#pods.set(`${p.namespace}/${p.name}`, pod);
   }
@@ -151,7 +152,7 @@ export class DemoNodeOps implements KubeNodeOps {
         this.#add(
           {
             namespace: p.namespace,
-            name: `${rs}-7f9c6d5b8-${(++this.#seq).toString(36)}r`,
+            name: `${rsName(rs)}-${(++this.#seq).toString(36)}r`,
             node: to.name,
             rs,
           },

@@ -51,8 +51,10 @@ export function consoleRequest(
   return { ok: true, req, drain: options.drain === true };
 }
 
-const GATE_TEXT =
-  'after each node a gate: SSH answers; with a kube API the node Ready and schedulable, its Cilium agent Ready, the API server (control-plane), and etcd endpoint health over mTLS (etcd members)';
+const GATE_TEXT = [
+  'after each node a gate: SSH answers; with a kube API the node Ready and schedulable,',
+  '  its Cilium agent Ready, the API server (control-plane); etcd endpoint health (etcd members)',
+];
 
 export const rebuildAction: ActionFactory = {
   action: 'rebuild',
@@ -159,10 +161,11 @@ export const rebuildAction: ActionFactory = {
         ...(action === 'boot'
           ? ['boot: the new generation becomes the boot default; nothing restarts until a reboot']
           : preview),
-        GATE_TEXT,
+        ...GATE_TEXT,
         ...(drain
           ? [
-              `drain: ${workers.map((n) => n.name).join(', ')} cordoned and its pods evicted (disruption budgets honoured; DaemonSet and mirror pods stay) before its switch, uncordoned after its gate`,
+              `drain: ${workers.map((n) => n.name).join(', ')}: cordoned, pods evicted before the switch,`,
+              '  uncordoned after the gate (disruption budgets honoured; DaemonSet and mirror pods stay)',
             ]
           : []),
         'the first failure stops the roll-out (node, phase, last 20 lines)',

@@ -122,10 +122,14 @@ async function rollOut(
 ): Promise<RebuildSummary> {
   const dry = req.action === 'dry-activate' && !req.rollback;
   const summary: RebuildSummary = { action: req.rollback ? 'rollback' : req.action, runs: [] };
+  // One line per node in the Jobs pane, from the start: every node of the roll-out.
+  for (const [w, wave] of waves.entries())
+    for (const n of wave) ctx.progress?.(n.name, `waiting (wave ${w + 1} of ${waves.length})`);
   for (const [w, wave] of waves.entries()) {
     if (summary.stopped) {
       for (const n of wave) {
         const why = `stopped after ${summary.stopped.node}`;
+        ctx.progress?.(n.name, `not run: ${why}`);
         ctx.skip(`${n.name}: nixos-rebuild`, why);
         summary.runs.push({ node: n.name, phase: 'evaluating', tail: [], skipped: why });
       }
@@ -157,11 +161,20 @@ async function oneNode(
   summary.runs.push(run);
   const lines: string[] = [];
   const t0 = performance.now();
+  const show = (text: string) => ctx.progress?.(node.name, text);
+  const failed = () => {
+    const s = summary.stopped;
+    if (s?.node === node.name)
+      show(
+        `FAILED while ${s.phase}${s.cordoned ? ' (left cordoned)' : ''}: ${s.reason.split('\n')[0]}`,
+      );
+  };
   const drain = !dry && deps.drain && drains(node) ? deps.drain : undefined;
   /** The node is cordoned by now (by us, or before us), so a failure leaves it so. */
   let cordoned = false;
   let cordonedByUs = false;
   if (drain) {
+    show('cordoning + draining');
     try {
       const d = await ctx.step(`${node.name}: cordon + drain`, () =>
         cordonAndDrain(drain.ops, node.name, (l) => ctx.log(l), ctx.signal, drain.options),
@@ -178,12 +191,14 @@ async function oneNode(
         tail: [],
         ...(e instanceof DrainError && e.cordoned ? { cordoned: true } : {}),
       };
+      failed();
       return;
     }
   }
   /** A failure's reason, saying when the node is left cordoned. */
   const why = (m: string) => (cordoned ? `${m}; ${leftCordoned(node.name)}` : m);
   ctx.log(`${node.name}: ${run.phase}`);
+  show(run.phase);
   let result: { code: number | null; signal?: string };
   try {
     result = await ctx.step(`${node.name}: nixos-rebuild`, async () => {
@@ -196,6 +211,7 @@ async function oneNode(
           if (p !== run.phase) {
             run.phase = p;
             ctx.log(`${node.name}: ${p}`);
+            show(p);
           }
           ctx.log(`${node.name} | ${line}`);
         },
@@ -228,6 +244,7 @@ async function oneNode(
       tail: run.tail,
       ...(cordoned ? { cordoned: true } : {}),
     };
+    failed();
     return;
   }
   void result;
@@ -241,8 +258,11 @@ async function oneNode(
     say('reload', r.reload);
     say('start', r.start);
     if (r.restartsSystemd) ctx.log(`${node.name}: would restart systemd`);
+    const n = r.stop.length + r.restart.length + r.reload.length + r.start.length;
+    show(n ? `dry-activate: ${n} unit(s) would change` : 'dry-activate: nothing would change');
   } else if (deps.gate) {
     const gate = deps.gate;
+    show('gating');
     try {
       run.gate = await ctx.step(`${node.name}: health gate`, async () => {
         const g = await gate(node, ctx.signal, cordoned ? { cordoned: true } : {});
@@ -265,11 +285,13 @@ async function oneNode(
         tail: run.tail,
         ...(cordoned ? { cordoned: true } : {}),
       };
+      failed();
       run.ms = performance.now() - t0;
       return;
     }
   }
   if (drain && cordonedByUs) {
+    show('uncordoning');
     try {
       await ctx.step(`${node.name}: uncordon`, () =>
         uncordon(drain.ops, node.name, (l) => ctx.log(l), ctx.signal, drain.options),
@@ -283,9 +305,22 @@ async function oneNode(
         tail: [],
         cordoned: true,
       };
+      failed();
     }
   } else if (drain) ctx.log(`${node.name}: left cordoned, as it was before the roll-out`);
   run.ms = performance.now() - t0;
+  if (!dry && summary.stopped?.node !== node.name)
+    show(
+      [
+        `done in ${(run.ms / 1000).toFixed(1)} s`,
+        run.gate ? 'gate passed' : undefined,
+        run.drained
+          ? `drained (${run.drained.evicted.length} evicted)${run.drained.uncordoned ? ', uncordoned' : ', left cordoned'}`
+          : undefined,
+      ]
+        .filter(Boolean)
+        .join(' · '),
+    );
 }
 
 const formatBound = (ms: number | undefined): string =>

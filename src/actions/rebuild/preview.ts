@@ -24,7 +24,10 @@ const list = (units: readonly string[], max = 6): string =>
     ? units.join(', ')
     : `${units.slice(0, max).join(', ')} and ${units.length - max} more`;
 
-/** One line (or a few) per node: what its activation would do. */
+/**
+ * Per node what its activation would do: a line with the restarts and reloads (what the
+ * operator weighs first), and one below with the units it would stop and start.
+ */
 export function previewLines(s: RebuildSummary): string[] {
   const out: string[] = [];
   for (const r of s.runs) {
@@ -33,17 +36,20 @@ export function previewLines(s: RebuildSummary): string[] {
       continue;
     }
     const rep = r.report;
-    const parts: string[] = [];
-    if (rep.restartsSystemd) parts.push('would restart systemd');
-    if (rep.stop.length) parts.push(`stop ${list(rep.stop)}`);
-    if (rep.restart.length) parts.push(`restart ${list(rep.restart)}`);
-    if (rep.reload.length) parts.push(`reload ${list(rep.reload)}`);
-    if (rep.start.length) parts.push(`start ${list(rep.start)}`);
-    out.push(
-      parts.length
-        ? `${r.node}: would ${parts.join('; ').replace(/^would /, '')}`
-        : `${r.node}: no unit would stop, restart, reload or start`,
-    );
+    const first: string[] = [];
+    if (rep.restartsSystemd) first.push('restart systemd');
+    if (rep.restart.length) first.push(`restart ${list(rep.restart)}`);
+    if (rep.reload.length) first.push(`reload ${list(rep.reload)}`);
+    const second: string[] = [];
+    if (rep.stop.length) second.push(`stop ${list(rep.stop)}`);
+    if (rep.start.length) second.push(`start ${list(rep.start)}`);
+    if (!first.length && !second.length) {
+      out.push(`${r.node}: no unit would stop, restart, reload or start`);
+      continue;
+    }
+    if (!first.length) first.push('restart or reload nothing');
+    out.push(`${r.node}: would ${first.join('; ')}`);
+    if (second.length) out.push(`${' '.repeat(r.node.length)}  and ${second.join('; ')}`);
   }
   return out;
 }

@@ -46,6 +46,16 @@ const jobColor = (t: Theme, s: JobState): string | undefined =>
 const stepColor = (t: Theme, s: StepState): string | undefined =>
   s === 'ok' ? t.ok : s === 'failed' ? t.bad : s === 'running' ? t.accent : t.dim;
 
+/** A target's line: failed red, done green, not run dim, in progress accent. */
+const progressColor = (t: Theme, text: string): string | undefined =>
+  text.startsWith('FAILED')
+    ? t.bad
+    : text.startsWith('done')
+      ? t.ok
+      : text.startsWith('not run') || text.startsWith('waiting')
+        ? t.dim
+        : t.accent;
+
 const hhmmss = (t: number): string => new Date(t).toISOString().slice(11, 19);
 const day = (t: number): string => new Date(t).toISOString().slice(5, 10);
 
@@ -222,8 +232,30 @@ export function JobsPane({ model, ui, derived, clock, width, height }: JobsPaneP
           <Text color={jobColor(theme, job.state)}>{`${job.state}: ${job.error}`}</Text>
         </Line>,
       );
+    // One line per target (a roll-out's nodes and their phase), then the steps (up to half
+    // of what is left), then the output tail.
+    const progress = job.progress ?? [];
+    if (progress.length) {
+      const room = Math.max(1, Math.floor((height - out.length) / 3));
+      const shown = progress.slice(0, progress.length > room ? room - 1 : room);
+      const w = Math.min(24, Math.max(...shown.map((p) => p.target.length)));
+      for (const p of shown)
+        out.push(
+          <Line key={`p:${p.target}`} width={width}>
+            <Text bold>{`  ${p.target.padEnd(w)}  `}</Text>
+            <Text color={progressColor(theme, p.text)}>{p.text}</Text>
+          </Line>,
+        );
+      if (shown.length < progress.length)
+        out.push(
+          <Line key="p:more" width={width}>
+            <Text
+              color={theme.dim}
+            >{`  … ${progress.length - shown.length} more (Enter: full log)`}</Text>
+          </Line>,
+        );
+    }
     const left = height - out.length;
-    // Steps first (up to half of what is left), then the output tail.
     const stepRows = Math.min(job.steps.length, Math.max(1, Math.floor(left / 2)), left);
     if (stepRows > 0)
       out.push(<Steps key="steps" job={job} clock={clock} width={width} rows={stepRows} />);
