@@ -75,8 +75,16 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
   const pane = paneById(ui.pane);
   const overview = useFeatureModel(session, overviewFeature)!;
   const own = useFeatureModel(session, pane.feature === overviewFeature ? undefined : pane.feature);
-  const external = useExternalModel(session, pane.feature ? undefined : pane.external);
-  const model = pane.feature === overviewFeature ? overview : pane.feature ? own : external;
+  const external = useExternalModel(
+    session,
+    pane.feature && !pane.combine ? undefined : pane.external,
+  );
+  const combined = useMemo(
+    () => (pane.combine ? pane.combine(own, external) : undefined),
+    [pane, own, external],
+  );
+  const model =
+    combined ?? (pane.feature === overviewFeature ? overview : pane.feature ? own : external);
   const contexts = session.kubeContexts();
   const sizeCtx: ShellCtx = { nodes, contexts, width: paneWidth, height: paneHeight };
   const env = useMemo(

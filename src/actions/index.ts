@@ -3,12 +3,18 @@
  * The session looks an action up here (session.jobs.prepare), so a pane's key only builds
  * an ActionRequest (`{ action: 'rotate', targets: [node] }`).
  */
+import { addonSyncAction } from './addons/action.js';
 import { demoNoopAction } from './demo-noop/index.js';
 import { rebuildAction } from './rebuild/action.js';
 import { rotateAction } from './rotate/prepare.js';
 import type { ActionFactory, JobAction } from './types.js';
 
-export const ACTIONS: readonly ActionFactory[] = [demoNoopAction, rotateAction, rebuildAction];
+export const ACTIONS: readonly ActionFactory[] = [
+  demoNoopAction,
+  rotateAction,
+  rebuildAction,
+  addonSyncAction,
+];
 
 export const actionByName = (name: string): ActionFactory | undefined =>
   ACTIONS.find((a) => a.action === (name as JobAction));

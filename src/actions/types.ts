@@ -110,6 +110,8 @@ export interface ActionDeps {
   nodeOps?(): KubeNodeOps | undefined;
   /** The console's `--ssh-config` (nixos-rebuild run here gets it in NIX_SSHOPTS). */
   sshConfig?: string;
+  /** Extra trusted CA certificates (PEM) for addon downloads: a private mirror's (tests: a loopback server's). */
+  fetchCa?: string;
   /**
    * Run a job that changes nothing (a preview, e.g. a rebuild's dry-activate) through the
    * runner — recorded, audited and shown in the Jobs pane like any job — and wait for its

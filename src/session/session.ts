@@ -43,6 +43,8 @@ export interface SessionOptions {
   nodeReady?: (node: string, signal: AbortSignal) => Promise<void>;
   /** `--ssh-config`: actions that run OpenSSH here (nixos-rebuild) pass it on. */
   sshConfigFile?: string;
+  /** Extra trusted CA certificates (PEM) for the addon sync's downloads. */
+  fetchCa?: string;
   /** Record a node's unknown host keys (live sessions over SSH); absent: not applicable. */
   acceptHostKey?: (node: string, session: Session) => Promise<{ ok: boolean; message: string }>;
   now?: () => number;
@@ -165,6 +167,7 @@ export function createSession(opts: SessionOptions): Session {
       read: (scope, source) => store.get(scope, source),
       nodeOps: () => (isLiveKubeSource(kube) ? kube.nodeOps?.() : undefined),
       ...(opts.sshConfigFile ? { sshConfig: opts.sshConfigFile } : {}),
+      ...(opts.fetchCa ? { fetchCa: opts.fetchCa } : {}),
     },
     ...(opts.now ? { now: opts.now } : {}),
   });

@@ -16,6 +16,7 @@ import type { Clock } from '../../../src/store/clock.js';
 import { windowStart } from '../../components/Table.js';
 import { useNow } from '../../hooks/useClock.js';
 import { type Theme, useTheme } from '../../theme.js';
+import { AddonsView } from './Addons.js';
 import { type JobsDerived, type JobsModel, type JobsUi, logTop } from './bindings.js';
 
 export interface JobsPaneProps {
@@ -164,6 +165,8 @@ function FullLog({ derived, ui, width, height }: Omit<JobsPaneProps, 'model' | '
 
 export function JobsPane({ model, ui, derived, clock, width, height }: JobsPaneProps) {
   const theme = useTheme();
+  if (derived.view === 'addons')
+    return <AddonsView derived={derived} width={width} height={height} />;
   if (ui.log) return <FullLog derived={derived} ui={ui} width={width} height={height} />;
   const { jobs, selected, index } = derived;
   const out: React.ReactNode[] = [];
@@ -183,7 +186,7 @@ export function JobsPane({ model, ui, derived, clock, width, height }: JobsPaneP
       </Line>,
       <Line key="how" width={width}>
         <Text color={theme.dim}>
-          Actions (rotate, rebuild, addon sync) run here; try :demo-noop NODE
+          Actions (rotate, rebuild, addon sync) run here; try :demo-noop NODE · a: the addons
         </Text>
       </Line>,
     );
