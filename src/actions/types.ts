@@ -46,6 +46,8 @@ export interface JobSpec<R = unknown> {
   /** The plan the operator confirmed, as JSON (recorded in the audit log). */
   plan: unknown;
   run(ctx: JobContext): Promise<R>;
+  /** Store sources the console refreshes when the job ends (what it changed, e.g. the addon manifest). */
+  refresh?: readonly string[];
 }
 
 /* ---------- starting an action from the console or a command (additive, issue 15) ---------- */

@@ -88,6 +88,8 @@ export interface SessionJobs {
 }
 
 export interface SessionJobsOptions {
+  /** Told when a job this session started has ended (e.g. to refresh what it changed). */
+  onEnded?(spec: JobSpec, record: JobRecord): void;
   stateDir: string;
   readOnly: boolean;
   deps: ActionDeps;
@@ -216,7 +218,14 @@ export function createSessionJobs(opts: SessionJobsOptions): SessionJobs {
       });
       running.set(handle.id, handle);
       handles.set(handle.id, handle);
-      void handle.done.then(() => running.delete(handle.id));
+      void handle.done.then((rec) => {
+        running.delete(handle.id);
+        try {
+          opts.onEnded?.(p.spec, rec);
+        } catch {
+          // an observer never breaks the jobs
+        }
+      });
       return { ok: true, id: handle.id, title: visible(p.spec.title) };
     },
     async run(request) {

@@ -153,6 +153,9 @@ export function createSession(opts: SessionOptions): Session {
   if (opts.kubeError) store.fail(CLUSTER_SCOPE, 'kube', opts.kubeError, Date.now());
 
   const jobs = createSessionJobs({
+    onEnded: (spec) => {
+      for (const source of spec.refresh ?? []) void scheduler.refresh({ source });
+    },
     stateDir: opts.stateDir ?? xdgStateDir(),
     readOnly: opts.readOnly,
     deps: {

@@ -105,6 +105,8 @@ export function addonSyncJob(
     targets: plan.entries.map((e) => e.name),
     plan: { manifest: req.manifestPath, verify: !!req.verify, entries: plan.entries },
     run: (ctx) => runSync(ctx, req, plan, deps),
+    // The Addons view shows the pins written at once (features/addons/sources.ts).
+    refresh: ['addons.manifest'],
   };
 }
 

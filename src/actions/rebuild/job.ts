@@ -111,6 +111,8 @@ export function rebuildJob(
         : {}),
     },
     run: (ctx) => rollOut(ctx, req, waves, deps),
+    // The nodes' state changed: the overview's reachability and PKI read again.
+    refresh: ['reach'],
   };
 }
 
