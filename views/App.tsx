@@ -75,13 +75,21 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
   const pane = paneById(ui.pane);
   const overview = useFeatureModel(session, overviewFeature)!;
   const own = useFeatureModel(session, pane.feature === overviewFeature ? undefined : pane.feature);
-  const external = useExternalModel(session, pane.feature ? undefined : pane.external);
-  const model = pane.feature === overviewFeature ? overview : pane.feature ? own : external;
+  const external = useExternalModel(
+    session,
+    pane.feature && !pane.combine ? undefined : pane.external,
+  );
+  const combined = useMemo(
+    () => (pane.combine ? pane.combine(own, external) : undefined),
+    [pane, own, external],
+  );
+  const model =
+    combined ?? (pane.feature === overviewFeature ? overview : pane.feature ? own : external);
   const contexts = session.kubeContexts();
   const sizeCtx: ShellCtx = { nodes, contexts, width: paneWidth, height: paneHeight };
   const env = useMemo(
-    () => makePaneEnv(nodes, ui.filter, ui.selected, paneWidth, paneHeight),
-    [nodes, ui.filter, ui.selected, paneWidth, paneHeight],
+    () => makePaneEnv(nodes, ui.filter, ui.selected, paneWidth, paneHeight, ui.marked),
+    [nodes, ui.filter, ui.selected, paneWidth, paneHeight, ui.marked],
   );
   const ps = paneState(ui, pane);
   const derived = useMemo(
@@ -98,7 +106,7 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
     derive: (st) => {
       if (st.pane !== pane.id || (pane.feature && model === undefined)) return undefined;
       if (st === ui) return derived;
-      const e = makePaneEnv(nodes, st.filter, st.selected, paneWidth, paneHeight);
+      const e = makePaneEnv(nodes, st.filter, st.selected, paneWidth, paneHeight, st.marked);
       return pane.derive(model, paneState(st, pane), e);
     },
   };
@@ -136,14 +144,22 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
       void session.jobs.prepare(effect.request).then(
         (r) => {
           if (!r.ok) return say(r.message, 'error');
-          const { token, title, confirm, planText } = r.job;
-          update((s) => openConfirm(s, { token, title, expect: confirm, planText }));
+          const { token, title, confirm, planText, options, variants } = r.job;
+          update((s) =>
+            openConfirm(s, {
+              token,
+              title,
+              expect: confirm,
+              planText,
+              ...(options.length ? { options, variants } : {}),
+            }),
+          );
         },
         (e: unknown) => say(`not started: ${e instanceof Error ? e.message : String(e)}`, 'error'),
       );
     }
     if (effect.kind === 'start-job') {
-      const r = session.jobs.start(effect.token);
+      const r = session.jobs.start(effect.token, effect.values);
       // Deferred: the key's own state (set after this effect) would overwrite the message.
       queueMicrotask(() =>
         r.ok ? say(`started ${r.title} (8: Jobs)`, 'info') : say(r.message, 'error'),
@@ -237,6 +253,7 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
         <NodeList
           rows={visibleRows}
           selected={ui.selected}
+          marked={ui.marked}
           filter={ui.filter}
           width={sideWidth}
           height={bodyHeight}

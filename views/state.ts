@@ -23,6 +23,14 @@ export type { Effect } from './keys/types.js';
 
 export type Overlay = 'none' | 'help' | 'palette' | 'filter' | 'confirm';
 
+/** A choice of the confirmation (Tab cycles the focused one's value). */
+export interface ConfirmChoice {
+  id: string;
+  label: string;
+  choices: readonly string[];
+  value: string;
+}
+
 /** The typed confirmation of an action: its plan, and the text the operator must type. */
 export interface ConfirmState {
   token: string;
@@ -32,6 +40,14 @@ export interface ConfirmState {
   planText: readonly string[];
   /** Why the last Enter did not start it. */
   error?: string;
+  /** The choices it offers (e.g. switch/test/boot, drain no/yes); none for most actions. */
+  options?: readonly ConfirmChoice[];
+  /** The option Tab changes. */
+  focus?: number;
+  /** Title, text to type and plan per combination of the options (session.jobs' variantKey). */
+  variants?: Readonly<
+    Record<string, { title: string; confirm: string; planText: readonly string[] }>
+  >;
 }
 
 export interface UiState {
@@ -54,6 +70,8 @@ export interface UiState {
   panes: Partial<Record<PaneId, unknown>>;
   /** The open typed confirmation (overlay `confirm`). */
   confirm?: ConfirmState;
+  /** Nodes marked in the node list (Space), in inventory order: what `B` rebuilds. */
+  marked: readonly string[];
 }
 
 /** What the reducer needs besides the state: names, and the active pane's derived data. */
@@ -87,6 +105,7 @@ export const initialUiState = (nodes: readonly string[]): UiState => ({
   filterTarget: 'nodes',
   helpScroll: 0,
   panes: {},
+  marked: [],
 });
 
 /** Nodes matching a filter: a case-insensitive regex when it compiles, else a substring. */
@@ -107,19 +126,37 @@ export function makePaneEnv(
   selectedNode: string | undefined,
   width: number,
   height: number,
+  marked: readonly string[] = [],
 ): PaneEnv {
   return {
     nodes,
     nodeFilter,
     visibleNodes: filterNodes(nodes, nodeFilter),
     selectedNode,
+    marked,
     width,
     height,
   };
 }
 
 export const paneEnv = (ui: UiState, ctx: ShellCtx): PaneEnv =>
-  makePaneEnv(ctx.nodes, ui.filter, ui.selected, ctx.width ?? 80, ctx.height ?? 20);
+  makePaneEnv(ctx.nodes, ui.filter, ui.selected, ctx.width ?? 80, ctx.height ?? 20, ui.marked);
+
+/** Toggle the mark of `node`; the marks stay in inventory order. */
+export function toggleMark(
+  marked: readonly string[],
+  node: string,
+  nodes: readonly string[],
+): string[] {
+  const set = new Set(marked);
+  if (set.has(node)) set.delete(node);
+  else set.add(node);
+  return nodes.filter((n) => set.has(n));
+}
+
+/** What `B` rebuilds: the marked nodes, else the selected one. */
+export const rebuildTargets = (s: Pick<UiState, 'marked' | 'selected'>): string[] =>
+  s.marked.length ? [...s.marked] : s.selected ? [s.selected] : [];
 
 /* ---------- the shell's bindings ---------- */
 
@@ -191,6 +228,34 @@ export const SHELL_BINDINGS: readonly ShellBinding[] = [
     },
   },
   {
+    keys: [' '],
+    label: 'Space',
+    help: 'mark / unmark the selected node (B rebuilds the marked nodes; Esc clears the marks)',
+    hint: (s) => (s.marked.length ? `marked ${s.marked.length}` : 'mark'),
+    hintKeys: 'Space',
+    reduce: (s, { ctx }) =>
+      s.selected ? [{ ...s, marked: toggleMark(s.marked, s.selected, ctx.nodes) }] : [s],
+  },
+  {
+    keys: ['B'],
+    help: 'rebuild the marked nodes, else the selected one: dry-activate first, then the typed confirmation (switch/test/boot, drain); :rebuild @ROLE for a role',
+    hint: 'rebuild',
+    reduce: (s) => {
+      const targets = rebuildTargets(s);
+      if (targets.length === 0) return [s];
+      return [
+        {
+          ...s,
+          message: {
+            text: `rebuild ${targets.join(', ')}: preparing (a switch runs dry-activate first, see 8: Jobs)…`,
+            kind: 'info',
+          },
+        },
+        { kind: 'action', request: { action: 'rebuild', targets } },
+      ];
+    },
+  },
+  {
     keys: [':'],
     help: 'command palette (:pki, :node cp-1, :ctx prod, :refresh, :quit; Tab completes)',
     hint: 'command',
@@ -208,11 +273,12 @@ export const SHELL_BINDINGS: readonly ShellBinding[] = [
   },
   {
     keys: ['escape'],
-    help: "back: clear the pane's filter, then the node filter",
+    help: "back: clear the pane's filter, then the node filter, then the marks",
     reduce: (s, { pane, ctx }) => {
       const ps = paneState(s, pane);
       if (pane.filter?.get(ps)) return [withPaneState(s, pane, pane.filter.set(ps, ''))];
       if (s.filter) return [reselect({ ...s, filter: '' }, ctx.nodes)];
+      if (s.marked.length) return [{ ...s, marked: [] }];
       return [s];
     },
   },
@@ -221,7 +287,12 @@ export const SHELL_BINDINGS: readonly ShellBinding[] = [
 ];
 
 /** Shell hints the bar drops first when it is short of room. */
-export const OPTIONAL_HINTS: ReadonlySet<string> = new Set(['filter', 'command', 'refresh']);
+export const OPTIONAL_HINTS: ReadonlySet<string> = new Set([
+  'filter',
+  'command',
+  'refresh',
+  'mark',
+]);
 
 /* ---------- overlays: palette, filter, help ---------- */
 
@@ -362,9 +433,35 @@ export const openConfirm = (s: UiState, c: Omit<ConfirmState, 'error'>): UiState
   ...s,
   overlay: 'confirm',
   input: '',
-  confirm: { ...c },
+  confirm: { ...c, ...(c.options?.length ? { focus: 0 } : {}) },
   message: undefined,
 });
+
+/** The key of a combination of option values (as session/jobs.ts's variantKey). */
+const variantKey = (options: readonly ConfirmChoice[]): string =>
+  options.map((o) => `${o.id}=${o.value}`).join('\u0000');
+
+/** Tab: the focused option's next value, and the title, text and plan that go with it. */
+function cycleOption(c: ConfirmState): ConfirmState {
+  const opts = c.options ?? [];
+  const i = c.focus ?? 0;
+  const o = opts[i];
+  if (!o || o.choices.length < 2) return c;
+  const next = o.choices[(o.choices.indexOf(o.value) + 1) % o.choices.length]!;
+  const options = opts.map((x, j) => (j === i ? { ...x, value: next } : x));
+  const v = c.variants?.[variantKey(options)];
+  if (!v) return c;
+  return {
+    ...c,
+    options,
+    title: v.title,
+    expect: v.confirm,
+    planText: v.planText,
+    error: undefined,
+  };
+}
+
+const hasOptions = (s: UiState) => (s.confirm?.options?.length ?? 0) > 0;
 
 export const CONFIRM_BINDINGS: readonly ShellBinding[] = [
   {
@@ -395,8 +492,35 @@ export const CONFIRM_BINDINGS: readonly ShellBinding[] = [
           confirm: undefined,
           message: { text: `starting ${c.title}…`, kind: 'info' },
         },
-        { kind: 'start-job', token: c.token },
+        {
+          kind: 'start-job',
+          token: c.token,
+          ...(c.options?.length
+            ? { values: Object.fromEntries(c.options.map((o) => [o.id, o.value])) }
+            : {}),
+        },
       ];
+    },
+  },
+  {
+    keys: ['tab'],
+    help: 'change the highlighted choice of the confirmation (e.g. switch → test → boot, drain no → yes)',
+    hint: 'change choice',
+    when: hasOptions,
+    reduce: (s) => [s.confirm ? { ...s, confirm: cycleOption(s.confirm) } : s],
+  },
+  {
+    keys: ['up', 'down'],
+    help: 'highlight another choice of the confirmation',
+    hint: 'choice',
+    hintKeys: '↑/↓',
+    when: (s) => (s.confirm?.options?.length ?? 0) > 1,
+    reduce: (s, _c, ev) => {
+      const c = s.confirm;
+      if (!c?.options?.length) return [s];
+      const n = c.options.length;
+      const d = ev.key.downArrow ? 1 : -1;
+      return [{ ...s, confirm: { ...c, focus: ((c.focus ?? 0) + d + n) % n } }];
     },
   },
   {

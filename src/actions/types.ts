@@ -6,7 +6,10 @@
  * An action never writes to the terminal itself.
  */
 import type { Inventory, RotationSettings } from '../config/types.js';
+import type { KubeNodeOps } from '../kube/node-ops.js';
 import type { NodeAgent } from '../nodes/agent.js';
+import type { Snapshot } from '../store/types.js';
+import type { JobRecord } from './jobs/record.js';
 
 /**
  * `demo-noop`: a harmless action that only reads (src/actions/demo-noop), for the demo and
@@ -30,6 +33,11 @@ export interface JobContext {
   skip(name: string, why: string): void;
   /** One line of output for the job's log (sanitised by the runner: outside text is hostile). */
   log(line: string): void;
+  /**
+   * The one line the Jobs pane shows for a target (a node of a roll-out and its phase),
+   * replaced by the next call for the same target. Optional: contexts of tests may lack it.
+   */
+  progress?(target: string, text: string): void;
 }
 
 export interface JobSpec<R = unknown> {
@@ -41,6 +49,8 @@ export interface JobSpec<R = unknown> {
   /** The plan the operator confirmed, as JSON (recorded in the audit log). */
   plan: unknown;
   run(ctx: JobContext): Promise<R>;
+  /** Store sources the console refreshes when the job ends (what it changed, e.g. the addon manifest). */
+  refresh?: readonly string[];
 }
 
 /* ---------- starting an action from the console or a command (additive, issue 15) ---------- */
@@ -53,6 +63,17 @@ export interface ActionRequest {
   options?: Readonly<Record<string, unknown>>;
 }
 
+/** A choice the operator may change in the confirmation (e.g. drain the workers: no / yes). */
+export interface ConfirmOption {
+  id: string;
+  /** What it decides, e.g. `drain workers`. */
+  label: string;
+  /** Its values, in the order Tab cycles them. */
+  choices: readonly string[];
+  /** The value the action was prepared with. */
+  value: string;
+}
+
 /** An action ready to run: the spec, and what the operator must see and type to confirm it. */
 export interface PreparedAction {
   spec: JobSpec;
@@ -60,6 +81,21 @@ export interface PreparedAction {
   confirm: string;
   /** The plan as lines for the confirmation overlay (sanitised by the shell). */
   planText: readonly string[];
+  /** Choices the confirmation offers (at most a few: every combination is prepared). */
+  options?: readonly ConfirmOption[];
+  /** The same action with other choices (by option id): spec, confirmation text and plan. */
+  withOptions?(
+    values: Readonly<Record<string, string>>,
+  ): Omit<PreparedAction, 'options' | 'withOptions'>;
+}
+
+/** What a preview job gave back: its record (as the Jobs pane shows it) and its raw outcome. */
+export interface PreviewOutcome<R = unknown> {
+  record: JobRecord;
+  /** Its return value, when it ended ok. */
+  value?: R;
+  /** What it threw, when it failed or was cancelled. */
+  error?: unknown;
 }
 
 export type PrepareResult = { ok: true; prepared: PreparedAction } | { ok: false; message: string };
@@ -78,6 +114,20 @@ export interface ActionDeps {
    * the session takes them over, so the console shows what the file now says.
    */
   inventoryChanged?(next: { rotation: RotationSettings; sourceDigest: string }): void;
+  /** The session store (the kube watches' snapshots: a rebuild's gate reads them). */
+  read?<T>(scope: string, source: string): Snapshot<T>;
+  /** Cordon, drain and uncordon through the kube source; undefined without a live one. */
+  nodeOps?(): KubeNodeOps | undefined;
+  /** The console's `--ssh-config` (nixos-rebuild run here gets it in NIX_SSHOPTS). */
+  sshConfig?: string;
+  /** Extra trusted CA certificates (PEM) for addon downloads: a private mirror's (tests: a loopback server's). */
+  fetchCa?: string;
+  /**
+   * Run a job that changes nothing (a preview, e.g. a rebuild's dry-activate) through the
+   * runner — recorded, audited and shown in the Jobs pane like any job — and wait for its
+   * end, while `prepare` builds the plan the operator confirms.
+   */
+  preview?<R>(spec: JobSpec<R>): Promise<PreviewOutcome<R>>;
 }
 
 /**

@@ -7,9 +7,11 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { defaultChecks, type GateSources, runGate } from '../actions/rebuild/gates.js';
+import { rebuildExecutor, rebuildTimeoutMs } from '../actions/rebuild/execute.js';
+import { gateSources } from '../actions/rebuild/gate-sources.js';
+import { defaultChecks, runGate } from '../actions/rebuild/gates.js';
 import {
-  type RebuildExecutor,
+  drains,
   RebuildFailed,
   type RebuildSummary,
   rebuildExitCode,
@@ -23,15 +25,12 @@ import {
   type RebuildAction,
   type RebuildRequest,
 } from '../actions/rebuild/plan.js';
-import { runLocal } from '../actions/rebuild/run-local.js';
+import { previewLines, previewWaves } from '../actions/rebuild/preview.js';
+import { parseDuration } from '../config/duration.js';
 import type { NodeSpec, Role } from '../config/types.js';
 import { ROLES } from '../config/types.js';
 import { kubeSource } from '../features/overview/sources.js';
-import { KUBE_STORE_SOURCES } from '../kube/collect.js';
-import type { KubeApiStatus, KubeNodeStatus, KubePod } from '../kube/types.js';
-import type { Session } from '../session/session.js';
 import { safeJson, visible } from '../store/sanitise.js';
-import { CLUSTER_SCOPE } from '../store/types.js';
 import { EXIT, formatTable, type Out } from './common.js';
 import { runJobPrinting } from './job-print.js';
 import { openSession, SESSION_OPTIONS, sessionArgs } from './open.js';
@@ -47,26 +46,34 @@ const OPTIONS = {
   rollback: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   'gate-timeout': { type: 'string' },
+  drain: { type: 'boolean' },
+  timeout: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const REBUILD_HELP = `Usage: k8ops rebuild [NODE…] [--role R] [--action switch|test|boot|dry-activate]
-                     [--parallel N] [--yes] [--rollback] [--dry-run] [--json]
+                     [--parallel N] [--drain] [--yes] [--rollback] [--dry-run] [--json]
 
 Runs nixos-rebuild <action> --flake <rebuild.flake>#<node> for each node: here with
 --target-host and NIX_SSHOPTS carrying the console's jump chain, known_hosts and identity
 (rebuild.runOn: local), or on the node itself (runOn: node). Control-plane and etcd nodes
 one at a time, then workers --parallel at once (default 1). Between nodes a health gate:
 the node answers over SSH, and with a kube API it is Ready and schedulable, its Cilium
-agent Ready, the API server answering after a control-plane node, etcd healthy after an
-etcd member. The first failure stops the roll-out: which node, which phase, the last 20
-lines. dry-activate changes nothing and lists the units each node would stop, restart,
-reload or start.
+agent Ready, the API server answering after a control-plane node, and after an etcd
+member \`etcdctl endpoint health\` over mTLS run on it. The first failure stops the
+roll-out: which node, which phase, the last 20 lines. dry-activate changes nothing and
+lists the units each node would stop, restart, reload or start; asked on a terminal, a
+switch or test first runs it and shows those units before the question.
   --role R          only the nodes with role R (control-plane, worker, etcd)
+  --drain           cordon each worker and evict its pods (Eviction API, disruption
+                    budgets honoured; DaemonSet and mirror pods stay) before its switch,
+                    uncordon it after its gate; a failure leaves it cordoned (needs a kube API)
   --rollback        nixos-rebuild switch --rollback (the previous generation)
   --dry-run         print the waves and the exact command per node; run nothing
   --gate-timeout S  seconds a gate check may take to pass (default 300)
+  --timeout DUR     one node's nixos-rebuild at most this long (default: rebuild.timeout,
+                    else 1h); past it the run is killed and the roll-out stops
   --yes             do not ask (required when stdin is not a terminal)
 Exit: 0 done; 1 a node failed (its run or its gate) or not confirmed; 2 usage or
 configuration; 4 switched, but units failed (named).
@@ -130,6 +137,15 @@ export async function rebuildCommand(
     return usage('--gate-timeout is a whole number of seconds from 1 to 3600');
   if (v.rollback && v.action !== undefined)
     return usage('--rollback goes back with switch; drop --action');
+  let timeoutMs: number | undefined;
+  if (v.timeout !== undefined) {
+    const d = parseDuration(String(v.timeout));
+    if (!d.ok || d.ms < 1000)
+      return usage('--timeout is a duration of at least 1s, e.g. 45m or 2h');
+    timeoutMs = d.ms;
+  }
+  if (v.drain && !v.rollback && action !== 'switch' && action !== 'test')
+    return usage('--drain goes with switch or test (the actions that activate now)');
   const req: RebuildRequest = {
     nodes: positionals.slice(1),
     action,
@@ -149,8 +165,6 @@ export async function rebuildCommand(
   if (!opened.ok) return EXIT.config;
   const session = opened.session;
   try {
-    if (session.mode === 'demo' && !v['dry-run'])
-      return usage('the demo lab has no NixOS to rebuild; try --dry-run');
     const inv = session.inventory;
     if (!inv.rebuild?.flake && !req.rollback)
       return usage('no flake: set rebuild.flake in the inventory');
@@ -176,21 +190,63 @@ export async function rebuildCommand(
     if (v['dry-run']) {
       for (const [i, wave] of plan.waves.entries()) {
         out.write(`wave ${i + 1}: ${wave.map((n) => n.name).join(', ')}\n`);
-        for (const n of wave) out.write(`  ${commands.find((c) => c.node === n)!.text}\n`);
+        for (const n of wave) {
+          const drain = v.drain && drains(n);
+          if (drain)
+            out.write(
+              `  kube: PATCH nodes/${n.name} {"spec":{"unschedulable":true}}; POST an Eviction (policy/v1) for each pod on ${n.name} but DaemonSet and mirror pods\n`,
+            );
+          out.write(`  ${commands.find((c) => c.node === n)!.text}\n`);
+          if (drain)
+            out.write(
+              `  kube: PATCH nodes/${n.name} {"spec":{"unschedulable":false}} (after its gate)\n`,
+            );
+        }
       }
       return EXIT.ok;
     }
+    const nodeOps = v.drain ? session.kubeNodeOps() : undefined;
+    if (v.drain && !nodeOps)
+      return usage('--drain needs a kube API (a kubeconfig context): none is configured');
+    await session.start();
+    const executor = (a: RebuildAction) =>
+      rebuildExecutor({
+        inventory: inv,
+        action: a,
+        request: req,
+        agents: session.agents,
+        ...(sshConfig ? { sshConfig } : {}),
+        timeoutMs: rebuildTimeoutMs(inv, timeoutMs),
+      });
     if (changes && !v.yes) {
       const interactive = (deps.stdinIsTTY ?? process.stdin.isTTY) === true;
       if (!interactive) {
         err.write('k8ops rebuild: not started (standard input is not a terminal; pass --yes)\n');
         return REBUILD_EXIT.failed;
       }
+      // What the switch would restart and reload, before it is confirmed.
+      if (!req.rollback && (action === 'switch' || action === 'test')) {
+        try {
+          const s = await runJobPrinting(
+            rebuildJob({ ...req, action: 'dry-activate' }, previewWaves(plan.waves), {
+              execute: executor('dry-activate'),
+            }),
+            err,
+            { env },
+          );
+          for (const l of previewLines(s)) err.write(`${visible(l)}\n`);
+        } catch (e) {
+          err.write(
+            `k8ops rebuild: dry-activate failed, nothing switched: ${visible((e as Error).message)}\n`,
+          );
+          return REBUILD_EXIT.failed;
+        }
+      }
       const rl = createInterface({ input: process.stdin, output: process.stderr });
       try {
         const names = plan.waves.flat().map((n) => n.name);
         const a = await rl.question(
-          `${req.rollback ? 'roll back' : action} ${names.join(', ')} in ${plan.waves.length} wave(s)? type yes: `,
+          `${req.rollback ? 'roll back' : action} ${names.join(', ')} in ${plan.waves.length} wave(s)${v.drain ? ', draining the workers' : ''}? type yes: `,
         );
         if (a.trim() !== 'yes') {
           err.write('k8ops rebuild: not confirmed\n');
@@ -200,29 +256,18 @@ export async function rebuildCommand(
         rl.close();
       }
     }
-    await session.start();
-    const execute: RebuildExecutor =
-      runOn === 'node'
-        ? async (n, onLine, signal) => {
-            const agent = session.agents.get(n.name)!;
-            const r = await agent.exec(nodeRebuildArgv(inv, n, action, req), {
-              signal,
-              timeoutMs: 3_600_000,
-            });
-            for (const l of `${r.stdout}${r.stderr}`.split('\n')) if (l) onLine(l);
-            return { code: r.code };
-          }
-        : (n, onLine, signal) => {
-            const c = localRebuildCommand(inv, n, action, {
-              ...(sshConfig ? { sshConfig } : {}),
-              ...req,
-            });
-            return runLocal(c.argv, { env: c.env, signal, onLine });
-          };
-    const checks = defaultChecks(gateSources(session));
+    const checks = defaultChecks(
+      gateSources({
+        inventory: inv,
+        agents: session.agents,
+        read: (scope, src) => session.store.get(scope, src),
+        hasKube: session.hasKube,
+      }),
+    );
     const job = rebuildJob(req, plan.waves, {
-      execute,
-      gate: (n, signal) => runGate(n, checks, signal, { timeoutMs: gateTimeout * 1000 }),
+      execute: executor(req.rollback ? 'switch' : action),
+      gate: (n, signal, g) => runGate(n, checks, signal, { timeoutMs: gateTimeout * 1000 }, g),
+      ...(nodeOps ? { drain: { ops: nodeOps } } : {}),
     });
     let summary: RebuildSummary;
     let code: number;
@@ -240,6 +285,8 @@ export async function rebuildCommand(
       const s = summary.stopped!;
       if (changes && !req.rollback && (s.phase === 'activating' || s.phase === 'gating'))
         err.write(`k8ops rebuild: to go back on ${s.node}: k8ops rebuild ${s.node} --rollback\n`);
+      if (s.cordoned)
+        err.write(`k8ops rebuild: ${s.node} is still cordoned: kubectl uncordon ${s.node}\n`);
     }
     if (v.json) out.write(`${safeJson({ ...summary, exitCode: code }, 2)}\n`);
     else out.write(formatSummary(summary));
@@ -249,35 +296,15 @@ export async function rebuildCommand(
   }
 }
 
-/** The gate's sources from a session: SSH probe, and the kube watches when there is an API. */
-function gateSources(session: Session): GateSources {
-  const src: GateSources = {
-    probe: async (n, signal) => {
-      await session.agents.get(n.name)!.probe({ signal });
-    },
-  };
-  if (!session.hasKube) return src;
-  src.kubeNode = (name) => {
-    const nodes = session.store.get<KubeNodeStatus[]>(CLUSTER_SCOPE, 'kube').value;
-    const k = nodes?.find((x) => x.name === name);
-    return k ? { ready: k.ready, schedulable: !k.unschedulable } : undefined;
-  };
-  src.ciliumReady = (name) => {
-    const pods = session.store.get<KubePod[]>(CLUSTER_SCOPE, KUBE_STORE_SOURCES.ciliumPods).value;
-    const p = pods?.find((x) => x.nodeName === name);
-    return p ? p.ready : undefined;
-  };
-  src.apiReady = async () =>
-    session.store.get<KubeApiStatus>(CLUSTER_SCOPE, KUBE_STORE_SOURCES.api).value?.reachable ===
-    true;
-  return src;
-}
-
 export function formatSummary(s: RebuildSummary): string {
+  const drained = (r: RebuildSummary['runs'][number]) =>
+    r.drained
+      ? `; drained (${r.drained.evicted.length} evicted)${r.drained.uncordoned ? ', uncordoned' : ''}`
+      : '';
   const rows = s.runs.map((r) => [
     r.node,
     r.skipped ? '-' : r.phase,
-    r.skipped
+    (r.skipped
       ? `not run (${r.skipped})`
       : r.outcome?.kind === 'ok'
         ? r.gate
@@ -289,7 +316,9 @@ export function formatSummary(s: RebuildSummary): string {
           ? `units failed: ${r.outcome.units.join(', ')}`
           : r.outcome?.kind === 'failed'
             ? `failed (exit ${r.outcome.signal ?? r.outcome.code})`
-            : 'not run',
+            : s.stopped?.node === r.node && s.stopped.phase === 'draining'
+              ? 'drain failed'
+              : 'not run') + drained(r),
     r.ms !== undefined ? `${(r.ms / 1000).toFixed(1)} s` : '',
   ]);
   return `${formatTable(['NODE', 'PHASE', 'RESULT', 'TIME'], rows).join('\n')}\n`;

@@ -406,6 +406,7 @@ function buildInventory(
 
   const runOn = file.rebuild?.runOn ?? 'local';
   const rebuild: Inventory['rebuild'] = { runOn };
+  if (file.rebuild?.timeout != null) rebuild.timeoutMs = file.rebuild.timeout;
   const flake = file.rebuild?.flake;
   if (flake != null)
     // A local path (`.`, `./x`, `../x`, `/x`) is resolved against the inventory's directory.

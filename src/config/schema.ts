@@ -354,6 +354,8 @@ const flakeRef = z.string().superRefine((value, ctx) => {
 const rebuildShape = {
   flake: flakeRef.nullish(),
   runOn: z.enum(['local', 'node']).nullish(),
+  /** One node's nixos-rebuild at most this long (default 1h). */
+  timeout: duration(1000).nullish(),
 };
 
 const rootShape = {

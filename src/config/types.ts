@@ -106,6 +106,8 @@ export interface RebuildSettings {
   flake?: string;
   /** Where nixos-rebuild runs: here with --target-host (default), or on the node itself. */
   runOn: 'local' | 'node';
+  /** Bound of one node's nixos-rebuild (default 1 h): killed and failed past it. */
+  timeoutMs?: number;
 }
 
 export interface Inventory {

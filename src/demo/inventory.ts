@@ -43,6 +43,7 @@ export function demoInventory(): Inventory {
     },
     ingress: { namespace: 'ingress-nginx', cacheZone: 'ingress_cache' },
     addons: {},
-    rebuild: { flake: '/etc/k8ops/cluster', runOn: 'local' },
+    // The demo's nixos-rebuild answers on the node (src/demo/rebuild.ts).
+    rebuild: { flake: '/etc/k8ops/cluster', runOn: 'node' },
   };
 }

@@ -3,6 +3,7 @@
  * once, however many features share it); a new feature is one folder and one line here.
  */
 
+import { addonsFeature } from './addons/model.js';
 import { bgpFeature } from './bgp/model.js';
 import { flowsFeature } from './flows/model.js';
 import { mtuFeature } from './mtu/model.js';
@@ -20,6 +21,7 @@ export const FEATURES: readonly FeatureDef[] = [
   bgpFeature,
   nginxFeature,
   flowsFeature,
+  addonsFeature, // shown as the Addons view of the Jobs pane
 ] as FeatureDef[];
 
 /** The sources of `features`, each once (by id), in first-seen order. */

@@ -16,6 +16,7 @@ import type { KubeEndpoint } from './endpoint.js';
 import { KubeError } from './errors.js';
 import type { KubeContextConfig } from './kubeconfig.js';
 import type { LogFollowers } from './logs.js';
+import { HttpNodeOps, type KubeNodeOps } from './node-ops.js';
 import {
   DEFAULT_KUBE_LIMITS,
   DEFAULT_KUBE_TIMING,
@@ -198,6 +199,11 @@ export class KubeClusterSource implements LiveKubeSource {
     const http = this.#api.http();
     if (!http) throw this.#api.notConnected();
     return listNodesOnce(http, opts);
+  }
+
+  /** Cordon/drain/uncordon through the API route the watches use. */
+  nodeOps(): KubeNodeOps {
+    return new HttpNodeOps(() => (this.#closed ? undefined : this.#api.http()));
   }
 
   /**

@@ -8,6 +8,7 @@
  */
 import type { NodeSpec } from '../config/types.js';
 import type { CallOptions } from '../store/io.js';
+import { DemoNodeOps } from './demo-drain.js';
 import { DemoIngressTraffic } from './demo-ingress-log.js';
 import {
   DEMO_KUBELET_VERSION,
@@ -15,6 +16,7 @@ import {
   demoFixedSections,
   demoSection,
 } from './demo-kube-lab.js';
+import type { KubeNodeOps } from './node-ops.js';
 import type {
   AcmeCertificate,
   KubeApiStatus,
@@ -71,6 +73,7 @@ export class DemoKubeSource implements LiveKubeSource {
   private fixed: DemoFixedSections | undefined;
   private acme: AcmeCertificate[] | undefined;
   private trafficTimer: NodeJS.Timeout | undefined;
+  private drainOps: DemoNodeOps | undefined;
 
   constructor(nodes: readonly NodeSpec[], context = 'demo-lab', opts: DemoKubeOptions = {}) {
     this.context = context;
@@ -153,8 +156,33 @@ export class DemoKubeSource implements LiveKubeSource {
     if (!cur) throw new Error(`unknown demo node ${name}`);
     const next: KubeNodeStatus = { name, ready, kubeletVersion: cur.kubeletVersion };
     if (!ready) next.reason = reason ?? 'KubeletNotReady';
+    if (cur.unschedulable) next.unschedulable = true;
     this.nodes.set(name, next);
     this.changed();
+  }
+
+  /** Cordon, drain and uncordon against the demo's pods (demo-drain.ts); one state per source. */
+  nodeOps(): KubeNodeOps {
+    this.drainOps ??= new DemoNodeOps(
+      this.specs,
+      {
+        unschedulable: (name) => {
+          const n = this.nodes.get(name);
+          return n ? n.unschedulable === true : undefined;
+        },
+        setUnschedulable: (name, value) => {
+          const n = this.nodes.get(name);
+          if (!n) throw new Error(`nodes "${name}" not found`);
+          const next: KubeNodeStatus = { ...n };
+          if (value) next.unschedulable = true;
+          else delete next.unschedulable;
+          this.nodes.set(name, next);
+          this.changed();
+        },
+      },
+      this.now,
+    );
+    return this.drainOps;
   }
 
   /** Fault injection: the API server does not answer. */

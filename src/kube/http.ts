@@ -89,6 +89,40 @@ export class KubeHttp {
   }
 
   /**
+   * Send a JSON (or patch) document with `method` and read the JSON answer (200, 201 or 202):
+   * PATCH of a node, POST of an Eviction. An error answer is a KubeError with its `code`
+   * and the API's Status (429 TooManyRequests for an eviction a disruption budget refuses).
+   */
+  async sendJson<T>(
+    method: 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+    path: string,
+    body: unknown,
+    ref: ResourceRef,
+    opts: RequestOptions & { contentType?: string } = {},
+  ): Promise<T> {
+    const timeoutMs = opts.timeoutMs ?? this.#opts.requestTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    const res = await this.#open(path, ref, {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      timeoutMs: Math.min(timeoutMs, this.#opts.connectTimeoutMs),
+      agent: this.#agent,
+      method,
+      body: JSON.stringify(body),
+      contentType: opts.contentType ?? 'application/json',
+    });
+    const text = await this.#readBody(res, 1 << 20, deadline - Date.now(), ref);
+    try {
+      return (text.trim() === '' ? {} : JSON.parse(text)) as T;
+    } catch {
+      throw new KubeError({
+        kind: 'protocol',
+        ref,
+        message: `${ref.verb} ${ref.resource}: the API server sent invalid JSON (${text.length} bytes)`,
+      });
+    }
+  }
+
+  /**
    * GET a streaming response (watch, log follow) and deliver it line by line. Resolves
    * when the server ends the stream (or `onLine` returned false); rejects with a KubeError.
    */
@@ -217,7 +251,14 @@ export class KubeHttp {
   async #open(
     path: string,
     ref: ResourceRef,
-    o: { signal?: AbortSignal; timeoutMs: number; agent: https.Agent | false },
+    o: {
+      signal?: AbortSignal;
+      timeoutMs: number;
+      agent: https.Agent | false;
+      method?: string;
+      body?: string;
+      contentType?: string;
+    },
   ): Promise<IncomingMessage> {
     if (this.#closed) throw new KubeError({ kind: 'closed', ref, message: 'kube client closed' });
     o.signal?.throwIfAborted();
@@ -228,11 +269,17 @@ export class KubeHttp {
       const req = https.request({
         host: ep.connectHost,
         port: ep.connectPort,
-        method: 'GET',
+        method: o.method ?? 'GET',
         path: ep.basePath + path,
         headers: {
           Accept: 'application/json',
           'User-Agent': 'k8ops',
+          ...(o.body !== undefined
+            ? {
+                'Content-Type': o.contentType ?? 'application/json',
+                'Content-Length': String(Buffer.byteLength(o.body)),
+              }
+            : {}),
           ...creds.headers,
         },
         ...(creds.ca ? { ca: creds.ca } : {}),
@@ -280,7 +327,12 @@ export class KubeHttp {
         done = true;
         clearTimeout(timer);
         this.#live.delete(entry);
-        if (res.statusCode === 200) {
+        if (
+          res.statusCode === 200 ||
+          (o.method !== undefined &&
+            o.method !== 'GET' &&
+            (res.statusCode === 201 || res.statusCode === 202))
+        ) {
           resolve(res);
           return;
         }
@@ -290,7 +342,7 @@ export class KubeHttp {
           () => reject(errorFromResponse(code, '', ref, { user: ep.user })),
         );
       });
-      req.end();
+      req.end(o.body);
     });
   }
 

@@ -7,6 +7,7 @@
 import type { CallOptions } from '../store/io.js';
 import type { KubeClusterSource } from './cluster-source.js';
 import { KubeError } from './errors.js';
+import type { KubeNodeOps } from './node-ops.js';
 import type {
   KubeClusterSnapshot,
   KubeContextInfo,
@@ -59,6 +60,18 @@ export class SwitchableKubeSource implements LiveKubeSource {
 
   listNodes(opts?: CallOptions): Promise<KubeNodeStatus[]> {
     return this.#inner.listNodes(opts);
+  }
+
+  /** The current context's node operations (each call goes to the context current then). */
+  nodeOps(): KubeNodeOps {
+    const cur = () => this.#inner.nodeOps();
+    return {
+      isUnschedulable: (n, o) => cur().isUnschedulable(n, o),
+      setUnschedulable: (n, v, o) => cur().setUnschedulable(n, v, o),
+      podsOnNode: (n, o) => cur().podsOnNode(n, o),
+      evict: (p, o) => cur().evict(p, o),
+      podUid: (ns, n, o) => cur().podUid(ns, n, o),
+    };
   }
 
   /** Switch to another context of the same kubeconfig. Calls made while a switch runs wait for it. */

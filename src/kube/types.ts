@@ -9,6 +9,7 @@
  */
 import type { CallOptions } from '../store/io.js';
 import type { SourceError } from '../store/types.js';
+import type { KubeNodeOps } from './node-ops.js';
 
 export interface KubeNodeAddress {
   /** `InternalIP`, `ExternalIP`, `Hostname`, … */
@@ -434,6 +435,11 @@ export interface LiveKubeSource extends KubeSource {
   contexts(): KubeContextInfo[];
   /** Resolves once every watch has answered once (or after `timeoutMs`). */
   whenSettled?(timeoutMs?: number): Promise<unknown>;
+  /**
+   * Cordon, drain and uncordon (node-ops.ts): the writes a rebuild with `--drain` makes,
+   * through the same route and credentials as the watches.
+   */
+  nodeOps?(): KubeNodeOps;
   /** Switch to another kubeconfig context without restarting. */
   switchContext?(
     name: string,

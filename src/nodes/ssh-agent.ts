@@ -9,6 +9,7 @@
  * (timeout, abort, lost connection) leaves nothing running on the node past it.
  */
 import { posix } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import type { Inventory, NodeSpec } from '../config/types.js';
 import { isSafeRemotePath } from '../config/validate.js';
 import { isCertFileName } from '../pki/file-names.js';
@@ -217,7 +218,22 @@ export class SshNodeAgent implements NodeAgent {
       maxOutputBytes: opts?.maxOutputBytes ?? DEFAULT_NODE_EXEC_MAX_BYTES,
     });
     if (opts?.stdin !== undefined) o.stdin = opts.stdin;
-    const r = await this.host.run(withDeadline(cmd, deadlineSeconds(o.timeoutMs!)), o);
+    const line = withDeadline(cmd, deadlineSeconds(o.timeoutMs!));
+    const onOutput = opts?.onOutput;
+    if (onOutput) {
+      // Live output needs its own exec channel (a persistent shell answers at the end).
+      const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+      const x: ExecOptions = {
+        ...o,
+        onData: (chunk, stream) => {
+          const text = decoders[stream].write(chunk);
+          if (text) onOutput(text, stream);
+        },
+      };
+      const r = await this.host.exec(posixSh(line), x);
+      return { stdout: r.stdout, stderr: r.stderr, code: r.exitCode };
+    }
+    const r = await this.host.run(line, o);
     return { stdout: r.stdout, stderr: r.stderr, code: r.exitCode };
   }
 

@@ -139,6 +139,7 @@ export async function openLiveSession(opts: LiveSessionOptions): Promise<Session
     ...(opts.features ? { features: opts.features } : {}),
     ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
     acceptHostKey,
+    ...(opts.sshConfigFile ? { sshConfigFile: opts.sshConfigFile } : {}),
     // A node's sources wait for its connection outside their timeouts: the pool bounds
     // concurrent handshakes, and a node queued behind others is not unreachable.
     nodeReady: async (name, signal) => {

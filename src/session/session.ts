@@ -7,6 +7,7 @@ import { stateDir as xdgStateDir } from '../config/paths.js';
 import type { Inventory } from '../config/types.js';
 import { FEATURES, sourcesOf } from '../features/index.js';
 import type { ClusterSourceContext, SourceSet, SourceWriter } from '../features/types.js';
+import type { KubeNodeOps } from '../kube/node-ops.js';
 import type { KubeNodeStatus } from '../kube/types.js';
 import { isLiveKubeSource, type KubeSource } from '../kube/types.js';
 import type { NodeAgent } from '../nodes/agent.js';
@@ -40,6 +41,10 @@ export interface SessionOptions {
    * other nodes' handshakes never counts against a source. Absent: nothing to wait for.
    */
   nodeReady?: (node: string, signal: AbortSignal) => Promise<void>;
+  /** `--ssh-config`: actions that run OpenSSH here (nixos-rebuild) pass it on. */
+  sshConfigFile?: string;
+  /** Extra trusted CA certificates (PEM) for the addon sync's downloads. */
+  fetchCa?: string;
   /** Record a node's unknown host keys (live sessions over SSH); absent: not applicable. */
   acceptHostKey?: (node: string, session: Session) => Promise<{ ok: boolean; message: string }>;
   now?: () => number;
@@ -80,6 +85,8 @@ export interface Session {
   settleKube(timeoutMs?: number): Promise<void>;
   /** Kube contexts of the loaded kubeconfig (for `:ctx`); empty without a live kube source. */
   kubeContexts(): string[];
+  /** Cordon/drain/uncordon through the kube source (a rebuild's `--drain`); none without one. */
+  kubeNodeOps(): KubeNodeOps | undefined;
   /**
    * Record the unknown host keys on a node's route in known_hosts (like --accept-new, for
    * that node only; a changed key is still refused), then refresh the node.
@@ -146,6 +153,9 @@ export function createSession(opts: SessionOptions): Session {
   if (opts.kubeError) store.fail(CLUSTER_SCOPE, 'kube', opts.kubeError, Date.now());
 
   const jobs = createSessionJobs({
+    onEnded: (spec) => {
+      for (const source of spec.refresh ?? []) void scheduler.refresh({ source });
+    },
     stateDir: opts.stateDir ?? xdgStateDir(),
     readOnly: opts.readOnly,
     deps: {
@@ -164,6 +174,10 @@ export function createSession(opts: SessionOptions): Session {
         opts.inventory.sourceDigest = next.sourceDigest;
         store.succeed(CLUSTER_SCOPE, INVENTORY_SOURCE, { rotation: next.rotation }, Date.now());
       },
+      read: (scope, source) => store.get(scope, source),
+      nodeOps: () => (isLiveKubeSource(kube) ? kube.nodeOps?.() : undefined),
+      ...(opts.sshConfigFile ? { sshConfig: opts.sshConfigFile } : {}),
+      ...(opts.fetchCa ? { fetchCa: opts.fetchCa } : {}),
     },
     ...(opts.now ? { now: opts.now } : {}),
   });
@@ -204,6 +218,7 @@ export function createSession(opts: SessionOptions): Session {
                 : 'host keys are not used by this session',
           }),
     kubeContexts: () => (isLiveKubeSource(kube) ? kube.contexts().map((c) => c.name) : []),
+    kubeNodeOps: () => (isLiveKubeSource(kube) ? kube.nodeOps?.() : undefined),
     async switchContext(name) {
       if (!isLiveKubeSource(kube) || !kube.switchContext)
         return { ok: false, message: 'this kube source has a single context' };

@@ -27,6 +27,8 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** false: resolve with the result on a non-zero exit instead of rejecting (execa's `reject`). */
   reject?: boolean;
+  /** Told of each chunk of output as it arrives (within the cap), besides the result. */
+  onData?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
 }
 
 export interface ExecResult {
@@ -167,12 +169,14 @@ export async function runExec(
           return;
         }
         const onData = (sink: Buffer[]) => (chunk: Buffer) => {
+          const name = sink === out ? 'stdout' : 'stderr';
           if (limitHit) return;
           total += chunk.length;
           if (total > cap) {
             limitHit = true;
             const keep = chunk.length - (total - cap);
             if (keep > 0) sink.push(chunk.subarray(0, keep));
+            if (keep > 0) tellData(chunk.subarray(0, keep), name);
             kill();
             finish(() =>
               reject(
@@ -188,6 +192,14 @@ export async function runExec(
             return;
           }
           sink.push(chunk);
+          tellData(chunk, name);
+        };
+        const tellData = (chunk: Buffer, name: 'stdout' | 'stderr') => {
+          try {
+            opts.onData?.(chunk, name);
+          } catch {
+            // an observer never breaks the command
+          }
         };
         s.on('data', onData(out));
         s.stderr.on('data', onData(err));

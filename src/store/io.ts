@@ -20,6 +20,12 @@ export interface NodeExecOptions extends CallOptions {
    * again within the same deadline. Never set it for a program that changes the node.
    */
   readOnly?: boolean;
+  /**
+   * Told of the output as it arrives (stdout and stderr chunks, in arrival order), for a
+   * long command whose progress is shown live (nixos-rebuild on the node). The result still
+   * carries all of it. An agent that cannot stream says nothing here until the end.
+   */
+  onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
 }
 
 /** What one program run on the node gave back. A non-zero exit is a result, not a rejection. */

@@ -12,6 +12,11 @@
  *   GET /api/v1/namespaces/NS/pods/NAME/log?container&follow&tailLines&timestamps&sinceTime
  *   GET /api/v1/[namespaces/NS/]secrets[/NAME], /apis/networking.k8s.io/v1/[…]ingresses,
  *       /apis/cert-manager.io/v1/[namespaces/NS/]certificates (404 with certManager: false)
+ *   GET /apis/policy/v1/[namespaces/NS/]poddisruptionbudgets, GET /api/v1/namespaces/NS/pods/NAME
+ *   PATCH /api/v1/nodes/NAME   (strategic merge / merge patch: cordon, uncordon)
+ *   POST /api/v1/namespaces/NS/pods/NAME/eviction   (policy/v1 Eviction, disruption budgets
+ *       enforced as eviction.go does: 201 Success, 429 TooManyRequests with a DisruptionBudget
+ *       cause, 500 for a pod under two budgets; the pod then terminates for `evictionGraceMs`)
  *
  * Lists honour labelSelector/fieldSelector/limit/continue and carry the store's
  * resourceVersion; watches replay events after `resourceVersion`, stream chunked JSON lines
@@ -328,7 +333,8 @@ export type ResourceName =
   | 'services'
   | 'secrets'
   | 'ingresses'
-  | 'certificates';
+  | 'certificates'
+  | 'poddisruptionbudgets';
 
 interface ResourceInfo {
   namespaced: boolean;
@@ -401,6 +407,13 @@ const RESOURCES: Record<ResourceName, ResourceInfo> = {
     builtin: false,
     apiVersion: 'cert-manager.io/v1',
   },
+  poddisruptionbudgets: {
+    namespaced: true,
+    group: 'policy',
+    kind: 'PodDisruptionBudget',
+    builtin: true,
+    apiVersion: 'policy/v1',
+  },
 };
 
 type KObj = {
@@ -469,6 +482,22 @@ export interface KubeApiServerOptions {
   seed?: boolean;
   /** cert-manager's CRDs are installed (certificates served). Default true. */
   certManager?: boolean;
+  /** How long an evicted pod stays Terminating before it is gone (default 50 ms). */
+  evictionGraceMs?: number;
+  /** Told of each pod an eviction removed (a test's stand-in for its ReplicaSet). */
+  onEvicted?: (pod: KObj) => void;
+}
+
+/** One write the server answered (PATCH of a node, POST of an Eviction). */
+export interface RecordedWrite {
+  method: string;
+  path: string;
+  contentType: string;
+  body: unknown;
+  status: number;
+
+  /** The cause message of a 429 (`The disruption budget …`). */
+  cause?: string;
 }
 
 export interface RecordedRequest {
@@ -483,6 +512,7 @@ const CURRENT_START = 1000;
 export class KubeApiServer {
   readonly opts: KubeApiServerOptions;
   readonly requests: RecordedRequest[] = [];
+  readonly writes: RecordedWrite[] = [];
   #server: https.Server | undefined;
   #port = 0;
   #rv = CURRENT_START;
@@ -887,6 +917,10 @@ export class KubeApiServer {
       this.#status(res, 401, 'Unauthorized', 'Unauthorized');
       return;
     }
+    if (req.method === 'PATCH' || req.method === 'POST') {
+      void this.#write(req, res, path, user, groups);
+      return;
+    }
     if (req.method !== 'GET') {
       this.#status(
         res,
@@ -942,6 +976,11 @@ export class KubeApiServer {
       }
       namespace = m[2];
       resource = m[3] as ResourceName;
+    }
+    m = /^\/apis\/policy\/v1\/(?:namespaces\/([^/]+)\/)?(poddisruptionbudgets)$/.exec(path);
+    if (m) {
+      namespace = m[1];
+      resource = 'poddisruptionbudgets';
     }
     m =
       /^\/apis\/cilium\.io\/([^/]+)\/(ciliumbgpnodeconfigs|ciliumbgppeerconfigs|ciliumbgpadvertisements|ciliumbgpclusterconfigs)$/.exec(
@@ -1001,6 +1040,225 @@ export class KubeApiServer {
     }
     this.#list(res, resource, namespace, match, query, crdVersion);
     return;
+  }
+
+  // ---- writes: cordon/uncordon, evictions -------------------------------------------------
+
+  async #write(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    user: string,
+    groups: string[],
+  ): Promise<void> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of req as AsyncIterable<Buffer>) {
+      size += c.length;
+      if (size > 1 << 20) {
+        this.#status(res, 413, 'RequestEntityTooLarge', 'request entity too large');
+        return;
+      }
+      chunks.push(c);
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
+    const contentType = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    const rec: RecordedWrite = { method: req.method!, path, contentType, body, status: 0 };
+    this.writes.push(rec);
+    const reply = (
+      code: number,
+      reason: string,
+      message: string,
+      details?: Record<string, unknown>,
+    ) => {
+      rec.status = code;
+      this.#status(res, code, reason, message, details);
+    };
+    const denied = (verb: string, resource: string, group: string, name: string, ns?: string) => {
+      if (this.#allowed(user, groups, verb, resource, ns)) return false;
+      const scope = ns ? `in the namespace "${ns}"` : 'at the cluster scope';
+      reply(
+        403,
+        'Forbidden',
+        `${resource.split('/')[0]} "${name}" is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${group}" ${scope}`,
+        { name, kind: resource.split('/')[0] },
+      );
+      return true;
+    };
+
+    let m = /^\/api\/v1\/nodes\/([^/]+)$/.exec(path);
+    if (m && req.method === 'PATCH') {
+      const name = decodeURIComponent(m[1]!);
+      if (denied('patch', 'nodes', '', name)) return;
+      const types = [
+        'application/strategic-merge-patch+json',
+        'application/merge-patch+json',
+        'application/apply-patch+yaml',
+        'application/json-patch+json',
+      ];
+      if (!types.includes(contentType)) {
+        reply(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: ${types.join(', ')}`,
+        );
+        return;
+      }
+      if (contentType !== types[0] && contentType !== types[1]) {
+        reply(400, 'BadRequest', `this test server applies only merge patches, not ${contentType}`);
+        return;
+      }
+      if (!isPlainObject(body)) {
+        reply(
+          400,
+          'BadRequest',
+          "couldn't get version/kind; json parse error: unexpected end of JSON input",
+        );
+        return;
+      }
+      const cur = this.get('nodes', name);
+      if (!cur) {
+        reply(404, 'NotFound', `nodes "${name}" not found`, { name, kind: 'nodes' });
+        return;
+      }
+      const next = mergePatch(structuredClone(cur), body) as KObj;
+      next.metadata.name = name;
+      this.put('nodes', next);
+      rec.status = 200;
+      this.#json(res, this.get('nodes', name));
+      return;
+    }
+    m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/eviction$/.exec(path);
+    if (m && req.method === 'POST') {
+      const ns = decodeURIComponent(m[1]!);
+      const name = decodeURIComponent(m[2]!);
+      if (denied('create', 'pods/eviction', '', name, ns)) return;
+      const ev = isPlainObject(body) ? body : {};
+      const meta = isPlainObject(ev.metadata) ? ev.metadata : {};
+      if (
+        ev.kind !== 'Eviction' ||
+        (ev.apiVersion !== 'policy/v1' && ev.apiVersion !== 'policy/v1beta1')
+      ) {
+        reply(400, 'BadRequest', 'expected an Eviction of policy/v1 (or policy/v1beta1)');
+        return;
+      }
+      if (meta.name !== name) {
+        reply(400, 'BadRequest', 'name in URL does not match name in Eviction object');
+        return;
+      }
+      const pod = this.get('pods', name, ns);
+      if (!pod) {
+        reply(404, 'NotFound', `pods "${name}" not found`, { name, kind: 'pods' });
+        return;
+      }
+      if (!(pod.metadata as { deletionTimestamp?: string }).deletionTimestamp) {
+        const budgets = this.#select('poddisruptionbudgets', ns, () => true).filter((b) =>
+          matchesLabels(
+            (b.spec as { selector?: { matchLabels?: Record<string, string> } }).selector
+              ?.matchLabels ?? {},
+            pod.metadata.labels ?? {},
+          ),
+        );
+        if (budgets.length > 1) {
+          reply(
+            500,
+            'InternalError',
+            'Internal error occurred: This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.',
+            {
+              causes: [
+                {
+                  message:
+                    'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.',
+                },
+              ],
+            },
+          );
+          return;
+        }
+        const pdb = budgets[0];
+        if (pdb) {
+          const b = this.#budget(pdb, ns);
+          if (b.allowed <= 0) {
+            const cause = `The disruption budget ${pdb.metadata.name} needs ${b.desired} healthy pods and has ${b.healthy} currently`;
+            rec.cause = cause;
+            reply(
+              429,
+              'TooManyRequests',
+              "Cannot evict pod as it would violate the pod's disruption budget.",
+              {
+                causes: [{ reason: 'DisruptionBudget', message: cause }],
+              },
+            );
+            return;
+          }
+        }
+        const dying = structuredClone(pod);
+        (dying.metadata as { deletionTimestamp?: string }).deletionTimestamp =
+          new Date().toISOString();
+        (dying.metadata as { deletionGracePeriodSeconds?: number }).deletionGracePeriodSeconds = 30;
+        this.put('pods', dying);
+        const t = setTimeout(() => {
+          const now = this.get('pods', name, ns);
+          if (
+            now &&
+            (now.metadata as { uid?: string }).uid === (pod.metadata as { uid?: string }).uid
+          ) {
+            this.remove('pods', name, ns);
+            this.opts.onEvicted?.(structuredClone(pod));
+          }
+        }, this.opts.evictionGraceMs ?? 50);
+        t.unref();
+      }
+      rec.status = 201;
+      res.writeHead(201, {
+        'Content-Type': 'application/json',
+        'Cache-Control': 'no-cache, private',
+      });
+      res.end(JSON.stringify(fixture('status-201-eviction.json')));
+      return;
+    }
+    reply(
+      405,
+      'MethodNotAllowed',
+      'the server does not allow this method on the requested resource',
+    );
+  }
+
+  /** A budget as the disruption controller computes it (minAvailable/maxUnavailable, int or %). */
+  #budget(pdb: KObj, ns: string): { healthy: number; desired: number; allowed: number } {
+    const spec = pdb.spec as {
+      selector?: { matchLabels?: Record<string, string> };
+      minAvailable?: number | string;
+      maxUnavailable?: number | string;
+    };
+    const sel = spec.selector?.matchLabels ?? {};
+    const pods = this.#select('pods', ns, (p) => matchesLabels(sel, p.metadata.labels ?? {}));
+    const live = pods.filter(
+      (p) => !(p.metadata as { deletionTimestamp?: string }).deletionTimestamp,
+    );
+    const expected = live.length;
+    const healthy = live.filter((p) =>
+      (
+        (p.status as { conditions?: Array<{ type: string; status: string }> }).conditions ?? []
+      ).some((c) => c.type === 'Ready' && c.status === 'True'),
+    ).length;
+    const count = (v: number | string) =>
+      typeof v === 'number' ? v : Math.ceil((Number.parseInt(v, 10) / 100) * expected);
+    const desired =
+      spec.minAvailable !== undefined
+        ? count(spec.minAvailable)
+        : spec.maxUnavailable !== undefined
+          ? Math.max(0, expected - count(spec.maxUnavailable))
+          : expected;
+    return { healthy, desired, allowed: healthy - desired };
   }
 
   #servedBgpVersions(): string[] {
@@ -1233,6 +1491,23 @@ export class KubeApiServer {
   }
 }
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** RFC 7386 JSON merge patch (a strategic merge patch of plain fields behaves the same). */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isPlainObject(patch)) return patch;
+  const out: Record<string, unknown> = isPlainObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+const matchesLabels = (sel: Record<string, string>, labels: Record<string, string>): boolean =>
+  Object.entries(sel).every(([k, v]) => labels[k] === v);
+
 let nanoSeq = 0;
 /** RFC 3339 with nanoseconds, strictly increasing within the process (like the kubelet's). */
 export function nanoTime(ms = Date.now()): string {
@@ -1278,7 +1553,9 @@ export function selectorMatcher(label?: string, field?: string): (o: KObj) => bo
         ? o.metadata.name
         : k === 'metadata.namespace'
           ? o.metadata.namespace
-          : undefined;
+          : k === 'spec.nodeName'
+            ? (o.spec as { nodeName?: string } | undefined)?.nodeName
+            : undefined;
     preds.push((o) => (op === '!=' ? get(o) !== v : get(o) === v));
   }
   return (o) => preds.every((p) => p(o));

@@ -53,4 +53,53 @@ describe('typed confirmation', () => {
     expect(s.overlay).toBe('none');
     expect(s.message).toEqual({ text: 'cancelled: rotate worker-q not started', kind: 'info' });
   });
+
+  it('choices: Tab cycles the highlighted one and the title, text and plan follow; ↑/↓ move; Enter sends the values', () => {
+    const key2 = (o: Record<string, string>) =>
+      ['action', 'drain'].map((id) => `${id}=${o[id]}`).join('\u0000');
+    const variants: Record<string, { title: string; confirm: string; planText: string[] }> = {};
+    for (const action of ['switch', 'test', 'boot'])
+      for (const drain of ['no', 'yes'])
+        variants[key2({ action, drain })] = {
+          title: `rebuild ${action}: worker-q`,
+          confirm: 'worker-q',
+          planText: [`nixos-rebuild ${action}`, ...(drain === 'yes' ? ['drain: worker-q'] : [])],
+        };
+    let s = openConfirm(initialUiState(ctx.nodes), {
+      token: 'tok',
+      ...variants[key2({ action: 'switch', drain: 'no' })]!,
+      expect: 'worker-q',
+      options: [
+        { id: 'action', label: 'action', choices: ['switch', 'test', 'boot'], value: 'switch' },
+        { id: 'drain', label: 'drain', choices: ['no', 'yes'], value: 'no' },
+      ],
+      variants,
+    });
+    expect(s.confirm?.focus).toBe(0);
+    [s] = reduceKey(s, '\t', key({ tab: true }), ctx);
+    expect(s.confirm?.options?.[0]?.value).toBe('test');
+    expect(s.confirm?.title).toBe('rebuild test: worker-q');
+    expect(s.confirm?.planText).toEqual(['nixos-rebuild test']);
+    [s] = reduceKey(s, '', key({ downArrow: true }), ctx);
+    [s] = reduceKey(s, '\t', key({ tab: true }), ctx);
+    expect(s.confirm?.options?.map((o) => o.value)).toEqual(['test', 'yes']);
+    expect(s.confirm?.planText).toEqual(['nixos-rebuild test', 'drain: worker-q']);
+    [s] = reduceKey(s, '', key({ upArrow: true }), ctx);
+    [s] = reduceKey(s, '\t', key({ tab: true }), ctx);
+    [s] = reduceKey(s, '\t', key({ tab: true }), ctx);
+    expect(s.confirm?.options?.[0]?.value).toBe('switch'); // boot, then round to switch
+    s = typeText(s, 'worker-q');
+    const [done, e] = enter(s);
+    expect(done.overlay).toBe('none');
+    expect(e).toEqual({
+      kind: 'start-job',
+      token: 'tok',
+      values: { action: 'switch', drain: 'yes' },
+    });
+  });
+
+  it('without choices Tab does nothing (and is no hint)', () => {
+    const [s] = reduceKey(open(), '\t', key({ tab: true }), ctx);
+    expect(s.confirm).toEqual(open().confirm);
+  });
 });

@@ -90,6 +90,7 @@ const env = (height: number): PaneEnv => ({
   nodeFilter: '',
   visibleNodes: ['node-1', 'node-2'],
   selectedNode: undefined,
+  marked: [],
   width: 100,
   height,
 });

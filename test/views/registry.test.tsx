@@ -78,12 +78,13 @@ describe('pane registry', () => {
     expect(new Set(PANES.map((p) => p.title)).size).toBe(PANES.length);
   });
 
-  it('every feature has its pane, and every pane with a feature shows a registered one', () => {
+  it('every feature has its pane (addons: a view of the Jobs pane), and every pane with a feature shows a registered one', () => {
     for (const f of FEATURES) {
-      const pane = PANES.find((p) => p.id === f.id);
+      const pane = PANES.find((p) => p.id === f.id) ?? PANES.find((p) => p.feature === f);
       expect(pane, `no pane for feature ${f.id}`).toBeDefined();
       expect(pane?.feature).toBe(f);
     }
+    expect(PANES.find((p) => p.feature?.id === 'addons')?.id).toBe('jobs');
     for (const p of PANES.filter((x) => x.feature))
       expect(FEATURES, `feature of pane ${p.id} not in features/index.ts`).toContain(p.feature);
   });

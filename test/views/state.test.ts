@@ -53,6 +53,58 @@ describe('UI key reducer', () => {
     expect(press(s0, ':', { backspace: true }).s.overlay).toBe('none');
   });
 
+  it('Space marks and unmarks nodes (kept in inventory order); Esc clears the marks after the filter', () => {
+    let { s } = press(s0, 'j', 'j', 'j', ' ', 'k', 'k', ' ');
+    expect(s.marked).toEqual(['cp-2', 'worker-1']);
+    s = press(s, 'j', 'j', ' ').s;
+    expect(s.marked).toEqual(['cp-2']);
+    s = press(s, '/', 'cp', { return: true }).s;
+    s = press(s, { escape: true }).s;
+    expect(s.filter).toBe('');
+    expect(s.marked).toEqual(['cp-2']);
+    expect(press(s, { escape: true }).s.marked).toEqual([]);
+  });
+
+  it('B rebuilds the marked nodes, else the selected one (an action effect; the plan comes first)', () => {
+    expect(press(s0, 'j', 'B').effect).toEqual({
+      kind: 'action',
+      request: { action: 'rebuild', targets: ['cp-2'] },
+    });
+    const { s, effect } = press(s0, 'j', 'j', 'j', ' ', 'j', ' ', 'B');
+    expect(effect).toEqual({
+      kind: 'action',
+      request: { action: 'rebuild', targets: ['worker-1', 'worker-2'] },
+    });
+    expect(s.message?.text).toMatch(/^rebuild worker-1, worker-2: preparing/);
+  });
+
+  it(':rebuild takes nodes, @role, an action and drain; :rollback NODE; bad words are errors', () => {
+    const run = (line: string) => press(s0, ':', line, { return: true });
+    expect(run('rebuild @worker test drain').effect).toEqual({
+      kind: 'action',
+      request: {
+        action: 'rebuild',
+        targets: [],
+        options: { role: 'worker', action: 'test', drain: true },
+      },
+    });
+    expect(run('rebuild cp-1 worker-2').effect).toMatchObject({
+      request: { action: 'rebuild', targets: ['cp-1', 'worker-2'], options: {} },
+    });
+    expect(run('rollback worker-3').effect).toEqual({
+      kind: 'action',
+      request: { action: 'rebuild', targets: ['worker-3'], options: { rollback: true } },
+    });
+    for (const bad of ['rebuild', 'rebuild nope', 'rebuild @nope', 'rollback'])
+      expect(run(bad).s.message?.kind, bad).toBe('error');
+    expect(paletteSuggestions('rebuild cp-1 @w', ctx)).toEqual(['rebuild cp-1 @worker']);
+    expect(paletteSuggestions('rebuild cp-1 wor', ctx)).toEqual([
+      'rebuild cp-1 worker-1',
+      'rebuild cp-1 worker-2',
+      'rebuild cp-1 worker-3',
+    ]);
+  });
+
   it(':node NAME selects it and clears a filter that hides it; unknown node is an error', () => {
     const filtered = press(s0, '/', 'worker', { return: true }).s;
     const { s } = press(filtered, ':', 'node cp-2', { return: true });
@@ -62,7 +114,7 @@ describe('UI key reducer', () => {
   });
 
   it('suggestions complete commands, then node names', () => {
-    expect(paletteSuggestions('r', ctx)).toEqual(['rotation', 'refresh']);
+    expect(paletteSuggestions('r', ctx)).toEqual(['rotation', 'rebuild ', 'rollback ', 'refresh']);
     expect(paletteSuggestions('node cp', ctx)).toEqual(['node cp-1', 'node cp-2', 'node cp-3']);
     expect(paletteSuggestions('pki x', ctx)).toEqual([]);
   });

@@ -8,10 +8,22 @@ import type { Effect } from './types.js';
 
 export interface PaletteCommand {
   name: string;
-  /** Takes a node name or a kube context argument. */
-  arg?: 'node' | 'context';
+  /** Takes a node name, a kube context, or several rebuild targets (nodes, @roles, an action). */
+  arg?: 'node' | 'context' | 'targets';
   help: string;
 }
+
+/** What `:rebuild` takes besides node names. */
+const REBUILD_WORDS = [
+  '@control-plane',
+  '@etcd',
+  '@worker',
+  'switch',
+  'test',
+  'boot',
+  'dry-activate',
+  'drain',
+];
 
 export interface PaletteCtx {
   nodes: readonly string[];
@@ -33,6 +45,16 @@ export const PALETTE_COMMANDS: readonly PaletteCommand[] = [
     arg: 'node',
     help: 'run the harmless demo action on a node (reads only; typed confirmation; see the Jobs pane)',
   },
+  {
+    name: 'rebuild',
+    arg: 'targets',
+    help: 'rebuild NODE… or @ROLE [switch|test|boot|dry-activate] [drain] (as B: dry-activate first, typed confirmation)',
+  },
+  {
+    name: 'rollback',
+    arg: 'node',
+    help: 'nixos-rebuild switch --rollback on a node: back to its previous generation (typed confirmation)',
+  },
   { name: 'refresh', help: 'refresh every source now (Ctrl-R)' },
   { name: 'help', help: 'list every key (?)' },
   { name: 'quit', help: 'leave k8ops (q)' },
@@ -53,6 +75,15 @@ export function paletteSuggestions(input: string, ctx: PaletteCtx): string[] {
   const cmd = text.slice(0, space).toLowerCase();
   const arg = text.slice(space + 1).trim();
   const def = PALETTE_COMMANDS.find((c) => c.name === cmd);
+  if (def?.arg === 'targets') {
+    // Several words: complete the last one (a node, @role, action or `drain`).
+    const words = text.slice(space + 1).split(/\s+/);
+    const last = words.pop() ?? '';
+    const head = [cmd, ...words.filter(Boolean)].join(' ');
+    return [...ctx.nodes, ...REBUILD_WORDS]
+      .filter((w) => w.startsWith(last) && !words.includes(w))
+      .map((w) => `${head} ${w}`);
+  }
   const values =
     def?.arg === 'node' ? ctx.nodes : def?.arg === 'context' ? (ctx.contexts ?? []) : [];
   return values.filter((n) => n.startsWith(arg)).map((n) => `${cmd} ${n}`);
@@ -144,6 +175,42 @@ export function runPaletteLine(line: string, ctx: PaletteCtx): PaletteResult {
         text: `demo-noop ${name}: preparing the plan…`,
         error: false,
         effect: { kind: 'action', request: { action: 'demo-noop', targets: [name] } },
+      };
+    }
+    case 'rebuild': {
+      if (args.length === 0)
+        return error('usage: :rebuild NODE… | @ROLE [switch|test|boot|dry-activate] [drain]');
+      const targets: string[] = [];
+      const options: Record<string, unknown> = {};
+      for (const a of args) {
+        if (a.startsWith('@')) {
+          if (!REBUILD_WORDS.includes(a))
+            return error(`no role "${a.slice(1)}" (@control-plane, @etcd, @worker)`);
+          options.role = a.slice(1);
+        } else if (['switch', 'test', 'boot', 'dry-activate'].includes(a)) options.action = a;
+        else if (a === 'drain') options.drain = true;
+        else if (ctx.nodes.includes(a)) targets.push(a);
+        else return error(`no node named "${a}"`);
+      }
+      return {
+        kind: 'message',
+        text: `rebuild ${args.join(' ')}: preparing (a switch runs dry-activate first, see 8: Jobs)…`,
+        error: false,
+        effect: { kind: 'action', request: { action: 'rebuild', targets, options } },
+      };
+    }
+    case 'rollback': {
+      const name = args[0];
+      if (!name || !ctx.nodes.includes(name))
+        return error(name ? `no node named "${name}"` : 'usage: :rollback NODE');
+      return {
+        kind: 'message',
+        text: `rollback ${name}: preparing…`,
+        error: false,
+        effect: {
+          kind: 'action',
+          request: { action: 'rebuild', targets: [name], options: { rollback: true } },
+        },
       };
     }
     case 'node': {

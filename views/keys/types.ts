@@ -20,8 +20,8 @@ export type Effect =
    * only when the operator typed the confirmation text. Refused in a read-only session.
    */
   | { kind: 'action'; request: ActionRequest }
-  /** The confirmation overlay's outcome: start the prepared job, or forget it. */
-  | { kind: 'start-job'; token: string }
+  /** The confirmation overlay's outcome: start the prepared job (with the options chosen), or forget it. */
+  | { kind: 'start-job'; token: string; values?: Readonly<Record<string, string>> }
   | { kind: 'discard-job'; token: string }
   /** Show a job's full log in the Jobs pane (`id`), or stop showing it (undefined). */
   | { kind: 'job-log'; id: string | undefined }

@@ -21,6 +21,8 @@ export interface PaneEnv {
   visibleNodes: readonly string[];
   /** Selected node of the node list. */
   selectedNode: string | undefined;
+  /** Nodes marked in the node list (Space), inventory order: what `B` acts on. */
+  marked: readonly string[];
   /** The pane's area. */
   width: number;
   height: number;
@@ -50,13 +52,19 @@ export interface PaneDef<M, S, D> {
   key: string;
   title: string;
   /** Sources and model; absent for a pane whose data source does not exist yet. */
-  feature?: FeatureDef<M>;
+  feature?: FeatureDef<M> | FeatureDef<unknown>;
   /**
    * A model kept by the session outside the store (the Jobs pane's jobs): the shell reads
    * it through one hook (useExternalModel: useSyncExternalStore over `subscribe`/`get`).
    * `get` returns the same object until something changed. Used when `feature` is absent.
    */
-  external?: ExternalModel<M>;
+  external?: ExternalModel<unknown>;
+  /**
+   * A pane with both a feature and an external model gets one model made of the two (the
+   * Jobs pane: its jobs, and the addons feature for its Addons view). Without it, the
+   * feature's model, else the external one.
+   */
+  combine?(featureModel: unknown, externalModel: unknown): M;
   /** Pane-local UI state (kept out of the shell's state). */
   initial: S;
   /**

@@ -105,6 +105,8 @@ export function addonSyncJob(
     targets: plan.entries.map((e) => e.name),
     plan: { manifest: req.manifestPath, verify: !!req.verify, entries: plan.entries },
     run: (ctx) => runSync(ctx, req, plan, deps),
+    // The Addons view shows the pins written at once (features/addons/sources.ts).
+    refresh: ['addons.manifest'],
   };
 }
 
@@ -122,6 +124,7 @@ async function runSync(
       const i = next++;
       const e = plan.entries[i]!;
       const base = { name: e.name, version: e.toVersion, url: e.url };
+      ctx.progress?.(e.name, `downloading ${e.toVersion}`);
       try {
         const got = await ctx.step(`${e.name} ${e.toVersion}: download and hash`, () =>
           fetch(e.url, {
@@ -136,8 +139,17 @@ async function runSync(
         if (e.oldPin && samePin(e.oldPin, pin)) status = 'unchanged';
         else if (e.oldPin && sameVersion && pinDigest(e.oldPin)) status = 'changed-upstream';
         ctx.log(`${e.name} ${e.toVersion}: ${got.bytes} bytes, sha256 ${pin} (${status})`);
+        ctx.progress?.(
+          e.name,
+          status === 'changed-upstream'
+            ? `pin mismatch: ${e.url} now serves other bytes at ${e.toVersion} (sha256 ${pin})`
+            : status === 'unchanged'
+              ? `pin matches (${got.bytes} bytes)`
+              : `hashed: sha256 ${pin} (${got.bytes} bytes)`,
+        );
         results[i] = { ...base, bytes: got.bytes, pin, status };
       } catch (err) {
+        ctx.progress?.(e.name, `download failed: ${(err as Error).message}`);
         results[i] = { ...base, status: 'failed', error: (err as Error).message };
       }
     }
@@ -181,7 +193,10 @@ async function runSync(
       { outcome },
     );
   }
-  if (req.verify || !diff) return outcome;
+  if (req.verify || !diff) {
+    if (!diff) ctx.log('every pin matches its URL: nothing to change');
+    return outcome;
+  }
   const ok = (await deps.confirm?.(diff)) ?? true;
   if (!ok) {
     ctx.log('not confirmed: nothing written');
@@ -190,6 +205,9 @@ async function runSync(
   await ctx.step(`write ${req.manifestPath}`, () =>
     writeManifestAtomically(req.manifestPath, plan.text, after),
   );
+  // The diff of the pins written, in the job's log (the Jobs pane shows it).
+  for (const l of diff.replace(/\n$/, '').split('\n')) ctx.log(l);
+  for (const u of updates) ctx.progress?.(u.name, `pinned: sha256 ${u.sha256} (written)`);
   outcome.written = true;
   return outcome;
 }

@@ -42,6 +42,11 @@ export interface JobRecord {
   error?: string;
   /** The action's return value, as sanitised JSON (absent when it returns nothing). */
   result?: unknown;
+  /**
+   * One line per target as the action last told it (JobContext.progress), in the order the
+   * targets were first told: a roll-out's node and its phase (`worker-1: activating`).
+   */
+  progress?: Array<{ target: string; text: string }>;
 }
 
 export const FINISHED: ReadonlySet<JobState> = new Set([
@@ -118,5 +123,18 @@ export function parseJobRecord(text: string): JobRecord | undefined {
     !r.tail.every((l) => typeof l === 'string')
   )
     return undefined;
+  if (r.progress !== undefined) {
+    const ok = Array.isArray(r.progress)
+      ? r.progress.filter(
+          (x) =>
+            typeof x === 'object' &&
+            x !== null &&
+            typeof (x as { target?: unknown }).target === 'string' &&
+            typeof (x as { text?: unknown }).text === 'string',
+        )
+      : [];
+    if (ok.length) r.progress = ok;
+    else delete r.progress;
+  }
   return r as JobRecord;
 }

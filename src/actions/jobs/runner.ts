@@ -209,6 +209,19 @@ export function runJob(spec: JobSpec, opts: RunJobOptions): JobHandle {
       flush(true);
     },
     log: (line) => log(line),
+    progress(target: string, text: string) {
+      const t = visible(target).slice(0, 200);
+      const x = visible(text).slice(0, MAX_LINE_CHARS);
+      const cur = rec.progress ?? [];
+      const i = cur.findIndex((p) => p.target === t);
+      if (i >= 0 && cur[i]!.text === x) return;
+      const next = cur.slice();
+      if (i >= 0) next[i] = { target: t, text: x };
+      else if (next.length < 256) next.push({ target: t, text: x });
+      else return;
+      rec = { ...rec, progress: next };
+      flush(true);
+    },
   };
 
   const finish = (state: JobRecord['state'], extra: Partial<JobRecord>): JobRecord => {

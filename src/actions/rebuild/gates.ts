@@ -18,8 +18,13 @@ export interface GateResult {
   checks: GateCheck[];
 }
 
+/** What the roll-out tells a gate: it cordoned the node itself (drain), uncordoning after. */
+export interface GateContext {
+  cordoned?: boolean;
+}
+
 /** One check: resolves with what it saw (never throws; an error is a failed check). */
-export type CheckFn = (node: NodeSpec, signal: AbortSignal) => Promise<GateCheck>;
+export type CheckFn = (node: NodeSpec, signal: AbortSignal, ctx: GateContext) => Promise<GateCheck>;
 
 export interface GateOptions {
   /** How long a check may take to pass (default 5 min). */
@@ -47,6 +52,7 @@ export async function runGate(
   checks: ReadonlyArray<{ applies(n: NodeSpec): boolean; run: CheckFn }>,
   signal: AbortSignal,
   opts: GateOptions = {},
+  gctx: GateContext = {},
 ): Promise<GateResult> {
   const deadline = Date.now() + (opts.timeoutMs ?? 300_000);
   const results: GateCheck[] = [];
@@ -54,7 +60,7 @@ export async function runGate(
     let last: GateCheck;
     for (;;) {
       try {
-        last = await c.run(node, signal);
+        last = await c.run(node, signal, gctx);
       } catch (e) {
         last = { name: 'check', ok: false, detail: (e as Error).message };
       }
@@ -101,15 +107,22 @@ export function defaultChecks(
   if (src.kubeNode) {
     checks.push({
       applies: (n) => n.roles.includes('worker') || n.roles.includes('control-plane'),
-      run: async (n) => {
+      run: async (n, _signal, g) => {
         const k = src.kubeNode!(n.name);
         if (!k)
           return { name: 'node Ready', ok: false, detail: 'not in the API server’s node list' };
-        const ok = k.ready && k.schedulable;
+        // A node the roll-out cordoned itself is uncordoned after the gate.
+        const ok = k.ready && (k.schedulable || g.cordoned === true);
         return {
           name: 'node Ready',
           ok,
-          detail: !k.ready ? 'NotReady' : !k.schedulable ? 'cordoned (unschedulable)' : 'Ready',
+          detail: !k.ready
+            ? 'NotReady'
+            : !k.schedulable
+              ? g.cordoned
+                ? 'Ready (cordoned for the drain; uncordoned next)'
+                : 'cordoned (unschedulable)'
+              : 'Ready',
         };
       },
     });

@@ -12,6 +12,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { NodeAgent, NodeExecResult } from '../../nodes/agent.js';
+import { etcdHealthResult } from '../etcd-health.js';
 import type { JobContext, JobSpec } from '../types.js';
 import {
   csrArgv,
@@ -433,6 +434,10 @@ async function checkGate(
       case 'exec': {
         const r = await exec(node, gate.argv, { readOnly: true });
         return r.code === 0 ? undefined : `exit ${r.code}: ${tail(r.stderr || r.stdout)}`;
+      }
+      case 'etcd-health': {
+        const r = etcdHealthResult(await exec(node, gate.argv, { readOnly: true }));
+        return r.ok ? undefined : r.detail;
       }
       case 'served-serial': {
         const want = await exec(

@@ -12,6 +12,7 @@
 import type { NodeSpec } from '../../config/types.js';
 import type { ClusterParams, Layout, PlannedCert } from '../../pki/layout.js';
 import { planNode } from '../../pki/layout.js';
+import { bundlePath, ETCD_HEALTH_GATE, etcdHealthArgv } from '../etcd-health.js';
 import { type Pickup, pickupOf, unitRank } from './reload.js';
 
 /** The node-side programs (the k8ops-pki-* commands of nix/modules/node-tools.nix). */
@@ -48,6 +49,8 @@ export type Gate =
   | { kind: 'unit-active'; name: string; unit: string }
   /** Passes when the program exits 0. */
   | { kind: 'exec'; name: string; argv: string[] }
+  /** `etcdctl endpoint health` over mTLS, judged by etcdHealthResult (actions/etcd-health.ts). */
+  | { kind: 'etcd-health'; name: string; argv: string[] }
   /**
    * Passes when the certificate the component serves (the first PEM block `argv` prints,
    * e.g. `openssl s_client -showcerts`) has the serial of the installed `certPath`.
@@ -103,10 +106,7 @@ export interface PlanRotateOptions {
 
 export type PlanResult = { ok: true; plan: RotatePlan } | { ok: false; error: string };
 
-const pathOfBundle = (layout: Layout, pkiDir: string, ca: string): string | undefined => {
-  const b = layout.bundles.find((x) => x.cas.includes(ca));
-  return b ? `${pkiDir.replace(/\/$/, '')}/${b.path}` : undefined;
-};
+const pathOfBundle = bundlePath;
 
 /** The default gates of a unit on `node`, given the certificates rotated on it. */
 export function defaultGates(
@@ -124,21 +124,10 @@ export function defaultGates(
   if (unit === 'etcd.service') {
     const server = byId.get('etcd-server');
     const bundle = pathOfBundle(layout, pkiDir, 'etcd-ca');
-    if (server && bundle) {
-      // The server pair has the peer profile (client + server auth): it is its own client.
-      const tls = ['--cacert', bundle, '--cert', server.certPath, '--key', server.keyPath];
-      gates.push({
-        kind: 'exec',
-        name: 'etcd endpoint health (mTLS)',
-        argv: [
-          'etcdctl',
-          `--endpoints=https://${host}:2379`,
-          ...tls,
-          '--command-timeout=5s',
-          'endpoint',
-          'health',
-        ],
-      });
+    // The same command the rebuild roll-out's etcd gate runs (actions/etcd-health.ts).
+    const argv = etcdHealthArgv(node, server, bundle);
+    if (server && bundle && argv) {
+      gates.push({ kind: 'etcd-health', name: ETCD_HEALTH_GATE, argv });
       gates.push({
         kind: 'served-serial',
         name: 'etcd serves the new certificate',
@@ -379,7 +368,8 @@ export function planCommands(p: RotatePlan, who: LockOwner): PlannedCommand[] {
     if (g.restart) out.push({ host: n, argv: p.units.restart(g.unit) });
     for (const gate of g.gates) {
       if (gate.kind === 'unit-active') out.push({ host: n, argv: p.units.isActive(gate.unit) });
-      else if (gate.kind === 'exec') out.push({ host: n, argv: gate.argv });
+      else if (gate.kind === 'exec' || gate.kind === 'etcd-health')
+        out.push({ host: n, argv: gate.argv });
       else if (gate.kind === 'served-serial') {
         out.push({ host: n, argv: gate.argv, stdin: 'nothing' });
         out.push({ host: n, argv: ['openssl', 'x509', '-in', gate.certPath, '-noout', '-serial'] });

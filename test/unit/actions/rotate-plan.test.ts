@@ -89,9 +89,9 @@ describe('planRotate', () => {
   it('etcd gates: mTLS endpoint health and the served serial, at the node address', () => {
     const p = plan(cp1, ['etcd-server']);
     const gates = p.groups[0]!.gates;
-    expect(gates.map((x) => x.kind)).toEqual(['unit-active', 'exec', 'served-serial']);
+    expect(gates.map((x) => x.kind)).toEqual(['unit-active', 'etcd-health', 'served-serial']);
     const health = gates[1]!;
-    expect(health.kind === 'exec' && health.argv).toEqual([
+    expect(health.kind === 'etcd-health' && health.argv).toEqual([
       'etcdctl',
       '--endpoints=https://10.77.0.11:2379',
       '--cacert',

@@ -153,6 +153,13 @@ describe('defaults', () => {
       expect(parse(`${BASE}rebuild:\n  flake: ${bad}\n`).ok, bad).toBe(false);
   });
 
+  it('rebuild.timeout: a duration (one node’s nixos-rebuild), unset by default', () => {
+    expect(ok(`${BASE}rebuild:\n  timeout: 45m\n`).inventory.rebuild?.timeoutMs).toBe(45 * 60_000);
+    expect(ok(`${BASE}rebuild:\n  flake: /x\n`).inventory.rebuild?.timeoutMs).toBeUndefined();
+    for (const bad of ['0s', '10', 'soon'])
+      expect(parse(`${BASE}rebuild:\n  timeout: ${bad}\n`).ok, bad).toBe(false);
+  });
+
   it('treats empty optional sections and values as unset', () => {
     const { inventory } = ok(`${BASE}kube:\nssh:\n  user:\nrotation:\n  spread:\n`);
     expect(inventory.kube).toEqual({ tunnel: false });

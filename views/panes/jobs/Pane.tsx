@@ -16,6 +16,7 @@ import type { Clock } from '../../../src/store/clock.js';
 import { windowStart } from '../../components/Table.js';
 import { useNow } from '../../hooks/useClock.js';
 import { type Theme, useTheme } from '../../theme.js';
+import { AddonsView } from './Addons.js';
 import { type JobsDerived, type JobsModel, type JobsUi, logTop } from './bindings.js';
 
 export interface JobsPaneProps {
@@ -45,6 +46,16 @@ const jobColor = (t: Theme, s: JobState): string | undefined =>
         : t.warn;
 const stepColor = (t: Theme, s: StepState): string | undefined =>
   s === 'ok' ? t.ok : s === 'failed' ? t.bad : s === 'running' ? t.accent : t.dim;
+
+/** A target's line: failed red, done green, not run dim, in progress accent. */
+const progressColor = (t: Theme, text: string): string | undefined =>
+  text.startsWith('FAILED')
+    ? t.bad
+    : text.startsWith('done')
+      ? t.ok
+      : text.startsWith('not run') || text.startsWith('waiting')
+        ? t.dim
+        : t.accent;
 
 const hhmmss = (t: number): string => new Date(t).toISOString().slice(11, 19);
 const day = (t: number): string => new Date(t).toISOString().slice(5, 10);
@@ -154,6 +165,8 @@ function FullLog({ derived, ui, width, height }: Omit<JobsPaneProps, 'model' | '
 
 export function JobsPane({ model, ui, derived, clock, width, height }: JobsPaneProps) {
   const theme = useTheme();
+  if (derived.view === 'addons')
+    return <AddonsView derived={derived} width={width} height={height} />;
   if (ui.log) return <FullLog derived={derived} ui={ui} width={width} height={height} />;
   const { jobs, selected, index } = derived;
   const out: React.ReactNode[] = [];
@@ -173,7 +186,7 @@ export function JobsPane({ model, ui, derived, clock, width, height }: JobsPaneP
       </Line>,
       <Line key="how" width={width}>
         <Text color={theme.dim}>
-          Actions (rotate, rebuild, addon sync) run here; try :demo-noop NODE
+          Actions (rotate, rebuild, addon sync) run here; try :demo-noop NODE · a: the addons
         </Text>
       </Line>,
     );
@@ -222,8 +235,30 @@ export function JobsPane({ model, ui, derived, clock, width, height }: JobsPaneP
           <Text color={jobColor(theme, job.state)}>{`${job.state}: ${job.error}`}</Text>
         </Line>,
       );
+    // One line per target (a roll-out's nodes and their phase), then the steps (up to half
+    // of what is left), then the output tail.
+    const progress = job.progress ?? [];
+    if (progress.length) {
+      const room = Math.max(1, Math.floor((height - out.length) / 3));
+      const shown = progress.slice(0, progress.length > room ? room - 1 : room);
+      const w = Math.min(24, Math.max(...shown.map((p) => p.target.length)));
+      for (const p of shown)
+        out.push(
+          <Line key={`p:${p.target}`} width={width}>
+            <Text bold>{`  ${p.target.padEnd(w)}  `}</Text>
+            <Text color={progressColor(theme, p.text)}>{p.text}</Text>
+          </Line>,
+        );
+      if (shown.length < progress.length)
+        out.push(
+          <Line key="p:more" width={width}>
+            <Text
+              color={theme.dim}
+            >{`  … ${progress.length - shown.length} more (Enter: full log)`}</Text>
+          </Line>,
+        );
+    }
     const left = height - out.length;
-    // Steps first (up to half of what is left), then the output tail.
     const stepRows = Math.min(job.steps.length, Math.max(1, Math.floor(left / 2)), left);
     if (stepRows > 0)
       out.push(<Steps key="steps" job={job} clock={clock} width={width} rows={stepRows} />);

@@ -1,11 +1,14 @@
 /**
  * The Jobs pane's model, state and keys. The model is the session's job store (running and
- * past jobs, newest first, and the full log being shown), read through useExternalModel.
+ * past jobs, newest first, and the full log being shown), read through useExternalModel,
+ * with the addons feature's model for the pane's Addons view (`a` toggles it).
  * j/k move over the jobs; Enter opens the selected job's full log (j/k, PgUp/PgDn, g/G
  * scroll it; G follows the end while it grows), Esc closes it; x cancels a running job.
+ * In the Addons view j/k select an addon and `S` syncs it (or all: the confirmation asks).
  */
 import type { JobRecord } from '../../../src/actions/jobs/record.js';
 import type { JobLog } from '../../../src/actions/jobs/store.js';
+import type { AddonRow, AddonsModel } from '../../../src/features/addons/model.js';
 import type { Session } from '../../../src/session/session.js';
 import { MOVE_KEYS, moveIndex, movement } from '../../keys/movement.js';
 import type { Binding } from '../../keys/types.js';
@@ -17,7 +20,15 @@ export interface JobsModel {
   log: JobLog | undefined;
   /** Why the jobs directory cannot be read. */
   error: string | undefined;
+  /** The addons feature's model (the Addons view); undefined until combined. */
+  addons?: AddonsModel;
 }
+
+/** The Jobs pane's model: the session's jobs and the addons feature's model. */
+export const combineJobs = (addons: unknown, jobs: unknown): JobsModel => ({
+  ...(jobs as JobsModel),
+  addons: addons as AddonsModel,
+});
 
 const cache = new WeakMap<Session, JobsModel>();
 
@@ -37,6 +48,10 @@ export const jobsExternal: ExternalModel<JobsModel> = {
 };
 
 export interface JobsUi {
+  /** Which view: the jobs (default) or the addons. */
+  view?: 'jobs' | 'addons';
+  /** Selected addon by name (the first when unset or gone). */
+  addon?: string;
   /** Selected job id (the newest when unset or gone). */
   selected?: string;
   /** The full log view is open. */
@@ -47,7 +62,24 @@ export interface JobsUi {
 
 export const initialJobsUi: JobsUi = { log: false, scroll: 'end' };
 
+/** What the last addon sync or verify said about an addon (its progress line). */
+export interface AddonLastSync {
+  job: string;
+  state: JobRecord['state'];
+  at: number;
+  text: string;
+  /** The URL's content no longer matches the pin at the same version. */
+  mismatch: boolean;
+}
+
 export interface JobsDerived {
+  view: 'jobs' | 'addons';
+  addons: AddonsModel | undefined;
+  addonRows: readonly AddonRow[];
+  addonIndex: number;
+  addonSelected: AddonRow | undefined;
+  /** Per addon, the newest addon-sync job's line about it. */
+  lastSync: ReadonlyMap<string, AddonLastSync>;
   jobs: readonly JobRecord[];
   selected: JobRecord | undefined;
   index: number;
@@ -56,12 +88,40 @@ export interface JobsDerived {
   logHeight: number;
 }
 
+/** Per addon, the line of the newest addon-sync job that names it. */
+export function lastSyncs(jobs: readonly JobRecord[]): Map<string, AddonLastSync> {
+  const out = new Map<string, AddonLastSync>();
+  // Newest first: the first line seen for an addon is its latest.
+  for (const j of jobs) {
+    if (j.action !== 'addon-sync') continue;
+    for (const p of j.progress ?? [])
+      if (!out.has(p.target))
+        out.set(p.target, {
+          job: j.id,
+          state: j.state,
+          at: j.endedAt ?? j.startedAt,
+          text: p.text,
+          mismatch: p.text.startsWith('pin mismatch'),
+        });
+  }
+  return out;
+}
+
 export function deriveJobs(model: JobsModel, ui: JobsUi, env: PaneEnv): JobsDerived {
   const jobs = model.jobs;
   let index = ui.selected ? jobs.findIndex((j) => j.id === ui.selected) : 0;
   if (index < 0) index = 0;
   const selected = jobs[index];
+  const addonRows = model.addons?.rows ?? [];
+  let addonIndex = ui.addon ? addonRows.findIndex((r) => r.name === ui.addon) : 0;
+  if (addonIndex < 0) addonIndex = 0;
   return {
+    view: ui.view ?? 'jobs',
+    addons: model.addons,
+    addonRows,
+    addonIndex,
+    addonSelected: addonRows[addonIndex],
+    lastSync: lastSyncs(jobs),
     jobs,
     selected,
     index,
@@ -72,8 +132,16 @@ export function deriveJobs(model: JobsModel, ui: JobsUi, env: PaneEnv): JobsDeri
 
 type JobsBinding = Binding<JobsUi, PaneKeyCtx<JobsDerived>>;
 
-const inList = (s: JobsUi) => !s.log;
-const inLog = (s: JobsUi) => s.log;
+const inAddons = (s: JobsUi) => s.view === 'addons';
+const inList = (s: JobsUi) => !s.log && !inAddons(s);
+const inLog = (s: JobsUi) => s.log && !inAddons(s);
+
+const moveAddon: JobsBinding['reduce'] = (s, { derived }, ev) => {
+  const rows = derived?.addonRows ?? [];
+  if (rows.length === 0) return [s];
+  const to = moveIndex(movement(ev.input, ev.key), derived?.addonIndex ?? 0, rows.length);
+  return [{ ...s, addon: rows[Math.max(0, Math.min(rows.length - 1, to))]!.name }];
+};
 
 const move: JobsBinding['reduce'] = (s, { derived }, ev) => {
   const jobs = derived?.jobs ?? [];
@@ -101,6 +169,57 @@ const scroll: JobsBinding['reduce'] = (s, { derived }, ev) => {
 };
 
 export const jobsBindings: readonly JobsBinding[] = [
+  {
+    keys: ['a'],
+    help: 'Addons view: each declared addon, its pin and what runs (a again: back to the jobs)',
+    hint: (s) => (inAddons(s) ? 'jobs' : 'addons'),
+    reduce: (s) => [
+      inAddons(s) ? { ...s, view: 'jobs' } : { ...s, view: 'addons', log: false, scroll: 'end' },
+      s.log ? { kind: 'job-log', id: undefined } : undefined,
+    ],
+  },
+  {
+    keys: ['escape'],
+    help: 'Addons view: back to the jobs',
+    when: inAddons,
+    reduce: (s) => [{ ...s, view: 'jobs' }],
+  },
+  {
+    keys: MOVE_KEYS.step,
+    help: 'Addons view: select an addon',
+    hint: 'addon',
+    hintKeys: 'j/k',
+    when: inAddons,
+    reduce: moveAddon,
+  },
+  {
+    keys: MOVE_KEYS.page,
+    help: 'Addons view: move by 10 addons',
+    when: inAddons,
+    reduce: moveAddon,
+  },
+  {
+    keys: MOVE_KEYS.ends,
+    help: 'Addons view: first / last addon',
+    when: inAddons,
+    reduce: moveAddon,
+  },
+  {
+    keys: ['S'],
+    help: 'Addons view: sync the pins of the selected addon, or of all (the confirmation asks): download, hash as Nix does, write, the diff in the job log',
+    hint: 'sync',
+    when: inAddons,
+    reduce: (s, { derived }) => {
+      const a = derived?.addonSelected;
+      return [
+        s,
+        {
+          kind: 'action',
+          request: { action: 'addon-sync', targets: a ? [a.name] : [] },
+        },
+      ];
+    },
+  },
   {
     keys: ['escape'],
     help: 'full log: back to the jobs',
@@ -154,6 +273,7 @@ export const jobsBindings: readonly JobsBinding[] = [
     keys: ['x'],
     help: 'cancel the selected job (if this console runs it)',
     hint: 'cancel job',
+    when: (s) => !inAddons(s),
     reduce: (s, { derived }) => {
       const j = derived?.selected;
       if (j?.state !== 'running') return [s];
