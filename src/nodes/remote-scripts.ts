@@ -247,6 +247,30 @@ $p
 fi
 printf '%s done\\n' "$M"`;
 
+/**
+ * A batch read (readFilesBatchScript's frames, `K8OPS-N done` last) with `before` run
+ * after the prelude (a `cd`, shell functions) and `middle` between the candidates and the
+ * batch: `middle` may print its own frames on fd 3 and rewrite $K8OPS_L (the
+ * `<index> <path>` lines still to read in the batch). For the PKI status's derive request
+ * (src/nodes/pki-status-fast.ts). `calls` are `c <i> <path>` lines.
+ */
+export function batchReadAround(
+  nonce: string,
+  parts: { before: ShellCommand; calls: ShellCommand[]; middle: ShellCommand },
+): ShellCommand {
+  const { before, calls, middle } = parts;
+  return concat([
+    prelude(nonce),
+    CANDIDATE,
+    before,
+    sh`exec 3>&1
+K8OPS_L=`,
+    ...substitution(calls),
+    middle,
+    BATCH_BODY,
+  ]);
+}
+
 /** `K8OPS_L=$(<calls>)`: the candidate lines the calls print (none without calls). */
 function substitution(calls: ShellCommand[]): ShellCommand[] {
   return calls.length === 0 ? [] : [sh`K8OPS_L=$(`, ...calls, sh`)`];

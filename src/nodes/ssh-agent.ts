@@ -246,7 +246,7 @@ export class SshNodeAgent implements NodeAgent {
     const fast = await this.pkiCache.status(pkiDir, async (cmd) => {
       const left = Math.max(1, budget - (Date.now() - t0));
       const r = await this.run(cmd, { ...opts, timeoutMs: left });
-      return r.stdout;
+      return r.stdoutBuffer;
     });
     if ('version' in fast) return fast;
     if ('nodir' in fast) throw new MissingDirectoryError(pkiDir);

@@ -15,6 +15,7 @@
  */
 import { visible } from './sanitise.js';
 import type { Store } from './store.js';
+import { trace } from './trace.js';
 import { type Scope, type SourceError, type SourceId, snapshotKey } from './types.js';
 
 export interface Backoff {
@@ -270,10 +271,12 @@ export class RefreshScheduler {
     state.run = run;
     this.#stats.runs++;
     this.#store.begin(task.scope, task.source, this.#now());
+    trace('src:begin', { scope: task.scope, source: task.source });
     const signal = run.controller.signal;
     const work = (): Promise<unknown> => {
       // Superseded while preparing (timed out cannot happen: no timer yet; stop/remove).
       if (state.run !== run) return Promise.resolve(undefined);
+      trace('src:run', { scope: task.scope, source: task.source });
       run.timeout = this.#set(() => this.#onTimeout(state, run), task.timeoutMs);
       try {
         return Promise.resolve(task.run(signal));
@@ -315,6 +318,7 @@ export class RefreshScheduler {
     this.#clear(run.timeout);
     state.run = undefined;
     const { scope, source } = state.task;
+    trace('src:end', { scope, source, ok: outcome.ok });
     const now = this.#now();
     if (outcome.ok) {
       state.failures = 0;

@@ -567,6 +567,33 @@ async function size(n, lab) {
   };
 }
 
+/**
+ * BENCH_FANOUT_HOLD=MINUTES: set the lab up, print how to run k8ops against it (for
+ * --cpu-prof and K8OPS_TRACE by hand), keep it up that long (at most 120 minutes) or until
+ * SIGINT/SIGTERM, then tear it down.
+ */
+async function hold(lab) {
+  const minutes = Math.min(120, Number(process.env.BENCH_FANOUT_HOLD) || 30);
+  const lines = [];
+  for (const n of SIZES) {
+    const inv = inventoryFile(n, lab.pkiDir);
+    lines.push(
+      `  ${n} nodes: SSH_AUTH_SOCK= node bin/k8ops.js certs --json --inventory ${inv} --ssh-config ${lab.cfg}`,
+    );
+  }
+  console.log(
+    `lab up for ${minutes} min (pid ${process.pid}; SIGTERM tears it down):\n${lines.join('\n')}\n  ControlMaster config: ${lab.cfgCm}\n  PKI dir: ${lab.pkiDir}`,
+  );
+  await new Promise((resolve) => {
+    const t = setTimeout(resolve, minutes * 60_000);
+    process.once('SIGTERM', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+  return true;
+}
+
 async function main() {
   const t0 = performance.now();
   console.log(
@@ -580,6 +607,7 @@ async function main() {
   });
   if (!probe.stdout.trim()) throw new Error('the node login shell did not source ~/.bashrc');
   const oneSsh = performance.now() - t;
+  if (process.env.BENCH_FANOUT_HOLD) return hold(lab);
   const prof = process.env.BENCH_PROFILE ? await profile(SIZES[0], lab) : '';
   const results = [];
   for (const n of SIZES) results.push(await size(n, lab));
