@@ -45,7 +45,14 @@ export interface IdentityEntry {
 }
 
 export type IdentityResult =
-  | { kind: 'ok'; user: string; entries: IdentityEntry[] }
+  | {
+      kind: 'ok';
+      user: string;
+      /** Regular files (followed through symlinks) and dangling symlinks, in C order. */
+      entries: IdentityEntry[];
+      /** Every entry's identity by name, directories, FIFOs and the like included. */
+      ids: Map<string, string>;
+    }
   | { kind: 'nodir' }
   | { kind: 'fallback'; reason: string };
 
@@ -57,22 +64,24 @@ export type IdentityResult =
  * `K8OPS-N done`; `K8OPS-N nodir` when the directory cannot be entered, `K8OPS-N odd` for a
  * name outside SAFE_NAME. Linear in the number of entries (no list rebuilt per entry).
  * The first stat line is `.` itself: without it (not GNU stat) the parser asks for the
- * fallback.
+ * fallback. The user is sshd's LOGNAME/USER (`id -un` only without them), and the lines
+ * leave in one write (a substitution): this request runs on every refresh of every node,
+ * and each process or channel packet it saves counts (issue 13).
  */
 export function identityScript(dir: string, nonce: string): ShellCommand {
   const d = remotePath(dir);
   return sh`M=K8OPS-${token(nonce)}
 LC_ALL=C
 export LC_ALL
-{
 if ! cd -- ${d} 2>/dev/null; then printf '%s nodir\\n' "$M"; exit 0; fi
-printf '%s user %s\\n' "$M" "$(id -un 2>/dev/null || echo unknown)"
 set -- * .[!.]* ..?*
 for f in "$@"; do
   if [ -e "$f" ] || [ -L "$f" ]; then
     case $f in *[!A-Za-z0-9._+@-]*) printf '%s odd\\n' "$M"; exit 0 ;; esac
   fi
 done
+K8OPS_O=$(
+printf '%s user %s\\n' "$M" "\${LOGNAME:-\${USER:-$(id -un 2>/dev/null || echo unknown)}}"
 stat -L -c '%f %i %s %.9Y %.9Z %a %U %G %n' -- . "$@" 2>/dev/null | while read -r x i z m c a u g n; do
   if [ -r "$n" ]; then r=r; else r=-; fi
   printf '%s f %s %s %s %s %s %s %s %s %s %s\\n' "$M" "$r" "$x" "$i" "$z" "$m" "$c" "$a" "$u" "$g" "$n"
@@ -83,8 +92,9 @@ for f in "$@"; do
     stat -c '%f %i %s %.9Y %.9Z %a %U %G %n' -- "$f" 2>/dev/null || printf 'x\\n'
   fi
 done
-printf '%s done\\n' "$M"
-} | dd ibs=4096 obs=65536 2>/dev/null`;
+printf '%s done' "$M"
+)
+printf '%s\\n' "$K8OPS_O"`;
 }
 
 /**
@@ -109,6 +119,7 @@ export function parseIdentity(output: string, nonce: string): IdentityResult {
   let done = false;
   let sawDot = false;
   const entries: IdentityEntry[] = [];
+  const ids = new Map<string, string>();
   for (const line of output.split('\n')) {
     if (!line.startsWith(marker)) continue;
     const rest = line.slice(marker.length);
@@ -154,6 +165,7 @@ export function parseIdentity(output: string, nonce: string): IdentityResult {
       continue;
     }
     if (!SAFE_NAME.test(name)) return { kind: 'fallback', reason: 'unexpected identity line' };
+    ids.set(name, `${ino}:${size}:${mtime}:${ctime}`);
     // Only regular files (followed through symlinks) and dangling symlinks: status.sh's set.
     if (t === 'f' && (Number.parseInt(raw, 16) & S_IFMT) !== S_IFREG) continue;
     entries.push({
@@ -171,7 +183,7 @@ export function parseIdentity(output: string, nonce: string): IdentityResult {
   if (!sawDot) return { kind: 'fallback', reason: 'stat cannot print identities (GNU stat -c)' };
   // status.sh lists in C collation (byte order): plain ASCII names sort the same in JS.
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { kind: 'ok', user, entries };
+  return { kind: 'ok', user, entries, ids };
 }
 
 /**
@@ -391,6 +403,11 @@ export function describeDerived(d: Derived): Described {
   return { kind: 'other', pubkeySha256: null };
 }
 
+/** A directory as the caches key it: no trailing slash. */
+export function normalDir(dir: string): string {
+  return dir.replace(/\/+$/, '') || '/';
+}
+
 /** Files per derive request (see PkiStatusCache.status). */
 const DERIVE_CHUNK = 64;
 
@@ -432,14 +449,24 @@ export class PkiStatusCache {
 
   constructor(private readonly opts: FastStatusOptions) {}
 
+  /**
+   * `identity` (optional) gives request 1's answer for the directory — the agent shares one
+   * `stat` request between the calls that want it at the same time (the certificate read
+   * compares it with what it read last time); without it, `run` sends the request here.
+   */
   async status(
     pkiDir: string,
     run: RunScript,
+    identity?: (dir: string) => Promise<IdentityResult>,
   ): Promise<PkiStatus | { fallback: string } | { nodir: true }> {
-    const dir = pkiDir.replace(/\/+$/, '') || '/';
-    const nonce = this.opts.newNonce();
+    const dir = normalDir(pkiDir);
     this.stats.identity++;
-    const ident = parseIdentity((await run(identityScript(dir, nonce))).toString('utf8'), nonce);
+    let ident: IdentityResult;
+    if (identity) ident = await identity(dir);
+    else {
+      const nonce = this.opts.newNonce();
+      ident = parseIdentity((await run(identityScript(dir, nonce))).toString('utf8'), nonce);
+    }
     trace('pki:identity', { node: this.opts.node, kind: ident.kind });
     if (ident.kind === 'nodir') return { nodir: true };
     if (ident.kind === 'fallback') return this.fallback(ident.reason);

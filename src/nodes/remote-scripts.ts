@@ -579,6 +579,10 @@ K8OPS_P=$(for f in *; do
 done)
 if [ -n "$K8OPS_P" ]; then printf '%s\\n' "$K8OPS_P"; fi
 printf '%s endpicked\\n' "$M"
+if [ -n "$K8OPS_P" ]; then
+  # shellcheck disable=SC2086 # plain ASCII names, one per line, no glob characters
+  stat -L -c "$M id %i %s %.9Y %.9Z %n" -- $K8OPS_P 2>/dev/null
+fi
 IFS='
 '
 set -f
@@ -594,6 +598,11 @@ export type CertDirRead =
       kind: 'listed';
       /** Every entry of the directory, sorted. */
       names: string[];
+      /**
+       * The identity (inode:size:mtime:ctime, `stat -L` before the read) of each picked
+       * name, when GNU stat gave one: what a later `stat` of the directory is compared with.
+       */
+      ids: Map<string, string>;
       /** The names the script read, in batch order (plain ASCII). */
       picked: string[];
       /** The batch result for `picked` (paths are the picked names). */
@@ -625,8 +634,22 @@ export function parseReadCertDir(output: Buffer, nonce: string): CertDirRead {
     .toString('utf8', pickedFrom, pickedEnd)
     .split('\n')
     .filter((x) => x !== '');
-  const batch = parseReadFilesBatch(output.subarray(pickedEnd + endPicked.length), nonce, picked);
-  return { kind: 'listed', names, picked, batch };
+  const rest = output.subarray(pickedEnd + endPicked.length);
+  const ids = new Map<string, string>();
+  const idLine = new RegExp(
+    `^${marker.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}id (\\d+) (\\d+) (\\d+(?:\\.\\d+)?) (\\d+(?:\\.\\d+)?) ([A-Za-z0-9._-]+)$`,
+  );
+  // The id lines come first, before the batch's frames.
+  for (let pos = 0; pos < rest.length; ) {
+    const nl = rest.indexOf(0x0a, pos);
+    if (nl < 0) break;
+    const m = idLine.exec(rest.toString('utf8', pos, nl));
+    if (!m) break;
+    if (picked.includes(m[5]!)) ids.set(m[5]!, `${m[1]}:${m[2]}:${m[3]}:${m[4]}`);
+    pos = nl + 1;
+  }
+  const batch = parseReadFilesBatch(rest, nonce, picked);
+  return { kind: 'listed', names, ids, picked, batch };
 }
 
 // ---------------------------------------------------------------------------------------

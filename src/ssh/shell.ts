@@ -567,9 +567,9 @@ export class ShellSet {
       try {
         release = await this.conn.channels.acquire(ac.signal);
         if (!stillOurs()) throw new ShellRunError('closed', 'connection lost');
-        trace('shell:open', { hop: this.conn.hop.alias });
+        if (tracing) trace('shell:open', { hop: this.conn.hop?.alias ?? '' });
         const ch = await openChannel(client);
-        trace('shell:channel', { hop: this.conn.hop.alias });
+        if (tracing) trace('shell:channel', { hop: this.conn.hop?.alias ?? '' });
         const rel = release;
         release = undefined; // now owned by the channel
         let channelClosed = false;
@@ -595,7 +595,7 @@ export class ShellSet {
           throw new ShellRunError('closed', 'connection lost');
         }
         this.opened++;
-        trace('shell:ready', { hop: this.conn.hop.alias, n: this.opened });
+        if (tracing) trace('shell:ready', { hop: this.conn.hop?.alias ?? '', n: this.opened });
         this.shells.push(shell);
         const s = shell;
         s.onClose(() => {

@@ -304,6 +304,11 @@ describe('pure parts', () => {
           readable: true,
         },
       ],
+      ids: new Map([
+        ['b.pem', '9:2:3.5:4.5'],
+        ['sub', '8:2:3:4'],
+        ['a.pem', '7:2:3:4'],
+      ]),
     });
     const d = parseDerive(
       Buffer.from(
