@@ -15,8 +15,8 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
+import { busyMs, lagAwareTimeout } from '../store/busy-clock.js';
 import { trace } from '../store/trace.js';
-import { busyMs, lagAwareTimeout } from './busy-clock.js';
 import {
   type AuthMethodUsed,
   connectHop,

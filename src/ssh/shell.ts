@@ -20,8 +20,8 @@
  *   cooldown, or at once on a new connection.
  */
 import type { Client, ClientChannel } from 'ssh2';
+import { lagAwareTimeout } from '../store/busy-clock.js';
 import { trace, tracing } from '../store/trace.js';
-import { lagAwareTimeout } from './busy-clock.js';
 import { RemoteExecError } from './errors.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
