@@ -57,16 +57,17 @@ export type IdentityResult =
   | { kind: 'fallback'; reason: string };
 
 /**
- * Request 1: ONE `stat` for every entry (plus one per dangling symlink, rare). Emits
- * `K8OPS-N user <name>`, then per entry
- * `K8OPS-N f|d <r|-> <raw mode hex> <ino> <size> <mtime> <ctime> <perm> <owner> <group> <name>`
- * (`f` stat followed symlinks, `d` a dangling symlink; `r` readable by the user), then
- * `K8OPS-N done`; `K8OPS-N nodir` when the directory cannot be entered, `K8OPS-N odd` for a
- * name outside SAFE_NAME. Linear in the number of entries (no list rebuilt per entry).
- * The first stat line is `.` itself: without it (not GNU stat) the parser asks for the
- * fallback. The user is sshd's LOGNAME/USER (`id -un` only without them), and the lines
- * leave in one write (a substitution): this request runs on every refresh of every node,
- * and each process or channel packet it saves counts (issue 13).
+ * Request 1: ONE `stat` for every entry (plus one per dangling symlink, rare), everything
+ * else shell builtins. Emits `K8OPS-N u <name>` per entry the user cannot read, a
+ * `K8OPS-N d - <raw mode hex> <ino> <size> <mtime> <ctime> <perm> <owner> <group> <name>`
+ * per dangling symlink (its own stat), `K8OPS-N user <name>`, then stat's line per entry
+ * `K8OPS-N f <raw mode hex> <ino> <size> <mtime> <ctime> <perm> <owner> <group> <name>`
+ * (followed through symlinks), then `K8OPS-N done`; `K8OPS-N nodir` when the directory
+ * cannot be entered, `K8OPS-N odd` for a name outside SAFE_NAME. Linear in the number of
+ * entries (no list rebuilt per entry). The first stat line is `.` itself: without it (not
+ * GNU stat) the parser asks for the fallback. The user is sshd's LOGNAME/USER (`id -un`
+ * only without them). This request runs on every refresh of every node: every process it
+ * saves counts (issue 13: 8 ms of a node's CPU with a read loop and `id`, ~4 ms now).
  */
 export function identityScript(dir: string, nonce: string): ShellCommand {
   const d = remotePath(dir);
@@ -78,23 +79,16 @@ set -- * .[!.]* ..?*
 for f in "$@"; do
   if [ -e "$f" ] || [ -L "$f" ]; then
     case $f in *[!A-Za-z0-9._+@-]*) printf '%s odd\\n' "$M"; exit 0 ;; esac
+    if [ ! -r "$f" ]; then printf '%s u %s\\n' "$M" "$f"; fi
+    if [ -L "$f" ] && [ ! -e "$f" ]; then
+      printf '%s d - ' "$M"
+      stat -c '%f %i %s %.9Y %.9Z %a %U %G %n' -- "$f" 2>/dev/null || printf 'x\\n'
+    fi
   fi
 done
-K8OPS_O=$(
 printf '%s user %s\\n' "$M" "\${LOGNAME:-\${USER:-$(id -un 2>/dev/null || echo unknown)}}"
-stat -L -c '%f %i %s %.9Y %.9Z %a %U %G %n' -- . "$@" 2>/dev/null | while read -r x i z m c a u g n; do
-  if [ -r "$n" ]; then r=r; else r=-; fi
-  printf '%s f %s %s %s %s %s %s %s %s %s %s\\n' "$M" "$r" "$x" "$i" "$z" "$m" "$c" "$a" "$u" "$g" "$n"
-done
-for f in "$@"; do
-  if [ -L "$f" ] && [ ! -e "$f" ]; then
-    printf '%s d - ' "$M"
-    stat -c '%f %i %s %.9Y %.9Z %a %U %G %n' -- "$f" 2>/dev/null || printf 'x\\n'
-  fi
-done
-printf '%s done' "$M"
-)
-printf '%s\\n' "$K8OPS_O"`;
+stat -L -c "$M f %f %i %s %.9Y %.9Z %a %U %G %n" -- . "$@" 2>/dev/null
+printf '%s done\\n' "$M"`;
 }
 
 /**
@@ -120,6 +114,7 @@ export function parseIdentity(output: string, nonce: string): IdentityResult {
   let sawDot = false;
   const entries: IdentityEntry[] = [];
   const ids = new Map<string, string>();
+  const unreadable = new Set<string>();
   for (const line of output.split('\n')) {
     if (!line.startsWith(marker)) continue;
     const rest = line.slice(marker.length);
@@ -133,10 +128,15 @@ export function parseIdentity(output: string, nonce: string): IdentityResult {
       user = rest.slice(5);
       continue;
     }
+    if (rest.startsWith('u ')) {
+      unreadable.add(rest.slice(2));
+      continue;
+    }
     const f = rest.split(' ');
-    if (f.length !== 11) return { kind: 'fallback', reason: 'unexpected identity line' };
-    const [t, r, raw, ino, size, mtime, ctime, mode, owner, group, name] = f as [
-      string,
+    // `f` lines come from stat's own format; `d` lines carry a `-` before the fields.
+    if (f[0] === 'd' && f[1] === '-') f.splice(1, 1);
+    if (f.length !== 10) return { kind: 'fallback', reason: 'unexpected identity line' };
+    const [t, raw, ino, size, mtime, ctime, mode, owner, group, name] = f as [
       string,
       string,
       string,
@@ -176,9 +176,10 @@ export function parseIdentity(output: string, nonce: string): IdentityResult {
       owner,
       group,
       size: Number(size),
-      readable: r === 'r',
+      readable: t === 'f',
     });
   }
+  for (const e of entries) if (unreadable.has(e.name)) e.readable = false;
   if (!done || user === undefined) return { kind: 'fallback', reason: 'truncated identity' };
   if (!sawDot) return { kind: 'fallback', reason: 'stat cannot print identities (GNU stat -c)' };
   // status.sh lists in C collation (byte order): plain ASCII names sort the same in JS.

@@ -4,9 +4,10 @@
  * (one round trip) on the connection's persistent shell (SshHost.run: no new SSH session
  * per call; plain exec when no shell can be had), parsed by the pure parsers in
  * src/nodes/remote-scripts.ts. Every operation only reads, so a shell that breaks under one
- * is retried over exec within the same deadline. Every script but probe's one `cat` runs
- * under a node-side deadline as long as the call's (withDeadline): a request k8ops abandons
- * (timeout, abort, lost connection) leaves nothing running on the node past it.
+ * is retried over exec within the same deadline. Every script but probe's (shell builtins
+ * only, no process) runs under a node-side deadline as long as the call's (withDeadline): a
+ * request k8ops abandons (timeout, abort, lost connection) leaves nothing running on the
+ * node past it.
  */
 import { posix } from 'node:path';
 import type { Inventory, NodeSpec } from '../config/types.js';
@@ -137,7 +138,21 @@ export class SshNodeAgent implements NodeAgent {
     const remaining = Math.max(1, deadline - (Date.now() - t0));
     const start = performance.now();
     const r = await this.host.run(
-      sh`cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null || true`,
+      // Shell builtins only (no process: this runs on every refresh of every node), at most
+      // 64 lines of the first os-release file there is, in one write.
+      sh`for f in /etc/os-release /usr/lib/os-release; do
+  if [ -r "$f" ]; then
+    K8OPS_O=
+    n=0
+    while [ "$n" -lt 64 ] && IFS= read -r l; do
+      K8OPS_O="$K8OPS_O$l
+"
+      n=$((n + 1))
+    done < "$f"
+    printf '%s' "$K8OPS_O"
+    break
+  fi
+done`,
       this.execOpts({ ...opts, timeoutMs: remaining }, { maxOutputBytes: 64 * 1024 }),
     );
     const rttMs = Math.round((performance.now() - start) * 10) / 10;

@@ -264,9 +264,10 @@ describe('pure parts', () => {
     const samples = [
       '',
       'K8OPS-n user root\n',
-      'K8OPS-n user root\nK8OPS-n f r 81a4 1 2 3 4 644 root root a.pem\n', // no done, no `.`
-      'K8OPS-n user root\nK8OPS-n f r zz 1 2 3 4 644 root root a.pem\nK8OPS-n done\n',
-      'K8OPS-n user root\nK8OPS-n f r 41ed 1 2 3 4 755 root root .\nK8OPS-n f r 81a4 1 2 3 4 644 root root a b\nK8OPS-n done\n',
+      'K8OPS-n user root\nK8OPS-n f 81a4 1 2 3 4 644 root root a.pem\n', // no done, no `.`
+      'K8OPS-n user root\nK8OPS-n f zz 1 2 3 4 644 root root a.pem\nK8OPS-n done\n',
+      'K8OPS-n user root\nK8OPS-n f 41ed 1 2 3 4 755 root root .\nK8OPS-n f 81a4 1 2 3 4 644 root root a b\nK8OPS-n done\n',
+      'K8OPS-n user root\nK8OPS-n f r 41ed 1 2 3 4 755 root root .\nK8OPS-n done\n', // an extra field
       'K8OPS-n user root\nK8OPS-n done\n', // no `.`: not GNU stat
       '\u0000\u0001\u00ff'.repeat(100),
     ];
@@ -276,7 +277,7 @@ describe('pure parts', () => {
       expect(() => parseDerive(Buffer.from(s), 'n', ['a', 'b', 'c'])).not.toThrow();
     }
     const ok = parseIdentity(
-      'K8OPS-n user root\nK8OPS-n f r 41ed 1 2 3 4 755 root root .\nK8OPS-n f r 81a4 9 2 3.5 4.5 644 root root b.pem\nK8OPS-n f r 41ed 8 2 3 4 755 root root sub\nK8OPS-n f - 81a4 7 2 3 4 600 root root a.pem\nK8OPS-n done\n',
+      'K8OPS-n u a.pem\nK8OPS-n user root\nK8OPS-n f 41ed 1 2 3 4 755 root root .\nK8OPS-n f 81a4 9 2 3.5 4.5 644 root root b.pem\nK8OPS-n f 41ed 8 2 3 4 755 root root sub\nK8OPS-n f 81a4 7 2 3 4 600 root root a.pem\nK8OPS-n done\n',
       'n',
     );
     expect(ok).toEqual({
