@@ -27,6 +27,7 @@ import { kubeSource } from './features/overview/sources.js';
 import { pkiFeature } from './features/pki/model.js';
 import type { SourceSet } from './features/types.js';
 import type { Session } from './session/session.js';
+import { trace } from './store/trace.js';
 
 export { EXIT } from './commands/common.js';
 export { overviewExitCode } from './commands/overview.js';
@@ -275,6 +276,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   const out = deps.stdout ?? process.stdout;
   const err = deps.stderr ?? process.stderr;
   const env = deps.env ?? process.env;
+  trace('cli:main', { sub: argv[0] ?? '' });
   if (isRotateArgv(argv)) return rotateCommand(argv, { out, err, env });
   if (isAddonsArgv(argv)) return addonsCommand(argv, { out, err, env });
   if (isRebuildArgv(argv)) return rebuildCommand(argv, { out, err, env });
@@ -317,6 +319,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   const opened = await openSession(a, err, env, commandSources(a.sub));
   if (!opened.ok) return EXIT.config;
   const session = opened.session;
+  trace('cli:session');
   if (!a.sub) {
     const color = env.NO_COLOR === undefined || env.NO_COLOR === '';
     return deps.runConsole(session, { color });
@@ -332,6 +335,8 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
     // `rotate` and `flows` are parsed and run by their commands/ files before this point.
     return EXIT.config;
   } finally {
+    trace('cli:output');
     await session.close();
+    trace('cli:closed');
   }
 }

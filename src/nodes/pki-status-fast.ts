@@ -24,8 +24,9 @@ import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { splitPem } from '../pki/pem.js';
 import type { PkiStatus, PkiStatusFile } from '../pki/types.js';
 import { argWord, intArg, remotePath, type ShellCommand, sh, token } from '../ssh/quote.js';
+import { trace } from '../store/trace.js';
 import { MAX_LOCAL_READ } from './local-read.js';
-import { READ_BUDGET_BYTES, readersPrelude } from './remote-scripts.js';
+import { batchReadAround, parseReadFilesBatch, READ_BUDGET_BYTES } from './remote-scripts.js';
 
 /** A safe file name: no quoting questions, no newline, sorts the same in C and JS. */
 const SAFE_NAME = /^[A-Za-z0-9._+@-]+$/;
@@ -44,46 +45,50 @@ export interface IdentityEntry {
 }
 
 export type IdentityResult =
-  | { kind: 'ok'; user: string; entries: IdentityEntry[] }
+  | {
+      kind: 'ok';
+      user: string;
+      /** Regular files (followed through symlinks) and dangling symlinks, in C order. */
+      entries: IdentityEntry[];
+      /** Every entry's identity by name, directories, FIFOs and the like included. */
+      ids: Map<string, string>;
+    }
   | { kind: 'nodir' }
   | { kind: 'fallback'; reason: string };
 
 /**
- * Request 1: ONE `stat` for every entry (plus one per dangling symlink, rare). Emits
- * `K8OPS-N user <name>`, then per entry
- * `K8OPS-N f|d <r|-> <raw mode hex> <ino> <size> <mtime> <ctime> <perm> <owner> <group> <name>`
- * (`f` stat followed symlinks, `d` a dangling symlink; `r` readable by the user), then
- * `K8OPS-N done`; `K8OPS-N nodir` when the directory cannot be entered, `K8OPS-N odd` for a
- * name outside SAFE_NAME. Linear in the number of entries (no list rebuilt per entry).
- * The first stat line is `.` itself: without it (not GNU stat) the parser asks for the
- * fallback.
+ * Request 1: ONE `stat` for every entry (plus one per dangling symlink, rare), everything
+ * else shell builtins. Emits `K8OPS-N u <name>` per entry the user cannot read, a
+ * `K8OPS-N d - <raw mode hex> <ino> <size> <mtime> <ctime> <perm> <owner> <group> <name>`
+ * per dangling symlink (its own stat), `K8OPS-N user <name>`, then stat's line per entry
+ * `K8OPS-N f <raw mode hex> <ino> <size> <mtime> <ctime> <perm> <owner> <group> <name>`
+ * (followed through symlinks), then `K8OPS-N done`; `K8OPS-N nodir` when the directory
+ * cannot be entered, `K8OPS-N odd` for a name outside SAFE_NAME. Linear in the number of
+ * entries (no list rebuilt per entry). The first stat line is `.` itself: without it (not
+ * GNU stat) the parser asks for the fallback. The user is sshd's LOGNAME/USER (`id -un`
+ * only without them). This request runs on every refresh of every node: every process it
+ * saves counts (issue 13: 8 ms of a node's CPU with a read loop and `id`, ~4 ms now).
  */
 export function identityScript(dir: string, nonce: string): ShellCommand {
   const d = remotePath(dir);
   return sh`M=K8OPS-${token(nonce)}
 LC_ALL=C
 export LC_ALL
-{
 if ! cd -- ${d} 2>/dev/null; then printf '%s nodir\\n' "$M"; exit 0; fi
-printf '%s user %s\\n' "$M" "$(id -un 2>/dev/null || echo unknown)"
 set -- * .[!.]* ..?*
 for f in "$@"; do
   if [ -e "$f" ] || [ -L "$f" ]; then
     case $f in *[!A-Za-z0-9._+@-]*) printf '%s odd\\n' "$M"; exit 0 ;; esac
+    if [ ! -r "$f" ]; then printf '%s u %s\\n' "$M" "$f"; fi
+    if [ -L "$f" ] && [ ! -e "$f" ]; then
+      printf '%s d - ' "$M"
+      stat -c '%f %i %s %.9Y %.9Z %a %U %G %n' -- "$f" 2>/dev/null || printf 'x\\n'
+    fi
   fi
 done
-stat -L -c '%f %i %s %.9Y %.9Z %a %U %G %n' -- . "$@" 2>/dev/null | while read -r x i z m c a u g n; do
-  if [ -r "$n" ]; then r=r; else r=-; fi
-  printf '%s f %s %s %s %s %s %s %s %s %s %s\\n' "$M" "$r" "$x" "$i" "$z" "$m" "$c" "$a" "$u" "$g" "$n"
-done
-for f in "$@"; do
-  if [ -L "$f" ] && [ ! -e "$f" ]; then
-    printf '%s d - ' "$M"
-    stat -c '%f %i %s %.9Y %.9Z %a %U %G %n' -- "$f" 2>/dev/null || printf 'x\\n'
-  fi
-done
-printf '%s done\\n' "$M"
-} | dd ibs=4096 obs=65536 2>/dev/null`;
+printf '%s user %s\\n' "$M" "\${LOGNAME:-\${USER:-$(id -un 2>/dev/null || echo unknown)}}"
+stat -L -c "$M f %f %i %s %.9Y %.9Z %a %U %G %n" -- . "$@" 2>/dev/null
+printf '%s done\\n' "$M"`;
 }
 
 /**
@@ -108,6 +113,8 @@ export function parseIdentity(output: string, nonce: string): IdentityResult {
   let done = false;
   let sawDot = false;
   const entries: IdentityEntry[] = [];
+  const ids = new Map<string, string>();
+  const unreadable = new Set<string>();
   for (const line of output.split('\n')) {
     if (!line.startsWith(marker)) continue;
     const rest = line.slice(marker.length);
@@ -121,10 +128,15 @@ export function parseIdentity(output: string, nonce: string): IdentityResult {
       user = rest.slice(5);
       continue;
     }
+    if (rest.startsWith('u ')) {
+      unreadable.add(rest.slice(2));
+      continue;
+    }
     const f = rest.split(' ');
-    if (f.length !== 11) return { kind: 'fallback', reason: 'unexpected identity line' };
-    const [t, r, raw, ino, size, mtime, ctime, mode, owner, group, name] = f as [
-      string,
+    // `f` lines come from stat's own format; `d` lines carry a `-` before the fields.
+    if (f[0] === 'd' && f[1] === '-') f.splice(1, 1);
+    if (f.length !== 10) return { kind: 'fallback', reason: 'unexpected identity line' };
+    const [t, raw, ino, size, mtime, ctime, mode, owner, group, name] = f as [
       string,
       string,
       string,
@@ -153,6 +165,7 @@ export function parseIdentity(output: string, nonce: string): IdentityResult {
       continue;
     }
     if (!SAFE_NAME.test(name)) return { kind: 'fallback', reason: 'unexpected identity line' };
+    ids.set(name, `${ino}:${size}:${mtime}:${ctime}`);
     // Only regular files (followed through symlinks) and dangling symlinks: status.sh's set.
     if (t === 'f' && (Number.parseInt(raw, 16) & S_IFMT) !== S_IFREG) continue;
     entries.push({
@@ -163,96 +176,145 @@ export function parseIdentity(output: string, nonce: string): IdentityResult {
       owner,
       group,
       size: Number(size),
-      readable: r === 'r',
+      readable: t === 'f',
     });
   }
+  for (const e of entries) if (unreadable.has(e.name)) e.readable = false;
   if (!done || user === undefined) return { kind: 'fallback', reason: 'truncated identity' };
   if (!sawDot) return { kind: 'fallback', reason: 'stat cannot print identities (GNU stat -c)' };
   // status.sh lists in C collation (byte order): plain ASCII names sort the same in JS.
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { kind: 'ok', user, entries };
+  return { kind: 'ok', user, entries, ids };
 }
 
 /**
- * Request 2 for `names` (safe names in `dir`): per index i, the read scripts' per-file
- * frame (`r`: base64 of the file, each private key body replaced on the node) and, for a
- * file holding a private key block, `K8OPS-N i pub` + base64 of ONE `openssl pkey -pubout`
- * (`!` when openssl failed) + `K8OPS-N i pubend`. Then `K8OPS-N done`.
+ * The key step of request 2 (see deriveScript), between the candidates and the batch read:
+ * the candidates holding a private key block (ONE `grep -l`) are taken out of $K8OPS_L.
+ * ONE `grep -o -b` lists the PEM labels of those files (labels only: `[A-Z0-9 ]`, never a
+ * key body, even on a one-line PEM) with their byte offsets; a file whose first label (EC
+ * PARAMETERS skipped, within the first 64 KiB: status.sh's pem_kind) is a private key gets
+ * `K8OPS-N i keyfirst` — its kind is `key` and nothing of it is sent; any other (a
+ * certificate and its key in one file, say) is sent by `r`, each key body replaced on the
+ * node. Each gets ONE `openssl pkey -pubout` (`K`). A grep without -o/-b leaves every key
+ * file to `r`: slower, the same answer.
+ */
+const KEY_STEP = sh`K() {
+  printf '%s %s pub\n' "$M" "$1"
+  openssl pkey -in "$2" -passin pass: -pubout 2>/dev/null || printf '!'
+  printf '\n%s %s pubend\n' "$M" "$1"
+}
+if [ -n "$K8OPS_L" ]; then
+  IFS='
+'
+  set -f
+  # shellcheck disable=SC2046 # split on newlines (IFS), no globbing (set -f): one path each
+  K8OPS_Q=$(grep -l -e "$K8OPS_KEYRE" -- $(for l in $K8OPS_L; do printf '%s\n' "\${l#* }"; done) 2>/dev/null)
+  if [ -n "$K8OPS_Q" ]; then
+    # shellcheck disable=SC2086 # as above
+    K8OPS_G=$(grep -H -b -o -e '-----BEGIN [A-Z0-9 ][A-Z0-9 ]*-----' -- $K8OPS_Q 2>/dev/null)
+    K8OPS_F=$(d=
+      for g in $K8OPS_G; do
+        n=\${g%%:*}
+        [ "$n" = "$d" ] && continue
+        o=\${g#*:}
+        b=\${o#*:}
+        o=\${o%%:*}
+        case $b in '-----BEGIN EC PARAMETERS-----') continue ;; esac
+        d=$n
+        case $o in '' | *[!0-9]*) continue ;; esac
+        [ $((o + \${#b})) -le 65536 ] || continue
+        case $b in *'PRIVATE KEY-----') printf '%s\n' "$n" ;; esac
+      done)
+    K8OPS_L=$(for l in $K8OPS_L; do
+      p=\${l#* }
+      case "
+$K8OPS_Q
+" in
+        *"
+$p
+"*)
+          case "
+$K8OPS_F
+" in
+            *"
+$p
+"*) printf '%s %s keyfirst\n' "$M" "\${l%% *}" >&3 ;;
+            *) r "\${l%% *}" "$p" >&3 ;;
+          esac
+          K "\${l%% *}" "$p" >&3
+          ;;
+        *) printf '%s\n' "$l" ;;
+      esac
+    done)
+  fi
+fi`;
+
+/**
+ * Request 2 for `names` (safe names in `dir`), in a few processes whatever their number
+ * (issue 13: the per-file frames this replaces cost ~10 processes per file, 0.45 s of a
+ * node's CPU for 39 files): the read scripts' statuses for names that are not readable
+ * regular files; for files holding a private key, KEY_STEP's frames (`keyfirst` or the
+ * redacted file, and `K8OPS-N i pub` + ONE `openssl pkey -pubout` PEM (`!` when openssl
+ * failed) + `K8OPS-N i pubend`); every other file in the batch read (ONE `wc -c`, ONE
+ * `cat`: src/nodes/remote-scripts.ts). Then `K8OPS-N done`. Output gathered by `dd`.
  */
 export function deriveScript(dir: string, names: readonly string[], nonce: string): ShellCommand {
   const d = remotePath(dir);
   const calls = names.map((n, i) => {
     if (!SAFE_NAME.test(n)) throw new Error(`unsafe name ${JSON.stringify(n)}`);
-    const a = argWord(n);
-    return sh`r ${intArg(i)} ${a}; k ${intArg(i)} ${a}`;
+    return sh`c ${intArg(i)} ${argWord(n)}`;
   });
-  return {
-    text: [
-      readersPrelude(nonce).text,
-      sh`k() {
-  grep -q -e "$K8OPS_KEYRE" -- "$2" 2>/dev/null || return 0
-  printf '%s %s pub\\n' "$M" "$1"
-  { openssl pkey -in "$2" -passin pass: -pubout 2>/dev/null | base64 || printf '!'; } 2>/dev/null | tr -d '\\n'
-  printf '\\n%s %s pubend\\n' "$M" "$1"
-}
-cd -- ${d} || exit 3
-{`.text,
-      ...calls.map((c) => c.text),
-      `printf '%s done\\n' "$M"`,
-      COALESCE,
-    ].join('\n'),
-  };
+  const body = batchReadAround(nonce, {
+    before: sh`cd -- ${d} || exit 3`,
+    calls,
+    middle: KEY_STEP,
+  });
+  return { text: ['{', body.text, COALESCE].join('\n') };
 }
 
 export interface Derived {
   content?: string;
+  /** The node found a private key as the file's first PEM block (kind `key`, nothing sent). */
+  keyFirst?: boolean;
   /** The `-pubout` PEM of a file holding a private key (undefined: none asked; null: openssl failed). */
   pub?: string | null;
   error?: string;
 }
 
-/** Parse request 2: one Derived per name (errors per file). Never throws. */
-export function parseDerive(output: string, nonce: string, count: number): Derived[] {
+/** Parse request 2 (raw bytes): one Derived per name (errors per file). Never throws. */
+export function parseDerive(output: Buffer, nonce: string, names: readonly string[]): Derived[] {
   const marker = `K8OPS-${nonce} `;
-  const out: Derived[] = Array.from({ length: count }, () => ({}));
-  const seen = new Array<boolean>(count).fill(false);
-  const lines = output.split('\n');
-  let done = false;
-  const b64 = (s: string | undefined): string | null =>
-    s === undefined || s === '!' || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)
-      ? null
-      : Buffer.from(s, 'base64').toString('utf8');
+  const { files } = parseReadFilesBatch(output, nonce, names);
+  const out: Derived[] = files.map((f) =>
+    f.ok ? { content: f.content } : { error: f.error ?? 'read failed' },
+  );
+  // keyfirst and pub frames (text lines; a file's bytes in the batch never hold the marker:
+  // the nonce is random).
+  const lines = output.toString('utf8').split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (!line.startsWith(marker)) continue;
-    const rest = line.slice(marker.length);
-    if (rest === 'done') {
-      done = true;
-      continue;
-    }
-    const m = /^(\d+) (data|pub|missing|isdir|notreg|denied|toobig)$/.exec(rest);
+    const m = /^(\d+) (keyfirst|pub)$/.exec(line.slice(marker.length));
     if (!m) continue;
     const idx = Number(m[1]);
-    if (idx >= count) continue;
-    const d = out[idx]!;
-    seen[idx] = true;
-    if (m[2] === 'data' || m[2] === 'pub') {
-      const endTag = `${marker}${idx} ${m[2] === 'data' ? 'end' : 'pubend'}`;
-      if (lines[i + 2] !== endTag) {
-        d.error = 'truncated output';
-        continue;
-      }
-      const v = b64(lines[i + 1]);
-      i += 2;
-      if (m[2] === 'pub') d.pub = v === '' ? null : v;
-      else if (v === null) d.error = 'read failed';
-      else d.content = v;
-    } else {
-      d.error = m[2];
+    const d = out[idx];
+    if (d === undefined) continue;
+    if (m[2] === 'keyfirst') {
+      d.keyFirst = true;
+      if (d.content === undefined) delete d.error;
+      continue;
     }
-  }
-  for (let i = 0; i < count; i++) {
-    if (!seen[i]) out[i]!.error = done ? 'no result for this file' : 'truncated output';
+    const endTag = `${marker}${idx} pubend`;
+    const body: string[] = [];
+    let j = i + 1;
+    for (; j < lines.length && lines[j] !== endTag && body.length <= 64; j++) body.push(lines[j]!);
+    if (lines[j] !== endTag) {
+      d.pub = null;
+      continue;
+    }
+    i = j;
+    const pem = body.join('\n').trim();
+    d.pub = pem === '' || pem.endsWith('!') ? null : pem;
   }
   return out;
 }
@@ -297,6 +359,16 @@ const sha = (der: Buffer): string => createHash('sha256').update(der).digest('he
 
 /** Kind, digest and error of one derived file, with status.sh's error texts. */
 export function describeDerived(d: Derived): Described {
+  if (d.keyFirst && d.content === undefined) {
+    const block = d.pub ? splitPem(d.pub).blocks[0] : undefined;
+    if (block?.label !== 'PUBLIC KEY')
+      return {
+        kind: 'key',
+        pubkeySha256: null,
+        error: 'openssl could not read the private key (encrypted or corrupt)',
+      };
+    return { kind: 'key', pubkeySha256: sha(Buffer.from(block.der)) };
+  }
   if (d.content === undefined) {
     return { kind: 'other', pubkeySha256: null, error: `could not read: ${d.error ?? 'unknown'}` };
   }
@@ -332,20 +404,27 @@ export function describeDerived(d: Derived): Described {
   return { kind: 'other', pubkeySha256: null };
 }
 
+/** A directory as the caches key it: no trailing slash. */
+export function normalDir(dir: string): string {
+  return dir.replace(/\/+$/, '') || '/';
+}
+
 /** Files per derive request (see PkiStatusCache.status). */
-const DERIVE_CHUNK = 16;
+const DERIVE_CHUNK = 64;
 
 interface CachedFile {
   id: string;
   described: Described;
 }
 
-/** Runs one script on the node (the persistent shell) and returns its stdout. */
-export type RunScript = (cmd: ShellCommand) => Promise<string>;
+/** Runs one script on the node (the persistent shell) and returns its stdout (raw bytes). */
+export type RunScript = (cmd: ShellCommand) => Promise<Buffer>;
 
 export interface FastStatusOptions {
   node: string;
   newNonce: () => string;
+  /** Files per derive request (default 64: a request costs a few processes and one openssl per key). */
+  deriveChunk?: number;
 }
 
 /** Stats of one agent's cache (tests, bench). */
@@ -371,14 +450,25 @@ export class PkiStatusCache {
 
   constructor(private readonly opts: FastStatusOptions) {}
 
+  /**
+   * `identity` (optional) gives request 1's answer for the directory — the agent shares one
+   * `stat` request between the calls that want it at the same time (the certificate read
+   * compares it with what it read last time); without it, `run` sends the request here.
+   */
   async status(
     pkiDir: string,
     run: RunScript,
+    identity?: (dir: string) => Promise<IdentityResult>,
   ): Promise<PkiStatus | { fallback: string } | { nodir: true }> {
-    const dir = pkiDir.replace(/\/+$/, '') || '/';
-    const nonce = this.opts.newNonce();
+    const dir = normalDir(pkiDir);
     this.stats.identity++;
-    const ident = parseIdentity(await run(identityScript(dir, nonce)), nonce);
+    let ident: IdentityResult;
+    if (identity) ident = await identity(dir);
+    else {
+      const nonce = this.opts.newNonce();
+      ident = parseIdentity((await run(identityScript(dir, nonce))).toString('utf8'), nonce);
+    }
+    trace('pki:identity', { node: this.opts.node, kind: ident.kind });
     if (ident.kind === 'nodir') return { nodir: true };
     if (ident.kind === 'fallback') return this.fallback(ident.reason);
     const known = this.dirs.get(dir) ?? new Map<string, CachedFile>();
@@ -401,19 +491,20 @@ export class PkiStatusCache {
     // one goes on from there instead of starting over.
     this.dirs.set(dir, known);
     // (A large directory goes in 4 requests at most: round trips cost more than a retry.)
-    const per = Math.max(DERIVE_CHUNK, Math.ceil(todo.length / 4));
+    const per = Math.max(this.opts.deriveChunk ?? DERIVE_CHUNK, Math.ceil(todo.length / 4));
     for (let k = 0; k < todo.length; k += per) {
       const chunk = todo.slice(k, k + per);
       const n2 = this.opts.newNonce();
       this.stats.derive++;
       const names = chunk.map((e) => e.name);
-      const derived = parseDerive(await run(deriveScript(dir, names, n2)), n2, names.length);
+      const derived = parseDerive(await run(deriveScript(dir, names, n2)), n2, names);
+      trace('pki:derived', { node: this.opts.node, files: names.length });
       chunk.forEach((e, i) => {
         const d = derived[i]!;
         const described = describeDerived(d);
         this.stats.derived++;
         // A file that could not be read now (vanished, denied meanwhile) is not remembered.
-        const c = { id: d.content !== undefined ? e.id : '', described };
+        const c = { id: d.content !== undefined || d.keyFirst ? e.id : '', described };
         next.set(e.name, c);
         known.set(e.name, c);
       });

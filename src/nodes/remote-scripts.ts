@@ -247,6 +247,30 @@ $p
 fi
 printf '%s done\\n' "$M"`;
 
+/**
+ * A batch read (readFilesBatchScript's frames, `K8OPS-N done` last) with `before` run
+ * after the prelude (a `cd`, shell functions) and `middle` between the candidates and the
+ * batch: `middle` may print its own frames on fd 3 and rewrite $K8OPS_L (the
+ * `<index> <path>` lines still to read in the batch). For the PKI status's derive request
+ * (src/nodes/pki-status-fast.ts). `calls` are `c <i> <path>` lines.
+ */
+export function batchReadAround(
+  nonce: string,
+  parts: { before: ShellCommand; calls: ShellCommand[]; middle: ShellCommand },
+): ShellCommand {
+  const { before, calls, middle } = parts;
+  return concat([
+    prelude(nonce),
+    CANDIDATE,
+    before,
+    sh`exec 3>&1
+K8OPS_L=`,
+    ...substitution(calls),
+    middle,
+    BATCH_BODY,
+  ]);
+}
+
 /** `K8OPS_L=$(<calls>)`: the candidate lines the calls print (none without calls). */
 function substitution(calls: ShellCommand[]): ShellCommand[] {
   return calls.length === 0 ? [] : [sh`K8OPS_L=$(`, ...calls, sh`)`];
@@ -555,6 +579,10 @@ K8OPS_P=$(for f in *; do
 done)
 if [ -n "$K8OPS_P" ]; then printf '%s\\n' "$K8OPS_P"; fi
 printf '%s endpicked\\n' "$M"
+if [ -n "$K8OPS_P" ]; then
+  # shellcheck disable=SC2086 # plain ASCII names, one per line, no glob characters
+  stat -L -c "$M id %i %s %.9Y %.9Z %n" -- $K8OPS_P 2>/dev/null
+fi
 IFS='
 '
 set -f
@@ -570,6 +598,11 @@ export type CertDirRead =
       kind: 'listed';
       /** Every entry of the directory, sorted. */
       names: string[];
+      /**
+       * The identity (inode:size:mtime:ctime, `stat -L` before the read) of each picked
+       * name, when GNU stat gave one: what a later `stat` of the directory is compared with.
+       */
+      ids: Map<string, string>;
       /** The names the script read, in batch order (plain ASCII). */
       picked: string[];
       /** The batch result for `picked` (paths are the picked names). */
@@ -601,8 +634,22 @@ export function parseReadCertDir(output: Buffer, nonce: string): CertDirRead {
     .toString('utf8', pickedFrom, pickedEnd)
     .split('\n')
     .filter((x) => x !== '');
-  const batch = parseReadFilesBatch(output.subarray(pickedEnd + endPicked.length), nonce, picked);
-  return { kind: 'listed', names, picked, batch };
+  const rest = output.subarray(pickedEnd + endPicked.length);
+  const ids = new Map<string, string>();
+  const idLine = new RegExp(
+    `^${marker.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}id (\\d+) (\\d+) (\\d+(?:\\.\\d+)?) (\\d+(?:\\.\\d+)?) ([A-Za-z0-9._-]+)$`,
+  );
+  // The id lines come first, before the batch's frames.
+  for (let pos = 0; pos < rest.length; ) {
+    const nl = rest.indexOf(0x0a, pos);
+    if (nl < 0) break;
+    const m = idLine.exec(rest.toString('utf8', pos, nl));
+    if (!m) break;
+    if (picked.includes(m[5]!)) ids.set(m[5]!, `${m[1]}:${m[2]}:${m[3]}:${m[4]}`);
+    pos = nl + 1;
+  }
+  const batch = parseReadFilesBatch(rest, nonce, picked);
+  return { kind: 'listed', names, ids, picked, batch };
 }
 
 // ---------------------------------------------------------------------------------------

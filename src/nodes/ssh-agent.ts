@@ -4,9 +4,10 @@
  * (one round trip) on the connection's persistent shell (SshHost.run: no new SSH session
  * per call; plain exec when no shell can be had), parsed by the pure parsers in
  * src/nodes/remote-scripts.ts. Every operation only reads, so a shell that breaks under one
- * is retried over exec within the same deadline. Every script but probe's one `cat` runs
- * under a node-side deadline as long as the call's (withDeadline): a request k8ops abandons
- * (timeout, abort, lost connection) leaves nothing running on the node past it.
+ * is retried over exec within the same deadline. Every script but probe's (shell builtins
+ * only, no process) runs under a node-side deadline as long as the call's (withDeadline): a
+ * request k8ops abandons (timeout, abort, lost connection) leaves nothing running on the
+ * node past it.
  */
 import { posix } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -31,7 +32,14 @@ import {
   type ProbeResult,
   type UnitState,
 } from './agent.js';
-import { PkiStatusCache, type PkiStatusCacheStats } from './pki-status-fast.js';
+import {
+  type IdentityResult,
+  identityScript,
+  normalDir,
+  PkiStatusCache,
+  type PkiStatusCacheStats,
+  parseIdentity,
+} from './pki-status-fast.js';
 import { PkiStatusError, remotePkiStatus } from './pki-status-remote.js';
 import {
   deadlineSeconds,
@@ -73,6 +81,20 @@ export class SshNodeAgent implements NodeAgent {
   private readonly ownsPool: boolean;
   private readonly timeoutMs: number;
   private readonly pkiCache: PkiStatusCache;
+  /** The `stat` request of a PKI directory in flight, shared by the calls that want it. */
+  private readonly identities = new Map<string, Promise<IdentityResult>>();
+  /**
+   * Per PKI directory, the last full certificate read and the identities (inode, size,
+   * mtime, ctime) its files had just before it: while the directory's `stat` shows the same
+   * entries and identities, a certificate read is answered from here (issue 13: a warm
+   * refresh of an unchanged node is one `stat` request, shared with the PKI status).
+   */
+  private readonly certReads = new Map<
+    string,
+    { names: Set<string>; ids: Map<string, string>; dangling: string[]; reads: FileRead[] }
+  >();
+  /** Certificate reads answered from certReads (tests, bench). */
+  certReadsReused = 0;
 
   constructor(
     readonly node: NodeSpec,
@@ -117,7 +139,21 @@ export class SshNodeAgent implements NodeAgent {
     const remaining = Math.max(1, deadline - (Date.now() - t0));
     const start = performance.now();
     const r = await this.host.run(
-      sh`cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null || true`,
+      // Shell builtins only (no process: this runs on every refresh of every node), at most
+      // 64 lines of the first os-release file there is, in one write.
+      sh`for f in /etc/os-release /usr/lib/os-release; do
+  if [ -r "$f" ]; then
+    K8OPS_O=
+    n=0
+    while [ "$n" -lt 64 ] && IFS= read -r l; do
+      K8OPS_O="$K8OPS_O$l
+"
+      n=$((n + 1))
+    done < "$f"
+    printf '%s' "$K8OPS_O"
+    break
+  fi
+done`,
       this.execOpts({ ...opts, timeoutMs: remaining }, { maxOutputBytes: 64 * 1024 }),
     );
     const rttMs = Math.round((performance.now() - start) * 10) / 10;
@@ -176,6 +212,18 @@ export class SshNodeAgent implements NodeAgent {
    * the node sent.
    */
   async readCertFiles(dir: string, opts?: CallOptions): Promise<FileRead[]> {
+    const key = normalDir(dir);
+    const last = this.certReads.get(key);
+    if (last) {
+      const ident = await this.dirIdentity(key, opts).catch((e: unknown) => {
+        if (opts?.signal?.aborted) throw e;
+        return undefined; // the full read below says what is wrong
+      });
+      if (ident && sameCertDir(last, ident)) {
+        this.certReadsReused++;
+        return last.reads.map((r) => ({ ...r }));
+      }
+    }
     const nonce = newNonce();
     const cmd = readCertDirScript(dir, nonce); // throws UnsafeValueError before any I/O
     const t0 = Date.now();
@@ -199,7 +247,47 @@ export class SshNodeAgent implements NodeAgent {
         read.set(n, again[i]!);
       });
     }
-    return wanted.map((n) => read.get(n)!);
+    const result = wanted.map((n) => read.get(n)!);
+    // Remembered only when the script read every certificate file itself, each with the
+    // identity it had before the read (a file changed in between shows a newer one later);
+    // a name read afterwards only if it was missing (a dangling symlink: while a later
+    // `stat` still shows it dangling, reading it again says the same).
+    const dangling = later.filter((n) => {
+      const r = read.get(n);
+      return r !== undefined && !r.ok && r.missing === true;
+    });
+    if (dangling.length === later.length && got.picked.every((n) => got.ids.has(n)))
+      this.certReads.set(key, {
+        names: new Set(got.names),
+        ids: got.ids,
+        dangling,
+        reads: result.map((r) => ({ ...r })),
+      });
+    else this.certReads.delete(key);
+    return result;
+  }
+
+  /**
+   * The identity request (identityScript) for `dir`, shared by the calls that ask for it
+   * while it runs (the certificate read and the PKI status of one refresh): one `stat`
+   * round trip for both. It runs under the agent's own timeout; each caller's signal ends
+   * only that caller's wait.
+   */
+  private dirIdentity(dir: string, opts?: CallOptions): Promise<IdentityResult> {
+    let p = this.identities.get(dir);
+    if (!p) {
+      const nonce = newNonce();
+      const q = this.run(identityScript(dir, nonce), {
+        timeoutMs: opts?.timeoutMs ?? this.timeoutMs,
+      })
+        .then((r) => parseIdentity(r.stdout, nonce))
+        .finally(() => {
+          if (this.identities.get(dir) === q) this.identities.delete(dir);
+        });
+      this.identities.set(dir, q);
+      p = q;
+    }
+    return untilAborted(p, opts?.signal);
   }
 
   async unitStates(units: readonly string[], opts?: CallOptions): Promise<UnitState[]> {
@@ -259,11 +347,15 @@ export class SshNodeAgent implements NodeAgent {
       throw new PkiStatusError('refused', `refused PKI directory ${JSON.stringify(pkiDir)}`);
     const t0 = Date.now();
     const budget = opts?.timeoutMs ?? this.timeoutMs;
-    const fast = await this.pkiCache.status(pkiDir, async (cmd) => {
-      const left = Math.max(1, budget - (Date.now() - t0));
-      const r = await this.run(cmd, { ...opts, timeoutMs: left });
-      return r.stdout;
-    });
+    const fast = await this.pkiCache.status(
+      pkiDir,
+      async (cmd) => {
+        const left = Math.max(1, budget - (Date.now() - t0));
+        const r = await this.run(cmd, { ...opts, timeoutMs: left });
+        return r.stdoutBuffer;
+      },
+      (dir) => this.dirIdentity(dir, { ...opts, timeoutMs: budget }),
+    );
     if ('version' in fast) return fast;
     if ('nodir' in fast) throw new MissingDirectoryError(pkiDir);
     const left = Math.max(1, budget - (Date.now() - t0));
@@ -303,4 +395,37 @@ export class SshNodeAgent implements NodeAgent {
   async close(): Promise<void> {
     if (this.ownsPool) await this.pool.close();
   }
+}
+
+/** Whether a directory's `stat` shows what the remembered certificate read saw. */
+function sameCertDir(
+  last: { names: Set<string>; ids: Map<string, string>; dangling: string[] },
+  ident: IdentityResult,
+): boolean {
+  if (ident.kind !== 'ok' || ident.ids.size !== last.names.size) return false;
+  for (const name of last.names) if (!ident.ids.has(name)) return false;
+  for (const [name, id] of last.ids) if (ident.ids.get(name) !== id) return false;
+  for (const name of last.dangling)
+    if (!ident.entries.some((e) => e.name === name && e.type === 'dangling')) return false;
+  return true;
+}
+
+/** `p`, or the signal's reason once it aborts (`p` itself goes on). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }

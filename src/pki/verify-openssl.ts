@@ -27,6 +27,7 @@ import {
 } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { trace } from '../store/trace.js';
 import { type BatchRunner, SignatureBatcher, VerifierUnavailable } from './verify-batch.js';
 
 /** Which of `names` `openssl verify` printed as verified (`<name>: OK` on stdout). Pure. */
@@ -83,11 +84,13 @@ export function opensslRunner(opts: OpensslRunnerOptions = {}): BatchRunner {
         writeFileSync(name, der, { mode: 0o600 });
         return name;
       });
+      trace('verify:batch', { pairs: childDers.length });
       const { code, stdout, stderr, spawnError } = await run(
         bin,
         verifyArgs(issuerFile, names),
         timeoutMs,
       );
+      trace('verify:batch-end', { pairs: childDers.length });
       if (spawnError)
         throw new VerifierUnavailable(`${bin} cannot be started: ${spawnError.message}`);
       const oks = parseVerifyOk(stdout, names);

@@ -15,7 +15,7 @@ import ssh2, {
   type Client as ClientType,
   type ConnectConfig,
 } from 'ssh2';
-import { lagAwareTimeout } from './busy-clock.js';
+import { lagAwareTimeout } from '../store/busy-clock.js';
 import { RemoteExecError } from './errors.js';
 import { connectSshTcp } from './socket.js';
 

@@ -5,7 +5,7 @@
  * with kind `output-limit` — nothing beyond the cap is buffered), stdin, exit code and signal.
  */
 import type { ClientChannel } from 'ssh2';
-import { lagAwareTimeout } from './busy-clock.js';
+import { lagAwareTimeout } from '../store/busy-clock.js';
 import { RemoteExecError } from './errors.js';
 import type { SshPool } from './pool.js';
 import type { ShellCommand } from './quote.js';

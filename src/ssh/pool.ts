@@ -15,7 +15,8 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
-import { busyMs, lagAwareTimeout } from './busy-clock.js';
+import { busyMs, lagAwareTimeout } from '../store/busy-clock.js';
+import { trace } from '../store/trace.js';
 import {
   type AuthMethodUsed,
   connectHop,
@@ -351,7 +352,9 @@ export class SshPool {
     const prevState = conn.state;
     conn.state = 'connecting';
     if (prevState !== 'connecting') this.emit(conn, 'connecting');
+    trace('hop:queue', { hop: conn.hop.alias });
     const release = await this.handshakes.acquire();
+    trace('hop:slot', { hop: conn.hop.alias });
     try {
       const hop = conn.hop;
       let deadline = Date.now() + hop.connectTimeoutMs;
@@ -359,6 +362,7 @@ export class SshPool {
       if (conn.parent) {
         const busy0 = busyMs();
         sock = await this.forwardForHop(conn.parent, route, index, deadline);
+        trace('hop:forward', { hop: hop.alias });
         // What this process spent too busy to read the forward's answer is not the hop's.
         deadline += Math.min(3 * hop.connectTimeoutMs, busyMs() - busy0);
       }
@@ -383,6 +387,7 @@ export class SshPool {
         });
       }
       this.adopt(conn, info, route);
+      trace('hop:ready', { hop: hop.alias });
     } catch (e) {
       const err =
         e instanceof RemoteExecError
@@ -395,6 +400,7 @@ export class SshPool {
               reason: (e as Error).message,
               cause: e,
             });
+      trace('hop:fail', { hop: conn.hop.alias, kind: err.kind });
       conn.state = 'down';
       conn.failures++;
       conn.lastError = err;

@@ -12,7 +12,7 @@
  *   multi-hop list is reached through the hops before it, the first hop through whatever
  *   its own config says. Results are cached per resolver (one per run).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
@@ -20,6 +20,7 @@ import { homedir, hostname as localHostname, userInfo } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import SSHConfig from 'ssh-config';
 import type { Inventory, NodeSpec } from '../config/types.js';
+import { trace } from '../store/trace.js';
 import { RemoteExecError } from './errors.js';
 import { isSafeHost, isSafePort, isSafeUser } from './quote.js';
 
@@ -370,8 +371,15 @@ interface SshGRequest {
   reject: (e: unknown) => void;
 }
 
-/** Hosts per `sh` child of a batched `ssh -G` (see SshResolver.runSshG). */
+/**
+ * Hosts per `sh` child of a batched `ssh -G` (see SshResolver.runSshG): the hosts of one
+ * tick are split over up to SSH_G_CHILDREN children (at least SSH_G_MIN_BATCH hosts each,
+ * at most SSH_G_BATCH), which run side by side: 50 `ssh -G` one after another took 1–3 s
+ * on a loaded 2-core machine, and every node's handshake waits for its own.
+ */
 const SSH_G_BATCH = 50;
+const SSH_G_MIN_BATCH = 8;
+const SSH_G_CHILDREN = 4;
 
 /**
  * `sh -c SCRIPT sh SSH CONFIG [USER PORT IDENTITY HOST]…`: `ssh -G` per host (empty
@@ -429,6 +437,52 @@ export function parseSshGBatch(
     i = j;
   }
   return answers;
+}
+
+/**
+ * The batched `ssh -G` output, parsed as it arrives: push() returns the answers completed
+ * by each chunk (index, answer), each once. Same rules as parseSshGBatch.
+ */
+export class SshGStream {
+  private buf = '';
+  private readonly seen = new Set<number>();
+
+  push(chunk: string): Array<[number, { ok: boolean; code: number; text: string }]> {
+    this.buf += chunk;
+    const done: Array<[number, { ok: boolean; code: number; text: string }]> = [];
+    for (;;) {
+      const m = /^K8OPS-SSHG (\d+) (ok|fail (\d+))$/m.exec(this.buf);
+      if (!m) {
+        // keep only a possibly incomplete last line
+        const nl = this.buf.lastIndexOf('\n');
+        if (nl >= 0) this.buf = this.buf.slice(nl + 1);
+        break;
+      }
+      const idx = Number(m[1]);
+      const from = m.index + m[0].length + 1;
+      const endLine = `K8OPS-SSHG ${idx} end`;
+      const endAt = this.buf.indexOf(`\n${endLine}\n`, from - 1);
+      const emptyEnd = this.buf.startsWith(`${endLine}\n`, from);
+      if (endAt < 0 && !emptyEnd) {
+        this.buf = this.buf.slice(m.index);
+        break;
+      }
+      const body = emptyEnd ? '' : this.buf.slice(from, endAt);
+      const next = emptyEnd ? from + endLine.length + 1 : endAt + endLine.length + 2;
+      this.buf = this.buf.slice(next);
+      if (this.seen.has(idx)) continue;
+      this.seen.add(idx);
+      done.push([
+        idx,
+        {
+          ok: m[2] === 'ok',
+          code: m[3] ? Number(m[3]) : 0,
+          text: `${body.replaceAll('\r', '')}\n`,
+        },
+      ]);
+    }
+    return done;
+  }
 }
 
 export class SshResolver {
@@ -499,8 +553,12 @@ export class SshResolver {
 
   private flushSshG(): void {
     const all = this.pendingSshG.splice(0);
-    for (let i = 0; i < all.length; i += SSH_G_BATCH) {
-      const batch = all.slice(i, i + SSH_G_BATCH);
+    const per = Math.min(
+      SSH_G_BATCH,
+      Math.max(SSH_G_MIN_BATCH, Math.ceil(all.length / SSH_G_CHILDREN)),
+    );
+    for (let i = 0; i < all.length; i += per) {
+      const batch = all.slice(i, i + per);
       if (batch.length === 1) {
         const [one] = batch as [SshGRequest];
         this.runOneSshG(one.alias, one.cmd).then(one.resolve, one.reject);
@@ -509,6 +567,7 @@ export class SshResolver {
   }
 
   private runSshGBatch(batch: SshGRequest[]): void {
+    trace('resolve:batch', { hosts: batch.length });
     const ssh = this.opts.sshBinary ?? 'ssh';
     const args = ['-c', SSH_G_SCRIPT, 'sh', ssh, this.opts.configFile ?? ''];
     for (const r of batch)
@@ -518,51 +577,75 @@ export class SshResolver {
         r.cmd.identity ?? '',
         r.alias,
       );
-    const failAll = (err: Error, stderr: string) => {
-      for (const r of batch)
-        r.reject(
-          new RemoteExecError({
-            kind: 'config',
-            host: r.alias,
-            reason: `ssh -G failed (${(err as NodeJS.ErrnoException).code ?? err.message})`,
-            command: `ssh ${sshGArgs(this.opts.configFile, r.alias, r.cmd).join(' ')}`,
-            stderr,
-            cause: err,
-          }),
-        );
+    const reject = (r: SshGRequest, reason: string, stderr: string, cause?: unknown) =>
+      r.reject(
+        new RemoteExecError({
+          kind: 'config',
+          host: r.alias,
+          reason,
+          command: `ssh ${sshGArgs(this.opts.configFile, r.alias, r.cmd).join(' ')}`,
+          stderr,
+          ...(cause !== undefined ? { cause } : {}),
+        }),
+      );
+    // Each host's answer is taken as soon as its end line arrives (streamed): the first
+    // nodes start their handshakes while `ssh -G` still runs for the others (issue 13: the
+    // batch of 200 took ~1 s before any connection could start).
+    const answered = new Array<boolean>(batch.length).fill(false);
+    const settleOne = (i: number, a: { ok: boolean; code: number; text: string }) => {
+      const r = batch[i];
+      if (!r || answered[i]) return;
+      answered[i] = true;
+      if (a.ok) r.resolve(a.text);
+      else reject(r, `ssh -G failed (exit ${a.code})`, a.text);
     };
-    execFile(
-      'sh',
-      args,
-      {
-        timeout: (this.opts.timeoutMs ?? 10_000) + 200 * batch.length,
-        maxBuffer: batch.length << 20,
-        env: process.env,
+    const stream = new SshGStream();
+    let stderr = '';
+    let bytes = 0;
+    const max = batch.length << 20;
+    let failed: Error | undefined;
+    const child = spawn('sh', args, { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = setTimeout(
+      () => {
+        failed ??= Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' });
+        child.kill('SIGKILL');
       },
-      (err, stdout, stderr) => {
-        if (err) {
-          failAll(err, String(stderr));
-          return;
-        }
-        const answers = parseSshGBatch(String(stdout), batch.length);
-        batch.forEach((r, i) => {
-          const a = answers[i];
-          if (a?.ok) {
-            r.resolve(a.text);
-            return;
-          }
-          r.reject(
-            new RemoteExecError({
-              kind: 'config',
-              host: r.alias,
-              reason: `ssh -G failed (${a ? `exit ${a.code}` : 'no answer'})`,
-              command: `ssh ${sshGArgs(this.opts.configFile, r.alias, r.cmd).join(' ')}`,
-              stderr: a?.text ?? '',
-            }),
-          );
-        });
-      },
+      (this.opts.timeoutMs ?? 10_000) + 200 * batch.length,
     );
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      bytes += chunk.length;
+      if (bytes > max) {
+        failed ??= new Error('output too large');
+        child.kill('SIGKILL');
+        return;
+      }
+      for (const [i, a] of stream.push(chunk)) settleOne(i, a);
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      if (stderr.length < 65_536) stderr += chunk;
+    });
+    child.on('error', (e) => {
+      failed ??= e;
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      trace('resolve:batch-end', { hosts: batch.length });
+      const err = failed ?? (code === 0 ? undefined : new Error(`exit ${code ?? 'by a signal'}`));
+      batch.forEach((r, i) => {
+        if (answered[i]) return;
+        answered[i] = true;
+        if (err)
+          reject(
+            r,
+            `ssh -G failed (${(err as NodeJS.ErrnoException).code ?? err.message})`,
+            stderr,
+            err,
+          );
+        else reject(r, 'ssh -G failed (no answer)', '');
+      });
+    });
   }
 
   private runOneSshG(alias: string, cmd: CmdlineOverrides): Promise<string> {

@@ -20,7 +20,8 @@
  *   cooldown, or at once on a new connection.
  */
 import type { Client, ClientChannel } from 'ssh2';
-import { lagAwareTimeout } from './busy-clock.js';
+import { lagAwareTimeout } from '../store/busy-clock.js';
+import { trace, tracing } from '../store/trace.js';
 import { RemoteExecError } from './errors.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
@@ -566,7 +567,9 @@ export class ShellSet {
       try {
         release = await this.conn.channels.acquire(ac.signal);
         if (!stillOurs()) throw new ShellRunError('closed', 'connection lost');
+        if (tracing) trace('shell:open', { hop: this.conn.hop?.alias ?? '' });
         const ch = await openChannel(client);
+        if (tracing) trace('shell:channel', { hop: this.conn.hop?.alias ?? '' });
         const rel = release;
         release = undefined; // now owned by the channel
         let channelClosed = false;
@@ -592,6 +595,7 @@ export class ShellSet {
           throw new ShellRunError('closed', 'connection lost');
         }
         this.opened++;
+        if (tracing) trace('shell:ready', { hop: this.conn.hop?.alias ?? '', n: this.opened });
         this.shells.push(shell);
         const s = shell;
         s.onClose(() => {
@@ -710,8 +714,17 @@ export async function runScript(
     if (!lease.shell) return await fallback();
     const client = conn.client;
     let res: ShellRunResult;
+    const t0 = tracing ? performance.now() : 0;
+    if (tracing) trace('req:start', { hop: conn.hop.alias, shell: lease.shell.id });
     try {
       res = await lease.shell.run(cmd, { maxOutputBytes: cap, signal });
+      if (tracing)
+        trace('req:end', {
+          hop: conn.hop.alias,
+          shell: lease.shell.id,
+          ms: Math.round(performance.now() - t0),
+          bytes: res.stdout.length,
+        });
     } catch (e) {
       if (!(e instanceof ShellRunError)) throw e;
       const durationMs = Date.now() - started;

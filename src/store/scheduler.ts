@@ -7,14 +7,20 @@
  * - Each run gets an AbortSignal; after `timeoutMs` it is aborted and recorded as a
  *   `timeout` failure at once. Whatever that run settles to later is ignored. A task's
  *   `prepare` (its wait in a queue shared with other tasks) runs before the timeout starts.
+ * - The timeout does not count this process's own busy time (issue 13): when it comes due,
+ *   it waits as much longer as the event loop ran late meanwhile (busy-clock.ts: at most
+ *   3 × `timeoutMs` in all), as the transport's deadlines do. Under CPU load an answer that
+ *   sits unread in a socket while k8ops parses 200 others is not a timed-out source.
  * - After n consecutive failures the next run is min(maxMs, baseMs × 2^(n−1)) after the
  *   failure; the first success returns to the interval.
  * - While started, `store.sweep(now)` runs every `sweepIntervalMs` so snapshots turn
  *   stale without another refresh.
  * Time and timers are injectable; every timer is `unref`'d and none is left after `stop()`.
  */
+import { busyMs as eventLoopBusyMs, holdBusyClock } from './busy-clock.js';
 import { visible } from './sanitise.js';
 import type { Store } from './store.js';
+import { trace } from './trace.js';
 import { type Scope, type SourceError, type SourceId, snapshotKey } from './types.js';
 
 export interface Backoff {
@@ -61,6 +67,12 @@ export interface SchedulerOptions {
   timers?: TimerApi;
   /** Period of the staleness sweep while started. Default 1000; 0 disables it. */
   sweepIntervalMs?: number;
+  /**
+   * Milliseconds the event loop has run late so far (monotonic): a run's timeout is
+   * extended by what it grew while the run was pending. Default: the process's event-loop
+   * lag clock (busy-clock.ts), held while runs are in flight. Tests inject their own.
+   */
+  busyMs?: () => number;
 }
 
 export interface SchedulerStats {
@@ -82,6 +94,10 @@ export interface RefreshFilter {
 }
 
 const MAX_MESSAGE = 200;
+/** The most a run's timeout is extended for event-loop lag, as a multiple of it. */
+const MAX_LAG_EXTENSION = 3;
+/** Lag below this is noise, not a queue. */
+const LAG_NOISE_MS = 5;
 const MAX_KIND = 40;
 const DEFAULT_MAX_BACKOFF = 120_000;
 
@@ -93,6 +109,9 @@ const globalTimers: TimerApi = {
 interface Run {
   readonly controller: AbortController;
   timeout: unknown;
+  /** busyMs() when the timeout was armed, and the extension granted so far. */
+  busyAtStart: number;
+  granted: number;
   readonly done: Promise<void>;
   readonly resolve: () => void;
 }
@@ -116,6 +135,10 @@ export class RefreshScheduler {
   readonly #now: () => number;
   readonly #timers: TimerApi;
   readonly #sweepMs: number;
+  readonly #busyMs: () => number;
+  /** Releases the event-loop lag clock (held while runs are in flight; default clock only). */
+  #releaseBusy: (() => void) | undefined;
+  readonly #useBusyClock: boolean;
   readonly #tasks = new Map<string, TaskState>();
   #started = false;
   #sweepTimer: unknown;
@@ -126,6 +149,8 @@ export class RefreshScheduler {
     this.#now = opts.now ?? (() => Date.now());
     this.#timers = opts.timers ?? globalTimers;
     this.#sweepMs = opts.sweepIntervalMs ?? 1000;
+    this.#useBusyClock = opts.busyMs === undefined;
+    this.#busyMs = opts.busyMs ?? eventLoopBusyMs;
     if (!(this.#sweepMs >= 0)) throw new RangeError('sweepIntervalMs must be >= 0');
   }
 
@@ -266,14 +291,25 @@ export class RefreshScheduler {
     const done = new Promise<void>((r) => {
       resolve = r;
     });
-    const run: Run = { controller: new AbortController(), timeout: undefined, done, resolve };
+    const run: Run = {
+      controller: new AbortController(),
+      timeout: undefined,
+      busyAtStart: 0,
+      granted: 0,
+      done,
+      resolve,
+    };
     state.run = run;
+    this.#holdBusy();
     this.#stats.runs++;
     this.#store.begin(task.scope, task.source, this.#now());
+    trace('src:begin', { scope: task.scope, source: task.source });
     const signal = run.controller.signal;
     const work = (): Promise<unknown> => {
       // Superseded while preparing (timed out cannot happen: no timer yet; stop/remove).
       if (state.run !== run) return Promise.resolve(undefined);
+      trace('src:run', { scope: task.scope, source: task.source });
+      run.busyAtStart = this.#busyMs();
       run.timeout = this.#set(() => this.#onTimeout(state, run), task.timeoutMs);
       try {
         return Promise.resolve(task.run(signal));
@@ -303,6 +339,14 @@ export class RefreshScheduler {
   #onTimeout(state: TaskState, run: Run): void {
     if (state.run !== run) return;
     run.timeout = undefined;
+    // The time this process spent too busy to take the answer is not the source's.
+    const limit = MAX_LAG_EXTENSION * state.task.timeoutMs;
+    const owed = Math.min(limit, this.#busyMs() - run.busyAtStart) - run.granted;
+    if (owed > LAG_NOISE_MS) {
+      run.granted += owed;
+      run.timeout = this.#set(() => this.#onTimeout(state, run), owed);
+      return;
+    }
     const message = `no answer within ${formatMs(state.task.timeoutMs)}`;
     this.#stats.timeouts++;
     this.#settle(state, run, { ok: false, error: { kind: 'timeout', message } });
@@ -314,7 +358,9 @@ export class RefreshScheduler {
     if (state.run !== run) return;
     this.#clear(run.timeout);
     state.run = undefined;
+    this.#releaseBusyIfIdle();
     const { scope, source } = state.task;
+    trace('src:end', { scope, source, ok: outcome.ok });
     const now = this.#now();
     if (outcome.ok) {
       state.failures = 0;
@@ -338,6 +384,7 @@ export class RefreshScheduler {
     if (!run) return;
     this.#clear(run.timeout);
     state.run = undefined;
+    this.#releaseBusyIfIdle();
     this.#store.cancel(state.task.scope, state.task.source);
     run.controller.abort(new DOMException(reason, 'AbortError'));
     run.resolve();
@@ -350,6 +397,18 @@ export class RefreshScheduler {
     state.tick = undefined;
     this.#cancelRun(state, 'task removed');
     if (this.#tasks.get(state.key) === state) this.#tasks.delete(state.key);
+  }
+
+  /** The lag clock runs while any run is in flight (its heartbeat costs nothing otherwise). */
+  #holdBusy(): void {
+    if (this.#useBusyClock && !this.#releaseBusy) this.#releaseBusy = holdBusyClock();
+  }
+
+  #releaseBusyIfIdle(): void {
+    if (!this.#releaseBusy) return;
+    for (const s of this.#tasks.values()) if (s.run) return;
+    this.#releaseBusy();
+    this.#releaseBusy = undefined;
   }
 
   #armSweep(): void {

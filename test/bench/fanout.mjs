@@ -19,16 +19,33 @@
 //     session API (openLiveSession + scheduler.refresh(), what Ctrl-R calls), labelled so.
 // Checks at every size: every node read (certs: no node unreachable, every node's
 // certificates read), RSS of the k8ops process (max resident set, via a preload that
-// reports process.resourceUsage() on exit) under 200 MB.
+// reports process.resourceUsage() on exit) under 200 MB, and the console itself (the TUI
+// in tmux): when every source has answered, and its peak RSS after a Ctrl-R.
+// CPU beside every wall time, so that a figure means something on a loaded machine: the
+// client's (the process and its children; the ControlMaster masters for that loop) and the
+// node side's (every lab sshd and what its sessions ran: a cgroup, v1 cpuacct or v2).
+// k8ops runs are cold: a new process and an empty cache directory (XDG_CACHE_HOME).
 //
 // Needs root, /usr/sbin/sshd, ssh, ssh-keygen, openssl, ip, unshare, and a build (dist/);
 // otherwise prints why and exits 0. Env: BENCH_FANOUT_SIZES (default "50,200"),
-// BENCH_RUNS (default 3). Bounded: every child has a timeout; the whole run takes a few
+// BENCH_RUNS (default 3), BENCH_QUICK=1 (one certs and one nodes run, no baselines),
+// BENCH_PROFILE=DIR (--cpu-prof and K8OPS_TRACE of one certs and one nodes run, summarised),
+// BENCH_FANOUT_TUI=0 (skip the TUI), BENCH_FANOUT_HOLD=MINUTES (keep the lab up). Bounded: every child has a timeout; the whole run takes a few
 // minutes on 2 cores. Not part of `npm test`.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { summarise } from './trace-summary.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SIZES = (process.env.BENCH_FANOUT_SIZES ?? '50,200').split(',').map(Number);
@@ -64,11 +81,59 @@ const run = (cmd, args, opts = {}) =>
   );
 const quiet = (cmd, args) => run(cmd, args).catch(() => undefined);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** CPU (ms) of this process's children that have been reaped (with theirs): a run's tree. */
+function childCpuMs() {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return ((Number(f[13]) + Number(f[14])) * 1000) / 100; // cutime + cstime, in ticks
+}
+/** CPU (ms) a live process has used (utime + stime), 0 if gone. */
+function procCpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'k8ops-fanout-'));
 const procs = [];
 const masterPids = new Set();
+
+/**
+ * The CPU the lab's sshds and everything they start use (the "nodes"' side), from a cgroup
+ * holding them: cgroup v1 cpuacct or v2 cpu.stat. NaN when neither can be made here.
+ */
+const cg = { dir: '', read: () => Number.NaN };
+function setupNodeCgroup(pids) {
+  const v1 = `/sys/fs/cgroup/cpuacct/${tag}`;
+  const v2 = `/sys/fs/cgroup/${tag}`;
+  try {
+    if (existsSync('/sys/fs/cgroup/cpuacct/cpuacct.usage')) {
+      mkdirSync(v1);
+      for (const p of pids) writeFileSync(join(v1, 'cgroup.procs'), `${p}\n`);
+      cg.dir = v1;
+      cg.read = () => Number(readFileSync(join(v1, 'cpuacct.usage'), 'utf8')) / 1e6;
+    } else if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+      mkdirSync(v2);
+      for (const p of pids) writeFileSync(join(v2, 'cgroup.procs'), `${p}\n`);
+      cg.dir = v2;
+      cg.read = () =>
+        Number(/usage_usec (\d+)/.exec(readFileSync(join(v2, 'cpu.stat'), 'utf8'))?.[1]) / 1000;
+    }
+  } catch (e) {
+    console.log(`(node-side CPU not measured: ${e.message})`);
+    cg.read = () => Number.NaN;
+  }
+}
+/** Node-side CPU (ms) used while `fn` ran (its sessions reaped: a short settle after). */
+async function nodeCpuAround(fn) {
+  const a = cg.read();
+  const r = await fn();
+  await sleep(300);
+  return { r, nodeMs: cg.read() - a };
+}
 
 async function teardown() {
   for (const pid of masterPids) {
@@ -85,6 +150,17 @@ async function teardown() {
       } catch {}
     }
     await quiet('ip', ['netns', 'del', ns]);
+  }
+  if (cg.dir) {
+    // (empty once its processes are gone: the sshds were killed above)
+    for (let i = 0; i < 20; i++) {
+      try {
+        rmdirSync(cg.dir);
+        break;
+      } catch {
+        await sleep(100);
+      }
+    }
   }
   await quiet('ip', ['link', 'del', `${tag}hb`]);
   await quiet('ip', ['route', 'del', 'unreachable', RANGE]);
@@ -270,6 +346,14 @@ async function setup() {
     }
   }
 
+  {
+    const pids = [];
+    for (const ns of [NS_B, NS_N]) {
+      const r = await run('ip', ['netns', 'pids', ns]);
+      pids.push(...String(r.stdout).split(/\s+/).filter(Boolean));
+    }
+    setupNodeCgroup(pids);
+  }
   const kh = join(dir, 'known_hosts');
   writeFileSync(
     kh,
@@ -342,21 +426,32 @@ function inventoryFile(n, pkiDir) {
   return f;
 }
 
-/** One whole k8ops process; resolves with wall time, exit code, parsed JSON, max RSS (KiB). */
-async function k8ops(args, lab, nodeOptions = '') {
+let runNo = 0;
+/**
+ * One whole k8ops process, cold: a new process with an empty cache directory (no signature
+ * verdicts, nothing remembered from an earlier run). Resolves with wall time, exit code,
+ * parsed JSON, max RSS (KiB), the CPU of the process and its children (ssh -G, openssl),
+ * and the node side's CPU meanwhile.
+ */
+async function k8ops(args, lab, nodeOptions = '', extraEnv = {}) {
   const rssFile = join(dir, `rss-${process.hrtime.bigint()}`);
+  const cache = join(dir, `cache-${++runNo}`);
   const env = {
     ...process.env,
     SSH_AUTH_SOCK: '',
+    XDG_CACHE_HOME: cache,
     NODE_OPTIONS: `--import=${lab.rssHook} ${nodeOptions}`.trim(),
     K8F_RSS_FILE: rssFile,
+    ...extraEnv,
   };
+  const cpu0 = childCpuMs();
   const t0 = performance.now();
-  const r = await run(process.execPath, [join(ROOT, 'bin', 'k8ops.js'), ...args], {
-    env,
-    anyExit: true,
-  });
-  const ms = performance.now() - t0;
+  const { r, nodeMs } = await nodeCpuAround(() =>
+    run(process.execPath, [join(ROOT, 'bin', 'k8ops.js'), ...args], { env, anyExit: true }),
+  );
+  const ms = performance.now() - t0 - 300;
+  const cpuMs = childCpuMs() - cpu0;
+  rmSync(cache, { recursive: true, force: true });
   let doc;
   try {
     doc = JSON.parse(r.stdout);
@@ -364,18 +459,26 @@ async function k8ops(args, lab, nodeOptions = '') {
     throw new Error(`k8ops ${args[0]}: not JSON (exit ${r.code}): ${r.stderr.slice(0, 400)}`);
   }
   const rssKiB = Number(readFileSync(rssFile, 'utf8'));
-  return { ms, code: r.code, doc, rssKiB, stderr: r.stderr };
+  return { ms, code: r.code, doc, rssKiB, stderr: r.stderr, cpuMs, nodeMs };
 }
 
+/** The OpenSSH loop: wall, the CPU of its processes (sh, xargs, ssh), the node side's. */
 async function opensshLoop(n, cfg, pkiDir) {
   const remote = `cat ${pkiDir}/*.pem; ip -j -d link show`;
+  const cpu0 = childCpuMs();
+  const masters0 = [...masterPids].reduce((a, p) => a + procCpuMs(p), 0);
   const t0 = performance.now();
-  await run(
-    'sh',
-    ['-c', `seq 0 ${n - 1} | xargs -P 10 -I{} ssh -F '${cfg}' n{} '${remote}' > /dev/null`],
-    { env: { ...process.env, SSH_AUTH_SOCK: '' } },
+  const { nodeMs } = await nodeCpuAround(() =>
+    run(
+      'sh',
+      ['-c', `seq 0 ${n - 1} | xargs -P 10 -I{} ssh -F '${cfg}' n{} '${remote}' > /dev/null`],
+      { env: { ...process.env, SSH_AUTH_SOCK: '' } },
+    ),
   );
-  return performance.now() - t0;
+  const ms = performance.now() - t0 - 300;
+  // ControlMaster: the masters relay (and decipher) every byte; their CPU counts too.
+  const mastersMs = [...masterPids].reduce((a, p) => a + procCpuMs(p), 0) - masters0;
+  return { ms, cpuMs: childCpuMs() - cpu0 + mastersMs, nodeMs };
 }
 
 async function collectMasters(n, cfgCm) {
@@ -386,7 +489,11 @@ async function collectMasters(n, cfgCm) {
   }
 }
 
-/** The console's warm Ctrl-R, in-process: the session API the console's key calls. */
+/**
+ * The console's warm Ctrl-R, in-process: the session API the console's key calls
+ * (openLiveSession + scheduler.refresh(), every source of every feature). Per refresh:
+ * wall, this process's CPU, the node side's CPU.
+ */
 async function consoleRefresh(invFile, cfg) {
   const { loadInventory } = await import(join(ROOT, 'dist', 'src', 'config', 'load.js'));
   const { openLiveSession } = await import(join(ROOT, 'dist', 'src', 'session', 'live.js'));
@@ -399,13 +506,16 @@ async function consoleRefresh(invFile, cfg) {
   });
   try {
     const t0 = performance.now();
-    await session.settle(60_000);
+    await session.settle(120_000);
     const cold = performance.now() - t0;
     const warm = [];
     for (let i = 0; i < RUNS; i++) {
+      const c0 = process.cpuUsage();
       const t = performance.now();
-      await session.scheduler.refresh();
-      warm.push(performance.now() - t);
+      const { nodeMs } = await nodeCpuAround(() => session.scheduler.refresh());
+      const ms = performance.now() - t - 300;
+      const c = process.cpuUsage(c0);
+      warm.push({ ms, cpuMs: (c.user + c.system) / 1000 - 0, nodeMs });
     }
     // every node's every source answered
     const bad = [];
@@ -414,9 +524,46 @@ async function consoleRefresh(invFile, cfg) {
         const s = session.store.get(node.name, src);
         if (s.error || s.value === undefined) bad.push(`${node.name}/${src}: ${s.error?.message}`);
       }
-    return { cold, warm: median(warm), bad };
+    const mid = warm.toSorted((x, y) => x.ms - y.ms)[Math.floor(warm.length / 2)];
+    return { cold, warm: mid, bad };
   } finally {
     await session.close();
+  }
+}
+
+/**
+ * The console itself (the TUI in tmux at 200×50) on the lab: its first complete frame
+ * (every source answered, K8OPS_TRACE_FRAMES), then Ctrl-R, then its peak RSS (VmHWM).
+ * Undefined when tmux is missing.
+ */
+async function tuiRss(n, lab) {
+  if ((await run('sh', ['-c', 'command -v tmux'], { anyExit: true })).code !== 0) return undefined;
+  const inv = inventoryFile(n, lab.pkiDir);
+  const frames = join(dir, `frames-${n}.txt`);
+  const sess = `${tag}-tui`;
+  const cmd = `cd ${ROOT} && SSH_AUTH_SOCK= XDG_CACHE_HOME=${join(dir, `tui-cache-${n}`)} K8OPS_TRACE_FRAMES=${frames} exec ${process.execPath} bin/k8ops.js --inventory ${inv} --ssh-config ${lab.cfg}`;
+  await run('tmux', ['new', '-d', '-s', sess, '-x', '200', '-y', '50', cmd]);
+  try {
+    const t0 = Date.now();
+    let pid;
+    while (!pid && Date.now() - t0 < 10_000) {
+      const r = await run('tmux', ['list-panes', '-t', sess, '-F', '#{pane_pid}'], {
+        anyExit: true,
+      });
+      pid = Number(String(r.stdout).trim()) || undefined;
+      await sleep(200);
+    }
+    const text = () => (existsSync(frames) ? readFileSync(frames, 'utf8') : '');
+    while (!/complete-frame/.test(text()) && Date.now() - t0 < 180_000) await sleep(500);
+    const complete = Number(/complete-frame (\d+)/.exec(text())?.[1]);
+    await run('tmux', ['send-keys', '-t', sess, 'C-r']);
+    await sleep(15_000);
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]) / 1024;
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024;
+    return { hwmMB: hwm, rssMB: rss, completeMs: complete - t0 };
+  } finally {
+    await run('tmux', ['kill-session', '-t', sess], { anyExit: true });
   }
 }
 
@@ -430,12 +577,14 @@ async function profile(n, lab) {
   for (const cmd of ['certs', 'nodes']) {
     const pdir = join(dir, `prof-${cmd}`);
     mkdirSync(pdir, { recursive: true });
+    const traceFile = join(pdir, 'trace.jsonl');
     const r = await k8ops(
       [cmd, '--json', '--inventory', inv, '--ssh-config', lab.cfg],
       lab,
       `--cpu-prof --cpu-prof-dir=${pdir}`,
+      { K8OPS_TRACE: traceFile },
     );
-    const { readdirSync } = await import('node:fs');
+    const traced = existsSync(traceFile) ? summarise(readFileSync(traceFile, 'utf8')) : [];
     const file = readdirSync(pdir).find((f) => f.endsWith('.cpuprofile'));
     const text = readFileSync(join(pdir, file), 'utf8');
     // BENCH_PROFILE=DIR keeps the profiles (open them in Chrome DevTools or speedscope).
@@ -491,12 +640,19 @@ async function profile(n, lab) {
       out.push(
         `  ${((100 * us) / total).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(6)} ms  ${a}`,
       );
+    out.push(
+      `  (CPU of the process and its children ${r.cpuMs.toFixed(0)} ms, node side ${r.nodeMs.toFixed(0)} ms)`,
+    );
+    if (traced.length) out.push('  K8OPS_TRACE:', ...traced.map((l) => `    ${l}`));
     out.push('  top functions (self time):');
     for (const [f, us] of [...fns].sort((x, y) => y[1] - x[1]).slice(0, 12))
       out.push(`    ${(us / 1000).toFixed(0).padStart(6)} ms  ${f}`);
   }
   return out.join('\n');
 }
+
+/** Median of runs by wall time (the run, with its CPU figures). */
+const mid = (rs) => rs.toSorted((x, y) => x.ms - y.ms)[Math.floor(rs.length / 2)];
 
 async function size(n, lab) {
   const inv = inventoryFile(n, lab.pkiDir);
@@ -508,7 +664,7 @@ async function size(n, lab) {
   let rss = 0;
   for (let r = 0; r < RUNS; r++) {
     const c = await k8ops(['certs', ...base], lab);
-    certs.push(c.ms);
+    certs.push(c);
     rss = Math.max(rss, c.rssKiB);
     const unreachable = c.doc.summary?.unreachable ?? [];
     const notRead = (c.doc.nodes ?? []).filter((x) => x.certs !== 'ok').map((x) => x.name);
@@ -525,7 +681,7 @@ async function size(n, lab) {
       );
     }
     const d = await k8ops(['nodes', ...base], lab);
-    nodes.push(d.ms);
+    nodes.push(d);
     rss = Math.max(rss, d.rssKiB);
     const down = (d.doc.nodes ?? []).filter((x) => x.reachable !== true).map((x) => x.node);
     if (d.code !== 0 || down.length)
@@ -533,16 +689,17 @@ async function size(n, lab) {
     if (process.env.BENCH_QUICK) break;
     loop.push(await opensshLoop(n, lab.cfg, lab.pkiDir));
   }
+  const none = { ms: Number.NaN, cpuMs: Number.NaN, nodeMs: Number.NaN };
   if (process.env.BENCH_QUICK) {
     // BENCH_QUICK=1: one certs and one nodes run per size, no baselines (a check, not a figure).
     return {
       n,
       certs: certs[0],
       nodes: nodes[0],
-      loop: Number.NaN,
-      cm: Number.NaN,
+      loop: none,
+      cm: none,
       consoleCold: Number.NaN,
-      consoleWarm: Number.NaN,
+      consoleWarm: none,
       rssMB: rss / 1024,
       problems,
     };
@@ -554,17 +711,46 @@ async function size(n, lab) {
   for (let r = 0; r < RUNS; r++) cm.push(await opensshLoop(n, lab.cfgCm, lab.pkiDir));
   const con = await consoleRefresh(inv, lab.cfg);
   if (con.bad.length) problems.push(`console: ${con.bad.length} sources failed: ${con.bad[0]}`);
+  const tui = process.env.BENCH_FANOUT_TUI === '0' ? undefined : await tuiRss(n, lab);
   return {
     n,
-    certs: median(certs),
-    nodes: median(nodes),
-    loop: median(loop),
-    cm: median(cm),
+    certs: mid(certs),
+    nodes: mid(nodes),
+    loop: mid(loop),
+    cm: mid(cm),
     consoleCold: con.cold,
     consoleWarm: con.warm,
+    tui,
     rssMB: rss / 1024,
     problems,
   };
+}
+
+/**
+ * BENCH_FANOUT_HOLD=MINUTES: set the lab up, print how to run k8ops against it (for
+ * --cpu-prof and K8OPS_TRACE by hand), keep it up that long (at most 120 minutes) or until
+ * SIGINT/SIGTERM, then tear it down.
+ */
+async function hold(lab) {
+  const minutes = Math.min(120, Number(process.env.BENCH_FANOUT_HOLD) || 30);
+  const lines = [];
+  for (const n of SIZES) {
+    const inv = inventoryFile(n, lab.pkiDir);
+    lines.push(
+      `  ${n} nodes: SSH_AUTH_SOCK= node bin/k8ops.js certs --json --inventory ${inv} --ssh-config ${lab.cfg}`,
+    );
+  }
+  console.log(
+    `lab up for ${minutes} min (pid ${process.pid}; SIGTERM tears it down):\n${lines.join('\n')}\n  ControlMaster config: ${lab.cfgCm}\n  PKI dir: ${lab.pkiDir}`,
+  );
+  await new Promise((resolve) => {
+    const t = setTimeout(resolve, minutes * 60_000);
+    process.once('SIGTERM', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+  return true;
 }
 
 async function main() {
@@ -580,6 +766,7 @@ async function main() {
   });
   if (!probe.stdout.trim()) throw new Error('the node login shell did not source ~/.bashrc');
   const oneSsh = performance.now() - t;
+  if (process.env.BENCH_FANOUT_HOLD) return hold(lab);
   const prof = process.env.BENCH_PROFILE ? await profile(SIZES[0], lab) : '';
   const results = [];
   for (const n of SIZES) results.push(await size(n, lab));
@@ -589,49 +776,59 @@ async function main() {
   );
   const rows = [];
   for (const r of results) {
-    rows.push([`${r.n}`, 'k8ops certs --json, cold', r.certs, r.loop / r.certs, '≥ 2×']);
-    rows.push([`${r.n}`, 'k8ops nodes --json', r.nodes, r.loop / r.nodes, '≥ 4×']);
+    rows.push([`${r.n}`, 'k8ops certs --json, cold', r.certs, r.loop.ms / r.certs.ms, '>= 2x']);
+    rows.push([`${r.n}`, 'k8ops nodes --json', r.nodes, r.loop.ms / r.nodes.ms, '>= 4x']);
     rows.push([`${r.n}`, 'OpenSSH xargs -P 10 ssh -J, cold', r.loop, 1, '']);
     rows.push([
       `${r.n}`,
       'console Ctrl-R, warm (in-process session API)',
       r.consoleWarm,
-      r.cm / r.consoleWarm,
-      'vs CM: ≥ 2×',
+      r.cm.ms / r.consoleWarm.ms,
+      'vs CM: >= 2x',
     ]);
-    rows.push([`${r.n}`, 'OpenSSH xargs -P 10, ControlMaster warm', r.cm, r.loop / r.cm, '']);
-    rows.push([
-      `${r.n}`,
-      'console first refresh, cold (in-process)',
-      r.consoleCold,
-      r.loop / r.consoleCold,
-      '',
-    ]);
+    rows.push([`${r.n}`, 'OpenSSH xargs -P 10, ControlMaster warm', r.cm, r.loop.ms / r.cm.ms, '']);
   }
   const w = Math.max(...rows.map((r) => r[1].length));
+  const f = (ms) => (Number.isNaN(ms) ? '-' : `${ms.toFixed(0)} ms`);
   console.log(
-    `${'nodes'.padStart(5)}  ${'what'.padEnd(w)}  ${'time'.padStart(9)}  ${'ratio'.padStart(7)}  target`,
+    `${'nodes'.padStart(5)}  ${'what'.padEnd(w)}  ${'time'.padStart(9)}  ${'ratio'.padStart(7)}  ${'CPU: client'.padStart(12)}  ${'node side'.padStart(10)}  target`,
   );
-  for (const [n, what, ms, x, target] of rows.filter((r) => !Number.isNaN(r[2])))
+  for (const [n, what, m, x, target] of rows.filter((r) => !Number.isNaN(r[2].ms)))
     console.log(
-      `${n.padStart(5)}  ${what.padEnd(w)}  ${`${ms.toFixed(0)} ms`.padStart(9)}  ${`${x.toFixed(2)}×`.padStart(7)}  ${target}`,
+      `${n.padStart(5)}  ${what.padEnd(w)}  ${f(m.ms).padStart(9)}  ${`${x.toFixed(2)}x`.padStart(7)}  ${f(m.cpuMs).padStart(12)}  ${f(m.nodeMs).padStart(10)}  ${target}`,
     );
   console.log(
-    '\nratio: OpenSSH cold loop ÷ k8ops (certs, nodes); ControlMaster loop ÷ console warm refresh (console).',
+    '\nratio: OpenSSH cold loop / k8ops (certs, nodes); ControlMaster loop / console warm refresh (console).' +
+      '\nCPU: client = the process and its children (k8ops: ssh -G, openssl; the loop: sh, xargs, ssh, and the' +
+      '\nControlMaster masters); node side = every sshd of the lab and what its sessions ran (a cgroup).' +
+      '\nk8ops runs are cold: a new process, an empty cache directory.',
   );
+  for (const r of results) {
+    if (Number.isNaN(r.loop.ms)) continue;
+    const tot = (m) => m.cpuMs + m.nodeMs;
+    console.log(
+      `${r.n} nodes, all CPU (client + node side): certs ${f(tot(r.certs))} vs loop ${f(tot(r.loop))} (${(tot(r.loop) / tot(r.certs)).toFixed(2)}x); nodes ${f(tot(r.nodes))} (${(tot(r.loop) / tot(r.nodes)).toFixed(2)}x); console warm ${f(tot(r.consoleWarm))} vs ControlMaster ${f(tot(r.cm))} (${(tot(r.cm) / tot(r.consoleWarm)).toFixed(2)}x)`,
+    );
+  }
   let ok = true;
   for (const r of results) {
     const rssOk = r.rssMB < 200;
     console.log(
-      `${r.n} nodes: max RSS of a k8ops process ${r.rssMB.toFixed(0)} MB (${rssOk ? 'OK' : 'OVER'} < 200 MB); ${r.problems.length === 0 ? 'every node read, none unreachable' : r.problems.join('; ')}`,
+      `${r.n} nodes: max RSS of a k8ops certs/nodes process ${r.rssMB.toFixed(0)} MB (${rssOk ? 'OK' : 'OVER'} < 200 MB); ${r.problems.length === 0 ? 'every node read, none unreachable' : r.problems.join('; ')}`,
     );
+    if (r.tui)
+      console.log(
+        `${r.n} nodes: the console (TUI): every source answered ${(r.tui.completeMs / 1000).toFixed(1)} s after start; peak RSS ${r.tui.hwmMB.toFixed(0)} MB (${r.tui.hwmMB < 200 ? 'OK' : 'OVER'} < 200 MB), ${r.tui.rssMB.toFixed(0)} MB 15 s after Ctrl-R`,
+      );
+    if (!Number.isNaN(r.consoleCold))
+      console.log(`${r.n} nodes: console first refresh (in-process, cold) ${f(r.consoleCold)}`);
     if (!rssOk || r.problems.length) ok = false;
   }
   if (results.length > 1) {
     const [a, b] = [results[0], results[results.length - 1]];
     const k = b.n / a.n;
     console.log(
-      `growth ${a.n} → ${b.n} nodes (${k}×): certs ${(b.certs / a.certs).toFixed(2)}×, nodes ${(b.nodes / a.nodes).toFixed(2)}×, console warm ${(b.consoleWarm / a.consoleWarm).toFixed(2)}× (linear: ≤ ${k}×)`,
+      `growth ${a.n} -> ${b.n} nodes (${k}x): certs ${(b.certs.ms / a.certs.ms).toFixed(2)}x, nodes ${(b.nodes.ms / a.nodes.ms).toFixed(2)}x, console warm ${(b.consoleWarm.ms / a.consoleWarm.ms).toFixed(2)}x (linear: <= ${k}x)`,
     );
   }
   if (prof) console.log(prof);

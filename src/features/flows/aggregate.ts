@@ -8,32 +8,38 @@ import type { FlowRecord, LostEventRecord } from './types.js';
 
 /** A ring buffer of the newest `capacity` items. */
 export class Ring<T> {
-  readonly #buf: (T | undefined)[];
+  /**
+   * Grows with what is pushed, up to `capacity`, then wraps: 200 nodes whose Hubble sends
+   * nothing (or is not there) hold no 10,000-slot arrays each (issue 13: 16 MB at 200 nodes).
+   */
+  #buf: T[] = [];
   #next = 0;
-  #size = 0;
-  constructor(readonly capacity: number) {
-    this.#buf = new Array(Math.max(1, capacity));
+  readonly capacity: number;
+  constructor(capacity: number) {
+    this.capacity = Math.max(1, capacity);
   }
   get size(): number {
-    return this.#size;
+    return this.#buf.length;
   }
   push(x: T): void {
+    if (this.#buf.length < this.capacity) {
+      this.#buf.push(x);
+      this.#next = this.#buf.length % this.capacity;
+      return;
+    }
     this.#buf[this.#next] = x;
-    this.#next = (this.#next + 1) % this.#buf.length;
-    if (this.#size < this.#buf.length) this.#size++;
+    this.#next = (this.#next + 1) % this.capacity;
   }
   /** The newest `n` items, newest first. */
   newest(n: number): T[] {
     const out: T[] = [];
     const len = this.#buf.length;
-    for (let i = 1; i <= Math.min(n, this.#size); i++)
-      out.push(this.#buf[(this.#next - i + len) % len] as T);
+    for (let i = 1; i <= Math.min(n, len); i++) out.push(this.#buf[(this.#next - i + len) % len]!);
     return out;
   }
   clear(): void {
-    this.#buf.fill(undefined);
+    this.#buf = [];
     this.#next = 0;
-    this.#size = 0;
   }
 }
 

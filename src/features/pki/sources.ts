@@ -12,6 +12,7 @@ import { defaultLayout } from '../../pki/layout-data.js';
 import type { CertFile, PkiStatus } from '../../pki/types.js';
 import { opensslBatcher } from '../../pki/verify-openssl.js';
 import { parseCertFile } from '../../pki/x509.js';
+import { trace } from '../../store/trace.js';
 import type { NodeSourceDef } from '../types.js';
 
 export type CertsValue = CertFile[];
@@ -75,8 +76,10 @@ export async function collectCerts(
     ),
   ]);
   for (const m of more) files.push(...m);
+  trace('certs:parsed', { node: agent.node.name, files: files.length });
   const batcher = opensslBatcher();
   await prewarmFiles(files, batcher ? (c, i) => batcher.verify(c, i) : undefined);
+  trace('certs:verified', { node: agent.node.name });
   signal.throwIfAborted();
   return files;
 }

@@ -6,6 +6,7 @@
  * the test's sessions (orphans included, which are no longer the sshd's descendants).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
@@ -245,12 +246,18 @@ describeLab('hostile files and abandoned requests on a node (real sshd)', (lab) 
     await until('node3 idle after the command', () => l.processes('node3').length === 0, 5000);
   }, 90_000);
 
-  /** A PKI directory whose status run takes many seconds (openssl per certificate). */
+  /**
+   * A PKI directory whose status run takes seconds: 800 key files, one `openssl pkey` each
+   * (certificates no longer cost a process per file).
+   */
   function slowStatusDir(l: SshLab, name: string): string {
     const d = join(l.dir, name);
     mkdirSync(d);
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-521' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
     for (let i = 0; i < 800; i++)
-      copyFileSync(join(FIXTURES, 'chain.pem'), join(d, `c${String(i).padStart(4, '0')}.pem`));
+      writeFileSync(join(d, `c${String(i).padStart(4, '0')}-key.pem`), key, { mode: 0o600 });
     return d;
   }
 

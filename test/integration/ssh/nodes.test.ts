@@ -183,11 +183,19 @@ describeLab('SshNodeAgent and `k8ops nodes` against real sshd', (lab) => {
         })),
       );
 
-      // A certificate name outside plain ASCII is read with a second request; keys never.
+      // Unchanged: the directory's stat alone (the files are not sent again).
+      runs.length = 0;
+      expect(await agent.readCertFiles(d)).toEqual(first);
+      expect(runs).toHaveLength(1);
+      expect(runs[0]).toContain('stat -L -c');
+      expect(agent.certReadsReused).toBe(1);
+
+      // A certificate name outside plain ASCII is read with a request of its own (after the
+      // stat that found the directory changed, and the listing); keys never.
       writeFileSync(join(d, 'ünï.pem'), pem('u'));
       runs.length = 0;
       const second = await agent.readCertFiles(d);
-      expect(runs).toHaveLength(2);
+      expect(runs).toHaveLength(3);
       expect(second.map((f) => f.path)).toEqual(
         ['ca.pem', 'etcd.crt', 'kubelet.pem', 'ünï.pem'].map((n) => join(d, n)),
       );

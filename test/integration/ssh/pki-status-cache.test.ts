@@ -6,7 +6,15 @@
  * again; private key bytes never reach k8ops; odd names fall back to status.sh itself.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import type { NodeSpec } from '../../../src/config/types.js';
@@ -191,6 +199,67 @@ describeLab('pki-status over SSH: one stat request when nothing changed', (lab) 
         rmSync(join(dir, 'notes.txt'));
         const after = await agent.pkiStatus(dir);
         expect(after.files.some((f) => f.path.endsWith('/notes.txt'))).toBe(false);
+      } finally {
+        await p.close();
+      }
+    },
+  );
+
+  it.skipIf(opensslOk !== 0)(
+    'a refresh of an unchanged node is ONE stat request for the certificate read and the status together; any change reads again',
+    async () => {
+      const dir = await setup();
+      // (a hidden certificate file is read by a request of its own, never from the stat)
+      rmSync(join(dir, '.hidden.pem'));
+      const p = pool();
+      try {
+        const agent = new SshNodeAgent(node, { pool: p });
+        const n = counting(agent);
+        const both = () => Promise.all([agent.readCertFiles(dir), agent.pkiStatus(dir)]);
+        const [cold, coldStatus] = await both();
+        // the certificate read (and a second for the dangling symlink by a certificate name),
+        // the status's stat and its derive
+        expect(n.run).toBe(4);
+        const onDisk = (name: string) => readFileSync(join(dir, name), 'utf8');
+        expect(cold.find((f) => f.path.endsWith('/kube-apiserver.pem'))).toMatchObject({
+          ok: true,
+          content: onDisk('kube-apiserver.pem'),
+        });
+        // warm: the stat alone, shared by both; the same answers
+        const [warm, warmStatus] = await both();
+        expect(n.run).toBe(5);
+        expect(agent.certReadsReused).toBe(1);
+        expect(warm).toEqual(cold);
+        expect(warmStatus).toEqual(coldStatus);
+        // a certificate rewritten in place (new content, new ctime): read again
+        writeFileSync(join(dir, 'kube-apiserver.pem'), next.pem + root.pem);
+        const [changed] = await both();
+        expect(n.run).toBe(5 + 4); // stat, the certificate reads, the derive of that file
+        expect(agent.certReadsReused).toBe(1);
+        expect(changed.find((f) => f.path.endsWith('/kube-apiserver.pem'))).toMatchObject({
+          ok: true,
+          content: onDisk('kube-apiserver.pem'),
+        });
+        // a new certificate file, then a removed one: the listing changed, read again
+        writeFileSync(join(dir, 'front-proxy-client.pem'), leaf.pem);
+        const added = await agent.readCertFiles(dir);
+        expect(added.map((f) => f.path.split('/').pop())).toContain('front-proxy-client.pem');
+        rmSync(join(dir, 'front-proxy-client.pem'));
+        const removed = await agent.readCertFiles(dir);
+        expect(removed.map((f) => f.path.split('/').pop())).not.toContain('front-proxy-client.pem');
+        expect(removed).toEqual(changed);
+        // unchanged again: from the stat
+        const reused = agent.certReadsReused;
+        expect(await agent.readCertFiles(dir)).toEqual(changed);
+        expect(agent.certReadsReused).toBe(reused + 1);
+        // the dangling symlink's target appears: no longer dangling, read again
+        writeFileSync(join(dir, 'gone.pem'), root.pem);
+        const found = await agent.readCertFiles(dir);
+        expect(agent.certReadsReused).toBe(reused + 1);
+        expect(found.find((f) => f.path.endsWith('/dangling.pem'))).toMatchObject({
+          ok: true,
+          content: root.pem,
+        });
       } finally {
         await p.close();
       }

@@ -11,6 +11,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -114,11 +115,22 @@ describe.each(SHELLS)('readCertDirScript under %s', (shell) => {
     expect(got.batch.files.some((f) => f.ok && f.content.includes('PRIVATE KEY'))).toBe(false);
   });
 
+  it('each picked file comes with its identity from before the read (stat -L: through a symlink)', () => {
+    if (got.kind !== 'listed') throw new Error(got.kind);
+    expect([...got.ids.keys()].sort()).toEqual([...got.picked].sort());
+    for (const n of got.picked) {
+      const st = statSync(join(d, n), { bigint: true });
+      const [ino, size] = got.ids.get(n)!.split(':');
+      expect([ino, size], n).toEqual([String(st.ino), String(st.size)]);
+    }
+  });
+
   it('an empty directory: listed, nothing picked', () => {
     const e = makeDir(`empty-${shell.replaceAll('/', '_')}`, []);
     expect(parseReadCertDir(run(shell, e), NONCE)).toEqual({
       kind: 'listed',
       names: [],
+      ids: new Map(),
       picked: [],
       batch: { files: [], retry: [] },
     });

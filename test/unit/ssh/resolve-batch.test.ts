@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseSshGBatch, SshResolver } from '../../../src/ssh/resolve.js';
+import { parseSshGBatch, SshGStream, SshResolver } from '../../../src/ssh/resolve.js';
 
 const haveSsh = spawnSync('ssh', ['-V']).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'k8ops-sshg-'));
@@ -70,5 +70,29 @@ describe('parseSshGBatch', () => {
       undefined,
       undefined,
     ]);
+  });
+});
+
+describe('SshGStream (answers taken as they arrive)', () => {
+  it('cut at every byte, gives each answer once and equal to parseSshGBatch', () => {
+    const out =
+      'K8OPS-SSHG 0 ok\nuser a\nhostname x\nK8OPS-SSHG 0 end\nK8OPS-SSHG 1 fail 255\nboom\r\nK8OPS-SSHG 1 end\n' +
+      'K8OPS-SSHG 2 ok\n\nK8OPS-SSHG 2 end\nK8OPS-SSHG 3 ok\nK8OPS-SSHG 3 end\nK8OPS-SSHG 4 ok\nuser e\n';
+    const whole = parseSshGBatch(out, 5);
+    for (let cut = 0; cut <= out.length; cut++) {
+      for (const step of [1, 7]) {
+        const s = new SshGStream();
+        const got: Array<[number, unknown]> = [...s.push(out.slice(0, cut))];
+        for (let i = cut; i < out.length; i += step) got.push(...s.push(out.slice(i, i + step)));
+        const byIdx = new Array(5).fill(undefined);
+        for (const [i, a] of got) {
+          expect(byIdx[i]).toBeUndefined(); // once
+          byIdx[i] = a;
+        }
+        expect(byIdx).toEqual(whole);
+      }
+    }
+    expect(whole[4]).toBeUndefined(); // cut short: no answer
+    expect(new SshGStream().push('garbage\n\u0000K8OPS-SSHG x ok\n')).toEqual([]);
   });
 });

@@ -557,3 +557,76 @@ describe('RefreshScheduler initial delay', () => {
     expect(store.get('cp1', 'certs').value).toBe('a');
   });
 });
+
+describe("a run's timeout does not count k8ops' own busy time (issue 13)", () => {
+  /** A scheduler on the fake clock whose event-loop lag clock the test moves. */
+  function lagging() {
+    let busy = 0;
+    const s = new RefreshScheduler(store, { busyMs: () => busy });
+    return { s, block: (ms: number) => (busy += ms) };
+  }
+
+  it('fake clock: a loop blocked for 2 s during the run extends its 5 s timeout; the answer that came meanwhile counts', async () => {
+    const { s, block } = lagging();
+    // The node answers at 5.2 s (its answer sat unread while k8ops was busy).
+    const r = recorder(() => new Promise<string>((res) => setTimeout(() => res('read'), 5200)));
+    s.add(task({ run: r.run, intervalMs: 60_000, timeoutMs: 5000 }));
+    s.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    block(2000); // the event loop ran 2 s late meanwhile (parsing 200 other nodes, say)
+    await vi.advanceTimersByTimeAsync(4300);
+    expect(store.get('cp1', 'certs')).toMatchObject({ value: 'read', loading: false });
+    expect(store.get('cp1', 'certs').error).toBeUndefined();
+    expect(s.stats()).toMatchObject({ timeouts: 0, failures: 0 });
+    await s.stop();
+  });
+
+  it('fake clock: without lag it times out on time; a node that never answers still times out, after at most 3 × the timeout', async () => {
+    const { s, block } = lagging();
+    const never = recorder(() => new Promise<never>(() => {}));
+    s.add(task({ scope: 'n1', run: never.run, intervalMs: 60_000, timeoutMs: 5000 }));
+    s.start();
+    await vi.advanceTimersByTimeAsync(4999);
+    block(3); // noise: no extension
+    await vi.advanceTimersByTimeAsync(1);
+    expect(store.get('n1', 'certs').error).toEqual({
+      kind: 'timeout',
+      message: 'no answer within 5s',
+    });
+    // A process that never catches up (the lag keeps growing): capped at 3 × 5 s more.
+    const hung = recorder(() => new Promise<never>(() => {}));
+    s.add(task({ scope: 'n2', run: hung.run, intervalMs: 60_000, timeoutMs: 5000 }));
+    const t0 = Date.now();
+    for (let i = 0; i < 40; i++) {
+      block(1000);
+      await vi.advanceTimersByTimeAsync(500);
+      if (store.get('n2', 'certs').error) break;
+    }
+    expect(store.get('n2', 'certs').error?.kind).toBe('timeout');
+    expect(Date.now() - t0).toBe(20_000); // 5 s + the 15 s cap
+    expect(hung.calls[0]?.signal.aborted).toBe(true);
+    await s.stop();
+  });
+
+  it('real clock: a busy loop that blocks past the timeout does not time out a source whose answer is already there', async () => {
+    await sched.stop();
+    vi.useRealTimers();
+    const st = new Store();
+    const s = new RefreshScheduler(st, { sweepIntervalMs: 0 }); // the real lag clock
+    const r = recorder(
+      () => new Promise<string>((res) => setTimeout(() => res('answered at 150 ms'), 150)),
+    );
+    s.add(task({ run: r.run, intervalMs: 60_000, timeoutMs: 100 }));
+    s.start();
+    // Both the 100 ms timeout and the 150 ms answer come due while the loop is blocked;
+    // timers then run in order: the timeout first. It must see the lag and wait.
+    const end = performance.now() + 400;
+    while (performance.now() < end) {
+      // busy: no timer, no I/O callback runs
+    }
+    await s.refresh(); // the run in flight (the trigger is dropped): resolves when it settles
+    expect(st.get('cp1', 'certs')).toMatchObject({ value: 'answered at 150 ms' });
+    expect(s.stats()).toMatchObject({ timeouts: 0 });
+    await s.stop();
+  });
+});

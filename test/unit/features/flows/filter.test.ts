@@ -98,6 +98,20 @@ describe('aggregate', () => {
     for (let i = 0; i < 10; i++) r.push(i);
     expect(r.size).toBe(3);
     expect(r.newest(10)).toEqual([9, 8, 7]);
+    // before it is full (it grows as items come), after a clear, at every fill level
+    const g = new Ring<number>(5);
+    expect(g.newest(3)).toEqual([]);
+    for (let i = 0; i < 12; i++) {
+      g.push(i);
+      const want = Array.from({ length: Math.min(i + 1, 5) }, (_, k) => i - k);
+      expect(g.newest(10)).toEqual(want);
+      expect(g.newest(2)).toEqual(want.slice(0, 2));
+      expect(g.size).toBe(want.length);
+    }
+    g.clear();
+    expect([g.size, g.newest(5)]).toEqual([0, []]);
+    g.push(42);
+    expect(g.newest(5)).toEqual([42]);
   });
 
   it('counts verdicts, drops by reason, per-second rate and top talkers', () => {

@@ -1,10 +1,10 @@
 /**
- * Lag-aware timeouts (src/ssh/busy-clock.ts): time the event loop is blocked does not count
+ * Lag-aware timeouts (src/store/busy-clock.ts): time the event loop is blocked does not count
  * against a pending timeout (up to its cap); without a blocked loop it fires as setTimeout
  * does. Only lower bounds are asserted (no timing windows under load).
  */
 import { describe, expect, it } from 'vitest';
-import { busyMs, lagAwareTimeout } from '../../../src/ssh/busy-clock.js';
+import { busyMs, lagAwareTimeout } from '../../../src/store/busy-clock.js';
 
 const block = (ms: number) => {
   const end = performance.now() + ms;

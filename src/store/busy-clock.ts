@@ -1,5 +1,6 @@
 /**
- * Timeouts that do not count this process's own queue (issue 13, cause 3). When k8ops is
+ * Timeouts that do not count this process's own queue (issue 13, cause 3); used by the SSH
+ * transport's deadlines and by the refresh scheduler's per-source timeouts. When k8ops is
  * busy (hundreds of nodes answering at once: deciphering, parsing), its event loop runs
  * late: a node's answer can sit unread in a socket while its timer, due now, fires first.
  * That time is k8ops' queue, not the node's. A lag-aware timeout measures the event-loop
@@ -35,6 +36,21 @@ function release(): void {
   if (--users > 0) return;
   clearInterval(heartbeat);
   heartbeat = undefined;
+}
+
+/**
+ * Keep the heartbeat running (busyMs measures the lag only while someone holds it): for a
+ * caller with its own timers, like the refresh scheduler. Returns the release function
+ * (idempotent).
+ */
+export function holdBusyClock(): () => void {
+  acquire();
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    release();
+  };
 }
 
 /** Milliseconds the event loop has run late since the clock started (monotonic). */
