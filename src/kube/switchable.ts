@@ -11,6 +11,7 @@ import type {
   KubeClusterSnapshot,
   KubeContextInfo,
   KubeNodeStatus,
+  KubeService,
   LiveKubeSource,
 } from './types.js';
 
@@ -59,6 +60,10 @@ export class SwitchableKubeSource implements LiveKubeSource {
 
   listNodes(opts?: CallOptions): Promise<KubeNodeStatus[]> {
     return this.#inner.listNodes(opts);
+  }
+
+  getService(namespace: string, name: string, opts?: CallOptions): Promise<KubeService> {
+    return this.#inner.getService(namespace, name, opts);
   }
 
   /** Switch to another context of the same kubeconfig. Calls made while a switch runs wait for it. */

@@ -63,6 +63,7 @@ function nodeValue(node: string, flows: FlowRecord[], lost = 0): FlowsNodeValue 
       uptimeNs: 1,
       version: '1.18.6',
       flowsRate: 0,
+      unavailableNodeNames: [],
       connectedNodes: undefined,
       unavailableNodes: undefined,
     },

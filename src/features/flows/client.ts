@@ -1,12 +1,13 @@
 /**
- * An Observer API client over grpc-js, for one address (the local end of a forwardSocket
- * tunnel to a node's hubble.sock). Messages stay bytes through grpc-js (identity
+ * An Observer API client over grpc-js, for one address (the local end of a forward: a
+ * node's hubble.sock, or hubble-relay through a node; endpoint.ts). Messages stay bytes through grpc-js (identity
  * (de)serialisers) and are decoded by codec.ts, so a malformed message is an error value,
  * never an exception inside grpc-js.
  */
 import * as grpc from '@grpc/grpc-js';
 import { visible } from '../../store/sanitise.js';
 import { decodeServerStatus, encodeGetFlowsRequest, type GetFlowsRequestSpec } from './codec.js';
+import type { ObserverTls } from './endpoint.js';
 import { GET_FLOWS, SERVER_STATUS } from './proto.js';
 import type { DecodeError, ServerStatusRecord } from './types.js';
 
@@ -28,14 +29,27 @@ export interface FlowStream {
 export class ObserverClient {
   readonly #client: grpc.Client;
 
-  constructor(address: string) {
-    this.#client = new grpc.Client(address, grpc.credentials.createInsecure(), {
+  /**
+   * `tls`: hubble-relay's server TLS. The channel dials the local end of a forward
+   * (127.0.0.1), so the name checked in relay's certificate — and sent as SNI and
+   * :authority — is `tls.serverName`, never the forward's address.
+   */
+  constructor(address: string, tls?: ObserverTls) {
+    const opts: grpc.ChannelOptions = {
       // The tunnel is one TCP connection per channel: keep it, and notice a dead one.
       'grpc.keepalive_time_ms': 20_000,
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.max_receive_message_length': 4 * 1024 * 1024,
       'grpc.enable_retries': 0,
-    });
+    };
+    if (tls) {
+      opts['grpc.ssl_target_name_override'] = tls.serverName;
+      opts['grpc.default_authority'] = tls.serverName;
+    }
+    const creds = tls
+      ? grpc.credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null)
+      : grpc.credentials.createInsecure();
+    this.#client = new grpc.Client(address, creds, opts);
   }
 
   getFlows(req: GetFlowsRequestSpec, h: FlowStreamHandlers): FlowStream {
