@@ -7,7 +7,7 @@
  *   GET /apis/apps/v1/[namespaces/NS/]deployments|daemonsets             list + watch
  *   GET /apis/cilium.io, /apis/cilium.io/V, …/V/ciliumbgpnodeconfigs     discovery, list + watch
  *   GET /api/v1/namespaces/NS/pods/NAME/log?container&follow&tailLines&timestamps&sinceTime
- *   GET /api/v1/[namespaces/NS/]secrets[/NAME], /apis/networking.k8s.io/v1/[…]ingresses,
+ *   GET /api/v1/[namespaces/NS/]secrets[/NAME], …/services[/NAME], /apis/networking.k8s.io/v1/[…]ingresses,
  *       /apis/cert-manager.io/v1/[namespaces/NS/]certificates (404 with certManager: false)
  *
  * Lists honour labelSelector/fieldSelector/limit/continue and carry the store's
@@ -320,6 +320,7 @@ export type ResourceName =
   | 'daemonsets'
   | 'ciliumbgpnodeconfigs'
   | 'secrets'
+  | 'services'
   | 'ingresses'
   | 'certificates';
 
@@ -358,6 +359,7 @@ const RESOURCES: Record<ResourceName, ResourceInfo> = {
     apiVersion: 'cilium.io/v2',
   },
   secrets: { namespaced: true, group: '', kind: 'Secret', builtin: true, apiVersion: 'v1' },
+  services: { namespaced: true, group: '', kind: 'Service', builtin: true, apiVersion: 'v1' },
   ingresses: {
     namespaced: true,
     group: 'networking.k8s.io',
@@ -880,7 +882,7 @@ export class KubeApiServer {
     let sub: string | undefined;
     let crdVersion: string | undefined;
     m =
-      /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?(nodes|pods|configmaps|secrets)(?:\/([^/]+)(?:\/(log))?)?$/.exec(
+      /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?(nodes|pods|configmaps|secrets|services)(?:\/([^/]+)(?:\/(log))?)?$/.exec(
         path,
       );
     if (m) {
@@ -917,7 +919,9 @@ export class KubeApiServer {
     }
     if (
       !resource ||
-      (namespace === undefined && (resource === 'configmaps' || resource === 'secrets') && name)
+      (namespace === undefined &&
+        (resource === 'configmaps' || resource === 'secrets' || resource === 'services') &&
+        name)
     ) {
       this.#status(res, 404, 'NotFound', 'the server could not find the requested resource', {});
       return;

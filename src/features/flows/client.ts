@@ -13,6 +13,19 @@ import type { DecodeError, ServerStatusRecord } from './types.js';
 
 const identity = (b: Buffer): Buffer => b;
 
+/**
+ * grpc-js's status details, made short: without its trailing "Resolution note:" and the
+ * timestamps it puts in "Last error", then made visible (they can carry remote text).
+ */
+export function grpcDetails(details: string): string {
+  return visible(
+    details
+      .replace(/\s*Resolution note:.*$/s, '')
+      .replace(/\s*\(\d{4}-\d\d-\d\dT[\d:.]+Z\)/g, '')
+      .trim(),
+  );
+}
+
 export interface FlowStreamHandlers {
   /** One GetFlowsResponse, as received. */
   data(bytes: Buffer): void;
@@ -70,11 +83,11 @@ export class ObserverClient {
     call.on('data', (b: Buffer) => h.data(b));
     // The status details come from the server: sanitised here, where they enter.
     call.on('error', (e: grpc.ServiceError) =>
-      finish({ code: e.code ?? grpc.status.UNKNOWN, message: visible(e.details || e.message) }),
+      finish({ code: e.code ?? grpc.status.UNKNOWN, message: grpcDetails(e.details || e.message) }),
     );
     call.on('status', (s: grpc.StatusObject) => {
       if (s.code === grpc.status.OK) finish();
-      else finish({ code: s.code, message: visible(s.details) });
+      else finish({ code: s.code, message: grpcDetails(s.details) });
     });
     call.on('end', () => setImmediate(() => finish()));
     return {
@@ -100,7 +113,7 @@ export class ObserverClient {
           if (err || !b)
             resolve({
               kind: 'error',
-              message: visible(err?.details || err?.message || 'no answer'),
+              message: grpcDetails(err?.details || err?.message || 'no answer'),
             });
           else resolve(decodeServerStatus(b));
         },

@@ -65,7 +65,8 @@ export function socketEndpoint(dialer: SocketDialer, path: string): HubbleEndpoi
       try {
         return { forward: await dialer.forwardSocket(path, { timeoutMs }), label: path };
       } catch (e) {
-        throw new Error(`${path}: ${errText(e)}`);
+        const m = errText(e);
+        throw new Error(m.startsWith(path) ? m : `${path}: ${m}`);
       }
     },
   };
