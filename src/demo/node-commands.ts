@@ -8,6 +8,7 @@ import type { Inventory, NodeSpec } from '../config/types.js';
 import type { NodeExecOptions, NodeExecResult } from '../store/io.js';
 import { gobgpCommand } from './bgp.js';
 import { demoMtuCommands } from './mtu.js';
+import { demoNginxCommands } from './nginx-cache.js';
 
 export interface DemoCommandContext {
   inventory: Inventory;
@@ -34,6 +35,7 @@ export interface DemoCommand {
 export const DEMO_COMMANDS: readonly DemoCommand[] = [
   ...demoMtuCommands, // ip -j -d link show, ping -M do (src/demo/mtu.ts)
   gobgpCommand, // gobgp -j neighbor / global rib on the demo routers (src/demo/bgp.ts)
+  ...demoNginxCommands, // pgrep nginx masters, du of the proxy cache (src/demo/nginx-cache.ts)
 ];
 
 /** NodeAgent.exec for one demo node. */
