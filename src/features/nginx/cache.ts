@@ -84,7 +84,7 @@ export function parseProxyCachePaths(text: string): ProxyCachePath[] {
   const out: ProxyCachePath[] = [];
   for (const w of directives(typeof text === 'string' ? text : '', 'proxy_cache_path')) {
     const path = w[1];
-    if (!path || !path.startsWith('/')) continue;
+    if (!path?.startsWith('/')) continue;
     const p: Partial<ProxyCachePath> = { path };
     for (const arg of w.slice(2)) {
       const eq = arg.indexOf('=');

@@ -159,7 +159,7 @@ export async function collectCache(agent: NodeAgent, signal: AbortSignal): Promi
   const dirs: string[] = [];
   masters.forEach((m, i) => {
     const f = confs[i];
-    if (!f || !f.ok) {
+    if (!f?.ok) {
       out.masters.push({
         pid: m.pid,
         conf: m.conf,

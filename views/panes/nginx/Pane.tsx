@@ -254,7 +254,11 @@ function CacheLine({
       r.bytes === undefined
         ? `? (${r.error ?? 'not read'})`
         : `${fmtBytes(r.bytes)} of ${r.maxBytes === undefined ? 'unlimited' : `${fmtBytes(r.maxBytes)} (${fmtPct(r.fill ?? 0)})`}`;
-    return { text: `${r.zone} ${size} on ${r.node}`, bad: r.bytes === undefined, full: (r.fill ?? 0) >= 0.95 };
+    return {
+      text: `${r.zone} ${size} on ${r.node}`,
+      bad: r.bytes === undefined,
+      full: (r.fill ?? 0) >= 0.95,
+    };
   });
   return (
     <Text wrap="truncate">
