@@ -256,7 +256,10 @@ export function parseCli(
 export function commandSources(sub: Subcommand | undefined): readonly SourceSet[] | undefined {
   switch (sub) {
     case 'certs':
-      return [pkiFeature];
+      // The kube watches too, for the ACME (cert-manager) branch: bound only when a kube
+      // source exists (kubeSource.enabled), which the session opens only when a kubeconfig
+      // is configured or found, so a cluster without one loads no kube code.
+      return [pkiFeature, { sources: [kubeSource] }];
     case 'overview':
       return [overviewFeature];
     case 'mtu':

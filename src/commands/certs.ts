@@ -12,8 +12,9 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { cacheDir, type Env } from '../config/paths.js';
 import type { Inventory, NodeSpec, Role } from '../config/types.js';
+import { acmeSettled } from '../features/nginx/acme.js';
 import { buildPkiModel, pkiFeature } from '../features/pki/model.js';
-import type { SourceSet } from '../features/types.js';
+import type { SnapshotReader, SourceSet } from '../features/types.js';
 import { FsNodeAgent } from '../nodes/fs-agent.js';
 import { PATH_SCAN_DEPTH, type WalkResult, type WalkSkip, walkDir } from '../pki/dir-walk.js';
 import type { Layout } from '../pki/layout.js';
@@ -24,6 +25,7 @@ import { formatReportText } from '../pki/text.js';
 import { loadVerdictCache, saveVerdictCache, VERDICT_CACHE_FILE } from '../pki/verdict-cache.js';
 import { createSession, type Session } from '../session/session.js';
 import { safeJson, visible } from '../store/sanitise.js';
+import { CLUSTER_SCOPE } from '../store/types.js';
 import { EXIT, holdOpen } from './common.js';
 
 /** Usage or configuration error (the CLI's shared code). */
@@ -46,6 +48,8 @@ interface CertsRun {
   source: 'demo' | 'nodes' | 'path';
   /** `--path`: what the walk of the directory found (the empty-scan verdict uses it). */
   scan?: PathScan;
+  /** See PkiModelOptions.acmePendingAs. */
+  acmePendingAs?: string;
 }
 
 /** `--path`: the directories searched, and what was not. */
@@ -103,15 +107,45 @@ export async function certsCommand(
     return USAGE;
   }
   await withVerdictCache(env, () => settle(session, a.node));
+  // The ACME (cert-manager) branch: cluster-wide, so not with --node; only with a kube source.
+  const acmePendingAs =
+    a.node === undefined && session.hasKube ? await settleAcme(session) : undefined;
   return printCerts(
     {
       session,
       layout: defaultLayout(),
       ...(a.node !== undefined ? { only: [a.node] } : {}),
+      ...(acmePendingAs !== undefined ? { acmePendingAs } : {}),
       source: session.mode === 'demo' ? 'demo' : 'nodes',
     },
     a,
     out,
+  );
+}
+
+/** How long `certs` waits for the Certificates and their Secrets after the nodes answered. */
+export const ACME_WAIT_MS = 10_000;
+
+/**
+ * Wait (bounded) until the kube watches have listed the Certificates (or cert-manager is
+ * absent, or the API failed) and read every Secret. Returns what to report if they still
+ * have not answered: the kube source's own error, or the wait that ran out.
+ */
+async function settleAcme(session: Session, waitMs = ACME_WAIT_MS): Promise<string> {
+  const read: SnapshotReader = (scope, src) => session.store.get(scope, src);
+  // A kube source that failed to open (bad kubeconfig, missing context) binds no watches.
+  const openFailed = () =>
+    read(CLUSTER_SCOPE, 'kube').error !== undefined &&
+    read(CLUSTER_SCOPE, 'kube.api').attemptedAt === undefined;
+  await holdOpen(async () => {
+    const end = Date.now() + waitMs;
+    while (Date.now() < end && !acmeSettled(read) && !openFailed()) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+  return (
+    read(CLUSTER_SCOPE, 'kube').error?.message ??
+    `no answer from the kube API within ${Math.round(waitMs / 1000)} s`
   );
 }
 
@@ -123,6 +157,7 @@ function printCerts(run: CertsRun, a: CertsArgs, out: NodeJS.WritableStream): nu
     ...(run.only ? { only: run.only } : {}),
     ...(run.anonymous ? { anonymous: run.anonymous } : {}),
     ...(run.addressesUnknown ? { addressesUnknown: run.addressesUnknown } : {}),
+    ...(run.acmePendingAs !== undefined ? { acmePendingAs: run.acmePendingAs } : {}),
   });
   const nodes = session.inventory.nodes.filter((n) => !run.only || run.only.includes(n.name));
   // A --path scan that found no certificate checked nothing: exit 1 (at least), and say so.

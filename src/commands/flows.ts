@@ -13,9 +13,11 @@
  */
 import { parseArgs } from 'node:util';
 import { sideName } from '../features/flows/aggregate.js';
+import { type HubbleEndpoint, socketEndpoint } from '../features/flows/endpoint.js';
 import { parseFlowQuery } from '../features/flows/filter.js';
-import { hubbleSocket } from '../features/flows/sources.js';
-import type { FlowRecord, LostEventRecord } from '../features/flows/types.js';
+import { RELAY_ROW, relayReach } from '../features/flows/model.js';
+import { hubbleSocket, inventoryRelay } from '../features/flows/sources.js';
+import type { FlowRecord, LostEventRecord, ServerStatusRecord } from '../features/flows/types.js';
 import { safeJson } from '../store/sanitise.js';
 import { holdOpen, type Out } from './common.js';
 import { openSession, SESSION_OPTIONS, sessionArgs } from './open.js';
@@ -135,8 +137,8 @@ export async function flowsCommand(argv: readonly string[], deps: FlowsDeps): Pr
   if (!Number.isInteger(last) || last < 1 || last > 100_000)
     return usage(`--last: expected a number 1–100000, got "${v.last}"`);
   if (v.follow && v.last !== undefined) return usage('--last and --follow exclude each other');
-  const q = parseFlowQuery(positionals.join(' '));
-  if (!q.ok) return usage(q.error);
+  const q0 = parseFlowQuery(positionals.join(' '));
+  if (!q0.ok) return usage(q0.error);
   const json = v.json === true;
 
   const opened = await openSession(sessionArgs(v, 'flows', { readOnly: true }), err, env, [
@@ -145,29 +147,50 @@ export async function flowsCommand(argv: readonly string[], deps: FlowsDeps): Pr
   if (!opened.ok) return FLOWS_EXIT.usage;
   const session = opened.session;
   try {
-    const nodes = session.inventory.nodes.filter((n) => v.node === undefined || n.name === v.node);
+    const inv = session.inventory;
+    const nodes = inv.nodes.filter((n) => v.node === undefined || n.name === v.node);
     if (nodes.length === 0) return usage(`--node: no node "${v.node}" in the inventory`);
-    const where = hubbleSocket(session.inventory);
-    if (where.note) err.write(`k8ops flows: ${where.note}\n`);
-    const agents = nodes.flatMap((n) => {
-      const a = session.agents.get(n.name);
-      return a ? [{ node: n.name, agent: a }] : [];
-    });
+    let query = q0.query;
+    let streams: Streams;
+    const path = hubbleSocket(inv);
+    if (path === undefined) {
+      // hubble-relay: one stream for every node; --node becomes a server-side node filter.
+      if (v.node !== undefined) {
+        if (/(^|\s)node:/.test(query.text))
+          return usage('--node and a node: filter exclude each other');
+        const q = parseFlowQuery(`${query.text} node:${v.node}`);
+        if (!q.ok) return usage(q.error);
+        query = q.query;
+      }
+      const kube = session.kube;
+      const endpoint = inventoryRelay(
+        inv,
+        session.agents,
+        kube?.getService
+          ? (ns, name, o) => kube.getService!(ns, name, { timeoutMs: o.timeoutMs })
+          : undefined,
+      );
+      if (!endpoint) return usage('network.hubble names no relay');
+      streams = [{ node: RELAY_ROW, endpoint }];
+    } else {
+      streams = nodes.flatMap((n) => {
+        const a = session.agents.get(n.name);
+        return a ? [{ node: n.name, endpoint: socketEndpoint(a, path) }] : [];
+      });
+    }
     return await holdOpen(() =>
-      v.follow
-        ? follow(agents, where.path, q.query, json, deps)
-        : once(agents, where.path, q.query, last, json, out, err),
+      v.follow ? follow(streams, query, json, deps) : once(streams, query, last, json, out, err),
     );
   } finally {
     await session.close();
   }
 }
 
-type NodeAgents = Array<{ node: string; agent: import('../nodes/agent.js').NodeAgent }>;
+/** What is read: one stream per node (agent sockets), or hubble-relay's one. */
+type Streams = Array<{ node: string; endpoint: HubbleEndpoint }>;
 
 async function once(
-  agents: NodeAgents,
-  path: string,
+  streams: Streams,
   query: import('../features/flows/filter.js').FlowQuery,
   last: number,
   json: boolean,
@@ -177,9 +200,9 @@ async function once(
   const { fetchFlows } = await import('../features/flows/fetch.js');
   const { responseJson } = await import('../features/flows/codec.js');
   const results = await Promise.all(
-    agents.map(async (a) => ({
+    streams.map(async (a) => ({
       node: a.node,
-      r: await fetchFlows(a.agent, path, { number: last, whitelist: query.whitelist }, 15_000),
+      r: await fetchFlows(a.endpoint, { number: last, whitelist: query.whitelist }, 15_000),
     })),
   );
   const flows: FlowRecord[] = [];
@@ -205,16 +228,30 @@ async function once(
       }
     if (!json && r.status)
       err.write(
-        `k8ops flows: ${node}: ring ${r.status.numFlows}/${r.status.maxFlows} flows, ${r.status.seenFlows} seen${r.status.version ? `, hubble ${r.status.version}` : ''}\n`,
+        `k8ops flows: ${node}: ring ${r.status.numFlows}/${r.status.maxFlows} flows, ${r.status.seenFlows} seen${r.status.version ? `, hubble ${r.status.version}` : ''}${r.label && r.label !== node ? ` (${r.label})` : ''}\n`,
       );
+    // hubble-relay answered, but not for every node: their flows are missing (exit 1).
+    if (r.status && relayMissing(r.status)) {
+      failed++;
+      err.write(`k8ops flows: ${node}: ${relayReach(relayInfo(r.status))}\n`);
+    }
   }
-  if (failed === results.length && results.length > 0) return FLOWS_EXIT.unreachable;
+  if (failed >= results.length && results.every((x) => x.r.error)) return FLOWS_EXIT.unreachable;
   return failed > 0 ? FLOWS_EXIT.partial : FLOWS_EXIT.ok;
 }
 
+const relayInfo = (s: ServerStatusRecord) => ({
+  ...(s.connectedNodes !== undefined ? { connected: s.connectedNodes } : {}),
+  ...(s.unavailableNodes !== undefined ? { unavailable: s.unavailableNodes } : {}),
+  unavailableNodes: s.unavailableNodeNames,
+});
+
+/** Relay's ServerStatus names agents it cannot reach. */
+const relayMissing = (s: ServerStatusRecord): boolean =>
+  (s.unavailableNodes ?? 0) > 0 || s.unavailableNodeNames.length > 0;
+
 async function follow(
-  agents: NodeAgents,
-  path: string,
+  streams: Streams,
   query: import('../features/flows/filter.js').FlowQuery,
   json: boolean,
   deps: FlowsDeps,
@@ -233,9 +270,11 @@ async function follow(
       });
     }
   };
-  for (const a of agents) {
+  let missing = false;
+  for (const a of streams) {
     let lastError: string | undefined;
-    const f = new FlowFollower(a.agent, path, query, {
+    let lastReach = '';
+    const f = new FlowFollower(a.endpoint, query, {
       backlog: 0,
       capacity: 1000,
       onFlow: (flow) =>
@@ -249,6 +288,16 @@ async function follow(
       if (f.error !== lastError) {
         lastError = f.error;
         if (f.error) err.write(`k8ops flows: ${a.node}: ${f.error} (retrying)\n`);
+      }
+      // hubble-relay: say when agents drop out of (or come back to) its reach.
+      const s = f.server;
+      const reach = s && relayMissing(s) ? relayReach(relayInfo(s)) : '';
+      if (reach !== lastReach) {
+        lastReach = reach;
+        if (reach) {
+          missing = true;
+          err.write(`k8ops flows: ${a.node}: ${reach}\n`);
+        }
       }
     }, 500);
     tick.unref();
@@ -271,5 +320,5 @@ async function follow(
   out.off('error', onError);
   const answered = followers.filter((f) => f.connects > 0).length;
   if (answered === 0 && followers.length > 0) return FLOWS_EXIT.unreachable;
-  return answered < followers.length ? FLOWS_EXIT.partial : FLOWS_EXIT.ok;
+  return answered < followers.length || missing ? FLOWS_EXIT.partial : FLOWS_EXIT.ok;
 }

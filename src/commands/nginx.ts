@@ -69,6 +69,38 @@ const hostJson = (h: HostStats) => ({
   sparkline: { stepSeconds: 30, requests: h.spark },
 });
 
+/** The cache on disk: one line per nginx and zone, size against max_size. */
+function cacheText(m: NginxModel): string[] {
+  const c = m.cache;
+  const out = ['proxy cache on disk (du of each proxy_cache_path, per nginx):'];
+  for (const e of c.errors) out.push(`  error: ${e}`);
+  if (c.rows.length === 0) {
+    if (c.errors.length === 0)
+      out.push(
+        c.nginxNodes === 0
+          ? '  no nginx master process found on the nodes'
+          : '  no proxy_cache_path in the nginx configuration',
+      );
+    return out;
+  }
+  out.push(
+    ...formatTable(
+      ['NODE', 'NGINX PID', 'ZONE', 'ON DISK', 'MAX_SIZE', 'FILL', 'PATH'],
+      c.rows.map((r) => [
+        r.node,
+        String(r.pid),
+        r.configured ? `${r.zone} *` : r.zone,
+        r.bytes === undefined ? `— (${r.error ?? 'not read'})` : fmtBytes(r.bytes),
+        r.maxBytes === undefined ? 'unlimited' : fmtBytes(r.maxBytes),
+        r.fill === undefined ? '—' : fmtPct(r.fill),
+        r.path,
+      ]),
+    ).map((l) => `  ${l}`),
+  );
+  if (c.rows.some((r) => r.configured)) out.push('  * the zone ingress.cacheZone names');
+  return out;
+}
+
 export async function nginxCommand(session: Session, json: boolean, out: Out): Promise<number> {
   await settleOnce(session);
   // Log lines arrive through the kube log follow (or the first tail) just after the watches
@@ -100,6 +132,21 @@ export async function nginxCommand(session: Session, json: boolean, out: Out): P
         absent: m.acme.absent ?? null,
         error: m.acme.error ?? null,
         certificates: m.acme.rows.map((r) => acmeJson(r, now)),
+      },
+      cache: {
+        nginxNodes: m.cache.nginxNodes,
+        zones: m.cache.rows.map((r) => ({
+          node: r.node,
+          pid: r.pid,
+          zone: r.zone,
+          configured: r.configured,
+          path: r.path,
+          bytes: r.bytes ?? null,
+          maxBytes: r.maxBytes ?? null,
+          fill: r.fill ?? null,
+          error: r.error ?? null,
+        })),
+        errors: m.cache.errors,
       },
     };
     out.write(`${safeJson(doc, 2)}\n`);
@@ -149,6 +196,8 @@ export async function nginxCommand(session: Session, json: boolean, out: Out): P
   });
   lines.push('last 5 minutes:');
   lines.push(...formatTable(header, rows));
+  lines.push('');
+  lines.push(...cacheText(m));
   lines.push('');
   lines.push('ACME certificates (cert-manager):');
   if (m.acme.error) lines.push(`  error: ${m.acme.error}`);

@@ -25,7 +25,7 @@ import {
   NOUNS,
   pathPattern,
 } from './schema.js';
-import type { Inventory, NodeSpec, SshDefaults } from './types.js';
+import type { HubbleSource, Inventory, NodeSpec, SshDefaults } from './types.js';
 
 export { formatIssue, type InventoryIssue } from './issues.js';
 
@@ -330,6 +330,25 @@ function describeZodIssue(zi: z.core.$ZodIssue, raw: unknown, make: MakeIssue): 
 
 type SshOverrides = NonNullable<InventoryFile['ssh']>;
 
+/** The hubble source, with relay's TLS files resolved like every local path of the file. */
+function hubbleSource(
+  h: HubbleSource | null | undefined,
+  expand: (p: string) => string,
+): HubbleSource {
+  if (!h) return { ...DEFAULTS.network.hubble };
+  if (h.kind !== 'relay' || !h.tls) return h;
+  const t = h.tls;
+  return {
+    ...h,
+    tls: {
+      ...t,
+      ca: expand(t.ca),
+      ...(t.cert !== undefined ? { cert: expand(t.cert) } : {}),
+      ...(t.key !== undefined ? { key: expand(t.key) } : {}),
+    },
+  };
+}
+
 function sshOverrides(s: SshOverrides, expand: (p: string) => string): Partial<SshDefaults> {
   const out: Partial<SshDefaults> = {};
   if (s.user != null) out.user = s.user;
@@ -391,7 +410,7 @@ function buildInventory(
       ...(r.socket != null ? { socket: r.socket } : {}),
       ...(r.api != null ? { api: r.api } : {}),
     })),
-    hubble: file.network?.hubble ?? { ...DEFAULTS.network.hubble },
+    hubble: hubbleSource(file.network?.hubble, expand),
   };
 
   const ingress: Inventory['ingress'] = {

@@ -43,6 +43,12 @@ export const DEFAULTS = {
   ingress: { namespace: 'ingress-nginx', cacheZone: 'ingress_cache' },
 } as const;
 
+/**
+ * The name in hubble-relay's server certificate by default: the Cilium chart's
+ * `hubble.relay.tls.server.relayName` (its generated certificate is `*.hubble-relay.cilium.io`).
+ */
+export const RELAY_SERVER_NAME = 'ui.hubble-relay.cilium.io';
+
 export const ROLE_VALUES = ['control-plane', 'worker', 'etcd'] as const satisfies readonly Role[];
 export const BGP_ROUTER_KINDS = ['gobgp', 'bird'] as const satisfies readonly BgpRouterKind[];
 // Compile-time check that the tuples list every member of the unions in types.ts.
@@ -278,14 +284,43 @@ const bgpRouterShape = {
     .nullish(),
 };
 
+/** hubble-relay's server TLS (Helm `hubble.relay.tls.server.enabled`): files on this machine. */
+const relayTlsShape = {
+  /** CA bundle that signed relay's server certificate (`hubble-relay-server-certs` ca.crt). */
+  ca: localPath,
+  /** The name relay's certificate is checked against (Helm `hubble.relay.tls.server.relayName`). */
+  serverName: checked('server name', checkHost).nullish(),
+  /** Client certificate and key, when relay requires mTLS (`hubble.relay.tls.server.mtls`). */
+  cert: localPath.nullish(),
+  key: localPath.nullish(),
+};
+
+const relayTls = z.strictObject(relayTlsShape).superRefine((value, ctx) => {
+  if ((value.cert == null) !== (value.key == null))
+    ctx.addIssue({
+      code: 'custom',
+      message: 'set both cert and key (a client certificate for mTLS), or neither',
+    });
+});
+
 const hubbleShape = {
   relay: z.string().nullish(),
   socket: remotePath.nullish(),
+  tls: relayTls.nullish(),
 };
 
 const hubble = z.strictObject(hubbleShape).transform((value, ctx): HubbleSource => {
   const relay = value.relay ?? undefined;
   const socket = value.socket ?? undefined;
+  if (value.tls != null && relay === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tls'],
+      message:
+        'tls applies to hubble-relay only: set relay, or remove tls (the agent socket has no TLS)',
+    });
+    return z.NEVER;
+  }
   if (relay !== undefined && socket !== undefined) {
     ctx.addIssue({
       code: 'custom',
@@ -304,7 +339,17 @@ const hubble = z.strictObject(hubbleShape).transform((value, ctx): HubbleSource 
       });
       return z.NEVER;
     }
-    return { kind: 'relay', address: relay };
+    const t = value.tls;
+    if (!t) return { kind: 'relay', address: relay };
+    return {
+      kind: 'relay',
+      address: relay,
+      tls: {
+        ca: t.ca,
+        serverName: t.serverName ?? RELAY_SERVER_NAME,
+        ...(t.cert != null && t.key != null ? { cert: t.cert, key: t.key } : {}),
+      },
+    };
   }
   if (socket !== undefined) return { kind: 'node-socket', socket };
   ctx.addIssue({

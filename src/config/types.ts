@@ -74,9 +74,19 @@ export interface BgpRouter {
   api?: string;
 }
 
+/** TLS to hubble-relay (its server TLS; a client certificate when it requires mTLS). */
+export interface RelayTls {
+  /** CA bundle file (local path, resolved against the inventory's directory). */
+  ca: string;
+  /** Name checked in relay's certificate and sent as SNI/authority. */
+  serverName: string;
+  cert?: string;
+  key?: string;
+}
+
 export type HubbleSource =
   | { kind: 'node-socket'; socket: string }
-  | { kind: 'relay'; address: string };
+  | { kind: 'relay'; address: string; tls?: RelayTls };
 
 export interface NetworkSettings {
   targetMtu: number;

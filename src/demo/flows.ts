@@ -7,7 +7,7 @@
  */
 import type { LocalForward } from '../store/io.js';
 import type { FlowObject } from './hubble-observer.js';
-import type { DemoSocket, DemoSocketContext } from './node-sockets.js';
+import type { DemoSocket, DemoSocketContext, DemoTcpTarget } from './node-sockets.js';
 
 interface Pod {
   ns: string;
@@ -210,17 +210,20 @@ export function demoFlows(seed: number, node: string): (ms: number) => FlowObjec
 /** Flows a second per node. */
 const RATE = 60;
 
-async function open(ctx: DemoSocketContext): Promise<LocalForward> {
-  const nodeName = `${ctx.inventory.cluster}/${ctx.node.name}`;
-  // grpc-js loads when a demo node's hubble.sock is first dialled.
-  const { ObserverServer } = await import('./hubble-observer.js');
-  const server = new ObserverServer({ nodeName, capacity: 4095 });
-  const r = rng(ctx.node.index * 7919 + 17);
+type Observer = import('./hubble-observer.js').ObserverServer;
+
+/**
+ * Feed `server` with the flows of `nodes` (each its own generator, as each agent sees its
+ * own traffic): a ring already holding the last 5 s (more would cost the console's first
+ * screen), then RATE a second per node, and now and then a LostEvent from a node's perf ring.
+ */
+function feed(server: Observer, nodes: ReadonlyArray<{ name: string; index: number }>): () => void {
   const all = pods(42);
-  // A ring already holding the last 5 s (more would cost the console's first screen).
+  const gens = nodes.map((n) => ({ ...n, r: rng(n.index * 7919 + 17) }));
   const now = Date.now();
-  for (let i = 0; i < 300; i++)
-    server.push(demoFlow(r, all, nodeName, Math.floor(now - 5000 + (i * 5000) / 300)));
+  for (const g of gens)
+    for (let i = 0; i < 300; i++)
+      server.push(demoFlow(g.r, all, g.name, Math.floor(now - 5000 + (i * 5000) / 300)));
   let carry = 0;
   let last = Date.now();
   let ticks = 0;
@@ -230,22 +233,89 @@ async function open(ctx: DemoSocketContext): Promise<LocalForward> {
     last = t;
     const n = Math.floor(carry);
     carry -= n;
-    for (let i = 0; i < n; i++) server.push(demoFlow(r, all, nodeName, t - n + i));
-    if (++ticks % 300 === 17 + ctx.node.index)
-      server.pushLost(1 + Math.floor(r() * 40), 'PERF_EVENT_RING_BUFFER', Math.floor(r() * 4));
+    ticks++;
+    for (const g of gens) {
+      for (let i = 0; i < n; i++) server.push(demoFlow(g.r, all, g.name, t - n + i));
+      if (ticks % 300 === 17 + g.index)
+        server.pushLost(
+          1 + Math.floor(g.r() * 40),
+          'PERF_EVENT_RING_BUFFER',
+          Math.floor(g.r() * 4),
+          g.name,
+        );
+    }
   }, 100);
   timer.unref();
+  return () => clearInterval(timer);
+}
+
+async function listening(
+  server: Observer,
+  target: string,
+  stop: () => void,
+): Promise<LocalForward> {
   const port = await server.listen('127.0.0.1:0');
   return {
     host: '127.0.0.1',
     port,
     address: `127.0.0.1:${port}`,
-    target: `${ctx.node.name}:/var/run/cilium/hubble.sock`,
+    target,
+    lastError: () => undefined,
     close: async () => {
-      clearInterval(timer);
+      stop();
       server.close();
     },
   };
 }
 
+async function open(ctx: DemoSocketContext): Promise<LocalForward> {
+  const nodeName = `${ctx.inventory.cluster}/${ctx.node.name}`;
+  // grpc-js loads when a demo node's hubble.sock is first dialled.
+  const { ObserverServer } = await import('./hubble-observer.js');
+  const server = new ObserverServer({ nodeName, capacity: 4095 });
+  const stop = feed(server, [{ name: nodeName, index: ctx.node.index }]);
+  return listening(server, `${ctx.node.name}:/var/run/cilium/hubble.sock`, stop);
+}
+
 export const demoHubbleSocket: DemoSocket = { path: '/var/run/cilium/hubble.sock', open };
+
+/**
+ * The demo cluster's hubble-relay Service (the Cilium chart's: port 80 → relay's 4245), as
+ * the demo kube API answers it (session/demo.ts) and as the demo nodes route its ClusterIP.
+ */
+export const DEMO_RELAY_SERVICE = {
+  namespace: 'kube-system',
+  name: 'hubble-relay',
+  type: 'ClusterIP',
+  clusterIP: '10.96.148.27',
+  ports: [{ port: 80, targetPort: 4245, protocol: 'TCP' }],
+} as const;
+
+/**
+ * hubble-relay at its ClusterIP, as every demo node reaches it: one Observer server merging
+ * every node's flows (each keeps its node_name), ServerStatus with the agents connected,
+ * a NODE_CONNECTED event first — relay's shape (hubble-observer.ts `relay`).
+ */
+async function openRelay(ctx: DemoSocketContext): Promise<LocalForward> {
+  const { ObserverServer } = await import('./hubble-observer.js');
+  const names = ctx.inventory.nodes.map((n) => ({
+    name: `${ctx.inventory.cluster}/${n.name}`,
+    index: n.index,
+  }));
+  const server = new ObserverServer({
+    capacity: 4095,
+    relay: { nodes: names.map((n) => n.name) },
+  });
+  const stop = feed(server, names);
+  return listening(
+    server,
+    `${ctx.node.name}:${DEMO_RELAY_SERVICE.clusterIP}:${DEMO_RELAY_SERVICE.ports[0].port}`,
+    stop,
+  );
+}
+
+export const demoRelayTarget: DemoTcpTarget = {
+  host: DEMO_RELAY_SERVICE.clusterIP,
+  port: DEMO_RELAY_SERVICE.ports[0].port,
+  open: openRelay,
+};

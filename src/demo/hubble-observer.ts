@@ -48,6 +48,20 @@ export interface ObserverOptions {
   followerQueue?: number;
   nodeName?: string;
   version?: string;
+  /**
+   * Answer as hubble-relay does: every flow keeps its own node_name (relay merges agents),
+   * ServerStatus carries num_connected_nodes / num_unavailable_nodes / unavailable_nodes,
+   * and a follower first gets a NodeStatusEvent (NODE_CONNECTED) naming the agents.
+   */
+  relay?: { nodes: string[]; unavailable?: string[] };
+}
+
+/** Server TLS for `listen` (hubble-relay's `hubble.relay.tls.server`), PEM. */
+export interface ObserverServerTls {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** Client CA: when set, a client certificate signed by it is required (mTLS). */
+  clientCa?: string | Buffer;
 }
 
 const sec = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
@@ -63,12 +77,29 @@ export class ObserverServer {
   readonly #version: string;
   readonly #started = Date.now();
   #server: grpc.Server | undefined;
+  #relay: { nodes: string[]; unavailable: string[] } | undefined;
 
   constructor(opts: ObserverOptions = {}) {
     this.#capacity = opts.capacity ?? 4095;
     this.#queueCap = opts.followerQueue ?? 2000;
     this.#node = opts.nodeName ?? '';
     this.#version = opts.version ?? '1.18.6+k8ops-stand-in';
+    if (opts.relay)
+      this.#relay = {
+        nodes: [...opts.relay.nodes],
+        unavailable: [...(opts.relay.unavailable ?? [])],
+      };
+  }
+
+  /** Relay: the agents it can no longer reach (ServerStatus, and a NODE_UNAVAILABLE event). */
+  setUnavailable(names: string[]): void {
+    if (!this.#relay) return;
+    const gone = names.filter((n) => !this.#relay!.unavailable.includes(n));
+    this.#relay.unavailable = [...names];
+    if (gone.length > 0) {
+      const bytes = nodeStatusBytes('NODE_UNAVAILABLE', gone, 'connection refused');
+      for (const f of this.#followers) this.#send(f, bytes, true);
+    }
   }
 
   get seen(): number {
@@ -93,9 +124,9 @@ export class ObserverServer {
     for (const f of this.#followers) if (matches(f.req, flow)) this.#send(f, bytes);
   }
 
-  /** A LostEvent to every follower (they ignore filters). */
-  pushLost(count: number, source = 'PERF_EVENT_RING_BUFFER', cpu?: number): void {
-    const bytes = lostBytes(count, source, this.#node, cpu);
+  /** A LostEvent to every follower (they ignore filters); `node`: the agent's (relay). */
+  pushLost(count: number, source = 'PERF_EVENT_RING_BUFFER', cpu?: number, node?: string): void {
+    const bytes = lostBytes(count, source, node ?? this.#node, cpu);
     for (const f of this.#followers) this.#send(f, bytes, true);
   }
 
@@ -149,6 +180,11 @@ export class ObserverServer {
       return;
     }
     const f: Follower = { call, req, queue: [], lost: 0, waiting: false };
+    // Relay announces the agents it streams from before any flow.
+    if (this.#relay) {
+      const up = this.#relay.nodes.filter((n) => !this.#relay!.unavailable.includes(n));
+      this.#send(f, nodeStatusBytes('NODE_CONNECTED', up, ''), true);
+    }
     for (const s of backlog) this.#send(f, s.bytes);
     this.#followers.add(f);
     call.on('drain', () => this.#drain(f));
@@ -159,6 +195,7 @@ export class ObserverServer {
   }
 
   #status(): Buffer {
+    const r = this.#relay;
     return encodeServerStatus({
       num_flows: this.#ring.length,
       max_flows: this.#capacity,
@@ -166,11 +203,21 @@ export class ObserverServer {
       uptime_ns: (Date.now() - this.#started) * 1e6,
       version: this.#version,
       flows_rate: 0,
+      ...(r
+        ? {
+            num_connected_nodes: { value: r.nodes.length - r.unavailable.length },
+            num_unavailable_nodes: { value: r.unavailable.length },
+            unavailable_nodes: r.unavailable,
+          }
+        : {}),
     });
   }
 
-  /** Listen on `unix:/path` or `127.0.0.1:0`; resolves with the port (0 for a unix socket). */
-  async listen(address: string): Promise<number> {
+  /**
+   * Listen on `unix:/path` or `127.0.0.1:0`; resolves with the port (0 for a unix socket).
+   * With `tls`, the server speaks TLS (as hubble-relay with its server TLS on).
+   */
+  async listen(address: string, tls?: ObserverServerTls): Promise<number> {
     const server = new grpc.Server();
     server.addService(
       {
@@ -201,7 +248,7 @@ export class ObserverServer {
     );
     this.#server = server;
     return new Promise((resolve, reject) =>
-      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      server.bindAsync(address, serverCredentials(tls), (err, port) =>
         err ? reject(err) : resolve(port),
       ),
     );
@@ -223,6 +270,24 @@ export class ObserverServer {
     this.#server?.forceShutdown();
     this.#server = undefined;
   }
+}
+
+function serverCredentials(tls: ObserverServerTls | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  const buf = (x: string | Buffer) => (typeof x === 'string' ? Buffer.from(x) : x);
+  return grpc.ServerCredentials.createSsl(
+    tls.clientCa ? buf(tls.clientCa) : null,
+    [{ private_key: buf(tls.key), cert_chain: buf(tls.cert) }],
+    tls.clientCa !== undefined,
+  );
+}
+
+/** A relay's NodeStatusEvent (relay.proto), as GetFlowsResponse.node_status. */
+function nodeStatusBytes(state: string, nodes: string[], message: string): Buffer {
+  return encodeResponse({
+    node_status: { state_change: state, node_names: nodes, message },
+    time: sec(Date.now()),
+  });
 }
 
 function lostBytes(count: number, source: string, node: string, cpu?: number): Buffer {

@@ -39,7 +39,7 @@ export function demoInventory(): Inventory {
     network: {
       targetMtu: 9216,
       bgpRouters: [{ name: 'tor-1', kind: 'gobgp', host: 'tor-1' }],
-      hubble: { kind: 'relay', address: 'hubble-relay.kube-system.svc:4245' },
+      hubble: { kind: 'relay', address: 'hubble-relay.kube-system.svc:80' },
     },
     ingress: { namespace: 'ingress-nginx', cacheZone: 'ingress_cache' },
     addons: {},

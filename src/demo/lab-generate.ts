@@ -17,6 +17,7 @@ import {
   demoOwnersPath,
   type OwnersFile,
 } from './lab.js';
+import { demoNginxFiles } from './nginx-cache.js';
 import {
   CA_IDS,
   type CaId,
@@ -265,6 +266,10 @@ export async function writeDemoLab(target: string, now: number, inv: Inventory):
       });
     }
   }
+
+  // The ingress controllers' nginx configuration, as their nodes see it (/proc/<pid>/root).
+  for (const f of demoNginxFiles(inv))
+    out.push({ path: nodePath(f.node, f.path), data: f.data, mode: 0o644 });
 
   // Simulated ownership, as a real node would report it.
   const files = demoLabFiles(inv);

@@ -20,7 +20,7 @@ import { demoInventory } from './inventory.js';
 import { type DemoFileSpec, demoLabFiles } from './pki-plan.js';
 
 /** Bump when the lab's contents change: older labs are regenerated. (2: built from the layout.) */
-export const DEMO_LAB_VERSION = 2;
+export const DEMO_LAB_VERSION = 3;
 /** A lab older than this is regenerated, so staggered ages and the renew-window fault stay true. */
 export const DEMO_LAB_MAX_AGE_MS = 24 * 3_600_000;
 

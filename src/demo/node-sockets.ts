@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Inventory, NodeSpec } from '../config/types.js';
 import type { LocalForward } from '../store/io.js';
 import { ciliumBgpRoutes } from './bgp.js';
-import { demoHubbleSocket } from './flows.js';
+import { demoHubbleSocket, demoRelayTarget } from './flows.js';
 import { ciliumConfigRoute } from './mtu.js';
 
 export interface DemoSocketContext {
@@ -43,6 +43,33 @@ export const DEMO_HTTP_ROUTES: readonly DemoHttpRoute[] = [
 export const DEMO_SOCKETS: readonly DemoSocket[] = [
   demoHubbleSocket, // hubble.sock: the Observer gRPC service (src/demo/flows.ts)
 ];
+
+/** A TCP address the demo nodes reach (NodeAgent.forwardTcp), e.g. a Service's ClusterIP. */
+export interface DemoTcpTarget {
+  host: string;
+  port: number;
+  open(ctx: DemoSocketContext): Promise<LocalForward>;
+}
+
+/** Every TCP address the demo nodes answer; one line per feature. */
+export const DEMO_TCP_TARGETS: readonly DemoTcpTarget[] = [
+  demoRelayTarget, // hubble-relay's ClusterIP:80 (src/demo/flows.ts)
+];
+
+/** NodeAgent.forwardTcp for one demo node: a target it routes, else "Connection refused". */
+export function demoForwardTcp(
+  ctx: DemoSocketContext,
+  targets: readonly DemoTcpTarget[] = DEMO_TCP_TARGETS,
+): (host: string, port: number) => Promise<LocalForward> {
+  return async (host, port) => {
+    const t = targets.find((x) => x.host === host && x.port === port);
+    if (t) return t.open(ctx);
+    throw Object.assign(
+      new Error(`${ctx.node.name}: connect to ${host}:${port}: Connection refused`),
+      { kind: 'unreachable' },
+    );
+  };
+}
 
 function httpSocket(path: string, routes: readonly DemoHttpRoute[]): DemoSocket {
   return {

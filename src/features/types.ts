@@ -51,12 +51,16 @@ export interface ClusterSourceContext {
   kube: KubeSource | undefined;
   /** One agent per BGP router of the inventory (`network.bgpRouters`), by router name. */
   routers?: ReadonlyMap<string, NodeAgent>;
+  /** The nodes' agents, by node name (a cluster source that reaches something through a node). */
+  agents?: ReadonlyMap<string, NodeAgent>;
 }
 
 /** A source read on every node (through its NodeAgent), one snapshot per node. */
 export interface NodeSourceDef<T = unknown> extends SourceTiming {
   id: SourceId;
   scope: 'node';
+  /** Registered only when this says so (default: always). */
+  enabled?(inventory: Inventory): boolean;
   collect(ctx: NodeSourceContext, signal: AbortSignal): Promise<T>;
 }
 

@@ -24,6 +24,7 @@ import {
   type KubeTiming,
   type TunnelMode,
 } from './options.js';
+import { parseService } from './parse/service.js';
 import type { OpenForward } from './tunnel.js';
 import type {
   AddonVersion,
@@ -33,6 +34,7 @@ import type {
   KubeNodeStatus,
   KubePod,
   KubeRoute,
+  KubeService,
   LiveKubeSource,
 } from './types.js';
 import type { ListWatcher } from './watch.js';
@@ -204,6 +206,31 @@ export class KubeClusterSource implements LiveKubeSource {
   /** Cordon/drain/uncordon through the API route the watches use. */
   nodeOps(): KubeNodeOps {
     return new HttpNodeOps(() => (this.#closed ? undefined : this.#api.http()));
+  }
+
+  /** One GET of a Service (hubble-relay's ClusterIP); rejects with a KubeError. */
+  async getService(namespace: string, name: string, opts?: CallOptions): Promise<KubeService> {
+    opts?.signal?.throwIfAborted();
+    if (this.#closed) throw new KubeError({ kind: 'closed', message: 'kube source is closed' });
+    const http = this.#api.http();
+    if (!http) throw this.#api.notConnected();
+    const ref = { verb: 'get', resource: 'services', namespace, name } as const;
+    const body = await http.getJson<unknown>(
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}`,
+      ref,
+      {
+        ...(opts?.signal ? { signal: opts.signal } : {}),
+        ...(opts?.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      },
+    );
+    const svc = parseService(body);
+    if (!svc)
+      throw new KubeError({
+        kind: 'protocol',
+        ref,
+        message: `get services ${namespace}/${name}: the API server sent no Service`,
+      });
+    return svc;
   }
 
   /**

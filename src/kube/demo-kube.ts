@@ -26,6 +26,7 @@ import type {
   KubeLogView,
   KubeNodeStatus,
   KubeSection,
+  KubeService,
   LiveKubeSource,
 } from './types.js';
 
@@ -38,7 +39,7 @@ export {
 export class DemoKubeError extends Error {
   override readonly name = 'DemoKubeError';
   constructor(
-    readonly kind: 'unreachable' | 'closed',
+    readonly kind: 'unreachable' | 'closed' | 'not-found',
     message: string,
   ) {
     super(message);
@@ -199,6 +200,22 @@ export class DemoKubeSource implements LiveKubeSource {
     if (this.logLines.length > this.logMax)
       this.logLines.splice(0, this.logLines.length - this.logMax);
     this.changed();
+  }
+
+  private services: KubeService[] = [];
+
+  /** The Services the demo API answers (session/demo.ts: hubble-relay's). */
+  setServices(services: KubeService[]): void {
+    this.services = services.map((s) => ({ ...s, ports: s.ports.map((p) => ({ ...p })) }));
+  }
+
+  async getService(namespace: string, name: string, opts?: CallOptions): Promise<KubeService> {
+    opts?.signal?.throwIfAborted();
+    if (this.closed) throw new DemoKubeError('closed', 'kube source is closed');
+    if (!this.reachable) throw new DemoKubeError('unreachable', this.unreachableMessage());
+    const s = this.services.find((x) => x.namespace === namespace && x.name === name);
+    if (!s) throw new DemoKubeError('not-found', `services "${name}" not found`);
+    return { ...s, ports: s.ports.map((p) => ({ ...p })) };
   }
 
   async listNodes(opts?: CallOptions): Promise<KubeNodeStatus[]> {

@@ -12,6 +12,7 @@ import type {
   KubeClusterSnapshot,
   KubeContextInfo,
   KubeNodeStatus,
+  KubeService,
   LiveKubeSource,
 } from './types.js';
 
@@ -72,6 +73,10 @@ export class SwitchableKubeSource implements LiveKubeSource {
       evict: (p, o) => cur().evict(p, o),
       podUid: (ns, n, o) => cur().podUid(ns, n, o),
     };
+  }
+
+  getService(namespace: string, name: string, opts?: CallOptions): Promise<KubeService> {
+    return this.#inner.getService(namespace, name, opts);
   }
 
   /** Switch to another context of the same kubeconfig. Calls made while a switch runs wait for it. */

@@ -49,7 +49,23 @@ export interface KubeSource {
   /** Context name shown in the header. */
   readonly context: string;
   listNodes(opts?: CallOptions): Promise<KubeNodeStatus[]>;
+  /**
+   * One GET of a Service (its ClusterIP and ports), for what k8ops dials through a node
+   * (hubble-relay). Rejects with a KubeError (`not-found`, `forbidden`, unreachable…).
+   */
+  getService?(namespace: string, name: string, opts?: CallOptions): Promise<KubeService>;
   close(): Promise<void>;
+}
+
+/** A Service's virtual address and ports (core/v1). */
+export interface KubeService {
+  namespace: string;
+  name: string;
+  /** ClusterIP, NodePort, LoadBalancer… */
+  type: string;
+  /** Absent for a headless Service (`None`). */
+  clusterIP?: string;
+  ports: Array<{ port: number; name?: string; targetPort?: number | string; protocol: string }>;
 }
 
 // ---- the live view -----------------------------------------------------------------------

@@ -88,6 +88,15 @@ export interface NodeAgent {
    * The demo lab answers from src/demo/node-sockets.ts.
    */
   forwardSocket(path: string, opts?: CallOptions): Promise<LocalForward>;
+  /**
+   * A local TCP listener (127.0.0.1:port) whose every connection is tunnelled to
+   * `host:port` as the node sees it (SSH direct-tcpip: the node's sshd connects, so a
+   * ClusterIP that only the nodes route — hubble-relay's Service — is reachable). `host` is
+   * validated (isSafeHost) and `port` must be 1–65535. Why a tunnelled connection could not
+   * be opened is in the forward's `lastError()`. The caller closes it.
+   * The demo lab answers from src/demo/node-sockets.ts (DEMO_TCP_TARGETS).
+   */
+  forwardTcp(host: string, port: number, opts?: CallOptions): Promise<LocalForward>;
   close(): Promise<void>;
 }
 
@@ -109,6 +118,7 @@ export const NODE_OPS = [
   'pkiStatus',
   'exec',
   'forwardSocket',
+  'forwardTcp',
 ] as const satisfies readonly NodeOp[];
 
 // A compile-time check that NODE_OPS lists every operation.

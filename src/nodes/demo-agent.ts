@@ -8,7 +8,7 @@ import type { Inventory, NodeSpec } from '../config/types.js';
 import { demoInventory } from '../demo/inventory.js';
 import { demoNodeRoot, demoOwnersPath, type OwnersFile } from '../demo/lab.js';
 import { demoExec } from '../demo/node-commands.js';
-import { demoForwardSocket } from '../demo/node-sockets.js';
+import { demoForwardSocket, demoForwardTcp } from '../demo/node-sockets.js';
 import { demoUnits } from '../demo/pki-plan.js';
 import type { ProbeResult } from './agent.js';
 import { type FaultOptions, FaultyNodeAgent } from './faulty-agent.js';
@@ -54,6 +54,7 @@ export class DemoNodeAgent extends FaultyNodeAgent {
         units: demoUnits(node),
         exec: demoExec(ctx),
         forwardSocket: demoForwardSocket(ctx),
+        forwardTcp: demoForwardTcp(ctx),
       }),
       opts,
     );

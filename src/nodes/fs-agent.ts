@@ -15,6 +15,7 @@ import { walkDir } from '../pki/dir-walk.js';
 import { isCertFileName } from '../pki/file-names.js';
 import { localOwnerResolver, scanPkiDir } from '../pki/status.js';
 import type { PkiStatus } from '../pki/types.js';
+import { isSafeHost, isSafePort } from '../ssh/quote.js';
 import type {
   CallOptions,
   FileRead,
@@ -66,6 +67,8 @@ export interface FsNodeAgentOptions {
   exec?: (argv: readonly string[], opts?: NodeExecOptions) => Promise<NodeExecResult>;
   /** How `forwardSocket` answers (the demo lab: src/demo/node-sockets.ts); absent: refused. */
   forwardSocket?: (path: string, opts?: CallOptions) => Promise<LocalForward>;
+  /** How `forwardTcp` answers (the demo lab: src/demo/node-sockets.ts); absent: refused. */
+  forwardTcp?: (host: string, port: number, opts?: CallOptions) => Promise<LocalForward>;
   /**
    * Search subdirectories of a PKI directory, this many levels deep (readCertFiles and
    * pkiStatus; src/pki/dir-walk.ts): `k8ops certs --path`. Absent: the directory only, as
@@ -288,6 +291,21 @@ export class FsNodeAgent implements NodeAgent {
     if (!this.opts.forwardSocket)
       throw new FsAgentError('refused', `${this.node.name}: no socket ${path} here (files only)`);
     return this.opts.forwardSocket(path, opts);
+  }
+
+  async forwardTcp(host: string, port: number, opts?: CallOptions): Promise<LocalForward> {
+    this.enter(opts);
+    if (!isSafeHost(host) || !isSafePort(port))
+      throw new FsAgentError(
+        'refused',
+        `refused forward target ${JSON.stringify(`${host}:${port}`)}`,
+      );
+    if (!this.opts.forwardTcp)
+      throw new FsAgentError(
+        'refused',
+        `${this.node.name}: no TCP forward to ${host}:${port} here (files only)`,
+      );
+    return this.opts.forwardTcp(host, port, opts);
   }
 
   async close(): Promise<void> {

@@ -330,6 +330,12 @@ done`,
     return this.host.forwardUnix(path);
   }
 
+  /** SSH direct-tcpip from this node to `host:port` (src/ssh/forward.ts validates both). */
+  async forwardTcp(host: string, port: number, opts?: CallOptions): Promise<LocalForward> {
+    opts?.signal?.throwIfAborted();
+    return this.host.forwardTcp(host, port);
+  }
+
   /**
    * The document of nix/pki/status.sh (modes, owners and public-key digests of every PKI
    * file, so key↔cert is checked without a private key leaving the node), at the cost of

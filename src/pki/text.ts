@@ -99,7 +99,9 @@ export function formatReportText(r: PkiReport, opts: TextOptions): string {
     const where = row.item.kind === 'cert' ? whereText(row.item, opts.root) : '';
     return [mark ? SEVERITY_MARK[mark] : ' ', cut(label, 60), expires, where];
   });
-  const w1 = Math.max(11, ...cells.map((x) => [...x[1]!].length));
+  // A row without a countdown or a place (a CA on no node, the ACME branch's note) may run
+  // past the column: widening every row for it would push the countdowns far right.
+  const w1 = Math.max(11, ...cells.filter((x) => x[2] || x[3]).map((x) => [...x[1]!].length));
   const w2 = Math.max(7, ...cells.map((x) => x[2]!.length));
   lines.push(`  ${pad('CERTIFICATE', w1)}  ${pad('EXPIRES', w2)}  WHERE`);
   for (const [m, l, e, w] of cells)

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cacheDir, stateDir } from '../config/paths.js';
 import { demoAddonsManifest } from '../demo/addons.js';
+import { DEMO_RELAY_SERVICE } from '../demo/flows.js';
 import { demoInventory } from '../demo/inventory.js';
 import { ensureDemoLab } from '../demo/lab.js';
 import { routerSpec } from '../features/bgp/sources.js';
@@ -77,6 +78,10 @@ export function openDemoSession(opts: DemoSessionOptions): Session {
     ]),
   );
   const kube = new DemoKubeSource(inventory.nodes, 'demo-lab', { traffic: true });
+  // hubble-relay's Service, which the Flows pane resolves to dial relay through a node.
+  kube.setServices([
+    { ...DEMO_RELAY_SERVICE, ports: DEMO_RELAY_SERVICE.ports.map((p) => ({ ...p })) },
+  ]);
   // Loaded when used: the generator needs @peculiar/x509, which a headless command never loads.
   kube.setAcmeCertificatesFrom(
     import('../demo/acme.js').then((m) => m.demoAcmeCertificates(DEMO_INGRESS_HOSTS, Date.now())),

@@ -62,6 +62,8 @@ export interface Session {
   readonly readOnly: boolean;
   readonly context: string | undefined;
   readonly hasKube: boolean;
+  /** The kube source, if any (for subcommands that ask it once, e.g. a Service; views never call it). */
+  readonly kube: KubeSource | undefined;
   /** One NodeAgent per node (for subcommands and actions; views never call them). */
   readonly agents: ReadonlyMap<string, NodeAgent>;
   readonly store: Store;
@@ -108,6 +110,7 @@ export function createSession(opts: SessionOptions): Session {
   const clusterCtx: ClusterSourceContext = {
     inventory: opts.inventory,
     kube,
+    agents: opts.agents,
     ...(opts.routerAgents ? { routers: opts.routerAgents } : {}),
   };
   // The (scope, source) pairs the first screen waits for (settled()).
@@ -120,6 +123,7 @@ export function createSession(opts: SessionOptions): Session {
       ...(src.initialDelayMs !== undefined ? { initialDelayMs: src.initialDelayMs } : {}),
     };
     if (src.scope === 'node') {
+      if (src.enabled && !src.enabled(opts.inventory)) continue;
       for (const node of opts.inventory.nodes) {
         const agent = opts.agents.get(node.name);
         if (!agent) continue;
@@ -190,6 +194,7 @@ export function createSession(opts: SessionOptions): Session {
       return kube?.context ?? opts.context;
     },
     hasKube: kube !== undefined || opts.kubeError !== undefined,
+    kube,
     agents: opts.agents,
     store,
     scheduler,

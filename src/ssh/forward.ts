@@ -7,6 +7,7 @@
 import { createServer, type Socket } from 'node:net';
 import type { ClientChannel } from 'ssh2';
 import type { LocalForward } from '../store/io.js';
+import { visible } from '../store/sanitise.js';
 import { RemoteExecError } from './errors.js';
 import type { SshPool } from './pool.js';
 import { isSafeHost, isSafePort, isSafeRemotePath } from './quote.js';
@@ -28,6 +29,11 @@ async function listen(
 ): Promise<LocalForward> {
   const sockets = new Set<Socket>();
   const channels = new Set<ClientChannel>();
+  let lastError: string | undefined;
+  const failed = (e: unknown) => {
+    // sshd's reason text comes from the remote side: made visible where it enters.
+    lastError = visible(e instanceof Error ? e.message : String(e));
+  };
   // noDelay: a reply relayed from the channel in several chunks must not wait for the local
   // client's delayed ACK between them (Nagle), as on the SSH hops (socket.ts).
   const server = createServer({ noDelay: true }, (sock) => {
@@ -43,9 +49,11 @@ async function listen(
         pool.primeNoDelay(conn);
         open(client, (err, ch) => {
           if (err || !ch) {
+            failed(err ?? new Error('channel not opened'));
             sock.destroy();
             return;
           }
+          lastError = undefined;
           if (sock.destroyed) {
             ch.close();
             return;
@@ -61,7 +69,10 @@ async function listen(
           sock.resume();
         });
       })
-      .catch(() => sock.destroy());
+      .catch((e: unknown) => {
+        failed(e);
+        sock.destroy();
+      });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -77,6 +88,7 @@ async function listen(
     port: addr.port,
     address: `127.0.0.1:${addr.port}`,
     target,
+    lastError: () => lastError,
     close: () =>
       new Promise<void>((resolve) => {
         for (const ch of channels) ch.close();

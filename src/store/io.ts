@@ -45,6 +45,13 @@ export interface LocalForward {
   address: string;
   /** What it forwards to, e.g. `node1:/var/run/cilium/cilium.sock`. */
   target: string;
+  /**
+   * Why the last tunnelled connection could not be opened (the SSH channel refused: the
+   * target refused the connection, no such socket, forwarding not permitted), or undefined
+   * when the last one opened. A client that dials the listener only sees its connection
+   * close; this says why.
+   */
+  lastError?(): string | undefined;
   /** Stop listening and close every tunnelled connection. */
   close(): Promise<void>;
 }

@@ -1,6 +1,8 @@
 /**
  * The Flows pane of the built `k8ops --demo` in a real terminal (tmux): flows streaming from
- * the demo lab's Hubble servers through the product's path, drops by reason (three), the
+ * the demo lab's hubble-relay (its Service resolved through the demo kube API, dialled
+ * through a demo node's forwardTcp, one stream carrying all six nodes' flows) through the
+ * product's path, drops by reason (three), the
  * `/` filter sent server-side, Space pausing, Enter showing a flow in full.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,12 +42,12 @@ describe.skipIf(!tmux)('Flows pane in tmux (demo lab)', () => {
       term.send('4');
       let s = await term.waitFor(
         (x) =>
-          /6\/6 streaming/.test(x) &&
+          /relay streaming · relay reaches 6 nodes/.test(x) &&
           total(x) > 100 &&
           ['POLICY_DENY', 'SERVICE_BACKEND_NOT_FOUND', 'CT_MISSING_TCP_ACK_FLAG'].every((r) =>
             x.includes(r),
           ),
-        'six streams, flows and the three drop reasons',
+        'the relay stream (six nodes), flows and the three drop reasons',
         90_000,
       );
       expect(s).toMatch(/TIME\s+NODE\s+VERDICT\s+SOURCE -> DESTINATION/);

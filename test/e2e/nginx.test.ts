@@ -38,6 +38,18 @@ interface NginxDoc {
   acme: {
     certificates: Array<{ name: string; ready: boolean; renewalTime: string; findings: unknown[] }>;
   };
+  cache: {
+    errors: string[];
+    zones: Array<{
+      node: string;
+      zone: string;
+      path: string;
+      configured: boolean;
+      bytes: number | null;
+      maxBytes: number | null;
+      fill: number | null;
+    }>;
+  };
 }
 
 describe('k8ops nginx (built, demo lab)', () => {
@@ -70,6 +82,17 @@ describe('k8ops nginx (built, demo lab)', () => {
     const soon = Date.parse(certs[0]!.renewalTime) - Date.now();
     expect(soon).toBeGreaterThan(0);
     expect(soon).toBeLessThan(24 * 3_600_000);
+    // The cache on disk: the two controller replicas (worker-2, worker-3), their nginx found
+    // by pgrep, the module's proxy_cache_path (max_size 2g) read from their nginx.conf.
+    expect(doc.cache.errors).toEqual([]);
+    expect(doc.cache.zones.map((z) => [z.node, z.zone, z.path, z.maxBytes, z.configured])).toEqual([
+      ['worker-2', 'ingress_cache', '/tmp/nginx-cache', 2 * 1024 ** 3, true],
+      ['worker-3', 'ingress_cache', '/tmp/nginx-cache', 2 * 1024 ** 3, true],
+    ]);
+    for (const z of doc.cache.zones) {
+      expect(z.bytes).toBeGreaterThan(0);
+      expect(z.fill).toBeCloseTo(z.bytes! / z.maxBytes!, 10);
+    }
   }, 90_000);
 });
 
@@ -90,6 +113,11 @@ describe.skipIf(!tmux)('the NGINX pane in tmux (built)', () => {
       );
       expect(s).toContain('all hosts · last 5 min');
       expect(s).toMatch(/static-tls.*in [0-9]+h/);
+      s = await term.waitFor(
+        (x) =>
+          /cache on disk ingress_cache \S+ GiB of 2\.0 GiB \(\d+(\.\d)?%\) on worker-2/.test(x),
+        'the cache on disk (read every 30 s, first after 2 s)',
+      );
       term.send('w');
       s = await term.waitFor((x) => x.includes('all hosts · last 15 min'), 'the 15-minute window');
       for (const l of s.replace(/\n$/, '').split('\n'))

@@ -73,21 +73,35 @@ describe('k8ops certs (built) on the demo lab', () => {
     expect(doc.version).toBe(1);
     expect(doc.exitCode).toBe(1);
     expect(doc.source).toBe('demo');
+    // 49 node certificates and the demo's three ACME (cert-manager) ones, as in the PKI pane.
     expect(doc.summary).toMatchObject({
       critical: 0,
       warning: 2,
-      certificates: 49,
+      certificates: 52,
       unreachable: [],
     });
     expect(doc.nodes.map((n) => [n.name, n.certs, n.status])).toEqual(
       ['cp-1', 'cp-2', 'cp-3', 'worker-1', 'worker-2', 'worker-3'].map((n) => [n, 'ok', 'ok']),
     );
-    expect(doc.tree).toHaveLength(1);
+    expect(doc.tree).toHaveLength(2);
     expect(doc.tree[0]).toMatchObject({
       role: 'root',
       commonName: 'k8s-root',
       chain: 'self-signed',
     });
+    const acme = doc.tree[1] as unknown as {
+      role: string;
+      subject: string;
+      children: Array<{ commonName: string; locations: Array<{ node: string; path: string }> }>;
+    };
+    expect(acme.role).toBe('missing');
+    expect(acme.subject).toBe('ACME (cert-manager)');
+    // Soonest expiry first; static-tls is the one six hours from its renewal time.
+    expect(acme.children.map((c) => c.locations[0]!.path)).toEqual([
+      'shop/static-tls',
+      'shop/shop-tls',
+      'shop/api-tls',
+    ]);
     expect(doc.tree[0]!.children.map((c) => c.commonName)).toEqual([
       'etcd-ca',
       'front-proxy-ca',
@@ -106,16 +120,26 @@ describe('k8ops certs (built) on the demo lab', () => {
     const doc = JSON.parse(one.stdout) as CertsDoc;
     expect(doc.nodes.map((n) => n.name)).toEqual(['worker-1']);
     expect(doc.summary.warning).toBe(0);
+    // The ACME branch is cluster-wide: not with --node.
+    expect(doc.tree).toHaveLength(1);
     const prom = k8ops(['certs', '--prometheus', '--demo']);
     expect(prom.code).toBe(1);
     expect(prom.stdout).toContain('# TYPE k8ops_cert_not_after_seconds gauge');
     expect(prom.stdout).toMatch(
       /k8ops_cert_check\{node="worker-2",path="\/etc\/kubernetes\/pki\/kubelet\.pem",check="renew-window",severity="warning"\} 1/,
     );
+    // The ACME certificates as series of the node "cluster", path namespace/secret.
+    expect(prom.stdout).toMatch(
+      /^k8ops_cert_not_after_seconds\{node="cluster",path="shop\/static-tls",index="0",cn="static\.lab\.k8ops\.test",issuer="\(STAGING\) k8ops demo ACME E1",role="leaf"\} \d+$/m,
+    );
     const text = k8ops(['certs', '--demo']);
     expect(text.stdout).toMatch(/^✓ k8s-root\s+\d+d \d\d:\d\d:\d\d\s+cp-1:k8s-root\.pem$/m);
     expect(text.stdout).toMatch(/^! {5}system:node:worker-2\s+4d .*worker-2:kubelet\.pem$/m);
     expect(text.stdout).toContain('FINDINGS');
+    expect(text.stdout).toMatch(/^ {2}ACME \(cert-manager\) — /m);
+    expect(text.stdout).toMatch(
+      /^✓ {3}static\.lab\.k8ops\.test\s+\d+d \d\d:\d\d:\d\d\s+cluster:static-tls$/m,
+    );
     expect(k8ops(['certs', '--demo', '--node', 'nope']).code).toBe(2);
     expect(k8ops(['overview', '--node', 'cp-1', '--demo']).stderr).toContain(
       '--node belongs to the certs subcommand',

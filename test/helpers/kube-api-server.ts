@@ -10,7 +10,7 @@
  *                                                                        list + watch
  *   GET /api/v1/[namespaces/NS/]services                                 list + watch
  *   GET /api/v1/namespaces/NS/pods/NAME/log?container&follow&tailLines&timestamps&sinceTime
- *   GET /api/v1/[namespaces/NS/]secrets[/NAME], /apis/networking.k8s.io/v1/[…]ingresses,
+ *   GET /api/v1/[namespaces/NS/]secrets[/NAME], …/services[/NAME], /apis/networking.k8s.io/v1/[…]ingresses,
  *       /apis/cert-manager.io/v1/[namespaces/NS/]certificates (404 with certManager: false)
  *   GET /apis/policy/v1/[namespaces/NS/]poddisruptionbudgets, GET /api/v1/namespaces/NS/pods/NAME
  *   PATCH /api/v1/nodes/NAME   (strategic merge / merge patch: cordon, uncordon)
@@ -996,7 +996,9 @@ export class KubeApiServer {
     }
     if (
       !resource ||
-      (namespace === undefined && (resource === 'configmaps' || resource === 'secrets') && name)
+      (namespace === undefined &&
+        (resource === 'configmaps' || resource === 'secrets' || resource === 'services') &&
+        name)
     ) {
       this.#status(res, 404, 'NotFound', 'the server could not find the requested resource', {});
       return;

@@ -63,6 +63,7 @@ function nodeValue(node: string, flows: FlowRecord[], lost = 0): FlowsNodeValue 
       uptimeNs: 1,
       version: '1.18.6',
       flowsRate: 0,
+      unavailableNodeNames: [],
       connectedNodes: undefined,
       unavailableNodes: undefined,
     },
@@ -209,5 +210,66 @@ describe('Flows pane on a live stream', () => {
     const f = frame(m2, open, 70);
     expect(f).toContain('"pod_name": "frontend-1"');
     expect(f).toContain('"verdict": "DROPPED"');
+  });
+});
+
+describe('Flows pane on hubble-relay', () => {
+  const relayInv = {
+    ...inventory,
+    network: {
+      targetMtu: 9216,
+      bgpRouters: [],
+      hubble: { kind: 'relay', address: 'hubble-relay.kube-system.svc:80' },
+    },
+  } as unknown as Inventory;
+  const relayModel = (v: FlowsNodeValue | undefined, error?: string) =>
+    buildFlowsModel({
+      inventory: relayInv,
+      now: 0,
+      hasKube: true,
+      read: <T,>(scope: string, source: string) =>
+        (scope === 'cluster' && source === 'flows.relay' && v
+          ? { value: v, stale: false, loading: false }
+          : {
+              stale: true,
+              loading: false,
+              ...(error ? { error: { kind: 'unreachable', message: error } } : {}),
+            }) as never as import('../../src/store/types.js').Snapshot<T>,
+    });
+
+  it('one stream for every node: the table carries each flow’s node; relay’s reach in the header', () => {
+    const v = nodeValue('', [
+      record(30, { node: 'lab/node-2' }),
+      record(20, { node: 'lab/node-1' }),
+    ]);
+    v.socket = 'hubble-relay hubble-relay.kube-system.svc:80 (10.96.148.27:80) via node-1';
+    v.server = {
+      ...v.server!,
+      connectedNodes: 1,
+      unavailableNodes: 1,
+      unavailableNodeNames: ['lab/node-3'],
+    };
+    const m = relayModel(v);
+    expect(m.nodes.map((n) => n.node)).toEqual(['hubble-relay']);
+    const f = frame(m, initialFlowsUi);
+    expect(f).toContain('relay streaming · relay reaches 1 node; 1 unavailable: lab/node-3');
+    const rows = f.split('\n').filter((l) => /^\d\d:\d\d:\d\d\.\d{3}/.test(l));
+    expect(rows.map((l) => l.split(/\s+/)[1])).toEqual(['node-2', 'node-1']);
+  });
+
+  it('relay unreachable: not streaming, and the error line says where and why', () => {
+    const v = nodeValue('', []);
+    v.state = 'retrying';
+    v.connects = 0;
+    v.error =
+      'hubble-relay hubble-relay.kube-system.svc:80 (10.96.148.27:80) via node-1: hubble: No connection established. Last error: Failed to connect. (SSH: (SSH) Channel open failure: Connection refused)';
+    delete v.server;
+    const f = frame(relayModel(v), initialFlowsUi, 20);
+    expect(f).toContain('relay not streaming');
+    expect(f).toContain(
+      'hubble-relay hubble-relay.kube-system.svc:80 (10.96.148.27:80) via node-1: hubble: No connection',
+    );
+    expect(f).toContain('connecting to Hubble…');
+    expect(f.split('\n').length).toBeLessThanOrEqual(20);
   });
 });

@@ -36,6 +36,7 @@ async function mount(size: { columns: number; rows: number }) {
       node,
       exec: demoExec(ctx),
       forwardSocket: demoForwardSocket(ctx),
+      forwardTcp: refuse,
       probe: refuse,
       readFiles: refuse,
       stat: refuse,

@@ -50,11 +50,48 @@ function model() {
       ],
     },
     'cluster\u0000kube.ingresses': [],
+    // The cache on disk: one replica near max_size, one whose du failed (hostile text).
+    'w2\u0000nginx.cache': {
+      masters: [
+        {
+          pid: 2699,
+          conf: '/etc/nginx/nginx.conf',
+          zones: [
+            {
+              zone: 'ingress_cache',
+              path: '/tmp/nginx-cache',
+              maxBytes: 2 * 1024 ** 3,
+              bytes: Math.round(1.96 * 1024 ** 3),
+            },
+          ],
+        },
+      ],
+    },
+    'w3\u0000nginx.cache': {
+      masters: [
+        {
+          pid: 2796,
+          conf: '/etc/nginx/nginx.conf',
+          zones: [
+            {
+              zone: 'ingress_cache',
+              path: '/tmp/nginx-cache',
+              maxBytes: 2 * 1024 ** 3,
+              // As the session stores it: made visible on the way in (visibleDeep).
+              error: "du: cannot access '/tmp/nginx-cache': Permission denied\\x1b[2J",
+            },
+          ],
+        },
+      ],
+    },
   };
   const read = <T,>(scope: string, id: string): Snapshot<T> =>
     ({ value: values[`${scope}\u0000${id}`] as T, stale: false }) as Snapshot<T>;
   const inv = {
-    nodes: [],
+    nodes: [
+      { name: 'w2', index: 0, host: 'w2', addresses: [], roles: ['worker'] },
+      { name: 'w3', index: 1, host: 'w3', addresses: [], roles: ['worker'] },
+    ],
     ingress: { namespace: 'ingress-nginx', cacheZone: 'ingress_cache' },
   } as unknown as Inventory;
   return nginxModel({ inventory: inv, read, now: NOW, hasKube: true });
@@ -112,6 +149,9 @@ describe('NGINX pane', () => {
         expect(frame()).toMatch(/api\.lab\.k8ops\.test +\S+ +never/);
         expect(frame()).toMatch(/static-tls.*False/);
         expect(frame()).toMatch(/static-tls.*expires 2026-12-09/);
+        expect(frame()).toContain(
+          'cache on disk ingress_cache 2.0 GiB of 2.0 GiB (98.0%) on w2 · ingress_cache ? (du: cannot access',
+        );
         keys.press!('w');
         await settle();
         expect(frame()).toContain('last 15 min');

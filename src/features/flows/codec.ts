@@ -206,6 +206,11 @@ export function decodeServerStatus(bytes: Uint8Array): ServerStatusRecord | Deco
       flowsRate: num(m.flows_rate),
       connectedNodes: m.num_connected_nodes ? num(m.num_connected_nodes.value) : undefined,
       unavailableNodes: m.num_unavailable_nodes ? num(m.num_unavailable_nodes.value) : undefined,
+      // Relay names the nodes it cannot reach (bounded: a list from outside).
+      unavailableNodeNames: (Array.isArray(m.unavailable_nodes) ? m.unavailable_nodes : [])
+        .slice(0, 100)
+        .map((n: unknown) => str(n))
+        .filter((n: string) => n !== ''),
     };
   } catch (e) {
     return { kind: 'error', message: `malformed ServerStatusResponse: ${visible(errText(e))}` };

@@ -1,10 +1,11 @@
 /**
  * One GetFlows call without follow (`hubble observe --last N`) and one ServerStatus, on one
- * node, through a forwardSocket tunnel; bounded by a deadline. For `k8ops flows`.
+ * endpoint (a node's hubble.sock, or hubble-relay through a node: endpoint.ts); bounded by
+ * a deadline. For `k8ops flows`.
  */
 import { visible } from '../../store/sanitise.js';
 import type { FlowFilterSpec } from './codec.js';
-import type { SocketDialer } from './follow.js';
+import type { HubbleEndpoint, OpenedEndpoint } from './endpoint.js';
 import type { DecodeError, FlowEvent, ServerStatusRecord } from './types.js';
 
 export interface NodeFetch {
@@ -12,11 +13,12 @@ export interface NodeFetch {
   malformed: number;
   status?: ServerStatusRecord;
   error?: string;
+  /** Where it went (`hubble-relay … via cp-1`), once opened. */
+  label?: string;
 }
 
 export async function fetchFlows(
-  dialer: SocketDialer,
-  socketPath: string,
+  endpoint: HubbleEndpoint,
   req: { number: number; whitelist: FlowFilterSpec[] },
   timeoutMs: number,
 ): Promise<NodeFetch> {
@@ -24,20 +26,22 @@ export async function fetchFlows(
     import('./client.js'),
     import('./codec.js'),
   ]);
-  let fwd: Awaited<ReturnType<SocketDialer['forwardSocket']>>;
+  let opened: OpenedEndpoint;
   try {
-    fwd = await dialer.forwardSocket(socketPath, { timeoutMs });
+    opened = await endpoint.open({ timeoutMs });
   } catch (e) {
-    return { events: [], malformed: 0, error: `${socketPath}: ${errText(e)}` };
+    return { events: [], malformed: 0, error: errText(e) };
   }
-  const client = new ObserverClient(fwd.address);
+  const fwd = opened.forward;
+  const prefix = endpoint.failed ? `${opened.label}: ` : '';
+  const client = new ObserverClient(fwd.address, opened.tls);
   try {
-    const out: NodeFetch = { events: [], malformed: 0 };
+    const out: NodeFetch = { events: [], malformed: 0, label: opened.label };
     const status = client.serverStatus(timeoutMs);
     const ended = await new Promise<string | undefined>((resolve) => {
       const timer = setTimeout(() => {
         stream.cancel();
-        resolve(`no answer within ${timeoutMs} ms`);
+        resolve(`${prefix}no answer within ${timeoutMs} ms`);
       }, timeoutMs);
       const stream = client.getFlows(
         { number: req.number, whitelist: req.whitelist },
@@ -49,7 +53,14 @@ export async function fetchFlows(
           },
           end: (e) => {
             clearTimeout(timer);
-            resolve(e ? `hubble: ${e.message || `gRPC status ${e.code}`}` : undefined);
+            if (!e) {
+              resolve(undefined);
+              return;
+            }
+            const ssh = fwd.lastError?.();
+            resolve(
+              `${prefix}hubble: ${e.message || `gRPC status ${e.code}`}${ssh ? ` (SSH: ${ssh})` : ''}`,
+            );
           },
         },
       );

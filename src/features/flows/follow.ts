@@ -1,8 +1,8 @@
 /**
- * One node's Hubble stream: a forwardSocket tunnel to the node's hubble.sock, a GetFlows
- * call (follow, with the query's whitelist sent server-side), ServerStatus every few
- * seconds, and reconnection with backoff when the stream, the tunnel or the agent goes
- * away. What arrives is decoded (codec.ts) into a bounded ring and aggregates: memory is
+ * One Hubble stream: a forward to an Observer API (endpoint.ts: a node's hubble.sock, or
+ * hubble-relay through a node), a GetFlows call (follow, with the query's whitelist sent
+ * server-side), ServerStatus every few seconds, and reconnection with backoff when the
+ * stream, the tunnel or the server goes away. What arrives is decoded (codec.ts) into a bounded ring and aggregates: memory is
  * bounded whatever the flow rate; gRPC's flow control holds a sender back while this
  * process is busy. LostEvents are counted and kept, never dropped silently.
  */
@@ -10,6 +10,7 @@ import type { LocalForward } from '../../store/io.js';
 import { visible } from '../../store/sanitise.js';
 import { FlowAggregate, Ring } from './aggregate.js';
 import type { ObserverClient } from './client.js';
+import type { HubbleEndpoint } from './endpoint.js';
 import type { FlowQuery } from './filter.js';
 import type { FlowRecord, LostEventRecord, NodeStatusRecord, ServerStatusRecord } from './types.js';
 
@@ -19,9 +20,7 @@ let wire: Promise<Wire> | undefined;
 const loadWire = (): Promise<Wire> =>
   (wire ??= Promise.all([import('./client.js'), import('./codec.js')]));
 
-export interface SocketDialer {
-  forwardSocket(path: string, opts?: { timeoutMs?: number }): Promise<LocalForward>;
-}
+export type { SocketDialer } from './endpoint.js';
 
 export type FollowState = 'connecting' | 'streaming' | 'retrying' | 'stopped';
 
@@ -89,12 +88,15 @@ export class FlowFollower {
   readonly #opts: Required<Omit<FollowOptions, 'onFlow' | 'onLost'>> &
     Pick<FollowOptions, 'onFlow' | 'onLost'>;
 
+  /** Where the current (or last) stream goes: the endpoint's label once opened. */
+  label: string;
+
   constructor(
-    readonly dialer: SocketDialer,
-    readonly socketPath: string,
+    readonly endpoint: HubbleEndpoint,
     query: FlowQuery,
     opts: FollowOptions = {},
   ) {
+    this.label = endpoint.label;
     this.#opts = {
       capacity: opts.capacity ?? 10_000,
       backlog: opts.backlog ?? 200,
@@ -171,15 +173,17 @@ export class FlowFollower {
     const gen = ++this.#generation;
     this.state = this.connects > 0 || this.error ? 'retrying' : 'connecting';
     let fwd: LocalForward;
+    let opened: Awaited<ReturnType<HubbleEndpoint['open']>>;
     let Client: typeof ObserverClient;
     try {
       const [c, codec] = await loadWire();
       this.#decode = codec.decodeResponse;
       Client = c.ObserverClient;
-      fwd = await this.dialer.forwardSocket(this.socketPath, { timeoutMs: 10_000 });
+      opened = await this.endpoint.open({ timeoutMs: 10_000 });
+      fwd = opened.forward;
     } catch (e) {
       if (gen !== this.#generation) return;
-      this.#failed(`${this.socketPath}: ${visible(e instanceof Error ? e.message : String(e))}`);
+      this.#failed(visible(e instanceof Error ? e.message : String(e)));
       return;
     }
     if (gen !== this.#generation) {
@@ -187,7 +191,13 @@ export class FlowFollower {
       return;
     }
     this.#forward = fwd;
-    const client = new Client(fwd.address);
+    if (opened.label !== this.label) {
+      this.label = opened.label;
+      this.version++;
+    }
+    // A relay's errors name it and the node it is dialled through; a socket's are the node's.
+    const prefix = this.endpoint.failed ? `${opened.label}: ` : '';
+    const client = new Client(fwd.address, opened.tls);
     this.#client = client;
     let first = true;
     this.#stream = client.getFlows(
@@ -207,8 +217,11 @@ export class FlowFollower {
         },
         end: (e) => {
           if (gen !== this.#generation) return;
+          // Why the tunnel's connection failed (the target refused it, no such socket), if so.
+          const ssh = fwd.lastError?.();
+          this.endpoint.failed?.();
           this.#failed(
-            e ? `hubble: ${e.message || `gRPC status ${e.code}`}` : 'hubble ended the stream',
+            `${prefix}${e ? `hubble: ${e.message || `gRPC status ${e.code}`}` : 'hubble ended the stream'}${ssh ? ` (SSH: ${ssh})` : ''}`,
           );
         },
       },

@@ -1,14 +1,25 @@
 /**
- * The Flows model: every node's stream snapshot merged — the newest flows across nodes in
- * time order, counts per verdict, drops by reason, the verdict rate per second (summed over
- * nodes), top talkers, lost events, and each node's stream and ring state. Pure; shared by
- * the pane and `k8ops flows`.
+ * The Flows model: every stream's snapshot merged — one per node (agent sockets) or the one
+ * hubble-relay stream — the newest flows in time order, counts per verdict, drops by reason,
+ * the verdict rate per second (summed over streams), top talkers, lost events, and each
+ * stream's state and ring (with relay: the nodes it reaches and those it cannot). Pure;
+ * shared by the pane and `k8ops flows`.
  */
+import { CLUSTER_SCOPE } from '../../store/types.js';
 import type { FeatureDef, ModelInput } from '../types.js';
 import type { RatePoint, Talker } from './aggregate.js';
 import type { FollowState } from './follow.js';
-import { type FlowsNodeValue, flowsSource } from './sources.js';
+import {
+  FLOWS_RELAY,
+  type FlowsNodeValue,
+  flowsRelaySource,
+  flowsSource,
+  usesRelay,
+} from './sources.js';
 import type { FlowRecord, LostEventRecord } from './types.js';
+
+/** The row of the relay stream (in `nodes`). */
+export const RELAY_ROW = 'hubble-relay';
 
 export interface FlowsNodeRow {
   node: string;
@@ -37,6 +48,8 @@ export interface FlowsModel {
   lostTotal: number;
   /** The query the streams follow ('' = every flow). */
   query: string;
+  /** hubble-relay: the nodes it streams from, and those it cannot reach. */
+  relay?: { connected?: number; unavailable?: number; unavailableNodes: string[] };
   note?: string;
   /** Changes whenever anything shown changes (the pane's signature). */
   version: string;
@@ -57,8 +70,16 @@ export function buildFlowsModel(input: ModelInput): FlowsModel {
   let query = '';
   let note: string | undefined;
   const versions: string[] = [];
-  for (const n of input.inventory.nodes) {
-    const snap = input.read<FlowsNodeValue>(n.name, flowsSource.id);
+  const relay = usesRelay(input.inventory);
+  const streams = relay
+    ? [{ name: RELAY_ROW, snap: input.read<FlowsNodeValue>(CLUSTER_SCOPE, FLOWS_RELAY) }]
+    : input.inventory.nodes.map((n) => ({
+        name: n.name,
+        snap: input.read<FlowsNodeValue>(n.name, flowsSource.id),
+      }));
+  let relayInfo: FlowsModel['relay'];
+  for (const n of streams) {
+    const snap = n.snap;
     const v = snap.value;
     if (!v) {
       nodes.push({
@@ -90,6 +111,14 @@ export function buildFlowsModel(input: ModelInput): FlowsModel {
         version: v.server.version,
       };
     if (v.serverError !== undefined) row.serverError = v.serverError;
+    if (relay && v.server)
+      relayInfo = {
+        ...(v.server.connectedNodes !== undefined ? { connected: v.server.connectedNodes } : {}),
+        ...(v.server.unavailableNodes !== undefined
+          ? { unavailable: v.server.unavailableNodes }
+          : {}),
+        unavailableNodes: v.server.unavailableNodeNames,
+      };
     nodes.push(row);
     flows.push(...v.flows);
     total += v.counts.total;
@@ -131,13 +160,30 @@ export function buildFlowsModel(input: ModelInput): FlowsModel {
     query,
     version: versions.join('|'),
   };
+  if (relayInfo) {
+    m.relay = relayInfo;
+    m.version += `|relay:${relayInfo.connected}:${relayInfo.unavailable}:${relayInfo.unavailableNodes.join(',')}`;
+  }
   if (note) m.note = note;
   return m;
 }
 
+/** One line on hubble-relay's reach: `relay reaches 5 nodes; 1 unavailable: worker-3`. */
+export function relayReach(r: NonNullable<FlowsModel['relay']>): string {
+  const parts: string[] = [];
+  if (r.connected !== undefined)
+    parts.push(`relay reaches ${r.connected} node${r.connected === 1 ? '' : 's'}`);
+  const un = r.unavailable ?? r.unavailableNodes.length;
+  if (un > 0)
+    parts.push(
+      `${un} unavailable${r.unavailableNodes.length ? `: ${r.unavailableNodes.join(', ')}` : ''}`,
+    );
+  return parts.join('; ');
+}
+
 export const flowsFeature: FeatureDef<FlowsModel> = {
   id: 'flows',
-  sources: [flowsSource],
+  sources: [flowsSource, flowsRelaySource],
   model: buildFlowsModel,
   signature: (m) => m.version,
 };

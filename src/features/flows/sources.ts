@@ -1,34 +1,60 @@
 /**
- * The flows source: one Hubble stream per node (follow.ts), kept open while the source is
- * polled. Each poll (a few times a second: the pane's frame rate, whatever the flow rate)
- * writes the stream's bounded snapshot into the store; a stream nobody has polled for a
- * while (the session closed) is stopped.
+ * The flows sources: Hubble streams (follow.ts), kept open while the source is polled.
+ * Each poll (a few times a second: the pane's frame rate, whatever the flow rate) writes
+ * the stream's bounded snapshot into the store; a stream nobody has polled for a while (the
+ * session closed) is stopped.
  *
- * Where: the inventory's `network.hubble.socket` on each node (default
- * /var/run/cilium/hubble.sock). hubble-relay (`network.hubble.relay`) is a ClusterIP
- * service that a NodeAgent cannot dial (no TCP forward through the node), so with a relay
- * configured k8ops still reads each node's agent socket, and says so in the pane.
+ * Where, from the inventory's `network.hubble`:
+ * - `socket` (default /var/run/cilium/hubble.sock): `flows`, one stream per node, through
+ *   an SSH stream-local forward to that node's agent socket;
+ * - `relay` (`host:port` of hubble-relay): `flows.relay`, ONE stream for the cluster (relay
+ *   merges every agent's flows and sets node_name), dialled through a node's SSH connection
+ *   (direct-tcpip) — a Service name is resolved to its ClusterIP through the kube API — with
+ *   relay's TLS when configured (endpoint.ts).
  */
 import type { Inventory } from '../../config/types.js';
 import type { NodeAgent } from '../../nodes/agent.js';
-import type { NodeSourceDef } from '../types.js';
+import type { ClusterSourceDef, NodeSourceDef } from '../types.js';
+import { type HubbleEndpoint, relayEndpoint, socketEndpoint } from './endpoint.js';
 import { FlowFollower, type FollowSnapshot } from './follow.js';
 import { consoleFlowQuery } from './query.js';
 
 export const DEFAULT_HUBBLE_SOCKET = '/var/run/cilium/hubble.sock';
+export const FLOWS_RELAY = 'flows.relay';
 
-export function hubbleSocket(inv: Inventory): { path: string; note?: string } {
+/** The agent socket on each node (socket mode), or undefined when the inventory names a relay. */
+export function hubbleSocket(inv: Inventory): string | undefined {
   const h = inv.network.hubble;
-  if (h?.kind === 'node-socket') return { path: h.socket };
-  if (h?.kind === 'relay')
-    return {
-      path: DEFAULT_HUBBLE_SOCKET,
-      note: `hubble-relay ${h.address} is not dialled (no TCP forward through a node): reading each node's ${DEFAULT_HUBBLE_SOCKET}`,
-    };
-  return { path: DEFAULT_HUBBLE_SOCKET };
+  if (h?.kind === 'relay') return undefined;
+  return h?.kind === 'node-socket' ? h.socket : DEFAULT_HUBBLE_SOCKET;
 }
 
-/** Rows of each node's snapshot (the table shows fewer). */
+export const usesRelay = (inv: Inventory): boolean => inv.network.hubble?.kind === 'relay';
+
+/**
+ * hubble-relay as the inventory names it, dialled through the nodes in inventory order (the
+ * next one after a failure); `getService` resolves a Service name (kube API).
+ */
+export function inventoryRelay(
+  inv: Inventory,
+  agents: ReadonlyMap<string, NodeAgent>,
+  getService?: Parameters<typeof relayEndpoint>[0]['getService'],
+): HubbleEndpoint | undefined {
+  const h = inv.network.hubble;
+  if (h?.kind !== 'relay') return undefined;
+  const via = inv.nodes.flatMap((n) => {
+    const a = agents.get(n.name);
+    return a ? [{ name: n.name, dialer: a }] : [];
+  });
+  return relayEndpoint({
+    address: h.address,
+    ...(h.tls ? { tls: h.tls } : {}),
+    via,
+    ...(getService ? { getService } : {}),
+  });
+}
+
+/** Rows of each snapshot (the table shows fewer). */
 export const SNAPSHOT_ROWS = 200;
 /**
  * A stream nobody polled for this long is stopped (the session closed, or the scheduler
@@ -44,35 +70,46 @@ interface Leased {
   unsubscribe: () => void;
 }
 
-const followers = new WeakMap<NodeAgent, Leased>();
+// One follower per owner: a node's agent (socket mode) or the session's inventory (relay).
+const followers = new WeakMap<object, Leased>();
 
-function followerFor(agent: NodeAgent, path: string): FlowFollower {
-  const have = followers.get(agent);
-  if (have && have.follower.socketPath === path && have.follower.state !== 'stopped') {
+function followerFor(owner: object, endpoint: HubbleEndpoint): FlowFollower {
+  const have = followers.get(owner);
+  if (have && have.follower.endpoint.key === endpoint.key && have.follower.state !== 'stopped') {
     have.lastPoll = Date.now();
     return have.follower;
   }
-  const f = new FlowFollower(agent, path, consoleFlowQuery.get().query);
+  if (have) {
+    clearInterval(have.timer);
+    have.unsubscribe();
+    void have.follower.stop();
+  }
+  const f = new FlowFollower(endpoint, consoleFlowQuery.get().query);
   const unsubscribe = consoleFlowQuery.subscribe((q) => f.setQuery(q.query));
   const timer = setInterval(() => {
-    const l = followers.get(agent);
+    const l = followers.get(owner);
     if (l && Date.now() - l.lastPoll > LEASE_MS) {
       clearInterval(l.timer);
       l.unsubscribe();
-      followers.delete(agent);
+      followers.delete(owner);
       void l.follower.stop();
     }
   }, 1000);
   timer.unref?.();
-  followers.set(agent, { follower: f, lastPoll: Date.now(), timer, unsubscribe });
+  followers.set(owner, { follower: f, lastPoll: Date.now(), timer, unsubscribe });
   f.start();
   return f;
 }
 
 export interface FlowsNodeValue extends FollowSnapshot {
+  /** Where the stream goes: the socket path, or `hubble-relay … via NODE`. */
   socket: string;
   note?: string;
   version: number;
+}
+
+function value(f: FlowFollower): FlowsNodeValue {
+  return { ...f.snapshot(SNAPSHOT_ROWS), socket: f.label, version: f.version };
 }
 
 export const flowsSource: NodeSourceDef<FlowsNodeValue> = {
@@ -81,14 +118,43 @@ export const flowsSource: NodeSourceDef<FlowsNodeValue> = {
   intervalMs: 250,
   timeoutMs: 5000,
   firstScreen: false,
+  enabled: (inv) => !usesRelay(inv),
   async collect(ctx) {
-    const where = hubbleSocket(ctx.inventory);
-    const f = followerFor(ctx.agent, where.path);
-    return {
-      ...f.snapshot(SNAPSHOT_ROWS),
-      socket: where.path,
-      ...(where.note ? { note: where.note } : {}),
-      version: f.version,
-    };
+    const path = hubbleSocket(ctx.inventory) ?? DEFAULT_HUBBLE_SOCKET;
+    const have = followers.get(ctx.agent);
+    // The endpoint object is made once per node; its key says whether the path changed.
+    const endpoint =
+      have && have.follower.endpoint.key === `socket:${path}`
+        ? have.follower.endpoint
+        : socketEndpoint(ctx.agent, path);
+    return value(followerFor(ctx.agent, endpoint));
+  },
+};
+
+/** Endpoints per session (their node rotation and Service lookups live as long as it). */
+const relays = new WeakMap<object, HubbleEndpoint>();
+
+export const flowsRelaySource: ClusterSourceDef<FlowsNodeValue> = {
+  id: FLOWS_RELAY,
+  scope: 'cluster',
+  intervalMs: 250,
+  timeoutMs: 5000,
+  firstScreen: false,
+  enabled: ({ inventory }) => usesRelay(inventory),
+  async collect(ctx) {
+    let endpoint = relays.get(ctx.inventory);
+    if (!endpoint) {
+      const kube = ctx.kube;
+      endpoint = inventoryRelay(
+        ctx.inventory,
+        ctx.agents ?? new Map(),
+        kube?.getService
+          ? (ns, name, o) => kube.getService!(ns, name, { timeoutMs: o.timeoutMs })
+          : undefined,
+      );
+      if (!endpoint) throw new Error('network.hubble names no relay');
+      relays.set(ctx.inventory, endpoint);
+    }
+    return value(followerFor(ctx.inventory, endpoint));
   },
 };

@@ -74,6 +74,8 @@ export interface ServerStatusRecord {
   uptimeNs: number;
   version: string;
   flowsRate: number;
+  /** hubble-relay only: the agents it streams from, and those it cannot reach (by name). */
   connectedNodes: number | undefined;
   unavailableNodes: number | undefined;
+  unavailableNodeNames: string[];
 }

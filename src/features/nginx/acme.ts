@@ -41,6 +41,10 @@ export const ACME_CHECK_IDS = {
     severity: 'warning',
     when: 'status.notAfter differs from the Secret’s certificate, or spec.dnsNames from its SANs',
   },
+  'acme-unavailable': {
+    severity: 'warning',
+    when: 'the Certificates could not be read from the kube API (unreachable, forbidden, no answer)',
+  },
 } as const satisfies Record<string, { severity: Severity; when: string }>;
 export type AcmeCheckId = keyof typeof ACME_CHECK_IDS;
 
@@ -239,8 +243,17 @@ export function acmeModel(
  * "what expires next" include them.
  */
 export function acmeBranch(m: AcmeModel): { root: TreeMissing; checks: PkiCheck[] } | undefined {
-  if (m.rows.length === 0) return undefined;
+  if (m.rows.length === 0 && m.error === undefined) return undefined;
   const checks: PkiCheck[] = [];
+  // The kube API did not answer: the branch says so (a warning), never an empty "all good".
+  if (m.error !== undefined)
+    checks.push({
+      id: 'acme-unavailable',
+      severity: ACME_CHECK_IDS['acme-unavailable'].severity,
+      node: ACME_SCOPE,
+      path: 'cert-manager.io/v1 certificates',
+      message: `ACME certificates not read: ${m.error}`,
+    });
   const children: TreeCert[] = [];
   for (const r of m.rows) {
     const path = `${r.namespace}/${r.secretName}`;
@@ -276,7 +289,10 @@ export function acmeBranch(m: AcmeModel): { root: TreeMissing; checks: PkiCheck[
       kind: 'missing',
       key: 'acme',
       subject: 'ACME (cert-manager)',
-      note: 'the Secrets of cert-manager Certificates (kube API), issued by an external CA',
+      note:
+        m.error !== undefined
+          ? `not read from the kube API: ${m.error}`
+          : 'the Secrets of cert-manager Certificates (kube API), issued by an external CA',
       ...(worst ? { worst } : {}),
       children,
     },
@@ -306,16 +322,34 @@ export const ACME_READS = [
   { scope: 'cluster', id: 'kube.ingresses' },
 ] as const;
 
-/** The ACME model from the store's kube sections. */
-export function readAcme(read: SnapshotReader, now: number): AcmeModel {
+/**
+ * The ACME model from the store's kube sections. `pendingAs`: a one-shot command that waited
+ * long enough reports a section still without an answer as this error, not as "none".
+ */
+export function readAcme(read: SnapshotReader, now: number, pendingAs?: string): AcmeModel {
   const certs = read<AcmeCertificates>(CLUSTER_SCOPE, 'kube.certificates');
   const ing = read<readonly KubeIngress[]>(CLUSTER_SCOPE, 'kube.ingresses');
+  const error =
+    certs.error ?? (certs.value === undefined && pendingAs ? { message: pendingAs } : undefined);
   return acmeModel(
     {
       ...(certs.value ? { value: certs.value } : {}),
-      ...(certs.error ? { error: certs.error } : {}),
+      ...(error ? { error } : {}),
     },
     ing.value,
     now,
   );
+}
+
+/**
+ * Whether the ACME sections have answered as far as a one-shot command needs: the
+ * Certificates listed (or cert-manager absent, or an error) with every Secret read, and the
+ * Ingresses listed (or an error).
+ */
+export function acmeSettled(read: SnapshotReader): boolean {
+  const certs = read<AcmeCertificates>(CLUSTER_SCOPE, 'kube.certificates');
+  const ing = read<readonly KubeIngress[]>(CLUSTER_SCOPE, 'kube.ingresses');
+  if (certs.error === undefined && certs.value === undefined) return false;
+  if (ing.error === undefined && ing.value === undefined) return false;
+  return (certs.value?.certificates ?? []).every((c) => c.secret !== undefined);
 }

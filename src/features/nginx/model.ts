@@ -18,8 +18,16 @@ import {
   quantile,
   type UnparsedSample,
 } from './aggregate.js';
+import type { NodeCacheValue } from './cache.js';
 import { CACHE_STATUSES, type CacheStatus } from './parse.js';
-import { NGINX_FILE, NGINX_RING, nginxFileSource, nginxRingSource } from './sources.js';
+import {
+  NGINX_CACHE,
+  NGINX_FILE,
+  NGINX_RING,
+  nginxCacheSource,
+  nginxFileSource,
+  nginxRingSource,
+} from './sources.js';
 
 export const WINDOWS_MIN = [1, 5, 15] as const;
 /** Sparkline: 30 columns of 30 s over 15 minutes. */
@@ -77,6 +85,77 @@ export interface NginxModel {
   missed: number;
   lastLineAt?: number;
   acme: AcmeModel;
+  /** The proxy cache's size on disk per node and zone (cache.ts), against max_size. */
+  cache: CacheModel;
+}
+
+/** One cache zone of one nginx (a controller replica, or nginx on a node). */
+export interface CacheRow {
+  node: string;
+  pid: number;
+  zone: string;
+  /** The proxy_cache_path directory, as nginx sees it. */
+  path: string;
+  bytes?: number;
+  maxBytes?: number;
+  /** bytes / maxBytes. */
+  fill?: number;
+  error?: string;
+  /** The inventory's `ingress.cacheZone` (the zone the hit counts are about). */
+  configured: boolean;
+}
+
+export interface CacheModel {
+  rows: CacheRow[];
+  /** Nodes whose cache could not be read (pgrep, the config, du). */
+  errors: string[];
+  /** Nodes not answered yet. */
+  pending: number;
+  /** Nodes where an nginx master runs. */
+  nginxNodes: number;
+}
+
+/** The cache rows from every node's `nginx.cache` snapshot. */
+export function cacheModel(
+  inventory: ModelInput['inventory'],
+  read: ModelInput['read'],
+): CacheModel {
+  const out: CacheModel = { rows: [], errors: [], pending: 0, nginxNodes: 0 };
+  for (const n of inventory.nodes) {
+    const snap = read<NodeCacheValue>(n.name, NGINX_CACHE);
+    if (snap.error) out.errors.push(`${n.name}: ${snap.error.message}`);
+    const v = snap.value;
+    if (!v) {
+      if (!snap.error) out.pending++;
+      continue;
+    }
+    if (v.masters.length > 0) out.nginxNodes++;
+    for (const m of v.masters) {
+      if (m.error) out.errors.push(`${n.name}: nginx ${m.pid}: ${m.error}`);
+      for (const z of m.zones) {
+        const row: CacheRow = {
+          node: n.name,
+          pid: m.pid,
+          zone: z.zone,
+          path: z.path,
+          configured: z.zone === inventory.ingress.cacheZone,
+        };
+        if (z.bytes !== undefined) row.bytes = z.bytes;
+        if (z.maxBytes !== undefined) row.maxBytes = z.maxBytes;
+        if (z.bytes !== undefined && z.maxBytes) row.fill = z.bytes / z.maxBytes;
+        if (z.error) row.error = z.error;
+        out.rows.push(row);
+      }
+    }
+  }
+  out.rows.sort(
+    (a, b) =>
+      Number(b.configured) - Number(a.configured) ||
+      a.zone.localeCompare(b.zone) ||
+      a.node.localeCompare(b.node) ||
+      a.pid - b.pid,
+  );
+  return out;
 }
 
 const CLASS_NAMES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
@@ -240,6 +319,7 @@ export function nginxModel({ inventory, read, now }: ModelInput): NginxModel {
     samples: stats.samples,
     missed: stats.missed,
     acme,
+    cache: cacheModel(inventory, read),
   };
   if (stats.lastLineAt !== undefined) out.lastLineAt = stats.lastLineAt;
   return out;
@@ -256,12 +336,14 @@ export function nginxSignature(m: NginxModel): string {
     m.acme.rows.map((r) => [r.name, r.worst, r.notAfter, r.ready]),
     m.acme.absent,
     m.acme.error,
+    m.cache.rows.map((r) => [r.node, r.zone, r.bytes, r.maxBytes, r.error]),
+    m.cache.errors,
   ]);
 }
 
 export const nginxFeature: FeatureDef<NginxModel> = {
   id: 'nginx',
-  sources: [nginxRingSource, nginxFileSource],
+  sources: [nginxRingSource, nginxFileSource, nginxCacheSource],
   reads: [{ scope: 'cluster', id: 'kube.ingress-log' }, ...ACME_READS],
   model: nginxModel,
   signature: nginxSignature,

@@ -19,6 +19,15 @@ import type { NodeAgent } from '../../nodes/agent.js';
 import { CLUSTER_SCOPE } from '../../store/types.js';
 import type { ClusterSourceDef, NodeSourceDef } from '../types.js';
 import { NginxAggregator, type NginxStats, RingReader, TailReader } from './aggregate.js';
+import {
+  type CacheZoneOnDisk,
+  type NodeCacheValue,
+  parseDu,
+  parsePgrepMasters,
+  parseProxyCachePaths,
+  procRoot,
+  safeAbsolute,
+} from './cache.js';
 
 export const NGINX_RING = 'nginx.ring';
 export const NGINX_FILE = 'nginx.file';
@@ -120,4 +129,88 @@ export const nginxFileSource: NodeSourceDef<NginxStats | null> = {
   timeoutMs: 10_000,
   firstScreen: false,
   collect: ({ inventory, agent }, signal) => collectLogFile(inventory, agent, signal),
+};
+
+/** At most this many cache directories are measured per node (bounded `du`). */
+const MAX_CACHE_DIRS = 16;
+
+/**
+ * The proxy cache on this node (cache.ts): nginx's masters, each one's proxy_cache_path
+ * directives from its own configuration, and `du` of each directory through
+ * `/proc/<pid>/root`. Read-only; three round trips; a node without nginx answers no master.
+ */
+export async function collectCache(agent: NodeAgent, signal: AbortSignal): Promise<NodeCacheValue> {
+  const ps = await agent.exec(['pgrep', '-a', '-f', '^nginx: master process'], {
+    readOnly: true,
+    signal,
+    maxOutputBytes: 256 * 1024,
+  });
+  // pgrep: 1 = nothing matched (no nginx here); anything else is a failure.
+  if (ps.code === 1) return { masters: [] };
+  if (ps.code !== 0)
+    throw new Error(`pgrep: ${ps.stderr.trim().split('\n')[0] || `exit ${ps.code}`}`);
+  const masters = parsePgrepMasters(ps.stdout);
+  if (masters.length === 0) return { masters: [] };
+  const confs = await agent.readFiles(
+    masters.map((m) => procRoot(m.pid, m.conf)),
+    { signal },
+  );
+  const out: NodeCacheValue = { masters: [] };
+  const dirs: string[] = [];
+  masters.forEach((m, i) => {
+    const f = confs[i];
+    if (!f?.ok) {
+      out.masters.push({
+        pid: m.pid,
+        conf: m.conf,
+        error: `${m.conf}: ${f && !f.ok ? f.error : 'not read'}`,
+        zones: [],
+      });
+      return;
+    }
+    const zones: CacheZoneOnDisk[] = [];
+    for (const p of parseProxyCachePaths(f.content)) {
+      const z: CacheZoneOnDisk = { zone: p.zone, path: p.path };
+      if (p.maxBytes !== undefined) z.maxBytes = p.maxBytes;
+      if (!safeAbsolute(p.path)) z.error = 'the path has characters k8ops does not send to a node';
+      else if (dirs.length >= MAX_CACHE_DIRS)
+        z.error = `not measured (over ${MAX_CACHE_DIRS} directories)`;
+      else dirs.push(procRoot(m.pid, p.path));
+      zones.push(z);
+    }
+    out.masters.push({ pid: m.pid, conf: m.conf, zones });
+  });
+  if (dirs.length === 0) return out;
+  // -B1: bytes of the blocks on disk (what max_size limits), -x: this file system only.
+  const du = await agent.exec(['du', '-s', '-B1', '-x', ...dirs], {
+    readOnly: true,
+    signal,
+    maxOutputBytes: 256 * 1024,
+  });
+  const sizes = parseDu(du.stdout);
+  const why = du.stderr.trim().split('\n');
+  for (const m of out.masters)
+    for (const z of m.zones) {
+      if (z.error) continue;
+      const dir = procRoot(m.pid, z.path);
+      const bytes = sizes.get(dir);
+      if (bytes !== undefined) z.bytes = bytes;
+      else
+        z.error =
+          why.find((l) => l.includes(dir))?.replace(`${dir}`, z.path) ??
+          `du: no answer for ${z.path} (exit ${du.code})`;
+    }
+  return out;
+}
+
+export const NGINX_CACHE = 'nginx.cache';
+
+export const nginxCacheSource: NodeSourceDef<NodeCacheValue> = {
+  id: NGINX_CACHE,
+  scope: 'node',
+  intervalMs: 30_000,
+  timeoutMs: 15_000,
+  initialDelayMs: 2_000,
+  firstScreen: false,
+  collect: ({ agent }, signal) => collectCache(agent, signal),
 };

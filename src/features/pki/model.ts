@@ -28,6 +28,11 @@ export interface PkiModelOptions {
    * inventory): an IP SAN cannot be told apart from the node's own address.
    */
   addressesUnknown?: ReadonlySet<string>;
+  /**
+   * `k8ops certs` after waiting for the kube API: Certificates still without an answer are
+   * reported as this error (an `acme-unavailable` warning), not left out.
+   */
+  acmePendingAs?: string;
 }
 
 export function pkiInputs(
@@ -94,7 +99,7 @@ export function buildPkiModel(
     },
   });
   // The cluster's ACME certificates (cert-manager), when the kube watches have any.
-  return opts.only ? report : withAcmeBranch(report, readAcme(read, now));
+  return opts.only ? report : withAcmeBranch(report, readAcme(read, now, opts.acmePendingAs));
 }
 
 /** What the PKI pane shows, reduced to a string: a report with the same one changes nothing. */

@@ -1,14 +1,17 @@
 /**
- * A core/v1 Service, reduced to what decides the VIPs Cilium's BGP control plane
- * advertises for it (cilium `pkg/bgpv1/manager/reconcilerv2/service.go`): its labels (the
- * advertisement's selector, plus `io.kubernetes.service.name`/`.namespace`), type,
- * `spec.clusterIP(s)`, `spec.externalIPs`, `status.loadBalancer.ingress[].ip`,
- * `spec.loadBalancerClass` and the traffic policies. Pure; never throws; addresses that
- * are not IP addresses are dropped (Cilium skips them too).
+ * A core/v1 Service, parsed into the two views k8ops reads (pure; never throw; a malformed
+ * object yields `undefined`):
+ * - `parseServiceVips`: what decides the VIPs Cilium's BGP control plane advertises for it
+ *   (cilium `pkg/bgpv1/manager/reconcilerv2/service.go`): its labels (the advertisement's
+ *   selector, plus `io.kubernetes.service.name`/`.namespace`), type, `spec.clusterIP(s)`,
+ *   `spec.externalIPs`, `status.loadBalancer.ingress[].ip`, `spec.loadBalancerClass` and the
+ *   traffic policies; addresses that are not IP addresses are dropped (Cilium skips them too).
+ * - `parseService`: as far as k8ops dials one through a node (hubble-relay): its ClusterIP
+ *   (an IP address, else none) and ports.
  */
 import { isIP } from 'node:net';
-import type { KubeServiceVips } from '../types.js';
-import { arr, clip, meta, obj, str } from './meta.js';
+import type { KubeService, KubeServiceVips } from '../types.js';
+import { arr, clip, meta, num, obj, str } from './meta.js';
 
 const MAX_ADDRESSES = 64;
 
@@ -46,4 +49,35 @@ export function parseServiceVips(o: unknown): KubeServiceVips | undefined {
   const itp = str(spec.internalTrafficPolicy);
   if (itp) out.internalTrafficPolicy = clip(itp, 16)!;
   return out;
+}
+
+export function parseService(o: unknown): KubeService | undefined {
+  const m = meta(o);
+  if (!m) return undefined;
+  const spec = obj(obj(o).spec);
+  const ports: KubeService['ports'] = [];
+  for (const p of arr(spec.ports)) {
+    const port = num(obj(p).port);
+    if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) continue;
+    const name = str(obj(p).name);
+    const target = obj(p).targetPort;
+    ports.push({
+      port,
+      ...(name ? { name: clip(name, 63)! } : {}),
+      ...(typeof target === 'number' || typeof target === 'string'
+        ? { targetPort: typeof target === 'string' ? clip(target, 63)! : target }
+        : {}),
+      protocol: clip(str(obj(p).protocol) ?? 'TCP', 8)!,
+    });
+  }
+  const ip = str(spec.clusterIP);
+  return {
+    namespace: m.namespace ?? '',
+    name: clip(m.name, 253)!,
+    type: clip(str(spec.type) ?? 'ClusterIP', 32)!,
+    // "None": a headless Service, which has no virtual address to dial; anything but an
+    // IP address is not dialled either.
+    ...(ip && ip !== 'None' && isIP(ip) !== 0 ? { clusterIP: ip } : {}),
+    ports,
+  };
 }

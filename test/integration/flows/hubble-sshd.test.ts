@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import type { NodeSpec } from '../../../src/config/types.js';
 import { ObserverServer } from '../../../src/demo/hubble-observer.js';
+import { socketEndpoint } from '../../../src/features/flows/endpoint.js';
 import { parseFlowQuery } from '../../../src/features/flows/filter.js';
 import { FlowFollower } from '../../../src/features/flows/follow.js';
 import { SshNodeAgent } from '../../../src/nodes/ssh-agent.js';
@@ -57,7 +58,7 @@ describeLab('Hubble flows through SSH streamlocal to a Hubble stand-in (Observer
   it('GetFlows: the last N in order, then followed flows in order; ServerStatus ring fill', async () => {
     const { sock, server, agent } = await setup('order', { capacity: 1000 });
     for (let i = 0; i < 300; i++) server.push(labFlow(i));
-    const f = new FlowFollower(agent, sock, query(''), {
+    const f = new FlowFollower(socketEndpoint(agent, sock), query(''), {
       backlog: 50,
       capacity: 500,
       statusIntervalMs: 200,
@@ -88,9 +89,13 @@ describeLab('Hubble flows through SSH streamlocal to a Hubble stand-in (Observer
 
   it('sends the pane filter server-side and receives only what matches', async () => {
     const { sock, server, agent } = await setup('filter');
-    const f = new FlowFollower(agent, sock, query('verdict:DROPPED ns:shop port:8080'), {
-      backlog: 0,
-    });
+    const f = new FlowFollower(
+      socketEndpoint(agent, sock),
+      query('verdict:DROPPED ns:shop port:8080'),
+      {
+        backlog: 0,
+      },
+    );
     cleanups.push(() => f.stop());
     f.start();
     await until('the stream', () => server.followers === 1);
@@ -126,7 +131,7 @@ describeLab('Hubble flows through SSH streamlocal to a Hubble stand-in (Observer
 
   it('LostEvents are counted and kept', async () => {
     const { sock, server, agent } = await setup('lost');
-    const f = new FlowFollower(agent, sock, query(''), { backlog: 0 });
+    const f = new FlowFollower(socketEndpoint(agent, sock), query(''), { backlog: 0 });
     cleanups.push(() => f.stop());
     f.start();
     await until('the stream', () => server.followers === 1);
@@ -147,7 +152,7 @@ describeLab('Hubble flows through SSH streamlocal to a Hubble stand-in (Observer
 
   it('an error status from the server is shown sanitised, and the stream is retried', async () => {
     const { sock, server, agent } = await setup('status', { nodeName: 'lab/node-1' });
-    const f = new FlowFollower(agent, sock, query(''), {
+    const f = new FlowFollower(socketEndpoint(agent, sock), query(''), {
       backlog: 0,
       minBackoffMs: 100,
       maxBackoffMs: 200,
@@ -163,7 +168,7 @@ describeLab('Hubble flows through SSH streamlocal to a Hubble stand-in (Observer
 
   it('reconnects after the Hubble server restarts', async () => {
     const { sock, server, agent } = await setup('restart');
-    const f = new FlowFollower(agent, sock, query('verdict:DROPPED'), {
+    const f = new FlowFollower(socketEndpoint(agent, sock), query('verdict:DROPPED'), {
       backlog: 0,
       minBackoffMs: 100,
       maxBackoffMs: 500,
@@ -190,7 +195,10 @@ describeLab('Hubble flows through SSH streamlocal to a Hubble stand-in (Observer
 
   it('a slow consumer never grows memory without bound: flow control, a bounded ring, lost flows announced', async () => {
     const { sock, server, agent } = await setup('slow', { capacity: 5000, followerQueue: 2000 });
-    const f = new FlowFollower(agent, sock, query(''), { backlog: 0, capacity: 1000 });
+    const f = new FlowFollower(socketEndpoint(agent, sock), query(''), {
+      backlog: 0,
+      capacity: 1000,
+    });
     cleanups.push(() => f.stop());
     f.start();
     await until('the stream', () => server.followers === 1);

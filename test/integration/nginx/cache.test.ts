@@ -9,12 +9,26 @@
  * aggregator and the model. k8ops's counts must equal the expected ones exactly; each
  * response's X-Cache-Status header is checked too, so the pattern itself is what nginx says.
  *
+ * The cache on disk: the product's collector (real `pgrep`, the config read through
+ * /proc/<pid>/root, real `du`) finds this nginx, its proxy_cache_path and max_size, and
+ * the bytes of its cache directory, checked against a count made here without du.
+ *
  * nginx runs in the foreground (`daemon off`) in a temp prefix on a loopback port and is
  * killed after. Unlike the module's location snippet, `proxy_cache_background_update` is off
  * here: with it, an expired entry is logged STALE, never EXPIRED (net-apis.md §4).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -22,8 +36,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Inventory } from '../../../src/config/types.js';
 import { ingressLogFormat } from '../../../src/features/nginx/format.js';
-import { statsModel } from '../../../src/features/nginx/model.js';
-import { collectLogFile } from '../../../src/features/nginx/sources.js';
+import { cacheModel, statsModel } from '../../../src/features/nginx/model.js';
+import { collectCache, collectLogFile } from '../../../src/features/nginx/sources.js';
 import { FsNodeAgent } from '../../../src/nodes/fs-agent.js';
 import type { NodeExecResult } from '../../../src/store/io.js';
 import { describeWith } from '../nix/helpers.js';
@@ -175,7 +189,7 @@ const localExec = (argv: readonly string[]): Promise<NodeExecResult> =>
   });
 
 describeWith(
-  ['nginx', 'tail'],
+  ['nginx', 'tail', 'pgrep', 'du'],
   'NGINX cache counts against a real nginx (proxy_cache, the module’s log format)',
   () => {
     let prefix: string;
@@ -341,6 +355,60 @@ describeWith(
       // /nocache×2) plus the STALE one that failed to connect.
       expect(w15.upstreamP50).not.toBeNull();
       expect(w15.upstreamP95!).toBeGreaterThanOrEqual(w15.upstreamP50!);
+    }, 60_000);
+
+    it('the cache on disk: this nginx found by pgrep, its proxy_cache_path and max_size read through /proc/<pid>/root, du of its directory', async () => {
+      // Something in the cache (the scripted pattern above stored /h, /e, /reval/x, /s).
+      if (upstream === undefined) upstream = await startUpstream();
+      await get(port, '/h');
+      const pid = Number(readFileSync(join(prefix, 'nginx.pid'), 'utf8').trim());
+      const ctl = new AbortController();
+      // The product's path: real pgrep, the real config file read, real du (other nginx
+      // masters on this machine may be listed too: only this one is asserted).
+      const v = await collectCache(agent, ctl.signal);
+      const mine = v.masters.find((m) => m.pid === pid);
+      expect(mine, JSON.stringify(v)).toBeDefined();
+      expect(mine!.conf).toBe(join(prefix, 'nginx.conf'));
+      expect(mine!.zones).toHaveLength(1);
+      const z = mine!.zones[0]!;
+      expect(z).toMatchObject({
+        zone: 'ingress_cache',
+        path: join(prefix, 'cache'),
+        maxBytes: 10 * 1024 * 1024,
+      });
+      expect(z.error).toBeUndefined();
+      // The same directory counted here without du: every file's and directory's blocks.
+      const onDisk = (dir: string): number => {
+        let n = statSync(dir).blocks * 512;
+        for (const e of readdirSync(dir, { withFileTypes: true })) {
+          const p = join(dir, e.name);
+          n += e.isDirectory() ? onDisk(p) : lstatSync(p).blocks * 512;
+        }
+        return n;
+      };
+      const expected = onDisk(join(prefix, 'cache'));
+      expect(readdirSync(join(prefix, 'cache')).length).toBeGreaterThan(0);
+      expect(z.bytes).toBe(expected);
+      // The model: this node's row, size against max_size.
+      const m = cacheModel(
+        inv,
+        (scope, src) =>
+          (scope === 'ingress-1' && src === 'nginx.cache'
+            ? { value: { masters: [mine!] }, stale: false, loading: false }
+            : { stale: true, loading: false }) as never,
+      );
+      expect(m.rows).toEqual([
+        {
+          node: 'ingress-1',
+          pid,
+          zone: 'ingress_cache',
+          path: join(prefix, 'cache'),
+          bytes: expected,
+          maxBytes: 10 * 1024 * 1024,
+          fill: expected / (10 * 1024 * 1024),
+          configured: true,
+        },
+      ]);
     }, 60_000);
   },
 );

@@ -5,6 +5,7 @@
  * ConfigMap data (cache with $host in the key, a log format ending in $upstream_cache_status).
  */
 import { expect, it } from 'vitest';
+import { parseProxyCachePaths } from '../../../src/features/nginx/cache.js';
 import { ingressLogFormat } from '../../../src/features/nginx/format.js';
 import { describeWith, nixEval, nixEvalRaw, type Tree } from './helpers.js';
 
@@ -79,6 +80,18 @@ describeWith(['nix-instantiate'], 'nix/lib/networking.nix (evaluated)', () => {
       'proxy_cache_path /tmp/nginx-cache levels=1:2 keys_zone=ingress_cache:64m max_size=2g inactive=60m use_temp_path=off;\n' +
         'proxy_cache_key "$scheme$request_method$host$request_uri";',
     );
+    // k8ops reads the cache's directory and max_size from that directive (the NGINX pane's
+    // "cache on disk"): the module and the parser agree on it.
+    expect(parseProxyCachePaths(c['http-snippet']!)).toEqual([
+      {
+        path: '/tmp/nginx-cache',
+        zone: 'ingress_cache',
+        keysZoneBytes: 64 * 1024 ** 2,
+        maxBytes: 2 * 1024 ** 3,
+        inactive: '60m',
+        levels: '1:2',
+      },
+    ]);
     expect(c['proxy-buffering']).toBe('on');
     expect(c['log-format-upstream']).toBe(
       '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name] $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id $upstream_cache_status $host',

@@ -15,8 +15,8 @@ const ids = (sub: Parameters<typeof commandSources>[0]) =>
   sourcesOf(commandSources(sub) ?? []).map((s) => s.id);
 
 describe('sources per command', () => {
-  it('certs reads certificates and their status; overview its own; nodes no node source', () => {
-    expect(ids('certs')).toEqual(['certs', 'pki-status']);
+  it('certs reads certificates, their status and (for ACME) the kube watches; overview its own; nodes no node source', () => {
+    expect(ids('certs')).toEqual(['certs', 'pki-status', 'kube']);
     expect(ids('overview')).toEqual(['reach', 'certs', 'kube']);
     expect(ids('nodes')).toEqual(['kube']);
     expect(commandSources(undefined)).toBeUndefined(); // the console: every feature

@@ -285,6 +285,41 @@ describe('hubble', () => {
     expect(e.line).toBe(lineOf(text, 'relay: hubble-relay'));
     expect(e.message).toMatch(/missing ":port"/);
   });
+  it('relay with its server TLS: files relative to the inventory, the chart’s relay name by default', () => {
+    const { inventory } = ok(
+      `${BASE}network:\n  hubble:\n    relay: hubble-relay.kube-system.svc:443\n    tls:\n      ca: certs/relay-ca.pem\n      cert: /etc/k8ops/client.pem\n      key: /etc/k8ops/client-key.pem\n`,
+    );
+    expect(inventory.network.hubble).toEqual({
+      kind: 'relay',
+      address: 'hubble-relay.kube-system.svc:443',
+      tls: {
+        ca: '/srv/k8ops/certs/relay-ca.pem',
+        serverName: 'ui.hubble-relay.cilium.io',
+        cert: '/etc/k8ops/client.pem',
+        key: '/etc/k8ops/client-key.pem',
+      },
+    });
+    const named = ok(
+      `${BASE}network:\n  hubble:\n    relay: 10.96.0.5:443\n    tls: {ca: /ca.pem, serverName: hubble.hubble-relay.cilium.io}\n`,
+    ).inventory.network.hubble;
+    expect(named).toEqual({
+      kind: 'relay',
+      address: '10.96.0.5:443',
+      tls: { ca: '/ca.pem', serverName: 'hubble.hubble-relay.cilium.io' },
+    });
+  });
+  it('refuses tls without relay, a certificate without its key, a server name that is no host name', () => {
+    const noRelay = `${BASE}network:\n  hubble:\n    socket: /x.sock\n    tls: {ca: /ca.pem}\n`;
+    expect(onlyError(noRelay).message).toMatch(/tls applies to hubble-relay only/);
+    const half = `${BASE}network:\n  hubble:\n    relay: r:443\n    tls: {ca: /ca.pem, cert: /c.pem}\n`;
+    expect(onlyError(half).message).toMatch(/set both cert and key/);
+    const name = `${BASE}network:\n  hubble:\n    relay: r:443\n    tls: {ca: /ca.pem, serverName: "a b"}\n`;
+    const e = onlyError(name);
+    expect(e.path).toBe('network.hubble.tls.serverName');
+    expect(e.message).toMatch(/invalid server name/);
+    const noCa = `${BASE}network:\n  hubble:\n    relay: r:443\n    tls: {serverName: x.example}\n`;
+    expect(onlyError(noCa).path).toBe('network.hubble.tls.ca');
+  });
 });
 
 describe('bad files: each error names the right line and says what is expected', () => {

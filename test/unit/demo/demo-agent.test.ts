@@ -59,6 +59,7 @@ describe('collectNodeCerts through DemoNodeAgent', () => {
       pkiStatus: a.pkiStatus.bind(a),
       exec: a.exec.bind(a),
       forwardSocket: a.forwardSocket.bind(a),
+      forwardTcp: a.forwardTcp.bind(a),
       close: a.close.bind(a),
       listDir: (p: string, o?: object) => {
         calls.push('listDir');
@@ -104,6 +105,7 @@ describe('collectNodeCerts through DemoNodeAgent', () => {
       pkiStatus: a.pkiStatus.bind(a),
       exec: a.exec.bind(a),
       forwardSocket: a.forwardSocket.bind(a),
+      forwardTcp: a.forwardTcp.bind(a),
       close: a.close.bind(a),
       readCertFiles: (d: string) => readCertFilesByListing(fake, d),
     };

@@ -30,7 +30,7 @@ describe('demoInventory', () => {
     expect(inv.network.bgpRouters).toEqual([{ name: 'tor-1', kind: 'gobgp', host: 'tor-1' }]);
     expect(inv.network.hubble).toEqual({
       kind: 'relay',
-      address: 'hubble-relay.kube-system.svc:4245',
+      address: 'hubble-relay.kube-system.svc:80',
     });
     expect(inv.ingress).toEqual({ namespace: 'ingress-nginx', cacheZone: 'ingress_cache' });
   });

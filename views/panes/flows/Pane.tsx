@@ -7,6 +7,7 @@
 import { Box, Text } from 'ink';
 import { useEffect } from 'react';
 import { sideName } from '../../../src/features/flows/aggregate.js';
+import { type FlowsModel, RELAY_ROW, relayReach } from '../../../src/features/flows/model.js';
 import { consoleFlowQuery } from '../../../src/features/flows/query.js';
 import type { FlowRecord } from '../../../src/features/flows/types.js';
 import { type Column, Table } from '../../components/Table.js';
@@ -28,6 +29,10 @@ const hms = (ms: number): string => {
 };
 
 const shortNode = (n: string): string => n.slice(n.lastIndexOf('/') + 1);
+
+/** hubble-relay says some agents are out of its reach. */
+const relayMissing = (m: FlowsModel): boolean =>
+  (m.relay?.unavailable ?? 0) > 0 || (m.relay?.unavailableNodes.length ?? 0) > 0;
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
 
@@ -141,9 +146,16 @@ export function FlowsPane({ ui, derived, width, height }: FlowsPaneProps) {
         {derived.filterError ? (
           <Text color={theme.bad}>filter: {derived.filterError} · </Text>
         ) : null}
-        <Text color={streaming === m.nodes.length ? theme.ok : theme.warn}>
-          {streaming}/{m.nodes.length} streaming
-        </Text>
+        {m.relay || (m.nodes.length === 1 && m.nodes[0]?.node === RELAY_ROW) ? (
+          <Text color={streaming === 1 && !relayMissing(m) ? theme.ok : theme.warn}>
+            {streaming === 1 ? 'relay streaming' : 'relay not streaming'}
+            {m.relay ? ` · ${relayReach(m.relay)}` : ''}
+          </Text>
+        ) : (
+          <Text color={streaming === m.nodes.length ? theme.ok : theme.warn}>
+            {streaming}/{m.nodes.length} streaming
+          </Text>
+        )}
         {' · '}
         {fmt(m.total)} flows
         {' · '}
@@ -181,7 +193,10 @@ export function FlowsPane({ ui, derived, width, height }: FlowsPaneProps) {
       ) : null}
       {failing.length > 0 ? (
         <Text color={theme.bad} wrap="truncate">
-          {failing.map((n) => `${n.node}: ${n.error}`).join(' · ')}
+          {/* A relay's error already names it (and the node it is dialled through). */}
+          {failing
+            .map((n) => (n.node === RELAY_ROW ? n.error : `${n.node}: ${n.error}`))
+            .join(' · ')}
         </Text>
       ) : null}
       <Table

@@ -3,8 +3,9 @@
  * (1, 5 or 15 min: `w`) — request rate, hit ratio, counts per cache status, bytes served
  * from the cache, upstream p50/p95, status classes, a 15-minute sparkline — per host
  * (busiest first; a host that never caches is flagged), the lines that did not parse
- * (counted always, shown with `u`), and the ACME certificates of the ingress with their
- * countdowns and checks. Capped to its height.
+ * (counted always, shown with `u`), the proxy cache's size on disk per nginx and zone
+ * against max_size, and the ACME certificates of the ingress with their countdowns and
+ * checks. Capped to its height.
  */
 import { Box, Text } from 'ink';
 import type { AcmeRow } from '../../../src/features/nginx/acme.js';
@@ -240,6 +241,52 @@ function acmeColumns(
   ];
 }
 
+/** One line: each nginx's cache zone on disk against max_size (the inventory's zone first). */
+function CacheLine({
+  cache: c,
+  theme,
+}: {
+  cache: NginxModel['cache'];
+  theme: ReturnType<typeof useTheme>;
+}) {
+  const parts = c.rows.map((r) => {
+    const size =
+      r.bytes === undefined
+        ? `? (${r.error ?? 'not read'})`
+        : `${fmtBytes(r.bytes)} of ${r.maxBytes === undefined ? 'unlimited' : `${fmtBytes(r.maxBytes)} (${fmtPct(r.fill ?? 0)})`}`;
+    return {
+      text: `${r.zone} ${size} on ${r.node}`,
+      bad: r.bytes === undefined,
+      full: (r.fill ?? 0) >= 0.95,
+    };
+  });
+  return (
+    <Text wrap="truncate">
+      <Text color={theme.dim}>{'cache on disk '}</Text>
+      {parts.length === 0 ? (
+        <Text color={theme.dim}>
+          {c.errors.length > 0
+            ? ''
+            : c.pending > 0
+              ? 'reading…'
+              : c.nginxNodes === 0
+                ? 'no nginx found on the nodes'
+                : 'no proxy_cache_path in the nginx configuration'}
+        </Text>
+      ) : null}
+      {parts.map((p, i) => (
+        <Text key={p.text} color={p.bad ? theme.bad : p.full ? theme.warn : undefined}>
+          {i > 0 ? ' · ' : ''}
+          {p.text}
+        </Text>
+      ))}
+      {c.errors.length > 0 ? (
+        <Text color={theme.bad}>{`${parts.length > 0 ? ' · ' : ''}${c.errors.join(' · ')}`}</Text>
+      ) : null}
+    </Text>
+  );
+}
+
 export function NginxPane({ model: m, ui, derived, clock, width, height }: NginxPaneProps) {
   const theme = useTheme();
   const wi = derived.windowIndex;
@@ -253,7 +300,7 @@ export function NginxPane({ model: m, ui, derived, clock, width, height }: Nginx
   // The host table as tall as its rows, within what is left.
   const hostsHeight = Math.max(
     2,
-    Math.min(m.hosts.length + 1, height - 6 - acmeLines - unparsedLines),
+    Math.min(m.hosts.length + 1, height - 7 - acmeLines - unparsedLines),
   );
   const statuses = CACHE_STATUSES.map((s) => `${CACHE_LABELS[s]} ${o.cache[s]}`).join('  ');
   const staleNote =
@@ -284,6 +331,7 @@ export function NginxPane({ model: m, ui, derived, clock, width, height }: Nginx
         <Text color={theme.dim}>{'requests, last 15 min '}</Text>
         <Text color={theme.accent}>{sparkline(m.overall.spark)}</Text>
       </Text>
+      <CacheLine cache={m.cache} theme={theme} />
       <Table
         columns={fitColumns(hostColumns(wi, theme), HOST_PRIORITY, width)}
         rows={m.hosts}

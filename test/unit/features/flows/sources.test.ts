@@ -1,7 +1,11 @@
 /** The flows source: one stream per node while polled; stopped (tunnel closed) once not. */
 import { describe, expect, it } from 'vitest';
 import type { Inventory, NodeSpec } from '../../../../src/config/types.js';
-import { flowsSource, hubbleSocket } from '../../../../src/features/flows/sources.js';
+import {
+  flowsRelaySource,
+  flowsSource,
+  hubbleSocket,
+} from '../../../../src/features/flows/sources.js';
 import type { NodeAgent } from '../../../../src/nodes/agent.js';
 
 const node: NodeSpec = { name: 'n1', index: 0, host: 'n1', addresses: [], roles: ['worker'] };
@@ -20,13 +24,15 @@ async function until(ok: () => boolean, ms = 15_000): Promise<void> {
 }
 
 describe('flows source', () => {
-  it('reads the inventory socket; a relay is named and each node’s socket read instead', () => {
-    expect(hubbleSocket(inv({ kind: 'node-socket', socket: '/run/h.sock' }))).toEqual({
-      path: '/run/h.sock',
-    });
-    const r = hubbleSocket(inv({ kind: 'relay', address: 'hubble-relay.kube-system.svc:80' }));
-    expect(r.path).toBe('/var/run/cilium/hubble.sock');
-    expect(r.note).toContain('hubble-relay.kube-system.svc:80 is not dialled');
+  it('reads the inventory socket on each node; with a relay, the cluster source runs instead', () => {
+    expect(hubbleSocket(inv({ kind: 'node-socket', socket: '/run/h.sock' }))).toBe('/run/h.sock');
+    expect(hubbleSocket(inv())).toBe('/var/run/cilium/hubble.sock');
+    const relay = inv({ kind: 'relay', address: 'hubble-relay.kube-system.svc:80' });
+    expect(hubbleSocket(relay)).toBeUndefined();
+    expect(flowsSource.enabled?.(relay)).toBe(false);
+    expect(flowsRelaySource.enabled?.({ inventory: relay, kube: undefined })).toBe(true);
+    expect(flowsSource.enabled?.(inv())).toBe(true);
+    expect(flowsRelaySource.enabled?.({ inventory: inv(), kube: undefined })).toBe(false);
   });
 
   it('opens one tunnel per node while polled, and closes it once nobody polls', async () => {

@@ -45,6 +45,7 @@ function hostileAgent(node: NodeAgent['node']): NodeAgent {
     forwardSocket: async () => {
       throw new Error(`${evil} no socket`);
     },
+    forwardTcp: refuse,
     probe: refuse,
     readFiles: refuse,
     stat: refuse,
