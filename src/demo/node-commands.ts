@@ -8,8 +8,8 @@ import type { Inventory, NodeSpec } from '../config/types.js';
 import type { NodeExecOptions, NodeExecResult } from '../store/io.js';
 import { gobgpCommand } from './bgp.js';
 import { demoMtuCommands } from './mtu.js';
-import { demoRebuildCommands } from './rebuild.js';
 import { demoNginxCommands } from './nginx-cache.js';
+import { demoRebuildCommands } from './rebuild.js';
 
 export interface DemoCommandContext {
   inventory: Inventory;
