@@ -86,7 +86,7 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
     "0 ok; 1 a node's Hubble did not answer (the others' flows are printed); 2 usage/configuration error; 3 no node's Hubble answered",
   info: '0; 2 usage error',
   audit: '0 listed; 1 a malformed line in the log (skipped); 2 usage error or an unreadable log',
-  bgp: "0 ok; 1 warnings (a VIP not in a router's RIB, a router not answering); 2 critical (a session down or disagreeing, an ASN mismatch) or a usage error; 3 nodes unreachable",
+  bgp: "0 ok; 1 warnings (a VIP not in a router's RIB, a router not answering, a kube configuration finding); 2 critical (a session down or disagreeing, an ASN mismatch) or a usage error; 3 nodes unreachable",
 };
 
 /** `text` wrapped to `width` columns, continuation lines indented by `indent`. */
