@@ -90,9 +90,6 @@ interface Splice {
 
 const refuse = (message: string): EditResult => ({ ok: false, message });
 
-/** Everything of an inventory but its rotation settings, for "nothing else changed". */
-const rest = (inv: Inventory): string => JSON.stringify({ ...inv, rotation: undefined });
-
 /**
  * Apply `edit` to the text of an inventory (`sourcePath` names it in messages and anchors
  * its relative paths, as for the loader). Never throws.
@@ -295,15 +292,17 @@ function editUnsafe(
       return refuse(
         `the edited file would load with rotation.${w.key} ${show(settingOf(after.inventory.rotation, w.key))}, not ${show(w.to)} (an anchor or a merge key?); nothing written — edit it by hand`,
       );
-  const r0 = before.inventory.rotation;
-  const r1 = after.inventory.rotation;
-  if (
-    rest(before.inventory) !== rest(after.inventory) ||
-    r0.cpGapMs !== r1.cpGapMs ||
-    r0.minRemainingMs !== r1.minRemainingMs ||
-    (edit.spreadMs === undefined && r0.spreadMs !== r1.spreadMs) ||
-    (edit.renewBeforeMs === undefined && r0.renewBeforeMs !== r1.renewBeforeMs)
-  )
+  // Every other value, including every other rotation setting, as before.
+  const others = (inv: Inventory): string =>
+    JSON.stringify({
+      ...inv,
+      rotation: {
+        ...inv.rotation,
+        spreadMs: edit.spreadMs !== undefined ? undefined : inv.rotation.spreadMs,
+        renewBeforeMs: edit.renewBeforeMs !== undefined ? undefined : inv.rotation.renewBeforeMs,
+      },
+    });
+  if (others(before.inventory) !== others(after.inventory))
     return refuse(
       'the edit would change other values of the inventory too (a shared anchor?); nothing written — edit it by hand',
     );

@@ -11,7 +11,6 @@
 import { basename } from 'node:path';
 import { formatDuration } from '../../config/duration.js';
 import type { RotationEdit } from '../../config/edit.js';
-import { prepareRotationSave, writeRotationSave } from '../../config/save.js';
 import type { ActionFactory, JobSpec } from '../types.js';
 
 /** Options of the request: the preview's values (ms), `auto` for a third of the lifetime. */
@@ -51,6 +50,8 @@ export const rotationSettingsAction: ActionFactory = {
       return { ok: false, message: `the inventory ${source} is not a file: nothing to save to` };
     const edit = editOf(request.options);
     if (typeof edit === 'string') return { ok: false, message: edit };
+    // Loaded when used: the YAML parser stays out of the CLI's start (test/e2e/bundle.test.ts).
+    const { prepareRotationSave, writeRotationSave } = await import('../../config/save.js');
     const prepared = await prepareRotationSave(source, deps.inventory.sourceDigest, edit);
     if (!prepared.ok) return { ok: false, message: prepared.message };
     const plan = prepared.plan;
