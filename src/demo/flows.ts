@@ -297,6 +297,19 @@ export const DEMO_RELAY_SERVICE = {
  * a NODE_CONNECTED event first — relay's shape (hubble-observer.ts `relay`).
  */
 async function openRelay(ctx: DemoSocketContext): Promise<LocalForward> {
+  // Benchmark hook (test/bench/flows.mjs): K8OPS_DEMO_RELAY=127.0.0.1:PORT puts another
+  // process's Observer server behind the demo's hubble-relay (a feed at 20,000 flows/s
+  // whose cost is not the console's). Loopback only.
+  const ext = /^127\.0\.0\.1:(\d{1,5})$/.exec(process.env.K8OPS_DEMO_RELAY ?? '');
+  if (ext)
+    return {
+      host: '127.0.0.1',
+      port: Number(ext[1]),
+      address: `127.0.0.1:${ext[1]}`,
+      target: `${ctx.node.name}:${DEMO_RELAY_SERVICE.clusterIP}:80 (K8OPS_DEMO_RELAY)`,
+      lastError: () => undefined,
+      close: async () => {},
+    };
   const { ObserverServer } = await import('./hubble-observer.js');
   const names = ctx.inventory.nodes.map((n) => ({
     name: `${ctx.inventory.cluster}/${n.name}`,
