@@ -221,8 +221,9 @@ function feed(server: Observer, nodes: ReadonlyArray<{ name: string; index: numb
   const all = pods(42);
   const gens = nodes.map((n) => ({ ...n, r: rng(n.index * 7919 + 17) }));
   const now = Date.now();
-  for (const g of gens)
-    for (let i = 0; i < 300; i++)
+  // In time order across nodes, as relay merges its agents' streams (its sort buffer).
+  for (let i = 0; i < 300; i++)
+    for (const g of gens)
       server.push(demoFlow(g.r, all, g.name, Math.floor(now - 5000 + (i * 5000) / 300)));
   let carry = 0;
   let last = Date.now();
@@ -234,8 +235,9 @@ function feed(server: Observer, nodes: ReadonlyArray<{ name: string; index: numb
     const n = Math.floor(carry);
     carry -= n;
     ticks++;
+    for (let i = 0; i < n; i++)
+      for (const g of gens) server.push(demoFlow(g.r, all, g.name, t - n + i));
     for (const g of gens) {
-      for (let i = 0; i < n; i++) server.push(demoFlow(g.r, all, g.name, t - n + i));
       if (ticks % 300 === 17 + g.index)
         server.pushLost(
           1 + Math.floor(g.r() * 40),
