@@ -5,7 +5,7 @@
 import { render } from 'ink';
 import type { ConsoleOptions } from '../src/cli.js';
 import type { Session } from '../src/session/session.js';
-import { frameTracer } from '../src/session/trace.js';
+import { frameTracer, loopTracer } from '../src/session/trace.js';
 import { App } from './App.js';
 import { colorTheme, monoTheme } from './theme.js';
 
@@ -22,7 +22,15 @@ export async function runConsole(session: Session, opts: ConsoleOptions): Promis
   };
   stdout.write(ENTER_ALT);
 
-  const onRender = frameTracer(session, process.env.K8OPS_TRACE_FRAMES);
+  const traceFrame = frameTracer(session, process.env.K8OPS_TRACE_FRAMES);
+  const traceLoop = loopTracer(process.env.K8OPS_TRACE_LOOP);
+  const onRender =
+    traceFrame || traceLoop
+      ? () => {
+          traceFrame?.();
+          traceLoop?.();
+        }
+      : undefined;
   const instance = render(<App session={session} theme={opts.color ? colorTheme : monoTheme} />, {
     exitOnCtrlC: false,
     maxFps: 15,

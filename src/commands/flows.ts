@@ -1,6 +1,8 @@
 /**
  * `k8ops flows [--json] [--follow] [--last N] [--node NAME] [FILTER…]`: Hubble flows of
- * every node (or one), from each node's hubble.sock through the SSH connection. FILTER is
+ * every node (or one): from hubble-relay when the inventory names it (one stream, dialled
+ * through a node's SSH connection; --node becomes a server-side node filter), else from
+ * each node's hubble.sock through the SSH connection. FILTER is
  * the Flows pane's filter syntax (`verdict:DROPPED ns:shop pod:api port:8080 node:…
  * reason:POLICY_DENY dir:ingress proto:tcp`), sent to the agents as server-side filters.
  * `--json` prints one GetFlowsResponse per line as `hubble observe -o jsonpb` does (flows,
@@ -8,8 +10,9 @@
  * nodes in time order, then (text only) each node's ring. With --follow: flows as they
  * come, until interrupted; a full stdout pipe pauses the streams (the agents' rings
  * overwrite, announced as LostEvents) instead of buffering here.
- * Exit: 0 ok; 1 a node's Hubble did not answer (the others' flows are printed);
- * 2 usage or configuration; 3 no node's Hubble answered.
+ * Exit: 0 ok; 1 a node's Hubble did not answer (the others' flows are printed), or relay
+ * reports agents it cannot reach; 2 usage or configuration; 3 no node's Hubble answered,
+ * or relay did not answer.
  */
 import { parseArgs } from 'node:util';
 import { sideName } from '../features/flows/aggregate.js';
@@ -35,16 +38,19 @@ const OPTIONS = {
 
 export const FLOWS_HELP = `Usage: k8ops flows [--json] [--follow] [--last N] [--node NAME] [FILTER…] [--demo | --inventory FILE]
 
-Hubble flows from each node's hubble.sock (inventory network.hubble.socket), reached
-through the SSH connection. FILTER terms are sent to the agents as server-side filters:
+Hubble flows from hubble-relay when the inventory names it (network.hubble.relay: one
+stream, dialled through a node's SSH connection), else from each node's hubble.sock
+(network.hubble.socket) through the SSH connection. FILTER terms are sent as server-side
+filters:
   verdict:DROPPED  ns:NAMESPACE  pod:[NS/]PREFIX  port:N  node:NAME  reason:POLICY_DENY
   dir:ingress|egress  proto:tcp|udp|…   (different keys AND, repeated keys or a,b OR;
   ns, pod and port match either side, as hubble observe --namespace/--pod/--port)
   --json     one JSON object per line, as \`hubble observe -o jsonpb\`
   --follow   keep streaming new flows until interrupted
   --last N   flows without --follow (default 20)
-  --node N   only this node
-Exit: 0 ok, 1 a node's Hubble did not answer, 2 usage error, 3 no node answered.
+  --node N   only this node (with relay: a node filter)
+Exit: 0 ok, 1 a node's Hubble did not answer (or relay misses agents), 2 usage error,
+3 no node answered (or relay did not answer).
 `;
 
 /** Whether argv's subcommand (first positional) is `flows`: cli.ts hands it here. */

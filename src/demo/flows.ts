@@ -221,8 +221,9 @@ function feed(server: Observer, nodes: ReadonlyArray<{ name: string; index: numb
   const all = pods(42);
   const gens = nodes.map((n) => ({ ...n, r: rng(n.index * 7919 + 17) }));
   const now = Date.now();
-  for (const g of gens)
-    for (let i = 0; i < 300; i++)
+  // In time order across nodes, as relay merges its agents' streams (its sort buffer).
+  for (let i = 0; i < 300; i++)
+    for (const g of gens)
       server.push(demoFlow(g.r, all, g.name, Math.floor(now - 5000 + (i * 5000) / 300)));
   let carry = 0;
   let last = Date.now();
@@ -234,8 +235,9 @@ function feed(server: Observer, nodes: ReadonlyArray<{ name: string; index: numb
     const n = Math.floor(carry);
     carry -= n;
     ticks++;
+    for (let i = 0; i < n; i++)
+      for (const g of gens) server.push(demoFlow(g.r, all, g.name, t - n + i));
     for (const g of gens) {
-      for (let i = 0; i < n; i++) server.push(demoFlow(g.r, all, g.name, t - n + i));
       if (ticks % 300 === 17 + g.index)
         server.pushLost(
           1 + Math.floor(g.r() * 40),
@@ -297,6 +299,19 @@ export const DEMO_RELAY_SERVICE = {
  * a NODE_CONNECTED event first — relay's shape (hubble-observer.ts `relay`).
  */
 async function openRelay(ctx: DemoSocketContext): Promise<LocalForward> {
+  // Benchmark hook (test/bench/flows.mjs): K8OPS_DEMO_RELAY=127.0.0.1:PORT puts another
+  // process's Observer server behind the demo's hubble-relay (a feed at 20,000 flows/s
+  // whose cost is not the console's). Loopback only.
+  const ext = /^127\.0\.0\.1:(\d{1,5})$/.exec(process.env.K8OPS_DEMO_RELAY ?? '');
+  if (ext)
+    return {
+      host: '127.0.0.1',
+      port: Number(ext[1]),
+      address: `127.0.0.1:${ext[1]}`,
+      target: `${ctx.node.name}:${DEMO_RELAY_SERVICE.clusterIP}:80 (K8OPS_DEMO_RELAY)`,
+      lastError: () => undefined,
+      close: async () => {},
+    };
   const { ObserverServer } = await import('./hubble-observer.js');
   const names = ctx.inventory.nodes.map((n) => ({
     name: `${ctx.inventory.cluster}/${n.name}`,

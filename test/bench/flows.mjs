@@ -12,6 +12,10 @@
 //      rendered 4 times a second (ink-testing-library, 140×40), beside the same load with
 //      JSON.parse of jsonpb lines in place of the decode (the pane then shows records
 //      decoded beforehand: the same frames). Goal < 30 ms.
+//   2b. the same goal measured in the built console itself: `k8ops --demo` in tmux on the
+//      Flows pane, hubble-relay fed at 20,000 flows/s by another process (flows-feed.mjs),
+//      the delay measured inside the console (K8OPS_TRACE_LOOP). BENCH_FLOWS_RATE,
+//      BENCH_CONSOLE_SECONDS (default 10).
 //   3. RSS of a whole process holding 50,000 flows (k8ops's ring: records + raw bytes),
 //      beside one holding the 50,000 JSON.parse'd jsonpb documents. Goal < 200 MB.
 // Speeds are per second of this process's CPU time (the machine may be shared); the lag is
@@ -280,8 +284,169 @@ async function lagRun(mode) {
     cpuShare: (c.user + c.system) / 1e6 / secs,
   };
 }
+// On a machine shared with other work the neighbours' load lands in the console's loop delay
+// (it waits for a core, not for itself): as root, the feed, the console and its terminal
+// (tmux) run at nice -20, their scheduler autogroups too (Linux gives each session a group,
+// and a nice value counts only inside its group) — BENCH_NICE=0: as they are — so the
+// delay measured is mostly the console's own blocking.
+const NICE = Number(process.env.BENCH_NICE ?? (process.getuid?.() === 0 ? -20 : 0));
+async function unboost(pid) {
+  if (NICE === 0) return;
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('renice', ['-n', '0', '-p', String(pid)], { stdio: 'ignore' });
+  try {
+    writeFileSync(`/proc/${pid}/autogroup`, '0');
+  } catch {}
+}
+async function boost(pid) {
+  if (NICE === 0) return;
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('renice', ['-n', String(NICE), '-p', String(pid)], { stdio: 'ignore' });
+  try {
+    writeFileSync(`/proc/${pid}/autogroup`, String(NICE));
+  } catch {
+    // no autogroup scheduling on this kernel: the nice value is enough
+  }
+}
+
+// The harness gets the same scheduling as the console below (this process's group, only
+// while it runs).
+await boost(process.pid);
 const lagK8ops = await lagRun('k8ops');
 const lagJson = await lagRun('json');
+await unboost(process.pid);
+
+// ---- 2b. the same in the console itself --------------------------------------------------
+// The built `k8ops --demo` in a real terminal (tmux, 140×40) on the Flows pane, its
+// hubble-relay fed by another process at RATE flows/s over gRPC (flows-feed.mjs, through
+// the demo's K8OPS_DEMO_RELAY hook: the product's relay path, decode, ring, aggregates,
+// the store, the model and Ink's real frames), its own event-loop delay measured inside it
+// (K8OPS_TRACE_LOOP: perf_hooks.monitorEventLoopDelay, reset by SIGUSR2 once steady).
+const CONSOLE_RATE = Number(process.env.BENCH_FLOWS_RATE ?? 20_000);
+const CONSOLE_SECONDS = Number(process.env.BENCH_CONSOLE_SECONDS ?? Math.max(10, LAG_SECONDS));
+async function consoleLag() {
+  const { spawn, execFileSync } = await import('node:child_process');
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const home = mkdtempSync(join(tmpdir(), 'k8ops-bench-flows-console-'));
+  const trace = join(home, 'loop.trace');
+  writeFileSync(trace, '');
+  // setsid: the feed in its own session (its own autogroup), boosted below.
+  const nice = NICE === 0 ? [] : ['nice', '-n', String(NICE)];
+  const feedArgv = [
+    ...(NICE === 0 ? [] : ['setsid']),
+    ...nice,
+    process.execPath,
+    join(import.meta.dirname, 'flows-feed.mjs'),
+    String(CONSOLE_RATE),
+  ];
+  const feed = spawn(feedArgv[0], feedArgv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  let feedOut = '';
+  feed.stdout.on('data', (d) => {
+    feedOut += d.toString();
+  });
+  const sock = `k8ops-bench-flows-${process.pid}`;
+  const tmux = (...args) => execFileSync('tmux', ['-L', sock, ...args], { encoding: 'utf8' });
+  try {
+    const end = Date.now() + 30_000;
+    while (!/^port \d+$/m.test(feedOut) && Date.now() < end) await sleep(50);
+    const port = Number(/^port (\d+)$/m.exec(feedOut)?.[1]);
+    if (!port) throw new Error('the feed did not start');
+    if (feed.pid) await boost(feed.pid);
+    const env = [
+      `XDG_CACHE_HOME=${join(process.env.HOME ?? home, '.cache')}`,
+      `XDG_STATE_HOME=${join(home, 'state')}`,
+      'TERM=xterm-256color',
+      `K8OPS_DEMO_RELAY=127.0.0.1:${port}`,
+      `K8OPS_TRACE_LOOP=${trace}`,
+    ].join(' ');
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'flows',
+      '-x',
+      '140',
+      '-y',
+      '40',
+      `${env} exec ${nice.join(' ')} node ${join(ROOT, 'bin', 'k8ops.js')} --demo`,
+    );
+    const pid = Number(tmux('display-message', '-p', '-t', 'flows', '#{pane_pid}').trim());
+    // The terminal too: the console's writes to its pty wait for tmux to read them.
+    await boost(pid);
+    await boost(Number(tmux('display-message', '-p', '#{pid}').trim()));
+    const lastLoop = () => {
+      const l = readFileSync(trace, 'utf8')
+        .trim()
+        .split('\n')
+        .filter((x) => x.startsWith('loop '))
+        .at(-1);
+      if (!l) return undefined;
+      const f = l.split(' ');
+      return {
+        p50: Number(f[2]),
+        p99: Number(f[3]),
+        max: Number(f[4]),
+        samples: Number(f[5]),
+        frames: Number(f[7]),
+      };
+    };
+    while (!lastLoop() && Date.now() < end + 30_000) await sleep(100);
+    tmux('send-keys', '-t', 'flows', '4');
+    // Streaming, and a few seconds to settle (the first frames, the JIT).
+    const sentAt = () =>
+      Number([...feedOut.matchAll(/^sent (\d+) lost (\d+) followers (\d+)$/gm)].at(-1)?.[1] ?? 0);
+    const lostAt = () =>
+      Number([...feedOut.matchAll(/^sent (\d+) lost (\d+) followers (\d+)$/gm)].at(-1)?.[2] ?? 0);
+    const t1 = Date.now() + 30_000;
+    while (sentAt() === 0 && Date.now() < t1) await sleep(100);
+    await sleep(4000);
+    const screen = tmux('capture-pane', '-p', '-t', 'flows');
+    // What the console counted (the Flows pane's header: `N flows`), read off the screen.
+    const shown = () =>
+      Number(
+        (
+          / · ([\d,]+) flows · /.exec(tmux('capture-pane', '-p', '-t', 'flows'))?.[1] ?? '0'
+        ).replaceAll(',', ''),
+      );
+    const cpu = () => {
+      const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      return Number(f[11]) + Number(f[12]);
+    };
+    const clk = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    process.kill(pid, 'SIGUSR2');
+    const c0 = cpu();
+    const s0 = sentAt();
+    const l0 = lostAt();
+    const n0 = shown();
+    const w0 = performance.now();
+    await sleep(CONSOLE_SECONDS * 1000 + 1100); // the trace writes once a second
+    const secs = (performance.now() - w0) / 1000;
+    const got = lastLoop();
+    const received = (shown() - n0) / secs;
+    const cpuShare = (cpu() - c0) / clk / secs;
+    const sent = sentAt() - s0;
+    const lostN = lostAt() - l0;
+    tmux('send-keys', '-t', 'flows', 'q');
+    await sleep(500);
+    return {
+      ...got,
+      cpuShare,
+      offered: (sent + lostN) / secs,
+      delivered: sent / secs,
+      received,
+      streaming: /relay streaming/.test(screen),
+      secs,
+    };
+  } finally {
+    try {
+      tmux('kill-server');
+    } catch {}
+    feed.kill('SIGTERM');
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+const lagConsole = await consoleLag();
 
 // ---- 3. RSS ------------------------------------------------------------------------------
 const dir = mkdtempSync(join(tmpdir(), 'k8ops-bench-flows-'));
@@ -343,13 +508,22 @@ row('baseline: JSON.parse of `hubble observe -o jsonpb` lines', k(rJson));
 row('k8ops: decode + sanitise + ring + aggregates', k(rK8ops), `≥100k/s ${ok(rK8ops >= 100_000)}`);
 row('baseline: JSON.parse + count verdicts/drop reasons', k(rJsonAgg));
 row(
-  `k8ops: lag p99 at ${k(lagK8ops.flowsPerSec)}, ${lagK8ops.frames} frames, ${Math.round(lagK8ops.cpuShare * 100)}% CPU`,
+  `harness (ink-testing-library${NICE ? `, nice ${NICE}` : ''}): lag p99 at ${k(lagK8ops.flowsPerSec)}, ${lagK8ops.frames} frames, ${Math.round(lagK8ops.cpuShare * 100)}% CPU`,
   `${lagK8ops.p99.toFixed(1)} ms`,
   `<30 ms ${ok(lagK8ops.p99 < 30)}`,
 );
 row(
-  `baseline: lag p99, JSON.parse at ${k(lagJson.flowsPerSec)}, same pane, ${Math.round(lagJson.cpuShare * 100)}% CPU`,
+  `baseline (harness): lag p99, JSON.parse at ${k(lagJson.flowsPerSec)}, same pane, ${Math.round(lagJson.cpuShare * 100)}% CPU`,
   `${lagJson.p99.toFixed(1)} ms`,
+);
+row(
+  `console (real, tmux 140×40${NICE ? `, nice ${NICE}` : ''}): lag p99, fed ${k(lagConsole.offered)}, counted ${k(lagConsole.received)}, ${lagConsole.frames} frames, ${Math.round(lagConsole.cpuShare * 100)}% CPU${lagConsole.streaming ? '' : ', NOT STREAMING'}`,
+  `${lagConsole.p99.toFixed(1)} ms`,
+  `<30 ms ${ok(lagConsole.p99 < 30 && lagConsole.streaming)}`,
+);
+row(
+  `console (real): lag p50 / max over ${lagConsole.secs.toFixed(0)} s (${lagConsole.samples} samples)`,
+  `${lagConsole.p50.toFixed(1)} / ${lagConsole.max.toFixed(0)} ms`,
 );
 row(
   `k8ops: RSS with ${rssK8ops.held.toLocaleString('en-US')} flows buffered (process)`,

@@ -2,9 +2,10 @@
  * One Hubble stream: a forward to an Observer API (endpoint.ts: a node's hubble.sock, or
  * hubble-relay through a node), a GetFlows call (follow, with the query's whitelist sent
  * server-side), ServerStatus every few seconds, and reconnection with backoff when the
- * stream, the tunnel or the server goes away. What arrives is decoded (codec.ts) into a bounded ring and aggregates: memory is
- * bounded whatever the flow rate; gRPC's flow control holds a sender back while this
- * process is busy. LostEvents are counted and kept, never dropped silently.
+ * stream, the tunnel or the server goes away. What arrives is decoded (codec.ts) into a
+ * bounded ring and aggregates: memory is bounded whatever the flow rate; gRPC's flow
+ * control holds a sender back while this process is busy. LostEvents are counted and kept,
+ * never dropped silently.
  */
 import type { LocalForward } from '../../store/io.js';
 import { visible } from '../../store/sanitise.js';
