@@ -6,7 +6,9 @@
 // and sleeps BENCH_REBUILD_MS (default 300) — the command's own time. Printed: the
 // roll-out's wall time minus the commands' own (measured by the stand-in itself), per
 // node. In-process and without SSH: the gate is one immediate check, so this is the
-// overhead of running, parsing and sequencing, not of a real gate's round-trips.
+// overhead of running, parsing and sequencing, not of a real gate's round-trips. Measured
+// twice: with a bare job context, and through the Jobs runner as the console and
+// `k8ops rebuild` run it (record, per-node line and full log written to a state dir).
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +22,8 @@ const { rebuildJob } = await load('src/actions/rebuild/job.js');
 const { planRollout } = await load('src/actions/rebuild/plan.js');
 const { runLocal } = await load('src/actions/rebuild/run-local.js');
 const { runGate } = await load('src/actions/rebuild/gates.js');
+const { runJob } = await load('src/actions/jobs/runner.js');
+const { JobStore } = await load('src/actions/jobs/store.js');
 
 const dir = mkdtempSync(join(tmpdir(), 'k8ops-bench-rebuild-'));
 const lines = readFileSync(join(ROOT, 'test/fixtures/nixos-rebuild/switch-ok.txt'), 'utf8');
@@ -53,22 +57,39 @@ const ctx = {
   skip() {},
   log() {},
 };
-const t0 = performance.now();
-const summary = await rebuildJob(req, plan.waves, {
-  execute: (_n, onLine, signal) => runLocal([fake], { signal, onLine }),
-  gate: (n, signal) =>
-    runGate(
-      n,
-      [{ applies: () => true, run: async () => ({ name: 'ssh', ok: true, detail: 'stub' }) }],
-      signal,
-    ),
-}).run(ctx);
+const job = () =>
+  rebuildJob(req, plan.waves, {
+    execute: (_n, onLine, signal) => runLocal([fake], { signal, onLine }),
+    gate: (n, signal) =>
+      runGate(
+        n,
+        [{ applies: () => true, run: async () => ({ name: 'ssh', ok: true, detail: 'stub' }) }],
+        signal,
+      ),
+  });
+const ownSoFar = () =>
+  readFileSync(join(dir, 'own'), 'utf8').split('\n').filter(Boolean).map(Number);
+const check = (summary) => {
+  if (summary.runs.some((r) => r.phase !== 'done' || r.report.restart.length !== 2))
+    throw new Error('a node did not parse as done with its two restarted units');
+};
+
+let t0 = performance.now();
+check(await job().run(ctx));
 const wall = performance.now() - t0;
-if (summary.runs.some((r) => r.phase !== 'done' || r.report.restart.length !== 2))
-  throw new Error('a node did not parse as done with its two restarted units');
-const own = readFileSync(join(dir, 'own'), 'utf8').split('\n').filter(Boolean).map(Number);
-rmSync(dir, { recursive: true, force: true });
+const own = ownSoFar();
 const ownTotal = own.reduce((a, b) => a + b, 0);
+
+const store = new JobStore({ stateDir: join(dir, 'state') });
+t0 = performance.now();
+const rec = await runJob(job(), { store }).done;
+const wallRunner = performance.now() - t0;
+if (rec.state !== 'ok' || rec.progress?.length !== NODES)
+  throw new Error(`runner: ${rec.state} ${rec.error}`);
+const ownRunner = ownSoFar()
+  .slice(own.length)
+  .reduce((a, b) => a + b, 0);
+rmSync(dir, { recursive: true, force: true });
 console.log(
   `${NODES} nodes one at a time, ${lines.split('\n').length + 401} output lines each, command ${SLEEP} ms`,
 );
@@ -76,4 +97,7 @@ console.log(`roll-out wall time            ${wall.toFixed(0)} ms`);
 console.log(`the commands' own time        ${ownTotal} ms`);
 console.log(
   `k8ops overhead per node       ${((wall - ownTotal) / NODES).toFixed(1)} ms (target < 1000 ms)`,
+);
+console.log(
+  `through the Jobs runner       ${wallRunner.toFixed(0)} ms wall, ${ownRunner} ms own: ${((wallRunner - ownRunner) / NODES).toFixed(1)} ms per node`,
 );
