@@ -30,7 +30,9 @@
 // otherwise prints why and exits 0. Env: BENCH_FANOUT_SIZES (default "50,200"),
 // BENCH_RUNS (default 3), BENCH_QUICK=1 (one certs and one nodes run, no baselines),
 // BENCH_PROFILE=DIR (--cpu-prof and K8OPS_TRACE of one certs and one nodes run, summarised),
-// BENCH_FANOUT_TUI=0 (skip the TUI), BENCH_FANOUT_HOLD=MINUTES (keep the lab up). Bounded: every child has a timeout; the whole run takes a few
+// BENCH_FANOUT_TUI=0 (skip the TUI), BENCH_FANOUT_HOLD=MINUTES (keep the lab up),
+// BENCH_FANOUT_NODE_OPTIONS (added for the k8ops processes: ssh2's JavaScript ciphers with
+// --require=<repo>/test/helpers/ssh2-js-ciphers.cjs). Bounded: every child has a timeout; the whole run takes a few
 // minutes on 2 cores. Not part of `npm test`.
 import { execFile, spawn } from 'node:child_process';
 import {
@@ -440,7 +442,9 @@ async function k8ops(args, lab, nodeOptions = '', extraEnv = {}) {
     ...process.env,
     SSH_AUTH_SOCK: '',
     XDG_CACHE_HOME: cache,
-    NODE_OPTIONS: `--import=${lab.rssHook} ${nodeOptions}`.trim(),
+    // BENCH_FANOUT_NODE_OPTIONS: more for k8ops' node, e.g. --require=test/helpers/ssh2-js-ciphers.cjs
+    NODE_OPTIONS:
+      `--import=${lab.rssHook} ${nodeOptions} ${process.env.BENCH_FANOUT_NODE_OPTIONS ?? ''}`.trim(),
     K8F_RSS_FILE: rssFile,
     ...extraEnv,
   };
