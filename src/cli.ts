@@ -72,7 +72,7 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
   nodes:
     '0 all reachable; 1 some unreachable, NotReady or the API failing; 2 usage, configuration, host-key or authentication error',
   certs:
-    '0 ok; 1 warnings, or a --path scan that found no certificate; 2 critical (expired, broken chain, key mismatch) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
+    '0 ok; 1 warnings, or a --path scan that found no certificate; 2 critical (expired, broken chain, key mismatch, an ACME certificate expired or not covering its Ingress host) or a usage error (bad options, a missing or unreadable --path); 3 nodes unreachable; the highest that applies',
   rebuild:
     '0 done; 1 a node failed (its run or its health gate) or not confirmed; 2 usage/configuration error; 4 switched, but units failed',
   addons:
@@ -83,7 +83,7 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
   nginx:
     '0 ok; 1 an ACME certificate has a finding (not Ready, expiring within 7 days, renewal overdue, an Ingress host not covered, Secret missing); 2 usage/configuration error; 3 no access log could be read',
   flows:
-    "0 ok; 1 a node's Hubble did not answer (the others' flows are printed); 2 usage/configuration error; 3 no node's Hubble answered",
+    "0 ok; 1 a node's Hubble did not answer (the others' flows are printed), or relay reports agents it cannot reach (named on stderr); 2 usage/configuration error; 3 no node's Hubble answered, or relay did not answer (one stderr line: relay, the node, gRPC's and sshd's reason)",
   info: '0; 2 usage error',
   audit: '0 listed; 1 a malformed line in the log (skipped); 2 usage error or an unreadable log',
   bgp: "0 ok; 1 warnings (a VIP not in a router's RIB, a router not answering, a kube configuration finding); 2 critical (a session down or disagreeing, an ASN mismatch) or a usage error; 3 nodes unreachable",

@@ -136,6 +136,25 @@ describe('collectNodeCerts through DemoNodeAgent', () => {
 });
 
 describe('DemoNodeAgent', () => {
+  it('forwardTcp: hubble-relay’s ClusterIP answers the Observer API; another address is refused', async () => {
+    const a = agent('worker-1');
+    const fwd = await a.forwardTcp('10.96.148.27', 80);
+    try {
+      const { ObserverClient } = await import('../../../src/features/flows/client.js');
+      const c = new ObserverClient(fwd.address);
+      const s = await c.serverStatus(10_000);
+      c.close();
+      // relay's shape: the lab's six agents reached.
+      expect(s).toMatchObject({ connectedNodes: 6, unavailableNodes: 0 });
+    } finally {
+      await fwd.close();
+    }
+    await expect(a.forwardTcp('10.96.148.27', 443)).rejects.toThrow(
+      'worker-1: connect to 10.96.148.27:443: Connection refused',
+    );
+    await expect(a.forwardTcp('-oProxyCommand=x', 80)).rejects.toThrow(/refused forward target/);
+  });
+
   it('refuses relative paths and ..', async () => {
     expect(refuseNodePath('/etc/kubernetes/pki/x.pem')).toBeUndefined();
     for (const bad of [
