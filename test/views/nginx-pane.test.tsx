@@ -6,7 +6,7 @@
  */
 import { render } from 'ink-testing-library';
 import { useState } from 'react';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Inventory } from '../../src/config/types.js';
 import { NginxAggregator } from '../../src/features/nginx/aggregate.js';
 import { nginxModel } from '../../src/features/nginx/model.js';
@@ -152,12 +152,13 @@ describe('NGINX pane', () => {
         expect(frame()).toContain(
           'cache on disk ingress_cache 2.0 GiB of 2.0 GiB (98.0%) on w2 · ingress_cache ? (du: cannot access',
         );
+        // Wait for the frame the key leads to (a fixed sleep is too short on a loaded machine).
         keys.press!('w');
-        await settle();
-        expect(frame()).toContain('last 15 min');
+        await vi.waitFor(() => expect(frame()).toContain('last 15 min'), { timeout: 5000 });
         keys.press!('u');
-        await settle();
-        expect(frame()).toContain('lines that did not parse (6;');
+        await vi.waitFor(() => expect(frame()).toContain('lines that did not parse (6;'), {
+          timeout: 5000,
+        });
         expect(frame()).toContain('\\x1b[2Jnot an access line');
       } else {
         keys.press!('u');
