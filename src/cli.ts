@@ -79,7 +79,7 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
     '0 every addon pinned and running its declared version; 1 a warning (unpinned, drift, not running); 2 usage/configuration error; 3 kube API unreachable. sync/verify: 0 done; 1 a download failed, a pin mismatch or not confirmed; 2 usage error',
   mtu: '0 ok; 1 warnings; 2 critical (a link or path below the target MTU, a route MTU too big for the tunnel) or a usage error; 3 nodes unreachable; the highest that applies',
   rotate:
-    '0 ok (no conflict, or rotated); 1 a conflict; 2 usage/configuration error; 3 nodes unreachable; 4 rotation failed (previous pair back); 5 node locked by another run; 6 refused',
+    '0 ok (no conflict, or rotated); 1 a conflict; 2 usage/configuration error; 3 nodes unreachable; 4 rotation failed (previous pair back); 5 node locked by another run; 6 refused; 7 an intermediate waits for the root (offline ceremony)',
   nginx:
     '0 ok; 1 an ACME certificate has a finding (not Ready, expiring within 7 days, renewal overdue, an Ingress host not covered, Secret missing); 2 usage/configuration error; 3 no access log could be read',
   flows:
@@ -128,6 +128,9 @@ Usage:
   k8ops rotate NODE… [--only ID]… [--dry-run] [--yes] | --due | --break-lock NODE
                              rotate a node's certificates (lock, CSR on the node, signer, install,
                              restart/gates, rollback)
+  k8ops rotate --ca ID [--successor FILE] [--retire-now] | --sa-key [--dry-run] [--yes]
+                             rotate an intermediate (ceremony, bundle lead, switch, retire) or the
+                             service-account keys (trust, switch one node at a time, overlap)
   k8ops nginx [--json]       the ingress cache per host (hit ratio, cache statuses, rate) and the
                              ACME certificates of the ingress
   k8ops flows [--json] [--follow] [--last N] [--node NAME] [FILTER…]

@@ -16,6 +16,9 @@
     "status"
     "gen-lab"
     "lock"
+    "ca-rotate"
+    "bundle-install"
+    "sa-rotate"
   ],
   # For the rotation plan (all optional).
   pkiPlan ? null,

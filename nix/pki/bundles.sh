@@ -11,7 +11,7 @@ usage() {
 Usage: $PROG --roles R1,R2 [--ca-dir DIR] [--pki-dir DIR] [--layout FILE]
 
 For every bundle of the layout that the roles need, concatenate the certificates of its
-CAs (DIR/<ca>.pem) into <pki-dir>/<bundle path> (mode from the layout, written
+CAs (DIR/<ca>.pem; during a rotation every version ca-rotate.sh keeps: current, next, old) into <pki-dir>/<bundle path> (mode from the layout, written
 atomically). A control-plane node gets kubernetes-ca.pem, etcd-ca.pem and
 front-proxy-ca.pem; a worker kubernetes-ca.pem; an etcd node etcd-ca.pem.
 Prints the paths written, one per line.
@@ -59,11 +59,15 @@ while IFS=$US read -r id path mode cas; do
   cas_list=()
   split_csv "$cas" cas_list
   for ca in "${cas_list[@]}"; do
-    src="$ca_dir/$ca.pem"
-    [[ -f $src ]] || die "bundle $id: CA certificate $src not found"
-    bc=$(openssl x509 -in "$src" -noout -ext basicConstraints 2>/dev/null) || die "bundle $id: $src is not a certificate"
-    [[ $bc == *CA:TRUE* ]] || die "bundle $id: $src is not a CA certificate"
-    openssl x509 -in "$src" >>"$SCRATCH/bundle.pem" 2>/dev/null || die "bundle $id: cannot read $src"
+    # Every version the bundles trust (current, and during a rotation next and old:
+    # ca-rotate.sh), or <ca>.pem.
+    srcs=$(trusted_ca_certs "$ca_dir" "$ca")
+    [[ -n $srcs ]] || die "bundle $id: CA certificate $ca_dir/$ca.pem not found"
+    while IFS= read -r src; do
+      bc=$(openssl x509 -in "$src" -noout -ext basicConstraints 2>/dev/null) || die "bundle $id: $src is not a certificate"
+      [[ $bc == *CA:TRUE* ]] || die "bundle $id: $src is not a CA certificate"
+      openssl x509 -in "$src" >>"$SCRATCH/bundle.pem" 2>/dev/null || die "bundle $id: cannot read $src"
+    done <<<"$srcs"
   done
   make_dir 0755 "$(dirname -- "$dest")"
   write_file "$SCRATCH/bundle.pem" "$dest" "$mode"

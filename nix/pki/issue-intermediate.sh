@@ -9,6 +9,7 @@ umask 077
 usage() {
   cat <<EOF
 Usage: $PROG --root-dir DIR --ca ID [--config FILE] [--layout FILE] OUTDIR
+       $PROG --root-dir DIR --ca ID --csr FILE [--out FILE] [--config FILE] [--layout FILE]
 
 Create intermediate CA ID (ECDSA P-521 key and CSR), sign it with its parent CA from
 the layout (DIR/<parent>.pem and DIR/<parent>-key.pem) using the CA's cfssl profile
@@ -20,9 +21,17 @@ the layout (DIR/<parent>.pem and DIR/<parent>-key.pem) using the CA's cfssl prof
 Refuses to overwrite an existing certificate or key of ID, and refuses an intermediate
 that would outlive its parent.
 
+With --csr (the rotation ceremony: the successor's key stays on the signer, only its CSR
+comes here): sign FILE (from ca-rotate.sh stage) instead of making a key, after checking
+that it is self-signed, ECDSA P-521 and asks for exactly the layout's subject of ID. The
+certificate goes to --out (0644, atomic) or stdout; take it back to the signer
+(ca-rotate.sh accept, or k8ops rotate --ca ID --successor FILE).
+
 Options:
   --root-dir DIR  directory holding the parent (root) certificate and key
   --ca ID         intermediate CA id from the layout (kubernetes-ca, etcd-ca, front-proxy-ca)
+  --csr FILE      sign this CSR (the successor's, from the signer) instead of making a key
+  --out FILE      with --csr: where the certificate goes (default stdout)
   --config FILE   cfssl signing config (default: cfssl-config.json next to this script)
   --layout FILE   layout (default: layout.json next to this script)
   -h, --help      this help
@@ -34,6 +43,8 @@ config=$DEFAULT_CFSSL_CONFIG
 root_dir=""
 ca=""
 outdir=""
+csr_in=""
+out=""
 while [[ $# -gt 0 ]]; do
   case $1 in
     -h | --help) usage; exit 0 ;;
@@ -41,6 +52,8 @@ while [[ $# -gt 0 ]]; do
     --config) need_value "$1" "$#"; config=$(check_path "$1" "$2"); shift 2 ;;
     --root-dir) need_value "$1" "$#"; root_dir=$(check_path "$1" "$2"); shift 2 ;;
     --ca) need_value "$1" "$#"; check_id "$2"; ca=$2; shift 2 ;;
+    --csr) need_value "$1" "$#"; csr_in=$(check_path "$1" "$2"); shift 2 ;;
+    --out) need_value "$1" "$#"; out=$(check_path "$1" "$2"); shift 2 ;;
     --) shift; break ;;
     -*) usage_error "unknown option $1" ;;
     *) [[ -z $outdir ]] || usage_error "only one OUTDIR expected"; outdir=$(check_path OUTDIR "$1"); shift ;;
@@ -50,7 +63,12 @@ if [[ $# -gt 0 ]]; then
   [[ -z $outdir && $# -eq 1 ]] || usage_error "only one OUTDIR expected"
   outdir=$(check_path OUTDIR "$1")
 fi
-[[ -n $outdir ]] || usage_error "OUTDIR is required"
+if [[ -n $csr_in ]]; then
+  [[ -z $outdir ]] || usage_error "--csr writes one certificate (--out), not an OUTDIR"
+else
+  [[ -n $outdir ]] || usage_error "OUTDIR is required"
+  [[ -z $out ]] || usage_error "--out goes with --csr"
+fi
 [[ -n $root_dir ]] || usage_error "--root-dir is required"
 [[ -n $ca ]] || usage_error "--ca is required"
 
@@ -70,6 +88,39 @@ pcert="$root_dir/$parent.pem"
 pkey="$root_dir/$parent-key.pem"
 [[ -f $pcert && -f $pkey ]] || die "parent CA files not found: $pcert and $pkey"
 openssl x509 -in "$pcert" -noout -checkend 0 >/dev/null 2>&1 || die "parent CA $pcert is expired or unreadable"
+
+# --- The ceremony: sign the successor's CSR from the signer (no key is made here).
+if [[ -n $csr_in ]]; then
+  [[ -f $csr_in ]] || die "CSR not found: $csr_in"
+  make_scratch
+  openssl req -in "$csr_in" -noout -verify >/dev/null 2>&1 || die "$csr_in is not a CSR or its self-signature does not verify"
+  text=$(openssl req -in "$csr_in" -noout -text 2>/dev/null) || die "cannot read $csr_in"
+  [[ $text == *"ASN1 OID: $EC_CURVE_521"* ]] || die "$csr_in: the key is not ECDSA P-521: refusing"
+  orgs=()
+  split_csv "$o" orgs
+  want=$(subject_rfc2253 "$cn" "${orgs[@]}")
+  got=$(openssl req -in "$csr_in" -noout -subject -nameopt RFC2253 2>/dev/null) || die "cannot read the subject of $csr_in"
+  got=${got#subject=}
+  [[ $got == "$want" ]] || die "$csr_in: subject '$got' is not intermediate $ca's ('$want'): refusing"
+  cfssl sign -ca "$pcert" -ca-key "$pkey" -config "$config" -profile "$profile" "$csr_in" \
+    >"$SCRATCH/sign.json" 2>"$SCRATCH/cfssl.log" || die "cfssl sign failed: $(tail -n 3 "$SCRATCH/cfssl.log")"
+  jq -r .cert "$SCRATCH/sign.json" >"$SCRATCH/int.pem"
+  openssl x509 -in "$SCRATCH/int.pem" -noout 2>/dev/null || die "cfssl returned no certificate"
+  [[ $(spki_sha256_of_cert "$SCRATCH/int.pem") == "$(openssl req -in "$csr_in" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)" ]] ||
+    die "the signed certificate does not carry the CSR's key"
+  openssl verify -no-CApath -no-CAstore -CAfile "$pcert" "$SCRATCH/int.pem" >/dev/null 2>&1 || die "the signed intermediate does not verify against $pcert"
+  bc=$(openssl x509 -in "$SCRATCH/int.pem" -noout -ext basicConstraints 2>/dev/null)
+  [[ $bc == *"CA:TRUE, pathlen:0"* ]] || die "the signed intermediate is not CA:TRUE pathlen:0 (profile $profile)"
+  [[ $(enddate_epoch "$SCRATCH/int.pem") -le $(enddate_epoch "$pcert") ]] ||
+    die "intermediate $ca would outlive its parent $parent: refusing"
+  if [[ -n $out ]]; then
+    write_file "$SCRATCH/int.pem" "$out" 0644
+  else
+    cat -- "$SCRATCH/int.pem"
+  fi
+  info "signed the successor of $ca with $parent: $(openssl x509 -in "$SCRATCH/int.pem" -noout -enddate)${out:+ → $out}"
+  exit 0
+fi
 
 cert="$outdir/$ca.pem"
 key="$outdir/$ca-key.pem"

@@ -531,3 +531,119 @@ duration_seconds() {
   [[ $1 =~ ^(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?$ && -n $1 ]] || return 1
   printf '%d\n' $((10#${BASH_REMATCH[2]:-0} * 3600 + 10#${BASH_REMATCH[4]:-0} * 60 + 10#${BASH_REMATCH[6]:-0}))
 }
+
+# ---------------------------------------------------------------------------------------
+# Rotation of intermediates and service-account keys (ca-rotate.sh, bundle-install.sh,
+# sa-rotate.sh)
+
+# cert_sha256 CERT: hex SHA-256 of the (first) certificate's DER: k8ops' fingerprint.
+cert_sha256() {
+  local d
+  d=$(openssl x509 -in "$1" -outform DER 2>/dev/null | sha256sum) || return 1
+  printf '%s\n' "${d%% *}"
+}
+# startdate_epoch CERT: notBefore as seconds since the epoch.
+startdate_epoch() {
+  local e
+  e=$(openssl x509 -in "$1" -noout -startdate 2>/dev/null) || return 1
+  date -u -d "${e#notBefore=}" +%s
+}
+# skid_of CERT: the Subject Key Identifier, lowercase hex without colons (empty if none).
+skid_of() {
+  local t
+  t=$(openssl x509 -in "$1" -noout -ext subjectKeyIdentifier 2>/dev/null) || return 0
+  t=${t#*$'\n'}
+  t=${t//[[:space:]:]/}
+  printf '%s\n' "${t,,}"
+}
+# ca_subject ID: the RFC 2253 subject the layout gives CA ID (fails when ID is not a CA).
+ca_subject() {
+  local cn o
+  local -a orgs=()
+  # shellcheck disable=SC2016 # a jq program: its $names are jq variables
+  IFS=$US read -r cn o < <(lq '[.cas[] | select(.id == $id)][0] // empty | [.cn, (.o | join(","))] | join("\u001f")' --arg id "$1") || return 1
+  [[ -n $cn ]] || return 1
+  split_csv "$o" orgs
+  subject_rfc2253 "$cn" "${orgs[@]}"
+}
+# The signer's versions of intermediate CA: <ca-dir>/.cas/<ca>/v-<hash>/{cert,key}.pem, with
+# `current` (signing; <ca>.pem and <ca>-key.pem link through it), `next` (the successor, in
+# the bundles, not signing yet) and `old` (the predecessor, still trusted until retired).
+ca_state_dir() { printf '%s/.cas/%s\n' "$1" "$2"; }
+# ca_version LINK: the v-… name a version link points at (empty when none or dangling).
+ca_version() {
+  local t
+  [[ -L $1 && -d $1 ]] || return 0
+  t=$(readlink -- "$1") || return 0
+  [[ $t =~ ^v-[0-9a-f]{16}$ ]] && printf '%s\n' "$t"
+  return 0
+}
+# trusted_ca_certs CA_DIR CA [without-old]: the certificate files of CA that trust bundles
+# hold, one path per line: current, next and old (unless asked without), or <ca>.pem alone
+# when the CA has no versions yet.
+trusted_ca_certs() {
+  local dir=$1 ca=$2 skip_old=${3:-} s v link
+  s=$(ca_state_dir "$dir" "$ca")
+  if [[ -n $(ca_version "$s/current") ]]; then
+    for link in current next old; do
+      [[ $link == old && -n $skip_old ]] && continue
+      v=$(ca_version "$s/$link")
+      [[ -n $v ]] && printf '%s\n' "$s/$v/cert.pem"
+    done
+  elif [[ -f $dir/$ca.pem ]]; then
+    printf '%s\n' "$dir/$ca.pem"
+  fi
+  return 0
+}
+# point_link LINK TARGET: make LINK a symlink to TARGET with one rename.
+point_link() {
+  local link=$1 target=$2 t
+  if [[ -L $link && $(readlink -- "$link") == "$target" ]]; then return 0; fi
+  [[ -d $link && ! -L $link ]] && die "$link is a directory"
+  t="$(dirname -- "$link")/.$(basename -- "$link").link.$$"
+  rm -f -- "$t"
+  ln -s -- "$target" "$t"
+  _CLEANUP+=("$t")
+  mv -f -T -- "$t" "$link"
+}
+# split_pubs FILE PREFIX: write each PUBLIC KEY block of FILE, re-encoded by openssl, to
+# PREFIX.0.pem, PREFIX.1.pem, …; print the count (fails on a block openssl cannot read).
+split_pubs() {
+  local file=$1 prefix=$2 line n=0 in=0 buf=""
+  while IFS= read -r line || [[ -n $line ]]; do
+    line=${line%$'\r'}
+    if [[ $in -eq 0 && $line == '-----BEGIN PUBLIC KEY-----' ]]; then
+      in=1
+      buf="$line"$'\n'
+    elif [[ $in -eq 1 ]]; then
+      buf+="$line"$'\n'
+      if [[ $line == '-----END PUBLIC KEY-----' ]]; then
+        printf '%s' "$buf" | openssl pkey -pubin -out "$prefix.$n.pem" 2>/dev/null || return 1
+        n=$((n + 1))
+        in=0
+      fi
+    fi
+  done <"$file"
+  [[ $in -eq 0 ]] || return 1
+  printf '%s\n' "$n"
+}
+# pub_curve FILE: the curve name (secp521r1…) of a PEM public key.
+pub_curve() {
+  local t
+  t=$(openssl pkey -pubin -in "$1" -noout -text_pub 2>/dev/null) || return 1
+  [[ $t =~ ASN1\ OID:\ ([A-Za-z0-9-]+) ]] || return 1
+  printf '%s\n' "${BASH_REMATCH[1]}"
+}
+# curve_of_size SIZE: the OpenSSL curve name of an EC key size of the layout.
+curve_of_size() {
+  case $1 in 256) printf 'prime256v1\n' ;; 384) printf 'secp384r1\n' ;; *) printf '%s\n' "$EC_CURVE_521" ;; esac
+}
+# read_input SRC DEST: the file SRC, or stdin when SRC is "-", copied to DEST (at most 64 KiB).
+read_input() {
+  if [[ $1 == - ]]; then
+    head -c 65536 >"$2"
+  else
+    [[ -f $1 ]] || die "file not found: $1"
+    head -c 65536 -- "$1" >"$2"
+  fi
+}

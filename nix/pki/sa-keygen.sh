@@ -65,7 +65,16 @@ while IFS=$US read -r id keyrel pubrel size owner group mode; do
     info "$id: new key $key"
   fi
   openssl pkey -in "$key" -pubout -out "$SCRATCH/pub.pem" 2>/dev/null || die "$id: cannot derive the public key"
-  if same_content "$SCRATCH/pub.pem" "$pub"; then
+  # During a rotation (sa-rotate.sh) <pub> holds several keys (every control-plane node's):
+  # one of them this key's is up to date.
+  has_own=0
+  if [[ -f $pub ]] && n=$(split_pubs "$pub" "$SCRATCH/have"); then
+    own=$(spki_sha256_of_key "$key")
+    for ((i = 0; i < n; i++)); do
+      [[ $(spki_sha256_of_pub "$SCRATCH/have.$i.pem" || true) == "$own" ]] && has_own=1
+    done
+  fi
+  if same_content "$SCRATCH/pub.pem" "$pub" || [[ $has_own -eq 1 ]]; then
     info "$id: $pub is up to date"
   else
     write_file "$SCRATCH/pub.pem" "$pub" 0644

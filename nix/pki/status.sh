@@ -17,12 +17,14 @@ Print, on stdout, one JSON object:
   {"version":1,"node":"<NAME or uname -n>","pkiDir":"<DIR>","files":[
     {"path":"/abs/path","kind":"cert"|"key"|"pub"|"other","exists":true,"mode":"0600",
      "owner":"kubernetes","group":"kubernetes","size":365,
-     "pubkeySha256":"<hex>"|null,"error":"…" (only when something failed)}, …]}
+     "pubkeySha256":"<hex>"|null,"pubkeysSha256":["<hex>",…] (public-key files only),
+     "error":"…" (only when something failed)}, …]}
 covering every regular file directly in DIR (not recursive; symlinks are followed, a
 dangling one is listed with "exists":false). kind comes from the first PEM block (EC
 PARAMETERS skipped). pubkeySha256 is the hex SHA-256 of the DER SubjectPublicKeyInfo of
 the private key, of the FIRST certificate in the file, or of the public key; null for
-other files. Private key material is never printed.
+other files. pubkeysSha256 (public-key files): the same for every public key in the file, in
+order (left out when one of them cannot be read). Private key material is never printed.
 
 Options:
   --pki-dir DIR   PKI directory (default: the layout's pkiDir)
@@ -73,6 +75,19 @@ pem_kind() {
   echo other
 }
 
+# all_pub_digests FILE: the digests of every PUBLIC KEY block, comma-separated (fails when
+# one cannot be read).
+all_pub_digests() {
+  local n i out=""
+  n=$(split_pubs "$1" "$SCRATCH/pub") || return 1
+  for ((i = 0; i < n && i < 64; i++)); do
+    out+="${out:+,}$(spki_sha256_of_pub "$SCRATCH/pub.$i.pem")" || return 1
+  done
+  printf '%s\n' "$out"
+}
+# Made here, not in the $(…) subshells that use it (a subshell's would not be removed).
+make_scratch
+
 shopt -s nullglob dotglob
 entries=("$pki_dir"/*)
 fields=()
@@ -81,6 +96,7 @@ for f in "${entries[@]}"; do
   exists=true
   err=""
   digest=""
+  digests=""
   if [[ -L $f && ! -e $f ]]; then
     exists=false
     st=$(stat -c '%a %U %G %s' -- "$f") || continue
@@ -96,7 +112,10 @@ for f in "${entries[@]}"; do
       case $kind in
         cert) digest=$(spki_sha256_of_cert "$f") || err="openssl could not read the first certificate" ;;
         key) digest=$(spki_sha256_of_key "$f") || err="openssl could not read the private key (encrypted or corrupt)" ;;
-        pub) digest=$(spki_sha256_of_pub "$f") || err="openssl could not read the public key" ;;
+        pub)
+          digest=$(spki_sha256_of_pub "$f") || err="openssl could not read the public key"
+          digests=$(all_pub_digests "$f") || digests=""
+          ;;
       esac
       [[ -z $err ]] || digest=""
     fi
@@ -104,16 +123,17 @@ for f in "${entries[@]}"; do
     continue # directories, sockets, devices: not part of the report
   fi
   read -r m owner group size <<<"$st"
-  fields+=("$f" "$kind" "$exists" "$(printf '%04o' "$((8#$m))")" "$owner" "$group" "$size" "$digest" "$err")
+  fields+=("$f" "$kind" "$exists" "$(printf '%04o' "$((8#$m))")" "$owner" "$group" "$size" "$digest" "$err" "$digests")
 done
 
-# One jq process builds the whole document from positional arguments (9 per file), so any
+# One jq process builds the whole document from positional arguments (10 per file), so any
 # byte in a path is encoded correctly.
 jq -n --arg node "$node" --arg dir "$pki_dir" '
   $ARGS.positional as $a
   | {version: 1, node: $node, pkiDir: $dir,
-     files: [range(0; $a | length; 9) as $i
+     files: [range(0; $a | length; 10) as $i
        | {path: $a[$i], kind: $a[$i + 1], exists: ($a[$i + 2] == "true"), mode: $a[$i + 3],
           owner: $a[$i + 4], group: $a[$i + 5], size: ($a[$i + 6] | tonumber),
           pubkeySha256: (if $a[$i + 7] == "" then null else $a[$i + 7] end)}
-         + (if $a[$i + 8] == "" then {} else {error: $a[$i + 8]} end)]}' --args "${fields[@]}"
+         + (if $a[$i + 8] == "" then {} else {error: $a[$i + 8]} end)
+         + (if $a[$i + 9] == "" then {} else {pubkeysSha256: ($a[$i + 9] | split(","))} end)]}' --args "${fields[@]}"

@@ -6,6 +6,8 @@
  * (the highest that applies, as `k8ops certs`).
  * `k8ops rotate NODE…`, `--due` and `--break-lock NODE` run the rotate action (rotate-run.ts).
  */
+
+import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { kubeSource } from '../features/overview/sources.js';
 import {
@@ -18,7 +20,7 @@ import { formatCountdownCoarse } from '../pki/expiry.js';
 import { safeJson } from '../store/sanitise.js';
 import { EXIT, formatTable, holdOpen, type Out, settleOnce } from './common.js';
 import { openSession, SESSION_OPTIONS, sessionArgs } from './open.js';
-import { ROTATE_RUN_EXIT, rotateRun } from './rotate-run.js';
+import { ROTATE_RUN_EXIT, rotateCaRun, rotateRun, rotateSaRun } from './rotate-run.js';
 
 export const ROTATE_EXIT = {
   ok: 0,
@@ -28,6 +30,7 @@ export const ROTATE_EXIT = {
   failed: ROTATE_RUN_EXIT.failed,
   locked: ROTATE_RUN_EXIT.locked,
   refused: ROTATE_RUN_EXIT.refused,
+  ceremony: ROTATE_RUN_EXIT.ceremony,
 } as const;
 
 const DAY = 86_400_000;
@@ -40,12 +43,18 @@ const OPTIONS = {
   yes: { type: 'boolean', short: 'y' },
   due: { type: 'boolean' },
   'break-lock': { type: 'boolean' },
+  ca: { type: 'string' },
+  successor: { type: 'string' },
+  'retire-now': { type: 'boolean' },
+  'sa-key': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const ROTATE_HELP = `Usage: k8ops rotate plan [--json] [--days N] [--demo | --inventory FILE]
        k8ops rotate NODE… [--only ID]… [--dry-run] [--yes]
        k8ops rotate --due [--dry-run] [--yes]
+       k8ops rotate --ca ID [--successor FILE] [--retire-now] [--dry-run] [--yes]
+       k8ops rotate --sa-key [--dry-run] [--yes]
        k8ops rotate --break-lock NODE
 
 rotate NODE: lock the node, then per certificate a new key + CSR on the node (the key never
@@ -57,10 +66,28 @@ serial, API server /readyz, node Ready); a failed gate puts the previous pair ba
   --only ID      only this certificate id (repeatable)
   --dry-run      print the units, gates and every command per host, in order; change nothing
   --yes          do not ask (scripts); without it the node name is typed to confirm
-  --due          every node whose slot has passed (as the node timer would), one at a time
+  --due          every node whose slot has passed (as the node timer would), one at a time;
+                 then every step of an intermediate's or the service-account keys' rotation
+                 that is due (asked of the signer and the control-plane nodes)
   --break-lock   remove NODE's rotation lock (shown with its holder and age) — only when that
                  run is gone for good
 --read-only refuses all but --dry-run.
+
+rotate --ca ID (an intermediate: kubernetes-ca, etcd-ca, front-proxy-ca) goes as far as it
+may now, each step idempotent: the successor's key + CSR at the signer; the ROOT signs it
+offline (the CSR is printed on stdout, exit 7: issue-intermediate.sh --csr on the machine
+with the root key); with --successor FILE the signed successor is checked and accepted; it
+joins every trust bundle on every node (bundle lead; units that read the bundle once are
+restarted one node at a time and gated); rotation.bundleLead (24h) later it signs; after
+the switch plus the longest leaf lifetime, once no installed leaf needs it, the old
+version leaves the bundles.
+  --successor FILE  the root-signed successor from the ceremony
+  --retire-now      retire the old version before its last leaf's expiry (no installed
+                    leaf may need it; leaves elsewhere, e.g. an admin kubeconfig, stop working)
+rotate --sa-key: every control-plane node makes a new service-account signing key (it never
+leaves the node); every API server trusts every new public key (restarted, /readyz), then
+each node switches, one at a time; the old public keys stay trusted rotation.saOverlap
+(48h), then a later run (or --due) drops them.
 
 The rotation schedule of every node (node i of N rotates at notAfter − renewBefore +
 i × spread / N, as the node timer does), the intermediates' due dates and the conflicts:
@@ -69,7 +96,8 @@ left, a leaf that would outlive its intermediate, an intermediate without bundle
   --days N   the horizon listed (default 30); conflicts are reported whatever their date
 Exit: 0 no conflict (plan) or done, 1 a conflict (plan), 2 usage error, 3 nodes unreachable,
 4 the rotation failed (a step or a health gate; the previous pair is back), 5 the node is
-locked by another rotation, 6 refused (--read-only, not confirmed, the demo lab).
+locked by another rotation, 6 refused (--read-only, not confirmed, the demo lab), 7 an
+intermediate's successor waits for the root's signature (the offline ceremony).
 `;
 
 /** Whether argv's subcommand (first positional) is `rotate`: cli.ts hands it here. */
@@ -172,6 +200,28 @@ async function rotateNodes(
   const due = v.due === true;
   const breakLock = v['break-lock'] === true;
   if (v.json || v.days !== undefined) return usage('--json and --days belong to `rotate plan`');
+  const ca = typeof v.ca === 'string' ? v.ca : undefined;
+  const saKey = v['sa-key'] === true;
+  if (ca === undefined && (v.successor !== undefined || v['retire-now']))
+    return usage('--successor and --retire-now go with --ca');
+  if (ca !== undefined || saKey) {
+    if (ca !== undefined && saKey)
+      return usage('--ca and --sa-key are two rotations: one at a time');
+    if (nodes.length > 0 || due || breakLock || only.length > 0)
+      return usage(`${saKey ? '--sa-key' : '--ca'} takes no node, --only, --due or --break-lock`);
+    if (ca !== undefined && !CERT_ID.test(ca)) return usage(`invalid CA id "${ca}"`);
+    let successor: string | undefined;
+    if (typeof v.successor === 'string') {
+      try {
+        if (statSync(v.successor).size > 65_536)
+          return usage(`${v.successor}: too big for a certificate`);
+        successor = readFileSync(v.successor, 'utf8');
+      } catch (e) {
+        return usage(`--successor: ${(e as Error).message}`);
+      }
+    }
+    return rotateCaOrSa({ ca, saKey, successor, retireNow: v['retire-now'] === true }, v, deps);
+  }
   if (due && nodes.length > 0) return usage('--due takes no node: it picks the due ones');
   if (!due && nodes.length === 0)
     return usage('which node? (k8ops rotate NODE, k8ops rotate --due, k8ops rotate plan)');
@@ -223,6 +273,58 @@ async function rotateNodes(
           env,
         },
       ),
+    );
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await session.close();
+  }
+}
+
+async function rotateCaOrSa(
+  a: { ca: string | undefined; saKey: boolean; successor: string | undefined; retireNow: boolean },
+  v: Record<string, string | boolean | string[] | undefined>,
+  deps: RotateDeps,
+): Promise<number> {
+  const { out, err, env } = deps;
+  const readOnly = v['read-only'] === true;
+  const dryRun = v['dry-run'] === true;
+  if (readOnly && !dryRun) {
+    err.write('k8ops rotate: refused: --read-only (use --dry-run to see the commands)\n');
+    return ROTATE_EXIT.refused;
+  }
+  const opened = await openSession(sessionArgs(v, 'rotate', { readOnly }), err, env, [
+    { sources: [kubeSource] },
+  ]);
+  if (!opened.ok) return EXIT.config;
+  const session = opened.session;
+  const ac = new AbortController();
+  const onSignal = () => ac.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    if (!dryRun) await holdOpen(() => session.settleKube());
+    const io = {
+      out,
+      err,
+      stdinIsTTY: deps.stdinIsTTY ?? process.stdin.isTTY === true,
+      signal: ac.signal,
+      env,
+    };
+    const common = { dryRun, yes: v.yes === true, readOnly };
+    return await holdOpen(() =>
+      a.ca !== undefined
+        ? rotateCaRun(
+            {
+              ca: a.ca,
+              retireEarly: a.retireNow,
+              ...(a.successor !== undefined ? { successor: a.successor } : {}),
+              ...common,
+            },
+            session,
+            io,
+          )
+        : rotateSaRun({ ...common, start: true }, session, io),
     );
   } finally {
     process.off('SIGINT', onSignal);

@@ -400,6 +400,8 @@ function buildInventory(
   };
   const renew = file.rotation?.renewBefore;
   if (typeof renew === 'number') rotation.renewBeforeMs = renew;
+  if (file.rotation?.bundleLead != null) rotation.bundleLeadMs = file.rotation.bundleLead;
+  if (file.rotation?.saOverlap != null) rotation.saOverlapMs = file.rotation.saOverlap;
 
   const network: Inventory['network'] = {
     targetMtu: file.network?.targetMtu ?? DEFAULTS.network.targetMtu,

@@ -262,6 +262,10 @@ const rotationShape = {
   spread: duration(0).nullish(),
   cpGap: duration(0).nullish(),
   minRemaining: duration(0).nullish(),
+  /** An intermediate's successor is in every bundle this long before it signs (default 24 h). */
+  bundleLead: duration(0).nullish(),
+  /** Old service-account public keys stay trusted this long after the switch (default 48 h). */
+  saOverlap: duration(0).nullish(),
 };
 
 const bgpRouterShape = {

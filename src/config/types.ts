@@ -60,6 +60,10 @@ export interface RotationSettings {
   cpGapMs: number;
   /** A schedule leaving less than this before notAfter is flagged. */
   minRemainingMs: number;
+  /** An intermediate's successor is in every bundle this long before it signs (default 24 h). */
+  bundleLeadMs?: number;
+  /** Old service-account public keys stay trusted this long after the switch (default 48 h). */
+  saOverlapMs?: number;
 }
 
 export type BgpRouterKind = 'gobgp' | 'bird';

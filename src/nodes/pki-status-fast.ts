@@ -22,6 +22,7 @@
  */
 import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { splitPem } from '../pki/pem.js';
+import { allPublicKeyDigests } from '../pki/status.js';
 import type { PkiStatus, PkiStatusFile } from '../pki/types.js';
 import { argWord, intArg, remotePath, type ShellCommand, sh, token } from '../ssh/quote.js';
 import { trace } from '../store/trace.js';
@@ -319,7 +320,7 @@ export function parseDerive(output: Buffer, nonce: string, names: readonly strin
   return out;
 }
 
-type Described = Pick<PkiStatusFile, 'kind' | 'pubkeySha256' | 'error'>;
+type Described = Pick<PkiStatusFile, 'kind' | 'pubkeySha256' | 'pubkeysSha256' | 'error'>;
 
 /**
  * SHA-256 of a certificate's SubjectPublicKeyInfo, remembered per certificate (by the
@@ -387,10 +388,16 @@ export function describeDerived(d: Derived): Described {
       return { kind, pubkeySha256: sha(Buffer.from(block.der)) };
     }
     if (kind === 'pub') {
-      const block = splitPem(d.content).blocks.find((b) => b.label === 'PUBLIC KEY');
+      const blocks = splitPem(d.content).blocks;
+      const block = blocks.find((b) => b.label === 'PUBLIC KEY');
       if (!block) throw new Error('no public key block');
       const key = createPublicKey({ key: Buffer.from(block.der), format: 'der', type: 'spki' });
-      return { kind, pubkeySha256: sha(key.export({ type: 'spki', format: 'der' })) };
+      const all = allPublicKeyDigests(blocks);
+      return {
+        kind,
+        pubkeySha256: sha(key.export({ type: 'spki', format: 'der' })),
+        ...(all ? { pubkeysSha256: all } : {}),
+      };
     }
   } catch {
     const error =

@@ -110,6 +110,16 @@ export function parsePkiStatus(text: string): PkiStatusResult {
         return fail(`${where}.pubkeySha256 is not a hex SHA-256`);
       out.pubkeySha256 = r.pubkeySha256.toLowerCase();
     }
+    if (r.pubkeysSha256 !== undefined && r.pubkeysSha256 !== null) {
+      const a = r.pubkeysSha256;
+      if (
+        !Array.isArray(a) ||
+        a.length > 64 ||
+        !a.every((x) => typeof x === 'string' && HEX64.test(x.toLowerCase()))
+      )
+        return fail(`${where}.pubkeysSha256 is not a list of hex SHA-256`);
+      out.pubkeysSha256 = (a as string[]).map((x) => x.toLowerCase());
+    }
     if (r.error !== undefined && r.error !== null) {
       if (typeof r.error !== 'string') return fail(`${where}.error is not a string`);
       out.error = r.error;
@@ -130,10 +140,39 @@ const PRIVATE_KEY_TYPES: Record<string, 'pkcs8' | 'sec1' | 'pkcs1'> = {
 
 const spkiSha256 = (der: Buffer): string => createHash('sha256').update(der).digest('hex');
 
+/**
+ * The SHA-256 of the DER SubjectPublicKeyInfo of every PUBLIC KEY block, in order (at most
+ * 64); throws on one that does not parse (as status.sh's openssl fails on it).
+ */
+export function publicKeyDigests(blocks: readonly { label: string; der: Uint8Array }[]): string[] {
+  return blocks
+    .filter((b) => b.label === 'PUBLIC KEY')
+    .slice(0, 64)
+    .map((b) =>
+      spkiSha256(
+        createPublicKey({ key: Buffer.from(b.der), format: 'der', type: 'spki' }).export({
+          type: 'spki',
+          format: 'der',
+        }),
+      ),
+    );
+}
+
+/** publicKeyDigests, or undefined when one block does not parse (status.sh leaves it out then). */
+export function allPublicKeyDigests(
+  blocks: readonly { label: string; der: Uint8Array }[],
+): string[] | undefined {
+  try {
+    return publicKeyDigests(blocks);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Kind and public-key digest of one file's content, as the status script reports them. */
 export function describeKeyMaterial(
   content: string,
-): Pick<PkiStatusFile, 'kind' | 'pubkeySha256' | 'error'> {
+): Pick<PkiStatusFile, 'kind' | 'pubkeySha256' | 'pubkeysSha256' | 'error'> {
   const { blocks } = splitPem(content);
   const first = blocks[0];
   if (!first) return { kind: 'other', pubkeySha256: null };
@@ -156,15 +195,9 @@ export function describeKeyMaterial(
     if (/PRIVATE KEY$/.test(first.label))
       return { kind: 'key', pubkeySha256: null, error: `${first.label} is not supported` };
     if (first.label === 'PUBLIC KEY') {
-      const der = createPublicKey({
-        key: Buffer.from(first.der),
-        format: 'der',
-        type: 'spki',
-      }).export({
-        type: 'spki',
-        format: 'der',
-      });
-      return { kind: 'pub', pubkeySha256: spkiSha256(der) };
+      const [one] = publicKeyDigests([first]);
+      const all = allPublicKeyDigests(blocks);
+      return { kind: 'pub', pubkeySha256: one!, ...(all ? { pubkeysSha256: all } : {}) };
     }
   } catch (e) {
     const kind =

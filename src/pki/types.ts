@@ -91,6 +91,11 @@ export interface PkiStatusFile {
   size?: number;
   /** SHA-256 (hex) of the DER SubjectPublicKeyInfo of the key, first certificate or public key. */
   pubkeySha256: string | null;
+  /**
+   * A public-key file (kind `pub`): the SHA-256 of every public key in it, in file order
+   * (a --service-account-key-file holds several during a rotation). Absent: only the first.
+   */
+  pubkeysSha256?: string[];
   error?: string;
 }
 

@@ -131,6 +131,85 @@ describe('k8ops rotate plan (built) on the demo lab', () => {
     const nc = k8ops(['rotate', 'worker-1', '--only', 'kubelet', '--demo']);
     expect(nc.code).toBe(6);
   });
+
+  it('rotate --ca ID --dry-run: the ceremony, the bundle lead per node with its units and gates, the switch, the retire, in order', () => {
+    const d = k8ops(['rotate', '--ca', 'etcd-ca', '--dry-run', '--demo']);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).toContain('signer cp-1, bundles etcd-ca-bundle');
+    expect(d.stdout).toContain('cp-1: etcd.service → restart');
+    expect(d.stdout).toContain('etcd 3.4 reads --trusted-ca-file');
+    const cmds = d.stdout.split('\n').filter((l) => /^ *\d+\. /.test(l));
+    const at = (re: RegExp) => cmds.findIndex((l) => re.test(l));
+    expect(cmds[0]).toMatch(
+      /^ +1\. cp-1\$ k8ops-pki-lock acquire .*--pki-dir \/var\/lib\/k8ops\/ca$/,
+    );
+    expect(cmds[1]).toContain('cp-1$ k8ops-pki-ca-rotate status --ca etcd-ca');
+    // The root signs offline, never on a node: the one command on the offline machine.
+    expect(cmds.filter((l) => l.includes('issue-intermediate.sh'))).toHaveLength(1);
+    expect(at(/offline \(root key\)\$ issue-intermediate\.sh .*--csr etcd-ca\.csr/)).toBe(3);
+    expect(at(/k8ops-pki-ca-rotate accept .*--cert -/)).toBe(4);
+    // Bundle lead: each node (one at a time, etcd before the API server) before mark-bundled.
+    const push2 = at(/cp-2\$ k8ops-pki-bundle-install --bundle etcd-ca-bundle --certs -/);
+    const etcd2 = at(/cp-2\$ systemctl restart etcd\.service/);
+    const api2 = at(/cp-2\$ systemctl restart kube-apiserver\.service/);
+    const mark = at(/k8ops-pki-ca-rotate mark-bundled/);
+    const sw = at(/k8ops-pki-ca-rotate switch .*--min-lead 86400/);
+    const check = at(/bundle-install --bundle etcd-ca-bundle --certs - --check/);
+    const retire = at(/k8ops-pki-ca-rotate retire --ca etcd-ca/);
+    const finish = at(/k8ops-pki-ca-rotate finish --ca etcd-ca/);
+    expect(push2).toBeGreaterThan(4);
+    expect(push2 < etcd2 && etcd2 < api2 && api2 < mark && mark < sw).toBe(true);
+    expect(sw < check && check < retire && retire < finish).toBe(true);
+    expect(cmds.at(-1)).toMatch(/cp-1\$ k8ops-pki-lock release .*--pki-dir \/var\/lib\/k8ops\/ca$/);
+    // --retire-now changes only the retire.
+    const early = k8ops(['rotate', '--ca', 'etcd-ca', '--retire-now', '--dry-run', '--demo']);
+    expect(early.stdout).toMatch(/k8ops-pki-ca-rotate retire --ca etcd-ca --ca-dir \S+ --early/);
+    // The root and unknown CAs are refused; --successor needs a readable file; read-only refuses.
+    const root = k8ops(['rotate', '--ca', 'k8s-root', '--dry-run', '--demo']);
+    expect(root.code).toBe(2);
+    expect(root.stderr).toContain('its key stays offline');
+    expect(k8ops(['rotate', '--ca', 'nope', '--dry-run', '--demo']).code).toBe(2);
+    expect(k8ops(['rotate', '--ca', 'etcd-ca', '--successor', '/nonexistent', '--demo']).code).toBe(
+      2,
+    );
+    expect(k8ops(['rotate', '--successor', 'x', '--demo']).code).toBe(2);
+    expect(k8ops(['rotate', '--ca', 'etcd-ca', 'cp-1', '--demo']).code).toBe(2);
+    expect(k8ops(['rotate', '--ca', 'etcd-ca', '--sa-key', '--demo']).code).toBe(2);
+    const ro = k8ops(['rotate', '--ca', 'etcd-ca', '--yes', '--read-only', '--demo']);
+    expect(ro.code).toBe(6);
+    expect(ro.stderr).toContain('refused: --read-only');
+    expect(k8ops(['rotate', '--ca', 'etcd-ca', '--yes', '--demo']).code).toBe(6);
+    expect(k8ops(['rotate', '--help']).stdout).toContain('k8ops rotate --ca ID [--successor FILE]');
+  });
+
+  it('rotate --sa-key --dry-run: every node trusts the new keys before any switches; the drop after the overlap', () => {
+    const d = k8ops(['rotate', '--sa-key', '--dry-run', '--demo']);
+    expect(d.code, d.stderr).toBe(0);
+    const cmds = d.stdout.split('\n').filter((l) => /^ *\d+\. /.test(l));
+    const at = (re: RegExp) => cmds.findIndex((l) => re.test(l));
+    const lastTrust = Math.max(
+      ...['cp-1', 'cp-2', 'cp-3'].map((n) =>
+        at(new RegExp(`${n}\\$ k8ops-pki-sa-rotate trust --pubs - .*every node's current and new`)),
+      ),
+    );
+    const firstSwitch = at(/k8ops-pki-sa-rotate switch/);
+    expect(lastTrust).toBeGreaterThan(0);
+    expect(firstSwitch).toBeGreaterThan(lastTrust);
+    // A switch restarts the API server and the controller-manager; a trust change only the API server.
+    const sw1 = cmds.slice(firstSwitch, at(/cp-2\$ k8ops-pki-sa-rotate switch/)).join('\n');
+    expect(sw1).toContain('cp-1$ systemctl restart kube-apiserver.service');
+    expect(sw1).toContain('cp-1$ systemctl restart kube-controller-manager.service');
+    expect(sw1).toContain('k8ops-pki-sa-rotate rollback');
+    const trust1 = cmds
+      .slice(at(/cp-1\$ k8ops-pki-sa-rotate trust/), at(/cp-2\$ k8ops-pki-sa-rotate trust/))
+      .join('\n');
+    expect(trust1).toContain('systemctl restart kube-apiserver.service');
+    expect(trust1).not.toContain('kube-controller-manager');
+    expect(at(/k8ops-pki-sa-rotate finish/)).toBeGreaterThan(
+      at(/trust --pubs - .*only if every node switched 48 h ago/),
+    );
+    expect(k8ops(['rotate', '--sa-key', '--yes', '--read-only', '--demo']).code).toBe(6);
+  });
 });
 
 describe.skipIf(!haveTmux())('the Rotation pane in tmux (built)', () => {

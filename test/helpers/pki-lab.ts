@@ -117,6 +117,9 @@ export const PKI_SCRIPT_NAMES = [
   'status',
   'gen-lab',
   'lock',
+  'ca-rotate',
+  'bundle-install',
+  'sa-rotate',
 ] as const;
 
 function installed(bin: string): boolean {

@@ -165,6 +165,36 @@ describe('Rotation pane', () => {
     unmount();
   });
 
+  it('c selects an intermediate, then the service-account keys; R asks to rotate it; Esc goes back to the node', async () => {
+    const { frame, type, unmount } = await mount({ columns: 200, rows: 50 });
+    await type('3', 'c');
+    expect(frame()).toMatch(/>etcd-ca +/);
+    expect(frame()).toMatch(/etcd-ca · successor in every bundle by .* · signs from .* · expires /);
+    expect(frame()).toContain(
+      'the root signs offline (k8ops rotate --ca etcd-ca --successor FILE)',
+    );
+    await type('R');
+    await vi.advanceTimersByTimeAsync(10);
+    await settle();
+    expect(frame()).toMatch(/read-only.*rotate etcd-ca.*refused/);
+    await type('c', 'c', 'c');
+    expect(frame()).toMatch(/>sa keys +/);
+    expect(frame()).toContain('service-account keys · no expiry: rotated on demand');
+    expect(frame()).toContain('a new signing key on each control-plane node (never copied)');
+    await type('R');
+    await vi.advanceTimersByTimeAsync(10);
+    await settle();
+    expect(frame()).toMatch(/read-only.*rotate service-account.*refused/);
+    // Past the last row: back to the node; Esc as well.
+    await type('c');
+    expect(frame()).toMatch(/>cp-1 /);
+    await type('c', '\u001b');
+    await vi.advanceTimersByTimeAsync(50);
+    await settle();
+    expect(frame()).toMatch(/cp-1 · node 0 of 6/);
+    unmount();
+  });
+
   it('draws no frame while the seconds tick (the timeline moves per hour)', async () => {
     const { frames, type, unmount } = await mount({ columns: 120, rows: 40 });
     await type('3');

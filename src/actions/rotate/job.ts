@@ -25,6 +25,7 @@ import {
   type RotatePlan,
   rollbackArgv,
   signArgv,
+  type UnitControl,
   type UnitGroup,
 } from './plan.js';
 
@@ -72,9 +73,11 @@ export class GateFailedError extends Error {
     readonly gate: string,
     readonly detail: string,
     readonly logTail: string[],
+    /** What was put back (a leaf's rotation: the previous pair). */
+    restored = 'the previous pair',
   ) {
     super(
-      `${node}: gate "${gate}" of ${unit} failed: ${detail}; the previous pair is back and ${unit} restarted` +
+      `${node}: gate "${gate}" of ${unit} failed: ${detail}; ${restored} is back and ${unit} restarted` +
         (logTail.length > 0 ? `\nlast log lines of ${unit}:\n  ${logTail.join('\n  ')}` : ''),
     );
   }
@@ -130,12 +133,12 @@ export function parseLockHolder(text: string): LockHolder | undefined {
   };
 }
 
-interface Acquired {
+export interface Acquired {
   token: string;
   resumed: boolean;
   installed: string[];
 }
-function parseAcquired(text: string): Acquired | undefined {
+export function parseAcquired(text: string): Acquired | undefined {
   try {
     const o = JSON.parse(text.trim().split('\n').at(-1) ?? '') as Record<string, unknown>;
     if (typeof o.token !== 'string' || !/^[0-9a-f]{32}$/.test(o.token)) return undefined;
@@ -151,7 +154,7 @@ function parseAcquired(text: string): Acquired | undefined {
   }
 }
 
-const tail = (s: string, n = 3): string =>
+export const tail = (s: string, n = 3): string =>
   s.trim().split('\n').slice(-n).join(' / ').slice(0, 600) || '(no output)';
 
 /** The serial (upper-case hex, no leading zeros) of the first PEM certificate in text. */
@@ -166,7 +169,7 @@ export function firstPemSerial(text: string): string | undefined {
 }
 const normSerial = (s: string): string => s.toUpperCase().replace(/^0+(?=.)/, '');
 
-const sleep = (ms: number, signal: AbortSignal) =>
+export const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
     signal.addEventListener(
@@ -178,6 +181,71 @@ const sleep = (ms: number, signal: AbortSignal) =>
       { once: true },
     );
   });
+
+/** The exec of a job: one program on an agent, under the job's signal and deadline. */
+export type Exec = (
+  agent: NodeAgent,
+  argv: readonly string[],
+  opts?: { stdin?: string; readOnly?: boolean },
+) => Promise<NodeExecResult>;
+/** Exec that throws (naming `what`) on a non-zero exit; the stdout otherwise. */
+export type Must = (
+  agent: NodeAgent,
+  argv: readonly string[],
+  what: string,
+  opts?: { stdin?: string; readOnly?: boolean },
+) => Promise<string>;
+
+/** The exec and must of a job under its signal, each program with `timeoutMs`. */
+export function jobExec(ctx: JobContext, timeoutMs: number): { exec: Exec; must: Must } {
+  const exec: Exec = async (agent, argv, opts = {}) => {
+    if (ctx.signal.aborted) throw new Error('cancelled');
+    return agent.exec(argv, { ...opts, timeoutMs, signal: ctx.signal });
+  };
+  const must: Must = async (agent, argv, what, opts = {}) => {
+    const r = await exec(agent, argv, opts);
+    if (r.code !== 0)
+      throw new Error(`${what} failed (exit ${r.code}): ${tail(r.stderr || r.stdout)}`);
+    return r.stdout;
+  };
+  return { exec, must };
+}
+
+/**
+ * Take a lock of lock.sh (a node's, or the signer's CA directory's): when another holds it,
+ * LockHeldError naming the holder, unless the holder is an earlier run of this owner on
+ * this host whose process is gone: that one is resumed (what it noted comes back).
+ */
+export async function takeLock(
+  name: string,
+  agent: NodeAgent,
+  argv: (resumePid?: number) => string[],
+  deps: Pick<RotateDeps, 'who' | 'pidAlive'>,
+  ctx: JobContext,
+  exec: Exec,
+): Promise<Acquired> {
+  let r = await exec(agent, argv());
+  if (r.code === 3) {
+    const holder = parseLockHolder(r.stdout);
+    if (!holder) throw new Error(`lock held, holder unreadable: ${tail(r.stdout + r.stderr)}`);
+    const ours =
+      holder.owner === deps.who.owner &&
+      holder.host === deps.who.host &&
+      holder.pid !== null &&
+      holder.pid !== deps.who.pid &&
+      !deps.pidAlive(holder.pid);
+    if (!ours) throw new LockHeldError(name, holder);
+    ctx.log(
+      `${name}: resuming the interrupted run of pid ${holder.pid} (${describeHolder(holder)})`,
+    );
+    r = await exec(agent, argv(holder.pid ?? undefined));
+    if (r.code === 3) throw new LockHeldError(name, parseLockHolder(r.stdout) ?? holder);
+  }
+  if (r.code !== 0) throw new Error(`lock: exit ${r.code}: ${tail(r.stderr || r.stdout)}`);
+  const a = parseAcquired(r.stdout);
+  if (!a) throw new Error(`lock: unreadable answer: ${tail(r.stdout)}`);
+  return a;
+}
 
 export function rotateJob(plan: RotatePlan, deps: RotateDeps): JobSpec<RotateResult> {
   const commands: PlannedCommand[] = planCommands(plan, deps.who);
@@ -217,51 +285,12 @@ async function runRotate(
   const signer = deps.agent(plan.signer.name);
   if (!node) throw new Error(`${n}: no agent for this node`);
   if (!signer) throw new Error(`signer ${plan.signer.name}: no agent for this node`);
-  const execTimeoutMs = deps.execTimeoutMs ?? 60_000;
-  const exec = async (
-    agent: NodeAgent,
-    argv: readonly string[],
-    opts: { stdin?: string; readOnly?: boolean } = {},
-  ): Promise<NodeExecResult> => {
-    if (ctx.signal.aborted) throw new Error('cancelled');
-    return agent.exec(argv, { ...opts, timeoutMs: execTimeoutMs, signal: ctx.signal });
-  };
-  const must = async (
-    agent: NodeAgent,
-    argv: readonly string[],
-    what: string,
-    opts: { stdin?: string; readOnly?: boolean } = {},
-  ): Promise<string> => {
-    const r = await exec(agent, argv, opts);
-    if (r.code !== 0)
-      throw new Error(`${what} failed (exit ${r.code}): ${tail(r.stderr || r.stdout)}`);
-    return r.stdout;
-  };
+  const { exec, must } = jobExec(ctx, deps.execTimeoutMs ?? 60_000);
 
   // --- the lock (resuming a dead run of ours on this host)
-  const acquired = await ctx.step(`${n}: lock`, async () => {
-    let r = await exec(node, lockArgv(plan, deps.who));
-    if (r.code === 3) {
-      const holder = parseLockHolder(r.stdout);
-      if (!holder) throw new Error(`lock held, holder unreadable: ${tail(r.stdout + r.stderr)}`);
-      const ours =
-        holder.owner === deps.who.owner &&
-        holder.host === deps.who.host &&
-        holder.pid !== null &&
-        holder.pid !== deps.who.pid &&
-        !deps.pidAlive(holder.pid);
-      if (!ours) throw new LockHeldError(n, holder);
-      ctx.log(
-        `${n}: resuming the interrupted run of pid ${holder.pid} (${describeHolder(holder)})`,
-      );
-      r = await exec(node, lockArgv(plan, deps.who, holder.pid ?? undefined));
-      if (r.code === 3) throw new LockHeldError(n, parseLockHolder(r.stdout) ?? holder);
-    }
-    if (r.code !== 0) throw new Error(`lock: exit ${r.code}: ${tail(r.stderr || r.stdout)}`);
-    const a = parseAcquired(r.stdout);
-    if (!a) throw new Error(`lock: unreadable answer: ${tail(r.stdout)}`);
-    return a;
-  });
+  const acquired = await ctx.step(`${n}: lock`, () =>
+    takeLock(n, node, (resume) => lockArgv(plan, deps.who, resume), deps, ctx, exec),
+  );
   const result: RotateResult = {
     node: n,
     installed: [],
@@ -339,18 +368,6 @@ async function runRotate(
   return result;
 }
 
-type Exec = (
-  agent: NodeAgent,
-  argv: readonly string[],
-  opts?: { stdin?: string; readOnly?: boolean },
-) => Promise<NodeExecResult>;
-type Must = (
-  agent: NodeAgent,
-  argv: readonly string[],
-  what: string,
-  opts?: { stdin?: string; readOnly?: boolean },
-) => Promise<string>;
-
 async function handleUnit(
   plan: RotatePlan,
   g: UnitGroup,
@@ -372,7 +389,7 @@ async function handleUnit(
     let failure: string | undefined;
     try {
       await ctx.step(`${n}: ${unit}: gate: ${gate.name}`, async () => {
-        const f = await waitGate(gate, plan, node, deps, ctx, exec);
+        const f = await waitGate(gate, plan.units, node, deps, ctx, exec);
         if (f !== undefined) throw new Error(f);
       });
     } catch (e) {
@@ -399,9 +416,9 @@ async function handleUnit(
 }
 
 /** Poll a gate until it passes (undefined) or its time is up (the last failure). */
-async function waitGate(
+export async function waitGate(
   gate: Gate,
-  plan: RotatePlan,
+  units: UnitControl,
   node: NodeAgent,
   deps: RotateDeps,
   ctx: JobContext,
@@ -410,7 +427,7 @@ async function waitGate(
   const deadline = Date.now() + (deps.gateTimeoutMs ?? 60_000);
   let last = '';
   for (;;) {
-    last = (await checkGate(gate, plan, node, deps, ctx, exec)) ?? '';
+    last = (await checkGate(gate, units, node, deps, ctx, exec)) ?? '';
     if (last === '') return undefined;
     if (Date.now() > deadline || ctx.signal.aborted) return last;
     await sleep(deps.pollMs ?? 1000, ctx.signal);
@@ -419,7 +436,7 @@ async function waitGate(
 
 async function checkGate(
   gate: Gate,
-  plan: RotatePlan,
+  units: UnitControl,
   node: NodeAgent,
   deps: RotateDeps,
   ctx: JobContext,
@@ -428,7 +445,7 @@ async function checkGate(
   try {
     switch (gate.kind) {
       case 'unit-active': {
-        const r = await exec(node, plan.units.isActive(gate.unit), { readOnly: true });
+        const r = await exec(node, units.isActive(gate.unit), { readOnly: true });
         return r.code === 0 ? undefined : `${gate.unit} is not active`;
       }
       case 'exec': {

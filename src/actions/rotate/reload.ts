@@ -59,3 +59,49 @@ export function unitRank(u: string): number {
   const i = UNIT_ORDER.indexOf(u);
   return i < 0 ? UNIT_ORDER.length : i;
 }
+
+/**
+ * The units that read a trust bundle (an intermediate's rotation changes it) or a key pair
+ * (the service-account keys), and how each picks up a changed file: nix/pki/reload.json's
+ * `bundles` and `keypairs`. etcd 3.4 reads its trusted CA files once at start (measured: a
+ * client certificate of a CA added to the bundle is refused until the restart).
+ */
+export interface UnitPickup {
+  unit: string;
+  pickup: Pickup;
+  why: string;
+  /** A key pair's reader: which of its files it reads (`key`, `pub`); absent: all. */
+  files?: string[];
+}
+
+type RawReader = { pickup: string; why: string; files?: unknown };
+const unitTable = (
+  t: Record<string, Record<string, RawReader>> | undefined,
+): Readonly<Record<string, readonly UnitPickup[]>> =>
+  Object.fromEntries(
+    Object.entries(t ?? {}).map(([id, units]) => [
+      id,
+      Object.entries(units)
+        .map(([unit, r]) => ({
+          unit,
+          pickup: PICKUPS.includes(r.pickup as Pickup) ? (r.pickup as Pickup) : 'restart',
+          why: r.why,
+          ...(Array.isArray(r.files)
+            ? { files: r.files.filter((f): f is string => typeof f === 'string') }
+            : {}),
+        }))
+        .sort((a, b) => unitRank(a.unit) - unitRank(b.unit) || (a.unit < b.unit ? -1 : 1)),
+    ]),
+  );
+
+const tables = reloadJson as unknown as {
+  bundles?: Record<string, Record<string, RawReader>>;
+  keypairs?: Record<string, Record<string, RawReader>>;
+};
+export const BUNDLE_READERS = unitTable(tables.bundles);
+export const KEYPAIR_READERS = unitTable(tables.keypairs);
+
+/** The units that read bundle `id` (unknown: none listed), in restart order. */
+export const bundleReaders = (id: string): readonly UnitPickup[] => BUNDLE_READERS[id] ?? [];
+/** The units that read key pair `id`, in restart order. */
+export const keypairReaders = (id: string): readonly UnitPickup[] => KEYPAIR_READERS[id] ?? [];

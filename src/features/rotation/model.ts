@@ -40,7 +40,7 @@ export function planSettingsOf(r: RotationSettings): PlanSettings {
     ...(r.renewBeforeMs !== undefined ? { renewBeforeMs: r.renewBeforeMs } : {}),
     cpGapMs: r.cpGapMs,
     minRemainingMs: r.minRemainingMs,
-    bundleLeadMs: DEFAULT_BUNDLE_LEAD_MS,
+    bundleLeadMs: r.bundleLeadMs ?? DEFAULT_BUNDLE_LEAD_MS,
   };
 }
 

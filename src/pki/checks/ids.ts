@@ -205,7 +205,7 @@ export const CHECK_IDS = {
   'sa-key-differs': {
     severity: 'warning',
     group: 'service-account',
-    when: 'service-account public keys differ between control-plane nodes',
+    when: "a control-plane node's service-account signing key is not in another's sa.pub",
   },
 } as const satisfies Record<string, CheckIdInfo>;
 

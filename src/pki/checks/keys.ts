@@ -141,12 +141,15 @@ export const keys: CheckGroup = {
         const k = checkKeyFile(n, kp.keyPath, kp, undefined, add);
         const pub = n.statusFiles.get(kp.pubPath);
         if (!n.haveStatus || !pub?.exists) continue;
-        if (k?.pubkeySha256 && pub.pubkeySha256 && k.pubkeySha256 !== pub.pubkeySha256) {
+        // During a service-account key rotation the file holds several public keys (every
+        // control-plane node's): the key's own must be one of them.
+        const trusted = pub.pubkeysSha256 ?? (pub.pubkeySha256 ? [pub.pubkeySha256] : []);
+        if (k?.pubkeySha256 && trusted.length > 0 && !trusted.includes(k.pubkeySha256)) {
           add(
             'key-mismatch',
             n.node,
             kp.keyPath,
-            `${base(kp.pubPath)} is not the public key of ${base(kp.keyPath)} (${short(pub.pubkeySha256)} ≠ ${short(k.pubkeySha256)})`,
+            `${base(kp.pubPath)} does not hold the public key of ${base(kp.keyPath)} (${trusted.map(short).join(', ')} ∌ ${short(k.pubkeySha256)})`,
           );
         }
       }

@@ -1,7 +1,9 @@
 /**
- * Service-account keys: the public key (sa.pub) is the same on every control-plane node, or
- * tokens signed on one are rejected by the others. The odd ones out (against the most common
- * digest) are flagged.
+ * Service-account keys: every control-plane node's signing key (sa-key.pem) must be trusted
+ * by every control-plane node's public-key file (sa.pub, --service-account-key-file), or
+ * tokens signed on one are refused by the others. Each node may sign with its own key
+ * (k8ops rotate --sa-key makes one per node; the file then holds several); a signing key
+ * missing from another node's file is flagged there.
  */
 import type { CheckGroup } from './context.js';
 import { base, short } from './format.js';
@@ -9,26 +11,29 @@ import { base, short } from './format.js';
 export const serviceAccount: CheckGroup = {
   name: 'service-account',
   run(ctx, add) {
-    const digests = new Map<string, { path: string; digest: string }>();
+    const signing = new Map<string, string>();
+    const trusted = new Map<string, { path: string; digests: string[] }>();
     for (const n of ctx.nodes) {
       if (!n.haveStatus) continue;
       for (const kp of n.plan?.keypairs ?? []) {
+        const key = n.statusFiles.get(kp.keyPath);
+        if (key?.exists && key.pubkeySha256) signing.set(n.node, key.pubkeySha256);
         const pub = n.statusFiles.get(kp.pubPath);
         if (pub?.exists && pub.pubkeySha256)
-          digests.set(n.node, { path: kp.pubPath, digest: pub.pubkeySha256 });
+          trusted.set(n.node, {
+            path: kp.pubPath,
+            digests: pub.pubkeysSha256 ?? [pub.pubkeySha256],
+          });
       }
     }
-    const counts = new Map<string, number>();
-    for (const { digest } of digests.values()) counts.set(digest, (counts.get(digest) ?? 0) + 1);
-    if (counts.size <= 1) return;
-    const common = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
-    for (const [node, { path, digest }] of digests) {
-      if (digest !== common) {
+    for (const [node, { path, digests }] of trusted) {
+      for (const [signer, key] of signing) {
+        if (signer === node || digests.includes(key)) continue;
         add(
           'sa-key-differs',
           node,
           path,
-          `${base(path)} differs from the one on the other control-plane nodes (${short(digest)} ≠ ${short(common)}): tokens signed here fail elsewhere`,
+          `${base(path)} does not trust the service-account signing key of ${signer} (${short(key)}): tokens signed there are refused here`,
         );
       }
     }

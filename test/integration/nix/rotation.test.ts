@@ -97,6 +97,9 @@ describeWith(['nix-instantiate'], 'rotation slot and plan (evaluated)', () => {
       'sa-keygen',
       'gen-lab',
       'lock',
+      'ca-rotate',
+      'bundle-install',
+      'sa-rotate',
     ]);
   });
 
@@ -116,6 +119,9 @@ describeWith(['nix-instantiate'], 'rotation slot and plan (evaluated)', () => {
       'k8ops-pki-status',
       'k8ops-pki-gen-lab',
       'k8ops-pki-lock',
+      'k8ops-pki-ca-rotate',
+      'k8ops-pki-bundle-install',
+      'k8ops-pki-sa-rotate',
     ]);
   });
 });

@@ -129,7 +129,11 @@ describe.each(['dash', 'bash'].filter(have))('the node scripts under %s', (shell
       expect(d[3]!.pub).toBeUndefined(); // no openssl for a certificate
       expect(describeDerived(d[3]!)).toEqual({ kind: 'cert', pubkeySha256: want });
       expect(d[4]!.error).toBe('no such file');
-      expect(describeDerived(d[6]!)).toEqual({ kind: 'pub', pubkeySha256: want });
+      expect(describeDerived(d[6]!)).toEqual({
+        kind: 'pub',
+        pubkeySha256: want,
+        pubkeysSha256: [want],
+      });
     },
   );
 

@@ -567,9 +567,49 @@ describe('runChecks: broken on purpose', () => {
       expect.objectContaining({
         severity: 'critical',
         path: `${PKI}/sa-key.pem`,
-        message: expect.stringMatching(/^sa\.pub is not the public key of sa-key\.pem/),
+        message: expect.stringMatching(/^sa\.pub does not hold the public key of sa-key\.pem/),
       }),
     ]);
+  });
+
+  it('per-node service-account keys (k8ops rotate --sa-key): each sa.pub trusting every node key is clean; one missing is sa-key-differs on that node', async () => {
+    const cp = (name: string, index: number) => ({
+      name,
+      roles: ['control-plane'] as const,
+      addresses: [`10.77.0.${11 + index}`],
+      index,
+    });
+    const a = await issue(kca, { cn: 'a' });
+    const b = await issue(kca, { cn: 'b' });
+    const old = await issue(kca, { cn: 'old' });
+    const both =
+      pubToPem(b.keys.publicKey) + pubToPem(a.keys.publicKey) + pubToPem(old.keys.publicKey);
+    const node = (name: string, index: number, key: Issued, pub: string) =>
+      nodeInput(cp(name, index), {
+        [`${PKI}/sa-key.pem`]: { content: keyToPem(key.keys.privateKey), owner: 'kubernetes' },
+        [`${PKI}/sa.pub`]: { content: pub, owner: 'kubernetes' },
+      });
+    // Own key first on each node, then the other's and an old one (an overlap): clean.
+    const ok = check([
+      node('cp-1', 0, a, pubToPem(a.keys.publicKey) + both),
+      node('cp-2', 1, b, both),
+    ]);
+    expect(find(ok, 'key-mismatch')).toEqual([]);
+    expect(find(ok, 'sa-key-differs')).toEqual([]);
+    // cp-2 does not trust cp-1's key: flagged on cp-2 only, naming cp-1.
+    const bad = check([
+      node('cp-1', 0, a, both),
+      node('cp-2', 1, b, pubToPem(b.keys.publicKey) + pubToPem(old.keys.publicKey)),
+    ]);
+    expect(find(bad, 'sa-key-differs')).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        node: 'cp-2',
+        path: `${PKI}/sa.pub`,
+        message: expect.stringMatching(/does not trust the service-account signing key of cp-1/),
+      }),
+    ]);
+    expect(find(bad, 'key-mismatch')).toEqual([]);
   });
 
   it('rotation scheduled too late → warning rotation-late (slot of a late node index)', async () => {

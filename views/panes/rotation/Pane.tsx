@@ -16,10 +16,11 @@ import { Countdown } from '../../components/Countdown.js';
 import { windowStart } from '../../components/Table.js';
 import { useNow } from '../../hooks/useClock.js';
 import { type Theme, useTheme } from '../../theme.js';
-import type { RotationDerived, RotationUi } from './bindings.js';
+import type { OtherRow, RotationDerived, RotationUi } from './bindings.js';
 import {
   axisLine,
   gridRuns,
+  keypairLabel,
   LEGEND,
   MARK,
   type Run,
@@ -127,6 +128,7 @@ function Grid({ runs }: { runs: readonly Run[] }) {
 const Timeline = memo(function Timeline({
   schedule,
   nodes,
+  keypairs,
   selected,
   hour,
   width,
@@ -134,20 +136,27 @@ const Timeline = memo(function Timeline({
 }: {
   schedule: Schedule;
   nodes: readonly string[];
-  selected: string | undefined;
+  /** Key pair rows (`sa:<id>`). */
+  keypairs: readonly string[];
+  /** The selected row's key (`node:<name>`, `ca:<fingerprint>`, `sa:<id>`). */
+  selected: string;
   hour: number;
   width: number;
   height: number;
 }) {
   const theme = useTheme();
-  const allLabels = [...nodes, ...schedule.intermediates.map((c) => c.cn)];
+  const allLabels = [
+    ...nodes,
+    ...schedule.intermediates.map((c) => c.cn),
+    ...keypairs.map(keypairLabel),
+  ];
   const labelWidth = Math.max(6, Math.min(16, Math.max(0, ...allLabels.map((l) => l.length))));
   const cols = Math.max(4, width - labelWidth - 2);
   const w = useMemo(() => timelineWindow(hour, TIMELINE_DAYS, cols), [hour, cols]);
   // Only the rows on screen are computed (a window around the selected node).
-  const keys = useMemo(() => timelineKeys(schedule, nodes), [schedule, nodes]);
+  const keys = useMemo(() => timelineKeys(schedule, nodes, keypairs), [schedule, nodes, keypairs]);
   const body = Math.max(0, height - 1);
-  const sel = Math.max(0, keys.indexOf(`node:${selected}`));
+  const sel = Math.max(0, keys.indexOf(selected));
   const start = windowStart(sel, keys.length, body);
   const visibleKeys = useMemo(() => keys.slice(start, start + body), [keys, start, body]);
   const visible = useMemo(() => timelineRows(schedule, visibleKeys, w), [schedule, visibleKeys, w]);
@@ -164,7 +173,7 @@ const Timeline = memo(function Timeline({
           key={r.key}
           row={r}
           grid={grid}
-          selected={r.key === `node:${selected}`}
+          selected={r.key === selected}
           labelWidth={labelWidth}
           cols={cols}
         />
@@ -243,6 +252,60 @@ function detailLines(
   return out;
 }
 
+/** The details of a selected intermediate or the service-account keys (`c`), and what R does. */
+function otherRowLines(row: OtherRow, schedule: Schedule, theme: Theme): Line[] {
+  const out: Line[] = [];
+  if (row.kind === 'ca') {
+    const c = schedule.intermediates.find((x) => `ca:${x.fingerprint}` === row.key);
+    out.push({
+      key: 'head',
+      node: (
+        <Text>
+          <Text bold>{row.label}</Text>
+          {c
+            ? ` · successor in every bundle by ${iso(c.bundleByMs)} · signs from ${iso(c.dueMs)} · expires ${iso(c.notAfter)}`
+            : ''}
+        </Text>
+      ),
+    });
+    out.push({
+      key: 'steps',
+      node: (
+        <Text color={theme.dim}>
+          R: successor key + CSR at the signer; the root signs offline (k8ops rotate --ca{' '}
+          {row.target} --successor FILE); bundles on every node, units restarted one at a time; the
+          switch after the bundle lead; the retire after its last leaf
+        </Text>
+      ),
+    });
+  } else {
+    out.push({
+      key: 'head',
+      node: (
+        <Text>
+          <Text bold>{row.label}</Text>
+          {' · no expiry: rotated on demand'}
+        </Text>
+      ),
+    });
+    out.push({
+      key: 'steps',
+      node: (
+        <Text color={theme.dim}>
+          R: a new signing key on each control-plane node (never copied); every API server trusts
+          every new public key, then each node switches, one at a time; the old keys stay trusted
+          for the overlap, then a later run drops them
+        </Text>
+      ),
+    });
+  }
+  out.push({
+    key: 'esc',
+    node: <Text color={theme.dim}>c: next row · Esc: back to the node list's node</Text>,
+  });
+  return out;
+}
+
 export function RotationPane({ model, derived, clock, width, height }: RotationPaneProps) {
   const theme = useTheme();
   // The timeline's origin moves per hour; nothing here reads the second.
@@ -252,10 +315,18 @@ export function RotationPane({ model, derived, clock, width, height }: RotationP
   const rb = (v: number | undefined) => (v === undefined ? '⅓ lifetime' : dur(v));
   const conflicts = schedule.conflicts;
   const node = schedule.nodes.find((n) => n.name === derived.selected);
+  const keypairs = useMemo(
+    () => derived.rows.filter((r) => r.kind === 'sa-key').map((r) => r.target),
+    [derived.rows],
+  );
   const timelineRowCount =
-    derived.nodes.length + schedule.intermediates.filter((c) => !c.superseded).length;
+    derived.nodes.length +
+    schedule.intermediates.filter((c) => !c.superseded).length +
+    keypairs.length;
 
-  const detail = detailLines(node, schedule, model.input.nodeCount, clock, theme);
+  const detail = derived.row
+    ? otherRowLines(derived.row, schedule, theme)
+    : detailLines(node, schedule, model.input.nodeCount, clock, theme);
   const conflictLines: Line[] = conflicts.map((c, i) => ({
     key: `c${i}`,
     node: <Text color={theme.bad}>{`${MARK.conflict} ${c.kind}: ${c.message}`}</Text>,
@@ -327,7 +398,8 @@ export function RotationPane({ model, derived, clock, width, height }: RotationP
         <Timeline
           schedule={schedule}
           nodes={derived.nodes}
-          selected={derived.selected}
+          keypairs={keypairs}
+          selected={derived.row?.key ?? `node:${derived.selected}`}
           hour={hour}
           width={width}
           height={timelineH}

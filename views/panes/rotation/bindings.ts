@@ -14,12 +14,18 @@ import {
   type Schedule,
 } from '../../../src/features/rotation/plan.js';
 import { LEAF_LIFETIME_MS } from '../../../src/pki/expiry.js';
+import { defaultLayout } from '../../../src/pki/layout-data.js';
 import type { Binding } from '../../keys/types.js';
 import type { PaneEnv, PaneKeyCtx } from '../types.js';
 
 const HOUR = 3_600_000;
 
 export interface RotationUi {
+  /**
+   * A row that is not a node, selected with `c` (`ca:<fingerprint>` of an intermediate,
+   * `sa:<id>` of the service-account keys): `R` rotates it. Undefined: the node list's.
+   */
+  row?: string;
   /** Preview spread (undefined: the inventory's). */
   spreadMs?: number;
   /** Preview renew window (undefined: the inventory's; `auto`: a third of each lifetime). */
@@ -44,6 +50,48 @@ export interface RotationDerived {
   /** Nodes shown (the node list's filter), inventory order. */
   nodes: readonly string[];
   selected: string | undefined;
+  /** The rows `c` selects (intermediates, the service-account keys) and what `R` rotates. */
+  rows: readonly OtherRow[];
+  /** The selected one of them (a row no longer shown is not selected). */
+  row: OtherRow | undefined;
+}
+
+/** A timeline row that is not a node: an intermediate, or the service-account keys. */
+export interface OtherRow {
+  /** The timeline row key (`ca:<fingerprint>`, `sa:<id>`). */
+  key: string;
+  label: string;
+  kind: 'ca' | 'sa-key';
+  /** What the rotate action gets: the layout's CA id, or the key pair id. */
+  target: string;
+}
+
+const rowsCache = new WeakMap<Schedule, OtherRow[]>();
+
+/**
+ * The rows `c` cycles through: the current intermediates, then the service-account keys
+ * (the same array for the same schedule: the timeline redraws only when it changes).
+ */
+export function otherRows(schedule: Schedule, model: RotationModel): OtherRow[] {
+  const hit = rowsCache.get(schedule);
+  if (hit) return hit;
+  const rows = computeRows(schedule, model);
+  rowsCache.set(schedule, rows);
+  return rows;
+}
+
+function computeRows(schedule: Schedule, model: RotationModel): OtherRow[] {
+  const layout = defaultLayout();
+  const rows: OtherRow[] = [];
+  for (const c of schedule.intermediates) {
+    if (c.superseded) continue;
+    const ca = layout.cas.find((x) => x.parent !== null && x.cn === c.cn);
+    if (ca) rows.push({ key: `ca:${c.fingerprint}`, label: c.cn, kind: 'ca', target: ca.id });
+  }
+  for (const kp of layout.keypairs)
+    if (kp.enabled && model.input.nodes.some((n) => n.roles.some((r) => kp.roles.includes(r))))
+      rows.push({ key: `sa:${kp.id}`, label: `${kp.id} keys`, kind: 'sa-key', target: kp.id });
+  return rows;
 }
 
 /** The preview's settings over the model's (the inventory's). */
@@ -86,7 +134,9 @@ export function deriveRotation(
     env.selectedNode !== undefined && nodes.includes(env.selectedNode)
       ? env.selectedNode
       : nodes[0];
-  return { schedule, settings, changed, nodes, selected };
+  const rows = otherRows(schedule, model);
+  const row = ui.row !== undefined ? rows.find((r) => r.key === ui.row) : undefined;
+  return { schedule, settings, changed, nodes, selected, rows, row };
 }
 
 type RotationBinding = Binding<RotationUi, PaneKeyCtx<RotationDerived>>;
@@ -165,15 +215,47 @@ export const rotationBindings: readonly RotationBinding[] = [
     ],
   },
   {
+    keys: ['c'],
+    help: 'select the next intermediate or the service-account keys (R rotates it; Esc: back to the node)',
+    hint: 'CA/keys',
+    reduce: (s, { derived }) => {
+      const rows = derived?.rows ?? [];
+      const i = derived?.row ? rows.indexOf(derived.row) : -1;
+      const next = rows[i + 1];
+      const { row: _, ...rest } = s;
+      return [next ? { ...rest, row: next.key } : rest];
+    },
+  },
+  {
+    keys: ['escape'],
+    help: 'back to the selected node',
+    when: (s) => s.row !== undefined,
+    reduce: (s) => {
+      const { row: _, ...rest } = s;
+      return [rest];
+    },
+  },
+  {
     keys: ['R'],
-    help: "rotate the selected node's certificates (the plan, then a typed confirmation)",
+    help: "rotate the selected node's certificates, or the intermediate / service-account keys selected with c (the plan, then a typed confirmation)",
     hint: 'rotate',
-    reduce: (s, { derived }) => [
-      s,
-      derived?.selected
-        ? { kind: 'action', request: { action: 'rotate', targets: [derived.selected] } }
-        : undefined,
-    ],
+    reduce: (s, { derived }) => {
+      const row = derived?.row;
+      if (row)
+        return [
+          s,
+          {
+            kind: 'action',
+            request: { action: 'rotate', targets: [row.target], options: { kind: row.kind } },
+          },
+        ];
+      return [
+        s,
+        derived?.selected
+          ? { kind: 'action', request: { action: 'rotate', targets: [derived.selected] } }
+          : undefined,
+      ];
+    },
   },
   {
     keys: ['='],

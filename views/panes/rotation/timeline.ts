@@ -19,7 +19,7 @@ export interface Mark extends Run {
 export interface TimelineRow {
   key: string;
   label: string;
-  kind: 'node' | 'intermediate';
+  kind: 'node' | 'intermediate' | 'keypair';
   /**
    * Where the track differs from the empty grid (gridRuns): every row draws the same grid
    * string, then its few marks over it, so a frame costs Ink the grid once, not a
@@ -178,11 +178,19 @@ function row(
   return { key, label, kind, marks, sig };
 }
 
-/** The row keys in display order: nodes (as given), then the current intermediates. */
-export function timelineKeys(s: Schedule, nodes: readonly string[]): string[] {
+/**
+ * The row keys in display order: nodes (as given), then the current intermediates, then
+ * the key pairs given (`sa:<id>`: the service-account keys, a row to select and rotate).
+ */
+export function timelineKeys(
+  s: Schedule,
+  nodes: readonly string[],
+  keypairs: readonly string[] = [],
+): string[] {
   return [
     ...nodes.map((n) => `node:${n}`),
     ...s.intermediates.filter((c) => !c.superseded).map((c) => `ca:${c.fingerprint}`),
+    ...keypairs.map((k) => `sa:${k}`),
   ];
 }
 
@@ -219,8 +227,15 @@ export function timelineRows(s: Schedule, keys: readonly string[], w: Window): T
     for (const t of conflictAt.get(c.cn) ?? []) put(track, w, t, MARK.conflict, 'bad');
     rows.push(row(`ca:${c.fingerprint}`, c.cn, 'intermediate', track, grid));
   }
+  // Key pairs have no expiry: a blank track (their state is read by the rotation itself).
+  for (const k of keys)
+    if (k.startsWith('sa:')) rows.push(row(k, keypairLabel(k.slice(3)), 'keypair', blank(w), grid));
   return rows;
 }
+
+/** A key pair's row label (short: the label column is at most 16 wide). */
+export const keypairLabel = (id: string): string =>
+  id === 'service-account' ? 'sa keys' : `${id} keys`;
 
 /** The axis: `MM-DD` at UTC midnights, as many as fit without touching. */
 export function axisLine(w: Window): string {
