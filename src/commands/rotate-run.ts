@@ -485,19 +485,31 @@ export interface CaRunArgs {
   readOnly: boolean;
 }
 
-/** `k8ops rotate --ca ID`: as far as the intermediate's rotation may go now. */
-export async function rotateCaRun(a: CaRunArgs, session: Session, io: RunIo): Promise<number> {
+/**
+ * A rotation of an intermediate or of the service-account keys from the command line: the
+ * plan (or its error), `--dry-run` prints it, `--read-only` and the demo refuse, the typed
+ * confirmation (`what` names the word), then the job with its lines on stderr.
+ */
+async function runKeyRotation<P, R>(
+  a: { dryRun: boolean; yes: boolean; readOnly: boolean },
+  p: { ok: true; plan: P } | { ok: false; error: string },
+  o: {
+    dryRun: (plan: P, who: ReturnType<typeof lockOwner>) => string;
+    word: (plan: P) => string;
+    what: string;
+    job: (plan: P, deps: ReturnType<typeof jobDeps>) => JobSpec<R>;
+    report: (r: R) => number;
+  },
+  session: Session,
+  io: RunIo,
+): Promise<number> {
   const who = lockOwner();
-  const p = planCaRotation(session.inventory, session.hasKube, a.ca, {
-    ...(a.successor !== undefined ? { successor: a.successor } : {}),
-    retireEarly: a.retireEarly,
-  });
   if (!p.ok) {
     io.err.write(`k8ops rotate: ${visible(p.error)}\n`);
     return ROTATE_RUN_EXIT.usage;
   }
   if (a.dryRun) {
-    io.out.write(formatCaDryRun(p.plan, who));
+    io.out.write(o.dryRun(p.plan, who));
     return ROTATE_RUN_EXIT.ok;
   }
   if (a.readOnly) {
@@ -508,22 +520,44 @@ export async function rotateCaRun(a: CaRunArgs, session: Session, io: RunIo): Pr
     io.err.write('k8ops rotate: the demo lab does not rotate yet (try --dry-run)\n');
     return ROTATE_RUN_EXIT.refused;
   }
+  const word = o.word(p.plan);
   if (!a.yes) {
-    io.err.write(formatCaDryRun(p.plan, who));
-    if (!(await confirm(a.ca, io.err, io.stdinIsTTY, 'the CA id'))) {
+    io.err.write(o.dryRun(p.plan, who));
+    if (!(await confirm(word, io.err, io.stdinIsTTY, o.what))) {
       io.err.write('k8ops rotate: not confirmed (pass --yes in scripts)\n');
       return ROTATE_RUN_EXIT.refused;
     }
   }
   try {
-    const r = await runJobPrinting(caRotateJob(p.plan, jobDeps(session, who)), io.err, {
+    const r = await runJobPrinting(o.job(p.plan, jobDeps(session, who)), io.err, {
       signal: io.signal,
       ...(io.env ? { env: io.env } : {}),
     });
-    return reportCa(r, io.out, io.err);
+    return o.report(r);
   } catch (e) {
-    return failed(e, a.ca, io.err);
+    return failed(e, word, io.err);
   }
+}
+
+/** `k8ops rotate --ca ID`: as far as the intermediate's rotation may go now. */
+export function rotateCaRun(a: CaRunArgs, session: Session, io: RunIo): Promise<number> {
+  const p = planCaRotation(session.inventory, session.hasKube, a.ca, {
+    ...(a.successor !== undefined ? { successor: a.successor } : {}),
+    retireEarly: a.retireEarly,
+  });
+  return runKeyRotation(
+    a,
+    p,
+    {
+      dryRun: formatCaDryRun,
+      word: () => a.ca,
+      what: 'the CA id',
+      job: caRotateJob,
+      report: (r) => reportCa(r, io.out, io.err),
+    },
+    session,
+    io,
+  );
 }
 
 export interface SaRunArgs {
@@ -535,41 +569,21 @@ export interface SaRunArgs {
 }
 
 /** `k8ops rotate --sa-key`: as far as the service-account keys' rotation may go now. */
-export async function rotateSaRun(a: SaRunArgs, session: Session, io: RunIo): Promise<number> {
-  const who = lockOwner();
+export function rotateSaRun(a: SaRunArgs, session: Session, io: RunIo): Promise<number> {
   const p = planSaRotation(session.inventory, session.hasKube, { start: a.start !== false });
-  if (!p.ok) {
-    io.err.write(`k8ops rotate: ${visible(p.error)}\n`);
-    return ROTATE_RUN_EXIT.usage;
-  }
-  if (a.dryRun) {
-    io.out.write(formatSaDryRun(p.plan, who));
-    return ROTATE_RUN_EXIT.ok;
-  }
-  if (a.readOnly) {
-    io.err.write('k8ops rotate: refused: --read-only (use --dry-run to see the commands)\n');
-    return ROTATE_RUN_EXIT.refused;
-  }
-  if (session.mode === 'demo') {
-    io.err.write('k8ops rotate: the demo lab does not rotate yet (try --dry-run)\n');
-    return ROTATE_RUN_EXIT.refused;
-  }
-  if (!a.yes) {
-    io.err.write(formatSaDryRun(p.plan, who));
-    if (!(await confirm(p.plan.id, io.err, io.stdinIsTTY, 'the key pair id'))) {
-      io.err.write('k8ops rotate: not confirmed (pass --yes in scripts)\n');
-      return ROTATE_RUN_EXIT.refused;
-    }
-  }
-  try {
-    const r = await runJobPrinting(saRotateJob(p.plan, jobDeps(session, who)), io.err, {
-      signal: io.signal,
-      ...(io.env ? { env: io.env } : {}),
-    });
-    return reportSa(r, io.out);
-  } catch (e) {
-    return failed(e, p.plan.id, io.err);
-  }
+  return runKeyRotation(
+    a,
+    p,
+    {
+      dryRun: formatSaDryRun,
+      word: (plan) => plan.id,
+      what: 'the key pair id',
+      job: saRotateJob,
+      report: (r) => reportSa(r, io.out),
+    },
+    session,
+    io,
+  );
 }
 
 /** Why an intermediate's rotation has a step due now (undefined: nothing due). */

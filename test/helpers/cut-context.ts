@@ -10,6 +10,8 @@ export interface CutStep {
   name: string;
   state: 'ok' | 'failed' | 'skipped';
   note?: string;
+  /** How long it ran (ms). */
+  ms?: number;
 }
 
 export class CutContext implements JobContext {
@@ -28,13 +30,19 @@ export class CutContext implements JobContext {
     if (this.steps.length >= this.cutAfter) this.#ac.abort(new Error('cut'));
   }
   async step<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
     try {
       const v = await fn();
-      this.steps.push({ name, state: 'ok' });
+      this.steps.push({ name, state: 'ok', ms: Math.round(performance.now() - t0) });
       await this.afterStep?.(name);
       return v;
     } catch (e) {
-      this.steps.push({ name, state: 'failed', note: (e as Error).message });
+      this.steps.push({
+        name,
+        state: 'failed',
+        note: (e as Error).message,
+        ms: Math.round(performance.now() - t0),
+      });
       throw e;
     } finally {
       this.#ended();
@@ -51,4 +59,18 @@ export class CutContext implements JobContext {
   get trace(): string[] {
     return this.steps.map((s) => `${s.state} ${s.name}`);
   }
+}
+
+/**
+ * The cut points 1..n-1 of a job of n steps: every one, or with K8OPS_CUT_STRIDE=N every Nth
+ * and the last (.ci/run cuts after every step on the first runtime and strides on the
+ * others: the steps are the same, the SSH transport is what differs). Says which on stderr.
+ */
+export function cutPoints(n: number, what: string): number[] {
+  const stride = Math.max(1, Math.floor(Number(process.env.K8OPS_CUT_STRIDE ?? 1)) || 1);
+  const ks: number[] = [];
+  for (let k = 1; k < n; k += stride) ks.push(k);
+  if (n > 1 && ks.at(-1) !== n - 1) ks.push(n - 1);
+  process.stderr.write(`[${what}] cut after steps ${ks.join(' ')} of ${n} (stride ${stride})\n`);
+  return ks;
 }

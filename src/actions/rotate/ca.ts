@@ -29,7 +29,14 @@ import { type ClusterParams, type Layout, planNode } from '../../pki/layout.js';
 import { splitPem } from '../../pki/pem.js';
 import type { JobContext, JobSpec } from '../types.js';
 import { type Exec, jobExec, type Must, type RotateDeps, tail, takeLock } from './job.js';
-import { type Gate, type PlannedCommand, SYSTEMD, type UnitControl } from './plan.js';
+import {
+  type Gate,
+  type PlannedCommand,
+  planCommandsJson,
+  planUnitsJson,
+  SYSTEMD,
+  type UnitControl,
+} from './plan.js';
 import { BUNDLE_READERS } from './reload.js';
 import {
   lockAcquireArgv,
@@ -457,20 +464,12 @@ export function caRotateJob(plan: CaRotatePlan, deps: RotateDeps): JobSpec<CaRot
       nodes: plan.nodes.map((n) => ({
         node: n.node.name,
         bundles: n.bundles,
-        units: n.units.map((u) => ({
-          unit: u.unit,
-          restart: u.restart,
-          gates: u.gates.map((g) => g.name),
-        })),
+        units: planUnitsJson(n.units),
       })),
       bundleLeadSeconds: Math.ceil(plan.bundleLeadMs / 1000),
       retireEarly: plan.retireEarly,
       successorGiven: plan.successor !== undefined,
-      commands: commands.map((c) => ({
-        host: c.host,
-        argv: c.argv,
-        ...(c.when ? { when: c.when } : {}),
-      })),
+      commands: planCommandsJson(commands),
     },
     run: (ctx) => runCa(plan, deps, ctx),
   };

@@ -22,6 +22,7 @@ import {
   lockArgv,
   type PlannedCommand,
   planCommands,
+  planCommandsJson,
   type RotatePlan,
   rollbackArgv,
   signArgv,
@@ -265,11 +266,7 @@ export function rotateJob(plan: RotatePlan, deps: RotateDeps): JobSpec<RotateRes
           pickup: g.pickup,
           gates: g.gates.map((x) => x.name),
         })),
-      commands: commands.map((c) => ({
-        host: c.host,
-        argv: c.argv,
-        ...(c.when ? { when: c.when } : {}),
-      })),
+      commands: planCommandsJson(commands),
     },
     run: (ctx) => runRotate(plan, deps, ctx),
   };

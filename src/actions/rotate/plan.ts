@@ -349,6 +349,15 @@ export interface PlannedCommand {
   when?: string;
 }
 
+/** The commands as a job's recorded plan shows them (host, argv, condition). */
+export const planCommandsJson = (commands: readonly PlannedCommand[]) =>
+  commands.map((c) => ({ host: c.host, argv: c.argv, ...(c.when ? { when: c.when } : {}) }));
+
+/** The units as a job's recorded plan shows them (restart or not, the gates' names). */
+export const planUnitsJson = (
+  units: readonly { unit: string | null; restart: boolean; gates: readonly { name: string }[] }[],
+) => units.map((u) => ({ unit: u.unit, restart: u.restart, gates: u.gates.map((g) => g.name) }));
+
 /** Every command the job runs, per host, in order: what `--dry-run` prints. */
 export function planCommands(p: RotatePlan, who: LockOwner): PlannedCommand[] {
   const n = p.node.name;

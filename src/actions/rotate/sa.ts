@@ -27,7 +27,14 @@ import { planNode } from '../../pki/layout.js';
 import { splitPem } from '../../pki/pem.js';
 import type { JobContext, JobSpec } from '../types.js';
 import { type Acquired, jobExec, type RotateDeps, tail, takeLock } from './job.js';
-import { type Gate, type PlannedCommand, SYSTEMD, type UnitControl } from './plan.js';
+import {
+  type Gate,
+  type PlannedCommand,
+  planCommandsJson,
+  planUnitsJson,
+  SYSTEMD,
+  type UnitControl,
+} from './plan.js';
 import { KEYPAIR_READERS } from './reload.js';
 import {
   lockAcquireArgv,
@@ -329,19 +336,11 @@ export function saRotateJob(plan: SaRotatePlan, deps: RotateDeps): JobSpec<SaRot
       keypair: plan.id,
       nodes: plan.nodes.map((n) => ({
         node: n.node.name,
-        units: n.units.map((u) => ({
-          unit: u.unit,
-          restart: u.restart,
-          gates: u.gates.map((g) => g.name),
-        })),
+        units: planUnitsJson(n.units),
       })),
       overlapSeconds: Math.ceil(plan.overlapMs / 1000),
       start: plan.start,
-      commands: commands.map((c) => ({
-        host: c.host,
-        argv: c.argv,
-        ...(c.when ? { when: c.when } : {}),
-      })),
+      commands: planCommandsJson(commands),
     },
     run: (ctx) => runSa(plan, deps, ctx),
   };

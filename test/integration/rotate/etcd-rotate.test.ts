@@ -24,19 +24,24 @@ import {
   rotateJob,
   type UnitControl,
 } from '../../../src/actions/rotate/index.js';
-import type { JobContext } from '../../../src/actions/types.js';
 import type { NodeSpec } from '../../../src/config/types.js';
 import type { NodeAgent } from '../../../src/nodes/agent.js';
 import { SshNodeAgent } from '../../../src/nodes/ssh-agent.js';
 import { defaultLayout } from '../../../src/pki/layout-data.js';
 import { SshPool } from '../../../src/ssh/pool.js';
-import { buildLab, type Lab, PKI_SCRIPTS, pkiToolSupport } from '../../helpers/pki-lab.js';
+import { CutContext } from '../../helpers/cut-context.js';
+import {
+  etcdHealthArgv,
+  etcdSupport,
+  waitHealthy,
+  writeEtcdUnit,
+} from '../../helpers/etcd-unit.js';
+import { buildLab, type Lab, PKI_SCRIPTS } from '../../helpers/pki-lab.js';
 import { describeLab } from '../../helpers/sshd-suite.js';
 
 const HERE = import.meta.dirname;
 const UNITCTL = join(HERE, 'unitctl.sh');
 const LOAD = join(HERE, 'load.mjs');
-const ETCD = '/usr/bin/etcd';
 
 const tools = {
   nodeCsr: join(PKI_SCRIPTS, 'node-csr.sh'),
@@ -44,51 +49,6 @@ const tools = {
   install: join(PKI_SCRIPTS, 'install.sh'),
   lock: join(PKI_SCRIPTS, 'lock.sh'),
 };
-
-/** A JobContext that records steps; `cutAfter` aborts the job once that many steps ended. */
-class TestContext implements JobContext {
-  readonly jobId = 'test';
-  readonly steps: { name: string; state: 'ok' | 'failed' | 'skipped'; note?: string }[] = [];
-  readonly lines: string[] = [];
-  readonly #ac = new AbortController();
-  constructor(
-    readonly cutAfter = Number.POSITIVE_INFINITY,
-    readonly afterStep?: (name: string) => Promise<void>,
-  ) {}
-  get signal() {
-    return this.#ac.signal;
-  }
-  #ended() {
-    if (this.steps.length >= this.cutAfter) this.#ac.abort(new Error('cut'));
-  }
-  async step<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      const v = await fn();
-      this.steps.push({ name, state: 'ok' });
-      await this.afterStep?.(name);
-      return v;
-    } catch (e) {
-      this.steps.push({ name, state: 'failed', note: (e as Error).message });
-      throw e;
-    } finally {
-      this.#ended();
-    }
-  }
-  skip(name: string, why: string) {
-    this.steps.push({ name, state: 'skipped', note: why });
-    this.#ended();
-  }
-  log(line: string) {
-    this.lines.push(line);
-  }
-}
-
-function etcdSupport(): string | undefined {
-  if (!existsSync(ETCD)) return `${ETCD} missing (apt-get install etcd-server)`;
-  if (!existsSync('/usr/bin/etcdctl')) return 'etcdctl missing (apt-get install etcd-client)';
-  const p = pkiToolSupport();
-  return p.ok ? undefined : p.reason;
-}
 
 const missing = etcdSupport();
 if (missing && process.env.CI !== 'true') process.stderr.write(`[skip] rotate/etcd: ${missing}\n`);
@@ -257,44 +217,14 @@ describeLab('rotate: real etcd behind real sshd, scripts over NodeAgent.exec', (
         isActive: (u) => [UNITCTL, udir, 'is-active', u],
         logs: (u) => [UNITCTL, udir, 'logs', u],
       };
-      const url = (p: number) => `https://${addr}:${p}`;
-      writeFileSync(
-        join(udir, 'etcd.service.run'),
-        [
-          '#!/bin/sh',
-          `exec ${ETCD} --name node1 --data-dir ${join(tmp, 'etcd-data')} --logger zap --log-level warn \\`,
-          `  --listen-client-urls ${url(2379)} --advertise-client-urls ${url(2379)} \\`,
-          `  --cert-file ${dir}/etcd-server.pem --key-file ${dir}/etcd-server-key.pem \\`,
-          `  --trusted-ca-file ${dir}/etcd-ca.pem --client-cert-auth \\`,
-          `  --listen-peer-urls ${url(2380)} --initial-advertise-peer-urls ${url(2380)} \\`,
-          `  --initial-cluster node1=${url(2380)} \\`,
-          `  --peer-cert-file ${dir}/etcd-peer.pem --peer-key-file ${dir}/etcd-peer-key.pem \\`,
-          `  --peer-trusted-ca-file ${dir}/etcd-ca.pem --peer-client-cert-auth`,
-          '',
-        ].join('\n'),
-      );
-      chmodSync(join(udir, 'etcd.service.run'), 0o755);
+      writeEtcdUnit(join(udir, 'etcd.service.run'), {
+        name: 'node1',
+        addr,
+        dir,
+        dataDir: join(tmp, 'etcd-data'),
+      });
       unit('start', 'etcd.service');
-      let healthy = false;
-      for (let i = 0; i < 60 && !healthy; i++) {
-        try {
-          inNs([
-            'etcdctl',
-            `--endpoints=${url(2379)}`,
-            '--cacert',
-            `${dir}/etcd-ca.pem`,
-            '--cert',
-            `${dir}/etcd-peer.pem`,
-            '--key',
-            `${dir}/etcd-peer-key.pem`,
-            'endpoint',
-            'health',
-          ]);
-          healthy = true;
-        } catch {
-          await new Promise((r) => setTimeout(r, 500));
-        }
-      }
+      const healthy = await waitHealthy(() => inNs(etcdHealthArgv({ addr, dir })));
       expect(healthy, readFileSync(join(udir, 'etcd.service.log'), 'utf8')).toBe(true);
       // Served over TLS with the gen-lab P-521 certificate.
       expect(servedSerial()).toBe(serialOf(join(dir, 'etcd-server.pem')));
@@ -338,7 +268,7 @@ describeLab('rotate: real etcd behind real sshd, scripts over NodeAgent.exec', (
       const exited = new Promise<void>((r) => p.on('exit', () => r()));
       await new Promise((r) => setTimeout(r, 2000));
 
-      const ctx = new TestContext();
+      const ctx = new CutContext();
       const res = await rotateJob(plan(['etcd-server']), deps(4242)).run(ctx);
       await new Promise((r) => setTimeout(r, 2000));
       writeFileSync(stopFile, '');
@@ -461,7 +391,7 @@ describeLab('rotate: real etcd behind real sshd, scripts over NodeAgent.exec', (
       const total = 10; // the steps of the run above
       for (let k = 1; k < total; k++) {
         const before = serialOf(join(dir, 'etcd-server.pem'));
-        const cut = new TestContext(k);
+        const cut = new CutContext(k);
         await expect(rotateJob(plan(['etcd-server']), deps(5000 + k)).run(cut)).rejects.toThrow();
         // Steps 1..k ran; nothing ran on a host after the cut.
         expect(
@@ -474,7 +404,7 @@ describeLab('rotate: real etcd behind real sshd, scripts over NodeAgent.exec', (
         ).toBe(true);
         expect(pairMatches('etcd-server'), `pair after a cut after step ${k}`).toBe(true);
         // The re-run: a new process of the same owner on the same host (the cut one is dead).
-        const again = new TestContext();
+        const again = new CutContext();
         const res = await rotateJob(plan(['etcd-server']), deps(6000 + k)).run(again);
         expect(pairMatches('etcd-server'), `pair after the re-run of cut ${k}`).toBe(true);
         const after = serialOf(join(dir, 'etcd-server.pem'));
@@ -500,7 +430,7 @@ describeLab('rotate: real etcd behind real sshd, scripts over NodeAgent.exec', (
       const held = new Promise<void>((r) => (release = r));
       let locked!: () => void;
       const isLocked = new Promise<void>((r) => (locked = r));
-      const first = new TestContext(Number.POSITIVE_INFINITY, async (name) => {
+      const first = new CutContext(Number.POSITIVE_INFINITY, async (name) => {
         if (name === 'node1: lock') {
           locked();
           await held;
@@ -513,7 +443,7 @@ describeLab('rotate: real etcd behind real sshd, scripts over NodeAgent.exec', (
       await isLocked;
       const second = { ...deps(7002, (p) => p === 7001) };
       const err = await rotateJob(plan(['etcd-server']), second)
-        .run(new TestContext())
+        .run(new CutContext())
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(LockHeldError);
       expect((err as Error).message).toMatch(
@@ -550,7 +480,7 @@ describeLab('rotate: real etcd behind real sshd, scripts over NodeAgent.exec', (
       layout.certs = layout.certs.map((c) =>
         c.id === 'kubelet-client' ? { ...c, units: ['fussy.service'] } : c,
       );
-      const ctx = new TestContext();
+      const ctx = new CutContext();
       const err = await rotateJob(
         plan(['kubelet-client'], {
           layout,

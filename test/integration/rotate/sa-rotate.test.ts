@@ -45,7 +45,7 @@ import { SshNodeAgent } from '../../../src/nodes/ssh-agent.js';
 import { defaultLayout } from '../../../src/pki/layout-data.js';
 import { splitPem } from '../../../src/pki/pem.js';
 import { SshPool } from '../../../src/ssh/pool.js';
-import { CutContext } from '../../helpers/cut-context.js';
+import { CutContext, cutPoints } from '../../helpers/cut-context.js';
 import { buildLab, type Lab, PKI_SCRIPTS } from '../../helpers/pki-lab.js';
 import { describeLab } from '../../helpers/sshd-suite.js';
 
@@ -332,8 +332,11 @@ describeLab('rotate --sa-key: per-node service-account keys over real sshd', (la
     const w = await saRotateJob(plan(0), deps(400)).run(whole);
     expect(w.phase).toBe('steady');
     const total = whole.steps.length;
+    process.stderr.write(
+      `[rotate/sa] one whole run: ${whole.steps.map((x) => `${x.name} ${x.ms ?? 0} ms`).join('; ')}\n`,
+    );
     expect(total).toBeGreaterThan(30);
-    for (let k = 1; k < total; k++) {
+    for (const k of cutPoints(total, 'rotate/sa')) {
       const cut = new CutContext(k);
       await saRotateJob(plan(0), deps(1000 + k * 10))
         .run(cut)

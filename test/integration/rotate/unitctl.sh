@@ -21,9 +21,10 @@ stop() {
   if alive; then
     p=$(cat "$pidf")
     kill "$p" 2>/dev/null || true
+    # Until it is gone or a zombie (reaped by whoever inherited it: not ours to wait for).
     i=0
-    while kill -0 "$p" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-    kill -KILL "$p" 2>/dev/null || true
+    while alive && [ "$i" -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    if alive; then kill -KILL "$p" 2>/dev/null || true; fi
   fi
   rm -f "$pidf"
 }

@@ -1,0 +1,80 @@
+/**
+ * A one-member etcd (Debian etcd-server) for the rotation tests: the run file unitctl.sh
+ * supervises, client and peer TLS with a lab node's gen-lab pair (P-521), and `etcdctl
+ * endpoint health` over mTLS to wait for it. The tests that need etcd skip (or fail under
+ * CI=true) with the reason `etcdSupport()` gives.
+ */
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { pkiToolSupport } from './pki-lab.js';
+
+export const ETCD = '/usr/bin/etcd';
+export const ETCDCTL = '/usr/bin/etcdctl';
+
+/** Why etcd tests cannot run here (undefined: they can). */
+export function etcdSupport(): string | undefined {
+  if (!existsSync(ETCD)) return `${ETCD} missing (apt-get install etcd-server)`;
+  if (!existsSync(ETCDCTL)) return 'etcdctl missing (apt-get install etcd-client)';
+  const p = pkiToolSupport();
+  return p.ok ? undefined : p.reason;
+}
+
+export interface EtcdMember {
+  name: string;
+  /** The address it listens on (client 2379, peer 2380). */
+  addr: string;
+  /** The node's PKI directory (etcd-server, etcd-peer, etcd-ca.pem). */
+  dir: string;
+  dataDir: string;
+  /** Run it inside this network namespace (`ip netns exec`); absent: where unitctl runs. */
+  netns?: string;
+}
+
+/** Write `runFile`: the program unitctl starts for etcd.service (one member, mTLS both ways). */
+export function writeEtcdUnit(runFile: string, m: EtcdMember): void {
+  const url = (p: number) => `https://${m.addr}:${p}`;
+  const d = m.dir;
+  writeFileSync(
+    runFile,
+    [
+      '#!/bin/sh',
+      `exec ${m.netns ? `ip netns exec ${m.netns} ` : ''}${ETCD} --name ${m.name} --data-dir ${m.dataDir} --logger zap --log-level warn \\`,
+      `  --listen-client-urls ${url(2379)} --advertise-client-urls ${url(2379)} \\`,
+      `  --cert-file ${d}/etcd-server.pem --key-file ${d}/etcd-server-key.pem \\`,
+      `  --trusted-ca-file ${d}/etcd-ca.pem --client-cert-auth \\`,
+      `  --listen-peer-urls ${url(2380)} --initial-advertise-peer-urls ${url(2380)} \\`,
+      `  --initial-cluster ${m.name}=${url(2380)} \\`,
+      `  --peer-cert-file ${d}/etcd-peer.pem --peer-key-file ${d}/etcd-peer-key.pem \\`,
+      `  --peer-trusted-ca-file ${d}/etcd-ca.pem --peer-client-cert-auth`,
+      '',
+    ].join('\n'),
+  );
+  chmodSync(runFile, 0o755);
+}
+
+/** `etcdctl … endpoint health` over mTLS with the node's `pair` (argv, for `ip netns exec`). */
+export const etcdHealthArgv = (m: Pick<EtcdMember, 'addr' | 'dir'>, pair = 'etcd-peer') => [
+  ETCDCTL,
+  `--endpoints=https://${m.addr}:2379`,
+  '--cacert',
+  `${m.dir}/etcd-ca.pem`,
+  '--cert',
+  `${m.dir}/${pair}.pem`,
+  '--key',
+  `${m.dir}/${pair}-key.pem`,
+  '--command-timeout=5s',
+  'endpoint',
+  'health',
+];
+
+/** Call `healthy` (it throws while etcd is not) until it passes: true, or false after `tries`. */
+export async function waitHealthy(healthy: () => unknown, tries = 60, everyMs = 500) {
+  for (let i = 0; i < tries; i++) {
+    try {
+      healthy();
+      return true;
+    } catch {
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  }
+  return false;
+}
