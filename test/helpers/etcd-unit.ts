@@ -4,7 +4,9 @@
  * endpoint health` over mTLS to wait for it. The tests that need etcd skip (or fail under
  * CI=true) with the reason `etcdSupport()` gives.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pkiToolSupport } from './pki-lab.js';
 
 export const ETCD = '/usr/bin/etcd';
@@ -77,4 +79,67 @@ export async function waitHealthy(healthy: () => unknown, tries = 60, everyMs = 
     }
   }
   return false;
+}
+
+export interface LoadSummary {
+  writes: number;
+  failedWrites: number;
+  handshakes: number;
+  failedHandshakes: number;
+  errors: string[];
+  ms: number;
+}
+export interface LoadConfig {
+  host: string;
+  port: number;
+  /** CA files the client trusts. */
+  ca: string[];
+  cert: string;
+  key: string;
+  maxMs: number;
+  writeEveryMs: number;
+  /** Connections doing nothing but TLS handshakes beside the writer. */
+  hammers: number;
+}
+const LOAD = join(import.meta.dirname, '..', 'integration', 'rotate', 'load.mjs');
+
+/**
+ * test/integration/rotate/load.mjs (a writer every `writeEveryMs` and handshake hammers)
+ * inside network namespace `ns`; `stop()` ends it (a stop file in `tmp`) and returns its
+ * summary. `children` collects the process for a tear-down that kills what is left.
+ */
+export function startEtcdLoad(
+  ns: string,
+  tmp: string,
+  cfg: LoadConfig,
+  children: ChildProcess[],
+): { stop(): Promise<LoadSummary> } {
+  const stopFile = join(tmp, `load-${children.length}.stop`);
+  const p = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      process.execPath,
+      '--no-deprecation',
+      LOAD,
+      JSON.stringify({ ...cfg, stopFile }),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(p);
+  let out = '';
+  let errOut = '';
+  p.stdout.on('data', (d) => (out += d));
+  p.stderr.on('data', (d) => (errOut += d));
+  const exited = new Promise<void>((r) => p.on('exit', () => r()));
+  return {
+    async stop() {
+      writeFileSync(stopFile, '');
+      await exited;
+      if (errOut !== '') throw new Error(`load.mjs: ${errOut}`);
+      return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as LoadSummary;
+    },
+  };
 }

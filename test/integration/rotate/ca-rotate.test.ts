@@ -15,7 +15,7 @@
  * verifying every installed leaf after every step (openssl verify); and convergence after
  * a cut after every step of the run.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +42,7 @@ import { CutContext, cutPoints } from '../../helpers/cut-context.js';
 import {
   etcdHealthArgv,
   etcdSupport,
+  startEtcdLoad,
   waitHealthy,
   writeEtcdUnit,
 } from '../../helpers/etcd-unit.js';
@@ -50,7 +51,6 @@ import { describeLab } from '../../helpers/sshd-suite.js';
 
 const HERE = import.meta.dirname;
 const UNITCTL = join(HERE, 'unitctl-node.sh');
-const LOAD = join(HERE, 'load.mjs');
 const CA = 'etcd-ca';
 
 const script = (n: string) => join(PKI_SCRIPTS, `${n}.sh`);
@@ -213,44 +213,23 @@ describeLab('rotate --ca: an intermediate with a real etcd behind real sshd', (l
     return rotateJob(r.plan, deps(pid)).run(new CutContext());
   };
 
-  function startLoad(
-    clientCert: string,
-    clientKey: string,
-  ): { stop(): Promise<Record<string, number & string[]>> } {
-    const stopFile = join(tmp, `load-${loads.length}.stop`);
-    const cfg = {
-      host: addr,
-      port: 2379,
-      ca: [`${dir}/etcd-ca.pem`, pki.root.cert],
-      cert: clientCert,
-      key: clientKey,
-      stopFile,
-      maxMs: 180_000,
-      writeEveryMs: 20,
-      hammers: 1,
-    };
-    const p = spawn(
-      'ip',
-      ['netns', 'exec', ns, process.execPath, '--no-deprecation', LOAD, JSON.stringify(cfg)],
+  /** load.mjs with the client pair given (a writer every 20 ms, one handshake hammer). */
+  const startLoad = (clientCert: string, clientKey: string) =>
+    startEtcdLoad(
+      ns,
+      tmp,
       {
-        stdio: ['ignore', 'pipe', 'pipe'],
+        host: addr,
+        port: 2379,
+        ca: [`${dir}/etcd-ca.pem`, pki.root.cert],
+        cert: clientCert,
+        key: clientKey,
+        maxMs: 180_000,
+        writeEveryMs: 20,
+        hammers: 1,
       },
+      loads,
     );
-    loads.push(p);
-    let out = '';
-    let errOut = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (errOut += d));
-    const exited = new Promise<void>((r) => p.on('exit', () => r()));
-    return {
-      async stop() {
-        writeFileSync(stopFile, '');
-        await exited;
-        if (errOut !== '') throw new Error(`load.mjs: ${errOut}`);
-        return JSON.parse(out.trim().split('\n').at(-1) ?? '{}');
-      },
-    };
-  }
 
   it('has etcd and the PKI tools (etcd-server, etcd-client, cfssl, openssl, jq)', () => {
     if (missing && process.env.CI === 'true') throw new Error(missing);

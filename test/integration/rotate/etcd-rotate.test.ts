@@ -8,7 +8,7 @@
  * file: start/stop/restart/is-active/logs), which the plan's UnitControl calls instead of
  * systemctl. Everything else is the real thing.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +33,7 @@ import { CutContext } from '../../helpers/cut-context.js';
 import {
   etcdHealthArgv,
   etcdSupport,
+  startEtcdLoad,
   waitHealthy,
   writeEtcdUnit,
 } from '../../helpers/etcd-unit.js';
@@ -41,7 +42,6 @@ import { describeLab } from '../../helpers/sshd-suite.js';
 
 const HERE = import.meta.dirname;
 const UNITCTL = join(HERE, 'unitctl.sh');
-const LOAD = join(HERE, 'load.mjs');
 
 const tools = {
   nodeCsr: join(PKI_SCRIPTS, 'node-csr.sh'),
@@ -106,48 +106,23 @@ describeLab('rotate: real etcd behind real sshd, scripts over NodeAgent.exec', (
     return new X509Certificate(pem).serialNumber;
   };
 
-  interface LoadSummary {
-    writes: number;
-    failedWrites: number;
-    handshakes: number;
-    failedHandshakes: number;
-    errors: string[];
-    ms: number;
-  }
   /** The load of load.mjs in the node's namespace; stop() ends it and returns its summary. */
-  function startLoad(): { stop(): Promise<LoadSummary> } {
-    const stopFile = join(tmp, `load-${loads.length}.stop`);
-    const cfg = {
-      host: addr,
-      port: 2379,
-      ca: [`${dir}/etcd-ca.pem`, pki.root.cert],
-      cert: `${dir}/etcd-peer.pem`,
-      key: `${dir}/etcd-peer-key.pem`,
-      stopFile,
-      maxMs: 120_000,
-      writeEveryMs: 20,
-      hammers: 2,
-    };
-    const p = spawn(
-      'ip',
-      ['netns', 'exec', ns, process.execPath, '--no-deprecation', LOAD, JSON.stringify(cfg)],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    loads.push(p);
-    let out = '';
-    let errOut = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (errOut += d));
-    const exited = new Promise<void>((r) => p.on('exit', () => r()));
-    return {
-      async stop() {
-        writeFileSync(stopFile, '');
-        await exited;
-        if (errOut !== '') throw new Error(`load.mjs: ${errOut}`);
-        return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as LoadSummary;
+  const startLoad = () =>
+    startEtcdLoad(
+      ns,
+      tmp,
+      {
+        host: addr,
+        port: 2379,
+        ca: [`${dir}/etcd-ca.pem`, pki.root.cert],
+        cert: `${dir}/etcd-peer.pem`,
+        key: `${dir}/etcd-peer-key.pem`,
+        maxMs: 120_000,
+        writeEveryMs: 20,
+        hammers: 2,
       },
-    };
-  }
+      loads,
+    );
 
   const who = (pid: number): LockOwner => ({ owner: 'tester@k8ops', host: 'testhost', pid });
   const deps = (pid: number, alive: (p: number) => boolean = () => false): RotateDeps => ({
@@ -239,50 +214,15 @@ describeLab('rotate: real etcd behind real sshd, scripts over NodeAgent.exec', (
     async () => {
       const before = serialOf(join(dir, 'etcd-server.pem'));
       const pid = pidOf('etcd.service');
-      const stopFile = join(tmp, 'load.stop');
-      rmSync(stopFile, { force: true });
-      const cfg = {
-        host: addr,
-        port: 2379,
-        ca: [`${dir}/etcd-ca.pem`, pki.root.cert],
-        cert: `${dir}/etcd-peer.pem`,
-        key: `${dir}/etcd-peer-key.pem`,
-        stopFile,
-        maxMs: 120_000,
-        writeEveryMs: 20,
-        hammers: 2,
-      };
       // The client's own pair is read once at its start (the peer pair, not rotated here).
-      const p = spawn(
-        'ip',
-        ['netns', 'exec', ns, process.execPath, '--no-deprecation', LOAD, JSON.stringify(cfg)],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      loads.push(p);
-      let out = '';
-      let errOut = '';
-      p.stdout.on('data', (d) => (out += d));
-      p.stderr.on('data', (d) => (errOut += d));
-      const exited = new Promise<void>((r) => p.on('exit', () => r()));
+      const load = startLoad();
       await new Promise((r) => setTimeout(r, 2000));
 
       const ctx = new CutContext();
       const res = await rotateJob(plan(['etcd-server']), deps(4242)).run(ctx);
       await new Promise((r) => setTimeout(r, 2000));
-      writeFileSync(stopFile, '');
-      await exited;
-      const s = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as {
-        writes: number;
-        failedWrites: number;
-        handshakes: number;
-        failedHandshakes: number;
-        errors: string[];
-        ms: number;
-      };
+      const s = await load.stop();
       process.stderr.write(`[rotate/etcd] load during rotation: ${JSON.stringify(s)}\n`);
-      expect(errOut).toBe('');
       expect(res.installed).toEqual(['etcd-server']);
       expect(res.restarted).toEqual([]); // etcd re-reads its pair per handshake
       // A write every 20 ms is the writer's pace; P-521 handshakes on two busy cores may slow it.
