@@ -5,14 +5,13 @@
  * contacts no node. Exit: 0 listed (an empty log too); 1 a line of the log is not an
  * audit entry (skipped, its number on stderr); 2 usage error or the log cannot be read.
  */
-import { parseArgs } from 'node:util';
 import { ACTIONS } from '../actions/index.js';
 import { type AuditEntry, auditPath, readAudit } from '../actions/jobs/audit.js';
 import { parseDuration } from '../config/duration.js';
 import { stateDir } from '../config/paths.js';
 import { demoStateDir } from '../session/demo.js';
 import { safeJson, visible } from '../store/sanitise.js';
-import { EXIT, formatTable, type Out } from './common.js';
+import { EXIT, formatTable, isSubcommand, type Out, parseSubcommand } from './common.js';
 
 export const AUDIT_EXIT = { ok: 0, malformed: 1, usage: 2 } as const;
 
@@ -38,19 +37,8 @@ Exit: 0 listed; 1 a malformed line (skipped); 2 usage error or an unreadable log
 `;
 
 /** Whether argv's subcommand (first positional) is `audit`: cli.ts hands it here. */
-export function isAuditArgv(argv: readonly string[]): boolean {
-  try {
-    const p = parseArgs({
-      args: [...argv],
-      options: OPTIONS,
-      strict: false,
-      allowPositionals: true,
-    });
-    return p.positionals[0] === 'audit';
-  } catch {
-    return false;
-  }
-}
+export const isAuditArgv = (argv: readonly string[]): boolean =>
+  isSubcommand('audit', argv, OPTIONS);
 
 export interface AuditDeps {
   out: Out;
@@ -63,24 +51,11 @@ const when = (iso: string): string => iso.replace('T', ' ').replace(/\.\d+Z$/, '
 
 export function auditCommand(argv: readonly string[], deps: AuditDeps): number {
   const { out, err, env } = deps;
-  const usage = (msg: string) => {
-    err.write(`k8ops audit: ${msg}\nTry 'k8ops audit --help'.\n`);
-    return AUDIT_EXIT.usage;
-  };
-  let v: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    const p = parseArgs({
-      args: [...argv],
-      options: OPTIONS,
-      strict: true,
-      allowPositionals: true,
-    });
-    v = p.values as Record<string, string | boolean | undefined>;
-    positionals = p.positionals;
-  } catch (e) {
-    return usage((e as Error).message);
-  }
+  const parsed = parseSubcommand('audit', argv, OPTIONS, err, AUDIT_EXIT.usage);
+  if (!parsed.ok) return parsed.exit;
+  const { usage } = parsed;
+  const v = parsed.values;
+  const positionals = parsed.positionals;
   if (v.help) {
     out.write(AUDIT_HELP);
     return EXIT.ok;

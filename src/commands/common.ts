@@ -1,4 +1,5 @@
 /** What every subcommand shares: exit codes, the writer types, settling, plain tables. */
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import type { Session } from '../session/session.js';
 
 /** Exit codes shared by every subcommand (a subcommand may add its own above these). */
@@ -31,4 +32,50 @@ export function formatTable(header: readonly string[], rows: readonly string[][]
       .join('  ')
       .trimEnd();
   return [fmt(header), ...rows.map(fmt)];
+}
+
+/** A subcommand's parsed options (node:util parseArgs values). */
+export type SubValues = Record<string, string | boolean | string[] | undefined>;
+
+/** Whether argv's subcommand (its first positional) is `name`: cli.ts dispatches on it. */
+export function isSubcommand(
+  name: string,
+  argv: readonly string[],
+  options: ParseArgsOptionsConfig,
+): boolean {
+  try {
+    const p = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true });
+    return p.positionals[0] === name;
+  } catch {
+    return false;
+  }
+}
+
+/** `k8ops NAME: msg` and the hint to --help on stderr; returns the usage exit code. */
+export type Usage = (msg: string) => number;
+
+/**
+ * Parse a subcommand's argv strictly. Gives its values and positionals (the subcommand's
+ * name first) with `usage` for later errors; an unknown option or a missing value has
+ * been written through `usage` already (`exit` is its code).
+ */
+export function parseSubcommand(
+  name: string,
+  argv: readonly string[],
+  options: ParseArgsOptionsConfig,
+  err: Out,
+  usageExit: number = EXIT.config,
+):
+  | { ok: true; values: SubValues; positionals: string[]; usage: Usage }
+  | { ok: false; exit: number } {
+  const usage: Usage = (msg) => {
+    err.write(`k8ops ${name}: ${msg}\nTry 'k8ops ${name} --help'.\n`);
+    return usageExit;
+  };
+  try {
+    const p = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+    return { ok: true, values: p.values as SubValues, positionals: p.positionals, usage };
+  } catch (e) {
+    return { ok: false, exit: usage((e as Error).message) };
+  }
 }

@@ -14,7 +14,6 @@
  * reports agents it cannot reach; 2 usage or configuration; 3 no node's Hubble answered,
  * or relay did not answer.
  */
-import { parseArgs } from 'node:util';
 import { sideName } from '../features/flows/aggregate.js';
 import { type HubbleEndpoint, socketEndpoint } from '../features/flows/endpoint.js';
 import { parseFlowQuery } from '../features/flows/filter.js';
@@ -22,7 +21,7 @@ import { RELAY_ROW, relayReach } from '../features/flows/model.js';
 import { hubbleSocket, inventoryRelay } from '../features/flows/sources.js';
 import type { FlowRecord, LostEventRecord, ServerStatusRecord } from '../features/flows/types.js';
 import { safeJson } from '../store/sanitise.js';
-import { holdOpen, type Out } from './common.js';
+import { holdOpen, isSubcommand, type Out, parseSubcommand } from './common.js';
 import { openSession, SESSION_OPTIONS, sessionArgs } from './open.js';
 
 export const FLOWS_EXIT = { ok: 0, partial: 1, usage: 2, unreachable: 3 } as const;
@@ -54,19 +53,8 @@ Exit: 0 ok, 1 a node's Hubble did not answer (or relay misses agents), 2 usage e
 `;
 
 /** Whether argv's subcommand (first positional) is `flows`: cli.ts hands it here. */
-export function isFlowsArgv(argv: readonly string[]): boolean {
-  try {
-    const p = parseArgs({
-      args: [...argv],
-      options: OPTIONS,
-      strict: false,
-      allowPositionals: true,
-    });
-    return p.positionals[0] === 'flows';
-  } catch {
-    return false;
-  }
-}
+export const isFlowsArgv = (argv: readonly string[]): boolean =>
+  isSubcommand('flows', argv, OPTIONS);
 
 interface FlowsDeps {
   out: Out;
@@ -116,24 +104,11 @@ const lostJson = (l: LostEventRecord) => ({
 
 export async function flowsCommand(argv: readonly string[], deps: FlowsDeps): Promise<number> {
   const { out, err, env } = deps;
-  const usage = (msg: string) => {
-    err.write(`k8ops flows: ${msg}\nTry 'k8ops flows --help'.\n`);
-    return FLOWS_EXIT.usage;
-  };
-  let v: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    const p = parseArgs({
-      args: [...argv],
-      options: OPTIONS,
-      strict: true,
-      allowPositionals: true,
-    });
-    v = p.values as Record<string, string | boolean | undefined>;
-    positionals = p.positionals.slice(1);
-  } catch (e) {
-    return usage((e as Error).message);
-  }
+  const parsed = parseSubcommand('flows', argv, OPTIONS, err, FLOWS_EXIT.usage);
+  if (!parsed.ok) return parsed.exit;
+  const { usage } = parsed;
+  const v = parsed.values;
+  const positionals = parsed.positionals.slice(1);
   if (v.help) {
     out.write(FLOWS_HELP);
     return FLOWS_EXIT.ok;

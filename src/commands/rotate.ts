@@ -8,7 +8,6 @@
  */
 
 import { readFileSync, statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { kubeSource } from '../features/overview/sources.js';
 import {
   buildRotationModel,
@@ -18,7 +17,15 @@ import {
 import { allEvents } from '../features/rotation/plan.js';
 import { formatCountdownCoarse } from '../pki/expiry.js';
 import { safeJson } from '../store/sanitise.js';
-import { EXIT, formatTable, holdOpen, type Out, settleOnce } from './common.js';
+import {
+  EXIT,
+  formatTable,
+  holdOpen,
+  isSubcommand,
+  type Out,
+  parseSubcommand,
+  settleOnce,
+} from './common.js';
 import { openSession, SESSION_OPTIONS, sessionArgs } from './open.js';
 import { ROTATE_RUN_EXIT, rotateCaRun, rotateRun, rotateSaRun } from './rotate-run.js';
 
@@ -101,19 +108,8 @@ intermediate's successor waits for the root's signature (the offline ceremony).
 `;
 
 /** Whether argv's subcommand (first positional) is `rotate`: cli.ts hands it here. */
-export function isRotateArgv(argv: readonly string[]): boolean {
-  try {
-    const p = parseArgs({
-      args: [...argv],
-      options: OPTIONS,
-      strict: false,
-      allowPositionals: true,
-    });
-    return p.positionals[0] === 'rotate';
-  } catch {
-    return false;
-  }
-}
+export const isRotateArgv = (argv: readonly string[]): boolean =>
+  isSubcommand('rotate', argv, OPTIONS);
 
 interface RotateDeps {
   out: Out;
@@ -124,24 +120,11 @@ interface RotateDeps {
 
 export async function rotateCommand(argv: readonly string[], deps: RotateDeps): Promise<number> {
   const { out, err, env } = deps;
-  const usage = (msg: string) => {
-    err.write(`k8ops rotate: ${msg}\nTry 'k8ops rotate --help'.\n`);
-    return ROTATE_EXIT.usage;
-  };
-  let v: Record<string, string | boolean | string[] | undefined>;
-  let positionals: string[];
-  try {
-    const p = parseArgs({
-      args: [...argv],
-      options: OPTIONS,
-      strict: true,
-      allowPositionals: true,
-    });
-    v = p.values as Record<string, string | boolean | string[] | undefined>;
-    positionals = p.positionals;
-  } catch (e) {
-    return usage((e as Error).message);
-  }
+  const parsed = parseSubcommand('rotate', argv, OPTIONS, err, ROTATE_EXIT.usage);
+  if (!parsed.ok) return parsed.exit;
+  const { usage } = parsed;
+  const v = parsed.values;
+  const positionals = parsed.positionals;
   if (v.help) {
     out.write(ROTATE_HELP);
     return EXIT.ok;
