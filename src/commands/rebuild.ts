@@ -27,7 +27,7 @@ import {
 } from '../actions/rebuild/plan.js';
 import { previewLines, previewWaves } from '../actions/rebuild/preview.js';
 import { parseDuration } from '../config/duration.js';
-import type { NodeSpec, Role } from '../config/types.js';
+import type { Inventory, NodeSpec, Role } from '../config/types.js';
 import { ROLES } from '../config/types.js';
 import { kubeSource } from '../features/overview/sources.js';
 import { safeJson, visible } from '../store/sanitise.js';
@@ -170,7 +170,6 @@ export async function rebuildCommand(
       return usage('no flake: set rebuild.flake in the inventory');
     const plan = planRollout(inv, req);
     if (!plan.ok) return usage(plan.error);
-    const runOn = inv.rebuild?.runOn ?? 'local';
     const sshConfig = v['ssh-config'] as string | undefined;
     let commands: Array<{ node: NodeSpec; text: string }>;
     try {
@@ -178,15 +177,7 @@ export async function rebuildCommand(
     } catch (e) {
       return usage((e as Error).message);
     }
-    function commandText(n: NodeSpec): string {
-      if (runOn === 'node')
-        return `ssh ${n.name} -- ${nodeRebuildArgv(inv, n, action, req).join(' ')}`;
-      const c = localRebuildCommand(inv, n, action, {
-        ...(sshConfig ? { sshConfig } : {}),
-        ...req,
-      });
-      return `NIX_SSHOPTS='${c.env.NIX_SSHOPTS}' ${c.argv.join(' ')}`;
-    }
+    const commandText = (n: NodeSpec) => rebuildCommandText(inv, n, action, req, sshConfig);
     if (v['dry-run']) {
       for (const [i, wave] of plan.waves.entries()) {
         out.write(`wave ${i + 1}: ${wave.map((n) => n.name).join(', ')}\n`);
@@ -294,6 +285,23 @@ export async function rebuildCommand(
   } finally {
     await session.close();
   }
+}
+
+/** The exact command that rebuilds `n` (what `--dry-run` prints; `addons sync --dry-run` too). */
+export function rebuildCommandText(
+  inv: Inventory,
+  n: NodeSpec,
+  action: RebuildAction,
+  req: Pick<RebuildRequest, 'rollback'>,
+  sshConfig?: string,
+): string {
+  if ((inv.rebuild?.runOn ?? 'local') === 'node')
+    return `ssh ${n.name} -- ${nodeRebuildArgv(inv, n, action, req).join(' ')}`;
+  const c = localRebuildCommand(inv, n, action, {
+    ...(sshConfig ? { sshConfig } : {}),
+    ...req,
+  });
+  return `NIX_SSHOPTS='${c.env.NIX_SSHOPTS}' ${c.argv.join(' ')}`;
 }
 
 export function formatSummary(s: RebuildSummary): string {
