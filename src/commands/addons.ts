@@ -157,7 +157,10 @@ export async function addonsCommand(argv: readonly string[], deps: AddonsDeps): 
     return usage('--read-only: addon sync writes the manifest and rebuilds nodes; refused');
   const applying = action === 'sync' && v['no-apply'] !== true;
   if (applying) {
-    if (v.demo) return usage('the demo lab applies nothing: pass --no-apply (and --manifest FILE)');
+    if (v.demo)
+      return usage(
+        'the demo lab downloads nothing and applies nothing: pass --manifest FILE (your nix/addons/addons.json) and --no-apply',
+      );
     return withSession(v, deps, (session) =>
       runSync(action, names, versions, v, deps, session, convergeMs),
     );
@@ -259,7 +262,8 @@ async function runSync(
     ...(deps.fetchCa ? { fetchOptions: { ca: deps.fetchCa } } : {}),
     ...(apply ? { apply } : {}),
     confirm: async (diff) => {
-      out.write(diff);
+      // With --json, stdout carries only the document.
+      (v.json ? err : out).write(diff);
       if (v.yes) return true;
       if (!interactive) {
         err.write('k8ops addons: not written (standard input is not a terminal; pass --yes)\n');

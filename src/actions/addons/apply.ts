@@ -151,7 +151,7 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
 
 /**
  * Poll until every addon of `decls` runs its declared version (or publishes none), or the
- * bound passes; one progress line per addon as it changes, its last state in the log.
+ * bound passes; each addon's state into its progress line and the log as it changes.
  */
 export async function watchConvergence(
   ctx: JobContext,
@@ -182,6 +182,7 @@ export async function watchConvergence(
         if (shown.get(r.name) === r.detail) continue;
         shown.set(r.name, r.detail);
         ctx.progress?.(r.name, r.detail);
+        ctx.log(`${r.name}: ${r.detail}`);
       }
       if (!rows.some((r) => pending(r.state))) break;
     }
@@ -189,7 +190,6 @@ export async function watchConvergence(
     await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), ctx.signal);
   }
   const ms = Date.now() - t0;
-  for (const r of rows) ctx.log(`${r.name}: ${r.detail}`);
   const converged = rows.length === decls.length && !rows.some((r) => pending(r.state));
   const out: ConvergeOutcome = { converged, rows, ms };
   if (!rows.length) out.error = error ?? 'the kube API has not listed the addon workloads';
