@@ -61,7 +61,8 @@ Runs nixos-rebuild <action> --flake <rebuild.flake>#<node> for each node: here w
 one at a time, then workers --parallel at once (default 1). Between nodes a health gate:
 the node answers over SSH, and with a kube API it is Ready and schedulable, its Cilium
 agent Ready, the API server answering after a control-plane node, and after an etcd
-member \`etcdctl endpoint health\` over mTLS run on it. The first failure stops the
+member the whole cluster's health: \`etcdctl endpoint health --cluster\` over mTLS run on
+it (every member's client URL checked; an unhealthy member is named). The first failure stops the
 roll-out: which node, which phase, the last 20 lines. dry-activate changes nothing and
 lists the units each node would stop, restart, reload or start; asked on a terminal, a
 switch or test first runs it and shows those units before the question.
