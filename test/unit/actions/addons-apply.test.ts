@@ -253,3 +253,53 @@ describe('addon apply', () => {
     expect(readFileSync(path, 'utf8')).not.toBe(text);
   });
 });
+
+describe('S in the console: the sync action offers the apply', () => {
+  it('live: the scope and the apply (yes by default) in the confirmation; no flake: write only, saying why', async () => {
+    const { addonSyncAction } = await import('../../../src/actions/addons/action.js');
+    const dir = mkdtempSync(join(tmpdir(), 'k8ops-apply-action-'));
+    const manifest = join(dir, 'addons.json');
+    writeFileSync(
+      manifest,
+      '{"version":1,"addons":[{"name":"ingress-nginx","version":"1.14.0","format":"yaml","url":"https://x/v1.14.0/deploy.yaml","sha256":""},{"name":"cert-manager","version":"v1.19.1","format":"yaml","url":"https://x/v1.19.1/cert-manager.yaml","sha256":""}]}\n',
+    );
+    const deps = (i: Inventory) => ({
+      inventory: i,
+      agents: new Map(),
+      mode: 'live' as const,
+      hasKube: true,
+    });
+    const r = await addonSyncAction.prepare(
+      { action: 'addon-sync', targets: ['ingress-nginx'] },
+      deps(inv({ manifest })),
+    );
+    if (!r.ok) throw new Error(r.message);
+    const p = r.prepared;
+    expect(p.options?.map((o) => [o.id, o.choices, o.value])).toEqual([
+      ['scope', ['ingress-nginx', 'all addons'], 'ingress-nginx'],
+      ['apply', ['yes', 'no'], 'yes'],
+    ]);
+    expect(p.confirm).toBe('ingress-nginx');
+    expect(p.planText.join('\n')).toMatch(
+      /then apply: nixos-rebuild switch of cp-1, cp-2 \(running the addon manager\)[\s\S]*at most 10 min[\s\S]*the pins stay written/,
+    );
+    expect(p.spec.plan).toMatchObject({ apply: { rebuild: ['cp-1', 'cp-2'] } });
+    const all = p.withOptions!({ scope: 'all addons', apply: 'no' });
+    expect(all.confirm).toBe('all');
+    expect(all.spec.targets).toEqual(['ingress-nginx', 'cert-manager']);
+    expect((all.spec.plan as { apply?: unknown }).apply).toBeUndefined();
+    expect(all.planText.join('\n')).toMatch(
+      /not applied: rebuild the node\(s\) running the addon manager \(B\)/,
+    );
+
+    const noFlake = await addonSyncAction.prepare(
+      { action: 'addon-sync', targets: [] },
+      deps(inv({ manifest }, '')),
+    );
+    if (!noFlake.ok) throw new Error(noFlake.message);
+    expect(noFlake.prepared.options).toBeUndefined();
+    expect(noFlake.prepared.planText.join('\n')).toMatch(
+      /not applied \(applying needs rebuild\.flake in the inventory\)/,
+    );
+  });
+});
