@@ -108,7 +108,15 @@ for (let i = 0; i < RUNS; i++) {
   k8opsMs.push(
     await timed(
       process.execPath,
-      [join(ROOT, 'bin', 'k8ops.js'), 'addons', 'sync', '--manifest', manifest, '--yes', '--no-apply'],
+      [
+        join(ROOT, 'bin', 'k8ops.js'),
+        'addons',
+        'sync',
+        '--manifest',
+        manifest,
+        '--yes',
+        '--no-apply',
+      ],
       { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'c') },
     ),
   );
