@@ -172,13 +172,13 @@ export async function rebuildCommand(
     const plan = planRollout(inv, req);
     if (!plan.ok) return usage(plan.error);
     const sshConfig = v['ssh-config'] as string | undefined;
+    const commandText = (n: NodeSpec) => rebuildCommandText(inv, n, action, req, sshConfig);
     let commands: Array<{ node: NodeSpec; text: string }>;
     try {
       commands = plan.waves.flat().map((n) => ({ node: n, text: commandText(n) }));
     } catch (e) {
       return usage((e as Error).message);
     }
-    const commandText = (n: NodeSpec) => rebuildCommandText(inv, n, action, req, sshConfig);
     if (v['dry-run']) {
       for (const [i, wave] of plan.waves.entries()) {
         out.write(`wave ${i + 1}: ${wave.map((n) => n.name).join(', ')}\n`);
