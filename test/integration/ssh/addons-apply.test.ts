@@ -21,6 +21,8 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadInventory } from '../../../src/config/load.js';
+import { openLiveSession } from '../../../src/session/live.js';
 import { BIN, ensureBuilt } from '../../helpers/build.js';
 import { installFakeNixosRebuild } from '../../helpers/fake-nixos-rebuild.js';
 import {
@@ -254,7 +256,7 @@ describeLab(
       const done = () => {
         stop = true;
       };
-      return { dir, run, lines, manifest, text, addonManager, seen, done, l };
+      return { dir, run, lines, manifest, text, addonManager, seen, done, l, inventory };
     }
 
     const pinOf = (file: string) =>
@@ -348,6 +350,61 @@ describeLab(
       expect(pinOf(manifest)).toMatch(/^[0-9a-z]{52}$/);
       expect(noApply.stdout).toMatch(/apply it with a rebuild/);
       expect(lines('calls')).toEqual([]);
+    }, 150_000);
+
+    it('S in the console (live session): the confirmation offers the apply; the job writes, rebuilds node1, and each addon line says converged', async () => {
+      const { lines, manifest, addonManager, done, l, inventory } = await setup();
+      const loaded = await loadInventory(inventory);
+      if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+      const saved = { PATH: process.env.PATH, HOME: process.env.HOME };
+      // nixos-rebuild is found on PATH (the stand-in), and ssh reads the lab's home.
+      process.env.PATH = `${join(inventory, '..', 'bin')}:${saved.PATH ?? ''}`;
+      process.env.HOME = l.home;
+      const session = await openLiveSession({
+        inventory: loaded.inventory,
+        readOnly: false,
+        sshConfigFile: l.configFile,
+        stateDir: join(inventory, '..', 'console-state'),
+        fetchCa: readFileSync(join(srvDir, 'srv.crt'), 'utf8'),
+      });
+      try {
+        session.start();
+        const p = await session.jobs.prepare({ action: 'addon-sync', targets: ['ingress-nginx'] });
+        if (!p.ok) throw new Error(p.message);
+        expect(p.job.options.map((o) => [o.id, o.value])).toEqual([
+          ['scope', 'ingress-nginx'],
+          ['apply', 'yes'],
+        ]);
+        expect(p.job.planText.join('\n')).toMatch(/then apply: nixos-rebuild switch of node1/);
+        const watcher = addonManager('1.14.0');
+        const s = session.jobs.start(p.job.token);
+        if (!s.ok) throw new Error(s.message);
+        const rec = await session.jobs.handle(s.id)!.done;
+        done();
+        await watcher;
+        expect(rec.state, rec.error).toBe('ok');
+        expect(lines('calls').map((c) => c.split('|').slice(0, 2))).toEqual([['switch', 'node1']]);
+        expect(pinOf(manifest)).toMatch(/^[0-9a-z]{52}$/);
+        // The Jobs pane's lines: the addon's and the rebuilt node's.
+        expect(rec.progress).toEqual(
+          expect.arrayContaining([
+            { target: 'ingress-nginx', text: 'converged: runs 1.14.0' },
+            { target: 'node1', text: expect.stringMatching(/^done in [\d.]+ s · gate passed$/) },
+          ]),
+        );
+        expect(rec.steps.map((x) => `${x.state} ${x.name}`)).toEqual([
+          'ok ingress-nginx 1.14.0: download and hash',
+          `ok write ${manifest}`,
+          'ok node1: nixos-rebuild',
+          'ok node1: health gate',
+          'ok watch the deployed versions converge',
+        ]);
+      } finally {
+        done();
+        await session.close();
+        process.env.PATH = saved.PATH;
+        process.env.HOME = saved.HOME;
+      }
     }, 150_000);
   },
 );
