@@ -76,7 +76,7 @@ export const EXIT_CODES: Readonly<Record<Subcommand, string>> = {
   rebuild:
     '0 done; 1 a node failed (its run or its health gate) or not confirmed; 2 usage/configuration error; 4 switched, but units failed',
   addons:
-    '0 every addon pinned and running its declared version; 1 a warning (unpinned, drift, not running); 2 usage/configuration error; 3 kube API unreachable. sync/verify: 0 done; 1 a download failed, a pin mismatch or not confirmed; 2 usage error',
+    '0 every addon pinned and running its declared version; 1 a warning (unpinned, drift, not running); 2 usage/configuration error; 3 kube API unreachable. sync/verify: 0 done (after an apply: every synced addon converged); 1 a download failed, a pin mismatch, not confirmed, the rebuild failed, or not converged in time; 2 usage error (incl. applying without an inventory)',
   mtu: '0 ok; 1 warnings; 2 critical (a link or path below the target MTU, a route MTU too big for the tunnel) or a usage error; 3 nodes unreachable; the highest that applies',
   rotate:
     '0 ok (no conflict, or rotated); 1 a conflict; 2 usage/configuration error; 3 nodes unreachable; 4 rotation failed (previous pair back); 5 node locked by another run; 6 refused; 7 an intermediate waits for the root (offline ceremony)',

@@ -27,7 +27,7 @@ import {
 } from '../actions/rebuild/plan.js';
 import { previewLines, previewWaves } from '../actions/rebuild/preview.js';
 import { parseDuration } from '../config/duration.js';
-import type { NodeSpec, Role } from '../config/types.js';
+import type { Inventory, NodeSpec, Role } from '../config/types.js';
 import { ROLES } from '../config/types.js';
 import { kubeSource } from '../features/overview/sources.js';
 import { safeJson, visible } from '../store/sanitise.js';
@@ -61,7 +61,8 @@ Runs nixos-rebuild <action> --flake <rebuild.flake>#<node> for each node: here w
 one at a time, then workers --parallel at once (default 1). Between nodes a health gate:
 the node answers over SSH, and with a kube API it is Ready and schedulable, its Cilium
 agent Ready, the API server answering after a control-plane node, and after an etcd
-member \`etcdctl endpoint health\` over mTLS run on it. The first failure stops the
+member the whole cluster's health: \`etcdctl endpoint health --cluster\` over mTLS run on
+it (every member's client URL checked; an unhealthy member is named). The first failure stops the
 roll-out: which node, which phase, the last 20 lines. dry-activate changes nothing and
 lists the units each node would stop, restart, reload or start; asked on a terminal, a
 switch or test first runs it and shows those units before the question.
@@ -170,22 +171,13 @@ export async function rebuildCommand(
       return usage('no flake: set rebuild.flake in the inventory');
     const plan = planRollout(inv, req);
     if (!plan.ok) return usage(plan.error);
-    const runOn = inv.rebuild?.runOn ?? 'local';
     const sshConfig = v['ssh-config'] as string | undefined;
+    const commandText = (n: NodeSpec) => rebuildCommandText(inv, n, action, req, sshConfig);
     let commands: Array<{ node: NodeSpec; text: string }>;
     try {
       commands = plan.waves.flat().map((n) => ({ node: n, text: commandText(n) }));
     } catch (e) {
       return usage((e as Error).message);
-    }
-    function commandText(n: NodeSpec): string {
-      if (runOn === 'node')
-        return `ssh ${n.name} -- ${nodeRebuildArgv(inv, n, action, req).join(' ')}`;
-      const c = localRebuildCommand(inv, n, action, {
-        ...(sshConfig ? { sshConfig } : {}),
-        ...req,
-      });
-      return `NIX_SSHOPTS='${c.env.NIX_SSHOPTS}' ${c.argv.join(' ')}`;
     }
     if (v['dry-run']) {
       for (const [i, wave] of plan.waves.entries()) {
@@ -294,6 +286,23 @@ export async function rebuildCommand(
   } finally {
     await session.close();
   }
+}
+
+/** The exact command that rebuilds `n` (what `--dry-run` prints; `addons sync --dry-run` too). */
+export function rebuildCommandText(
+  inv: Inventory,
+  n: NodeSpec,
+  action: RebuildAction,
+  req: Pick<RebuildRequest, 'rollback'>,
+  sshConfig?: string,
+): string {
+  if ((inv.rebuild?.runOn ?? 'local') === 'node')
+    return `ssh ${n.name} -- ${nodeRebuildArgv(inv, n, action, req).join(' ')}`;
+  const c = localRebuildCommand(inv, n, action, {
+    ...(sshConfig ? { sshConfig } : {}),
+    ...req,
+  });
+  return `NIX_SSHOPTS='${c.env.NIX_SSHOPTS}' ${c.argv.join(' ')}`;
 }
 
 export function formatSummary(s: RebuildSummary): string {

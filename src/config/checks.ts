@@ -165,6 +165,18 @@ export function crossCheck(raw: unknown, where: Where): Finding[] {
     }
   }
 
+  // The addon-manager nodes a sync rebuilds: nodes of this inventory.
+  const addons = isObj(raw.addons) ? raw.addons : {};
+  for (const [i, n] of list(addons.applyOn).entries()) {
+    if (typeof n === 'string' && isSafeNodeName(n) && !names.has(n)) {
+      const nodeList = [...names.keys()].filter((x) => isSafeNodeName(x)).join(', ');
+      error(
+        ['addons', 'applyOn', i],
+        `addons.applyOn names ${show(n)}, which is not a node of this inventory (${nodeList || 'none'})`,
+      );
+    }
+  }
+
   // A renew window that ends inside the minimum remaining time flags every schedule.
   const rotation = isObj(raw.rotation) ? raw.rotation : {};
   const ms = (v: unknown, fallback: number | undefined): number | undefined => {

@@ -424,6 +424,8 @@ function buildInventory(
 
   const addons: Inventory['addons'] = {};
   if (file.addons?.manifest != null) addons.manifest = expand(file.addons.manifest);
+  if (file.addons?.applyOn != null) addons.applyOn = [...file.addons.applyOn];
+  if (file.addons?.convergeTimeout != null) addons.convergeTimeoutMs = file.addons.convergeTimeout;
 
   const runOn = file.rebuild?.runOn ?? 'local';
   const rebuild: Inventory['rebuild'] = { runOn };

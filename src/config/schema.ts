@@ -383,6 +383,13 @@ const ingressShape = {
 
 const addonsShape = {
   manifest: localPath.nullish(),
+  /**
+   * The nodes a sync applies its pins on (nixos-rebuild switch): those running
+   * kube-addon-manager (default: the control-plane nodes, as nix/lib/pki-options.nix enables it).
+   */
+  applyOn: z.array(nodeName).min(1).nullish(),
+  /** How long a sync waits for the deployed versions to converge after the rebuild (default 10m). */
+  convergeTimeout: duration(1000).nullish(),
 };
 
 /**

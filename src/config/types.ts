@@ -110,6 +110,13 @@ export interface IngressSettings {
 export interface AddonsSettings {
   /** Path of the addons JSON manifest (relative paths are relative to the inventory file). */
   manifest?: string;
+  /**
+   * Nodes whose rebuild applies the pins (they run kube-addon-manager); absent: the
+   * control-plane nodes (nix/lib/pki-options.nix: `components.addonManager = isControlPlane`).
+   */
+  applyOn?: string[];
+  /** How long a sync watches the deployed versions converge after the rebuild (default 10 min). */
+  convergeTimeoutMs?: number;
 }
 
 export interface RebuildSettings {

@@ -128,19 +128,27 @@ async function rebuild(
 export const demoRebuildCommands: readonly DemoCommand[] = [
   { program: 'nixos-rebuild', run: rebuild },
   {
-    // etcdctl --endpoints=https://ADDR:2379 … endpoint health: every demo member is healthy.
+    // etcdctl --endpoints=https://ADDR:2379,… [-w json] endpoint health --cluster: every demo
+    // member is healthy (each endpoint answers, as the real --cluster lists the members).
     program: 'etcdctl',
     matches: (argv) => argv.includes('endpoint') && argv.includes('health'),
     run: (argv, ctx) => {
-      const ep = argv.find((a) => a.startsWith('--endpoints='))?.slice('--endpoints='.length);
+      const eps = (
+        argv.find((a) => a.startsWith('--endpoints='))?.slice('--endpoints='.length) ?? ''
+      ).split(',');
+      const json = argv.includes('json');
       if (!ctx.node.roles.includes('etcd'))
         return {
           stdout: '',
-          stderr: `{"level":"warn","msg":"retrying of unary invoker failed","error":"rpc error: code = DeadlineExceeded desc = latest balancer error: connection error: desc = \\"transport: Error while dialing: dial tcp: connect: connection refused\\""}\n${ep} is unhealthy: failed to commit proposal: context deadline exceeded\nError: unhealthy cluster\n`,
+          stderr: `{"level":"warn","msg":"retrying of unary invoker failed","error":"rpc error: code = DeadlineExceeded desc = latest balancer error: connection error: desc = \\"transport: Error while dialing: dial tcp: connect: connection refused\\""}\nError: failed to fetch endpoints from etcd cluster member list: context deadline exceeded\n`,
           code: 1,
         };
       return {
-        stdout: `${ep} is healthy: successfully committed proposal: took = 2.318ms\n`,
+        stdout: json
+          ? `${JSON.stringify(eps.map((e, i) => ({ endpoint: e, health: true, took: `${(2.318 + i * 0.41).toFixed(3)}ms` })))}\n`
+          : eps
+              .map((e) => `${e} is healthy: successfully committed proposal: took = 2.318ms\n`)
+              .join(''),
         stderr: '',
         code: 0,
       };

@@ -31,6 +31,8 @@ export interface LiveSessionOptions {
   features?: readonly SourceSet[];
   /** Jobs and audit log (default `$XDG_STATE_HOME/k8ops`). */
   stateDir?: string;
+  /** Extra CA certificates (PEM) trusted for addon downloads (a private mirror's; tests). */
+  fetchCa?: string;
 }
 
 /**
@@ -138,6 +140,7 @@ export async function openLiveSession(opts: LiveSessionOptions): Promise<Session
     context: opts.context ?? opts.inventory.kube.context,
     ...(opts.features ? { features: opts.features } : {}),
     ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
+    ...(opts.fetchCa ? { fetchCa: opts.fetchCa } : {}),
     acceptHostKey,
     ...(opts.sshConfigFile ? { sshConfigFile: opts.sshConfigFile } : {}),
     // A node's sources wait for its connection outside their timeouts: the pool bounds

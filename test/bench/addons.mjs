@@ -3,7 +3,7 @@
 // ones, rounded up: cert-manager.yaml, the cilium chart, the hubble CLI archive, the
 // dashboard chart, ingress-nginx's deploy.yaml, the kube-prometheus source archive; plus a
 // 256 MiB one for throughput) served by an HTTPS server on loopback, then, same run:
-//   - `k8ops addons sync --yes` as a whole process (download, hash, diff, write) — the
+//   - `k8ops addons sync --yes --no-apply` as a whole process (download, hash, diff, write) — the
 //     user's command — its wall time and MB/s;
 //   - the user's alternative: `nix-prefetch-url file://…` per artefact (Nix hashing the
 //     same bytes from disk, no network) and `sha256sum`;
@@ -108,7 +108,15 @@ for (let i = 0; i < RUNS; i++) {
   k8opsMs.push(
     await timed(
       process.execPath,
-      [join(ROOT, 'bin', 'k8ops.js'), 'addons', 'sync', '--manifest', manifest, '--yes'],
+      [
+        join(ROOT, 'bin', 'k8ops.js'),
+        'addons',
+        'sync',
+        '--manifest',
+        manifest,
+        '--yes',
+        '--no-apply',
+      ],
       { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'c') },
     ),
   );
@@ -150,7 +158,7 @@ console.log(
 );
 console.log('what                                                       wall ms   MiB/s');
 console.log(
-  `k8ops addons sync --yes (HTTPS on loopback, whole process)  ${median(k8opsMs).toFixed(0).padStart(7)}  ${mbs(median(k8opsMs)).padStart(6)}`,
+  `k8ops addons sync --yes --no-apply (HTTPS, whole process)  ${median(k8opsMs).toFixed(0).padStart(7)}  ${mbs(median(k8opsMs)).padStart(6)}`,
 );
 console.log(
   `nix-prefetch-url file://… per artefact (from disk)          ${median(nixMs).toFixed(0).padStart(7)}  ${mbs(median(nixMs)).padStart(6)}`,

@@ -154,7 +154,7 @@ describeWith(
       writeFileSync(path, text);
 
       // Not a terminal and no --yes: the diff is shown, nothing written, exit 1.
-      const asked = await k8ops(['addons', 'sync', '--manifest', path]);
+      const asked = await k8ops(['addons', 'sync', '--manifest', path, '--no-apply']);
       expect(asked.code).toBe(1);
       expect(asked.stdout).toMatch(/^\+ +"sha256": "[0-9a-z]{52}",?$/m);
       expect(asked.stderr).toMatch(/pass --yes/);
@@ -162,9 +162,22 @@ describeWith(
 
       const ro = await k8ops(['addons', 'sync', '--manifest', path, '--yes', '--read-only']);
       expect(ro.code).toBe(2);
+      // Applying needs the inventory (nodes, rebuild.flake): without one, say so, write nothing.
+      const noInv = await k8ops(['addons', 'sync', '--manifest', path, '--yes']);
+      expect(noInv.code).toBe(2);
+      expect(noInv.stderr).toMatch(/pass --no-apply to only write them/);
+      expect(readFileSync(path, 'utf8')).toBe(text);
       expect(readFileSync(path, 'utf8')).toBe(text);
 
-      const done = await k8ops(['addons', 'sync', 'alpha', '--manifest', path, '--yes']);
+      const done = await k8ops([
+        'addons',
+        'sync',
+        'alpha',
+        '--manifest',
+        path,
+        '--yes',
+        '--no-apply',
+      ]);
       expect(done.code, done.stderr).toBe(0);
       const f = join(home, 'a.bin');
       writeFileSync(f, a);

@@ -7,7 +7,9 @@
  * replaced. `verify` downloads and compares only.
  */
 import { readFile } from 'node:fs/promises';
+import { RebuildFailed } from '../rebuild/job.js';
 import type { JobContext, JobSpec } from '../types.js';
+import { type ApplyOutcome, type ApplyPlan, watchConvergence } from './apply.js';
 import { type Fetched, type FetchOptions, fetchAndHash } from './fetch.js';
 import { type AddonDecl, parseManifest, urlForVersion } from './manifest.js';
 import { formatPin, pinDigest, pinStyle, samePin } from './nix-hash.js';
@@ -81,6 +83,8 @@ export interface SyncOutcome {
   results: AddonResult[];
   diff: string;
   written: boolean;
+  /** The apply after the write (rebuild of the addon-manager nodes, convergence), when asked. */
+  apply?: ApplyOutcome;
 }
 
 export interface SyncDeps {
@@ -90,6 +94,11 @@ export interface SyncDeps {
   confirm?(diff: string): Promise<boolean>;
   /** Downloads at once (default 3). */
   parallel?: number;
+  /**
+   * Apply after a confirmed write: rebuild the addon-manager nodes, then watch the deployed
+   * versions converge (apply.ts). Absent: the pins are written and the job ends.
+   */
+  apply?: ApplyPlan;
 }
 
 /** The sync as a JobSpec for the job runner. */
@@ -103,10 +112,23 @@ export function addonSyncJob(
     action: 'addon-sync',
     title: `addons ${verb}: ${plan.entries.map((e) => `${e.name} ${e.toVersion}`).join(', ')}`,
     targets: plan.entries.map((e) => e.name),
-    plan: { manifest: req.manifestPath, verify: !!req.verify, entries: plan.entries },
+    plan: {
+      manifest: req.manifestPath,
+      verify: !!req.verify,
+      entries: plan.entries,
+      ...(deps.apply && !req.verify
+        ? {
+            apply: {
+              rebuild: deps.apply.nodes.map((n) => n.name),
+              convergeTimeoutMs: deps.apply.timeoutMs,
+            },
+          }
+        : {}),
+    },
     run: (ctx) => runSync(ctx, req, plan, deps),
-    // The Addons view shows the pins written at once (features/addons/sources.ts).
-    refresh: ['addons.manifest'],
+    // The Addons view shows the pins written at once (features/addons/sources.ts); an apply
+    // rebuilt nodes (their reachability read again).
+    refresh: deps.apply && !req.verify ? ['addons.manifest', 'reach'] : ['addons.manifest'],
   };
 }
 
@@ -209,7 +231,72 @@ async function runSync(
   for (const l of diff.replace(/\n$/, '').split('\n')) ctx.log(l);
   for (const u of updates) ctx.progress?.(u.name, `pinned: sha256 ${u.sha256} (written)`);
   outcome.written = true;
+  if (deps.apply) await applyPins(ctx, req, plan, after, deps.apply, outcome);
   return outcome;
+}
+
+/**
+ * The written pins applied: the rebuild roll-out of the addon-manager nodes (its steps and
+ * per-node lines in this job), then the watch of the deployed versions. A failure leaves
+ * the pins written — the manifest is the declared state — and says how to apply them again.
+ */
+async function applyPins(
+  ctx: JobContext,
+  req: SyncRequest,
+  plan: Extract<SyncPlan, { ok: true }>,
+  after: string,
+  ap: ApplyPlan,
+  outcome: SyncOutcome,
+): Promise<void> {
+  const nodes = ap.nodes.map((n) => n.name);
+  const applied: ApplyOutcome = { nodes };
+  outcome.apply = applied;
+  const names = plan.entries.map((e) => e.name);
+  const again = `apply them with k8ops rebuild ${nodes.join(' ')} (B in the console)`;
+  ctx.log(
+    `apply: nixos-rebuild switch of ${nodes.join(', ')} (the node${nodes.length > 1 ? 's' : ''} running the addon manager)`,
+  );
+  for (const n of names) ctx.progress?.(n, `written; applying: rebuilding ${nodes.join(', ')}`);
+  try {
+    applied.rebuild = await ap.rebuild.run(ctx);
+  } catch (e) {
+    if (e instanceof RebuildFailed) applied.rebuild = e.summary;
+    for (const n of names) ctx.progress?.(n, 'written, not applied: the rebuild failed');
+    throw Object.assign(
+      new Error(
+        `the pins are written to ${req.manifestPath} (the file is the declared state) but applying them failed: ${(e as Error).message}\nonce fixed, ${again}`,
+      ),
+      { outcome },
+    );
+  }
+  const m = parseManifest(after);
+  const decls = m.ok ? m.addons.filter((a) => names.includes(a.name)) : [];
+  for (const n of names) ctx.progress?.(n, 'applied; watching the deployed version');
+  let converge: Awaited<ReturnType<typeof watchConvergence>> | undefined;
+  try {
+    await ctx.step('watch the deployed versions converge', async () => {
+      converge = await watchConvergence(ctx, decls, ap);
+      applied.converge = converge;
+      if (converge.converged) return;
+      const left = converge.rows.filter(
+        (r) => r.state === 'old-version' || r.state === 'not-found',
+      );
+      throw new Error(
+        converge.error && !left.length
+          ? `convergence not confirmed: ${converge.error}`
+          : `not converged after ${Math.round(converge.ms / 1000)} s: ${left
+              .map((r) => `${r.name} ${r.detail}`)
+              .join('; ')}${converge.error ? ` (kube: ${converge.error})` : ''}`,
+      );
+    });
+  } catch (e) {
+    throw Object.assign(
+      new Error(
+        `${(e as Error).message} — the pins are written to ${req.manifestPath} and ${nodes.join(', ')} rebuilt`,
+      ),
+      { outcome },
+    );
+  }
 }
 
 /** One log line per 10 % (or per 8 MiB without a length) — never a line per chunk. */

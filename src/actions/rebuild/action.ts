@@ -53,7 +53,7 @@ export function consoleRequest(
 
 const GATE_TEXT = [
   'after each node a gate: SSH answers; with a kube API the node Ready and schedulable,',
-  '  its Cilium agent Ready, the API server (control-plane); etcd endpoint health (etcd members)',
+  '  its Cilium agent Ready, the API server (control-plane); etcd cluster health, every member (etcd nodes)',
 ];
 
 export const rebuildAction: ActionFactory = {

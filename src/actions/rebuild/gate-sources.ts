@@ -2,8 +2,8 @@
  * What the roll-out's health gate reads, from a session's parts (shared by `k8ops rebuild`
  * and the console's `B`): the node over SSH, the kube watches' snapshots in the store (node
  * Ready and schedulable, its Cilium agent pod, the API server's reachability), and etcd
- * member health run on an etcd node — `etcdctl endpoint health` over mTLS, the command the
- * rotate gate runs (actions/etcd-health.ts).
+ * cluster health run on an etcd node — `etcdctl endpoint health --cluster` over mTLS, every
+ * member checked, the command the rotate gate runs (actions/etcd-health.ts).
  */
 import type { Inventory } from '../../config/types.js';
 import { KUBE_STORE_SOURCES } from '../../kube/collect.js';
@@ -36,7 +36,9 @@ export function gateSources(d: GateSourceDeps): GateSources {
       await agent(n.name).probe({ signal });
     },
     etcdHealthy: async (n, signal) => {
-      const argv = etcdHealthArgvFor(defaultLayout(), n, d.inventory.pki.dir);
+      // The whole cluster: the other etcd nodes answer the member list if this one does not.
+      const peers = (d.inventory.nodes ?? []).filter((x) => x.roles.includes('etcd'));
+      const argv = etcdHealthArgvFor(defaultLayout(), n, d.inventory.pki.dir, peers);
       if (!argv)
         return { ok: false, detail: 'the PKI layout gives this node no etcd-server certificate' };
       const r = await agent(n.name).exec(argv, {
@@ -44,7 +46,7 @@ export function gateSources(d: GateSourceDeps): GateSources {
         timeoutMs: d.etcdTimeoutMs ?? 15_000,
         readOnly: true,
       });
-      return etcdHealthResult(r);
+      return etcdHealthResult(r, peers);
     },
   };
   const read = d.read;

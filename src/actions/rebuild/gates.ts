@@ -83,7 +83,7 @@ export interface GateSources {
   ciliumReady?(name: string): boolean | undefined;
   /** The API server's readiness (`/readyz`). */
   apiReady?(signal: AbortSignal): Promise<boolean>;
-  /** etcd on the node: `etcdctl endpoint health` or equivalent. */
+  /** etcd from the node: every member's health (`etcdctl endpoint health --cluster`) or equivalent. */
   etcdHealthy?(node: NodeSpec, signal: AbortSignal): Promise<{ ok: boolean; detail: string }>;
 }
 

@@ -101,8 +101,11 @@ describe('planRotate', () => {
       '--key',
       '/etc/kubernetes/pki/etcd-server-key.pem',
       '--command-timeout=5s',
+      '-w',
+      'json',
       'endpoint',
       'health',
+      '--cluster',
     ]);
   });
 

@@ -160,6 +160,22 @@ describe('defaults', () => {
       expect(parse(`${BASE}rebuild:\n  timeout: ${bad}\n`).ok, bad).toBe(false);
   });
 
+  it('addons.applyOn names nodes of the inventory; addons.convergeTimeout is a duration', () => {
+    const { inventory } = ok(`${BASE}addons:\n  applyOn: [cp-1]\n  convergeTimeout: 15m\n`);
+    expect(inventory.addons).toEqual({ applyOn: ['cp-1'], convergeTimeoutMs: 15 * 60_000 });
+    expect(ok(BASE).inventory.addons.applyOn).toBeUndefined();
+    const text = `${BASE}addons:\n  applyOn: [cp-1, cp-9]\n`;
+    const e = onlyError(text);
+    expect(e.path).toBe('addons.applyOn[1]');
+    expect(e.line).toBe(lineOf(text, 'applyOn'));
+    expect(e.message).toMatch(
+      /^addons\.applyOn names "cp-9", which is not a node of this inventory \(cp-1, /,
+    );
+    expect(parse(`${BASE}addons:\n  applyOn: []\n`).ok).toBe(false);
+    expect(parse(`${BASE}addons:\n  convergeTimeout: 10\n`).ok).toBe(false);
+    expect(parse(`${BASE}addons:\n  applyOn: ['-rf']\n`).ok).toBe(false);
+  });
+
   it('treats empty optional sections and values as unset', () => {
     const { inventory } = ok(`${BASE}kube:\nssh:\n  user:\nrotation:\n  spread:\n`);
     expect(inventory.kube).toEqual({ tunnel: false });

@@ -47,15 +47,20 @@ const jobColor = (t: Theme, s: JobState): string | undefined =>
 const stepColor = (t: Theme, s: StepState): string | undefined =>
   s === 'ok' ? t.ok : s === 'failed' ? t.bad : s === 'running' ? t.accent : t.dim;
 
-/** A target's line: failed red, done green, not run dim, in progress accent. */
+/**
+ * A target's line: failed red, done (an addon converged) green, an addon left behind (old
+ * version, not found, not applied) yellow, not run dim, in progress accent.
+ */
 const progressColor = (t: Theme, text: string): string | undefined =>
   text.startsWith('FAILED')
     ? t.bad
-    : text.startsWith('done')
+    : text.startsWith('done') || text.startsWith('converged')
       ? t.ok
-      : text.startsWith('not run') || text.startsWith('waiting')
-        ? t.dim
-        : t.accent;
+      : /^(still old version|not found|written, not applied|convergence not watched)/.test(text)
+        ? t.warn
+        : text.startsWith('not run') || text.startsWith('waiting')
+          ? t.dim
+          : t.accent;
 
 const hhmmss = (t: number): string => new Date(t).toISOString().slice(11, 19);
 const day = (t: number): string => new Date(t).toISOString().slice(5, 10);
