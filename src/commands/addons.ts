@@ -6,7 +6,6 @@
  * `k8ops addons verify [NAME…]`: download and compare with the pins; writes nothing.
  */
 import { createInterface } from 'node:readline/promises';
-import { parseArgs } from 'node:util';
 import { type ApplyPlan, buildAddonApply } from '../actions/addons/apply.js';
 import { addonSyncJob, loadSyncPlan, type SyncOutcome } from '../actions/addons/sync.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
@@ -14,7 +13,15 @@ import { resolveInventoryPath } from '../config/paths.js';
 import { type AddonsModel, addonsFeature, buildAddonsModel } from '../features/addons/model.js';
 import type { Session } from '../session/session.js';
 import { safeJson, visible } from '../store/sanitise.js';
-import { EXIT, formatTable, type Out, settleOnce } from './common.js';
+import {
+  EXIT,
+  formatTable,
+  isSubcommand,
+  type Out,
+  parseSubcommand,
+  settleOnce,
+  usageWriter,
+} from './common.js';
 import { runJobPrinting } from './job-print.js';
 import { openSession, SESSION_OPTIONS, sessionArgs } from './open.js';
 import { rebuildCommandText } from './rebuild.js';
@@ -61,16 +68,9 @@ sync/verify — 0 done (or nothing to change; after an apply: every synced addon
 time (or no kube API to watch it); 2 usage or configuration.
 `;
 
-export function isAddonsArgv(argv: readonly string[]): boolean {
-  try {
-    return (
-      parseArgs({ args: [...argv], options: OPTIONS, strict: false, allowPositionals: true })
-        .positionals[0] === 'addons'
-    );
-  } catch {
-    return false;
-  }
-}
+/** Whether argv's subcommand (first positional) is `addons`: cli.ts hands it here. */
+export const isAddonsArgv = (argv: readonly string[]): boolean =>
+  isSubcommand('addons', argv, OPTIONS);
 
 export interface AddonsDeps {
   out: Out;
@@ -96,24 +96,10 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 
 export async function addonsCommand(argv: readonly string[], deps: AddonsDeps): Promise<number> {
   const { out, err } = deps;
-  const usage = (msg: string) => {
-    err.write(`k8ops addons: ${msg}\nTry 'k8ops addons --help'.\n`);
-    return ADDONS_EXIT.usage;
-  };
-  let v: Record<string, string | boolean | string[] | undefined>;
-  let positionals: string[];
-  try {
-    const p = parseArgs({
-      args: [...argv],
-      options: OPTIONS,
-      strict: true,
-      allowPositionals: true,
-    });
-    v = p.values as typeof v;
-    positionals = p.positionals;
-  } catch (e) {
-    return usage((e as Error).message);
-  }
+  const parsed = parseSubcommand('addons', argv, OPTIONS, err, ADDONS_EXIT.usage);
+  if (!parsed.ok) return parsed.exit;
+  const { usage, positionals } = parsed;
+  const v = parsed.values;
   if (v.help) {
     out.write(ADDONS_HELP);
     return EXIT.ok;
@@ -198,10 +184,7 @@ async function runSync(
   convergeMs: number | undefined,
 ): Promise<number> {
   const { out, err, env } = deps;
-  const usage = (msg: string) => {
-    err.write(`k8ops addons: ${msg}\nTry 'k8ops addons --help'.\n`);
-    return ADDONS_EXIT.usage;
-  };
+  const usage = usageWriter('addons', err, ADDONS_EXIT.usage);
   let manifestPath: string | undefined;
   if (v.manifest !== undefined) manifestPath = String(v.manifest);
   else if (!session) manifestPath = await inventoryManifest(v, err, env);

@@ -53,6 +53,12 @@ export function isSubcommand(
 
 /** `k8ops NAME: msg` and the hint to --help on stderr; returns the usage exit code. */
 export type Usage = (msg: string) => number;
+export const usageWriter =
+  (name: string, err: Out, usageExit: number = EXIT.config): Usage =>
+  (msg) => {
+    err.write(`k8ops ${name}: ${msg}\nTry 'k8ops ${name} --help'.\n`);
+    return usageExit;
+  };
 
 /**
  * Parse a subcommand's argv strictly. Gives its values and positionals (the subcommand's
@@ -68,10 +74,7 @@ export function parseSubcommand(
 ):
   | { ok: true; values: SubValues; positionals: string[]; usage: Usage }
   | { ok: false; exit: number } {
-  const usage: Usage = (msg) => {
-    err.write(`k8ops ${name}: ${msg}\nTry 'k8ops ${name} --help'.\n`);
-    return usageExit;
-  };
+  const usage = usageWriter(name, err, usageExit);
   try {
     const p = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
     return { ok: true, values: p.values as SubValues, positionals: p.positionals, usage };

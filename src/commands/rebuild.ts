@@ -6,7 +6,6 @@
  * 4 switched but units failed.
  */
 import { createInterface } from 'node:readline/promises';
-import { parseArgs } from 'node:util';
 import { rebuildExecutor, rebuildTimeoutMs } from '../actions/rebuild/execute.js';
 import { gateSources } from '../actions/rebuild/gate-sources.js';
 import { defaultChecks, runGate } from '../actions/rebuild/gates.js';
@@ -31,7 +30,7 @@ import type { Inventory, NodeSpec, Role } from '../config/types.js';
 import { ROLES } from '../config/types.js';
 import { kubeSource } from '../features/overview/sources.js';
 import { safeJson, visible } from '../store/sanitise.js';
-import { EXIT, formatTable, type Out } from './common.js';
+import { EXIT, formatTable, isSubcommand, type Out, parseSubcommand } from './common.js';
 import { runJobPrinting } from './job-print.js';
 import { openSession, SESSION_OPTIONS, sessionArgs } from './open.js';
 
@@ -80,16 +79,9 @@ Exit: 0 done; 1 a node failed (its run or its gate) or not confirmed; 2 usage or
 configuration; 4 switched, but units failed (named).
 `;
 
-export function isRebuildArgv(argv: readonly string[]): boolean {
-  try {
-    return (
-      parseArgs({ args: [...argv], options: OPTIONS, strict: false, allowPositionals: true })
-        .positionals[0] === 'rebuild'
-    );
-  } catch {
-    return false;
-  }
-}
+/** Whether argv's subcommand (first positional) is `rebuild`: cli.ts hands it here. */
+export const isRebuildArgv = (argv: readonly string[]): boolean =>
+  isSubcommand('rebuild', argv, OPTIONS);
 
 export interface RebuildDepsCli {
   out: Out;
@@ -103,24 +95,10 @@ export async function rebuildCommand(
   deps: RebuildDepsCli,
 ): Promise<number> {
   const { out, err, env } = deps;
-  const usage = (msg: string) => {
-    err.write(`k8ops rebuild: ${msg}\nTry 'k8ops rebuild --help'.\n`);
-    return REBUILD_EXIT.usage;
-  };
-  let v: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    const p = parseArgs({
-      args: [...argv],
-      options: OPTIONS,
-      strict: true,
-      allowPositionals: true,
-    });
-    v = p.values as typeof v;
-    positionals = p.positionals;
-  } catch (e) {
-    return usage((e as Error).message);
-  }
+  const parsed = parseSubcommand('rebuild', argv, OPTIONS, err, REBUILD_EXIT.usage);
+  if (!parsed.ok) return parsed.exit;
+  const { usage, positionals } = parsed;
+  const v = parsed.values;
   if (v.help) {
     out.write(REBUILD_HELP);
     return EXIT.ok;
