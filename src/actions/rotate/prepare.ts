@@ -4,8 +4,8 @@
  * signer node, and the plan of a node's rotation.
  */
 import { hostname, userInfo } from 'node:os';
+import { DEFAULTS } from '../../config/schema.js';
 import type { Inventory, NodeSpec } from '../../config/types.js';
-import { DEFAULT_BUNDLE_LEAD_MS } from '../../features/rotation/plan.js';
 import { defaultLayout } from '../../pki/layout-data.js';
 import { visible } from '../../store/sanitise.js';
 import type { ActionFactory } from '../types.js';
@@ -97,7 +97,7 @@ export function planCaRotation(
     pkiDir: inv.pki.dir,
     ca,
     hasKube,
-    bundleLeadMs: inv.rotation.bundleLeadMs ?? DEFAULT_BUNDLE_LEAD_MS,
+    bundleLeadMs: inv.rotation.bundleLeadMs ?? DEFAULTS.rotation.bundleLeadMs,
     ...(o.retireEarly ? { retireEarly: true } : {}),
     ...(o.successor !== undefined ? { successor: o.successor } : {}),
   });

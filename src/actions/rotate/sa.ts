@@ -20,6 +20,7 @@
  * locks are held for the whole run.
  */
 import { createHash, createPublicKey } from 'node:crypto';
+import { DEFAULTS } from '../../config/schema.js';
 import type { NodeSpec } from '../../config/types.js';
 import type { NodeAgent } from '../../nodes/agent.js';
 import type { Layout } from '../../pki/layout.js';
@@ -54,7 +55,7 @@ export const DEFAULT_SA_TOOLS: SaTools = {
 };
 
 /** DESIGN.md: the old public key stays trusted at least 24 h plus margin after the switch. */
-export const DEFAULT_SA_OVERLAP_MS = 48 * 3_600_000;
+export const DEFAULT_SA_OVERLAP_MS = DEFAULTS.rotation.saOverlapMs;
 
 export interface SaNode {
   node: NodeSpec;

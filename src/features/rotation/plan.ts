@@ -15,6 +15,7 @@
  */
 
 import { UNIT_ORDER } from '../../actions/rotate/reload.js';
+import { DEFAULTS } from '../../config/schema.js';
 import type { Role } from '../../config/types.js';
 import { DURATION, INTERMEDIATE_RENEW_BEFORE_MS, renewWindowMs } from '../../pki/expiry.js';
 
@@ -33,8 +34,8 @@ export interface PlanSettings {
   bundleLeadMs: number;
 }
 
-/** DESIGN.md: `bundleLead` default 24 h (the inventory has no field for it yet). */
-export const DEFAULT_BUNDLE_LEAD_MS = 24 * DURATION.HOUR;
+/** DESIGN.md: `bundleLead` default 24 h (the inventory's rotation.bundleLead). */
+export const DEFAULT_BUNDLE_LEAD_MS = DEFAULTS.rotation.bundleLeadMs;
 
 export interface LeafInput {
   /** The layout's certificate id (what the node timer's plan names). */
