@@ -32,6 +32,7 @@ export interface PathsValue {
 export async function collectLinks(agent: NodeAgent, signal?: AbortSignal): Promise<LinksValue> {
   const r = await agent.exec(IP_LINK_ARGV, {
     readOnly: true,
+    quick: true,
     timeoutMs: 8000,
     maxOutputBytes: 16 << 20,
     ...(signal ? { signal } : {}),

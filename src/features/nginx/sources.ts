@@ -142,6 +142,7 @@ const MAX_CACHE_DIRS = 16;
 export async function collectCache(agent: NodeAgent, signal: AbortSignal): Promise<NodeCacheValue> {
   const ps = await agent.exec(['pgrep', '-a', '-f', '^nginx: master process'], {
     readOnly: true,
+    quick: true,
     signal,
     maxOutputBytes: 256 * 1024,
   });
