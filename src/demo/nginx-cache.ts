@@ -7,6 +7,7 @@
  * directory — a size that grows slowly, one replica near its max_size.
  */
 import type { Inventory, NodeSpec } from '../config/types.js';
+import { NGINX_MASTERS_SCRIPT } from '../features/nginx/cache.js';
 import type { NodeExecResult } from '../store/io.js';
 import type { DemoCommand } from './node-commands.js';
 
@@ -58,10 +59,10 @@ export function demoNginxFiles(
 
 const ok = (stdout: string): NodeExecResult => ({ stdout, stderr: '', code: 0 });
 
-/** `pgrep -a -f '^nginx: master process'`: the controller's master where one runs. */
+/** NGINX_MASTERS_SCRIPT (`pgrep -a`'s answer): the controller's master where one runs. */
 const pgrep: DemoCommand = {
-  program: 'pgrep',
-  matches: (argv) => argv.includes('^nginx: master process'),
+  program: 'sh',
+  matches: (argv) => argv[1] === '-c' && argv[2] === NGINX_MASTERS_SCRIPT,
   run: (_argv, ctx) =>
     demoIngressNodes(ctx.inventory).some((n) => n.name === ctx.node.name)
       ? ok(
