@@ -42,7 +42,6 @@ import {
   parseIdentity,
 } from './pki-status-fast.js';
 import { PkiStatusError, remotePkiStatus } from './pki-status-remote.js';
-import { batchScript, parseBatch } from './request-batch.js';
 import {
   deadlineSeconds,
   listDirScript,
@@ -61,6 +60,7 @@ import {
   unitStatesCommand,
   withDeadline,
 } from './remote-scripts.js';
+import { batchScript, parseBatch } from './request-batch.js';
 
 export const DEFAULT_CALL_TIMEOUT_MS = 15_000;
 /** Default output cap of NodeAgent.exec. */

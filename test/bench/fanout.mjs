@@ -109,18 +109,26 @@ const masterPids = new Set();
  * holding them: cgroup v1 cpuacct or v2 cpu.stat. NaN when neither can be made here.
  */
 const cg = { dir: '', read: () => Number.NaN };
+/** Move `pid` into a cgroup; one that exited meanwhile (a lab probe's session) is skipped. */
+function addPid(procsFile, pid) {
+  try {
+    writeFileSync(procsFile, `${pid}\n`);
+  } catch (e) {
+    if (e.code !== 'ESRCH') throw e;
+  }
+}
 function setupNodeCgroup(pids) {
   const v1 = `/sys/fs/cgroup/cpuacct/${tag}`;
   const v2 = `/sys/fs/cgroup/${tag}`;
   try {
     if (existsSync('/sys/fs/cgroup/cpuacct/cpuacct.usage')) {
       mkdirSync(v1);
-      for (const p of pids) writeFileSync(join(v1, 'cgroup.procs'), `${p}\n`);
+      for (const p of pids) addPid(join(v1, 'cgroup.procs'), p);
       cg.dir = v1;
       cg.read = () => Number(readFileSync(join(v1, 'cpuacct.usage'), 'utf8')) / 1e6;
     } else if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
       mkdirSync(v2);
-      for (const p of pids) writeFileSync(join(v2, 'cgroup.procs'), `${p}\n`);
+      for (const p of pids) addPid(join(v2, 'cgroup.procs'), p);
       cg.dir = v2;
       cg.read = () =>
         Number(/usage_usec (\d+)/.exec(readFileSync(join(v2, 'cpu.stat'), 'utf8'))?.[1]) / 1000;

@@ -128,7 +128,8 @@ const DEFAULT_PREFIX = '/etc/nginx/';
  * few masters' own. It runs on every refresh of every node.
  */
 export const NGINX_MASTERS_SCRIPT =
-  "M=$(grep -s -a -l -e '^nginx: master process' /proc/[0-9]*/cmdline); [ -n \"$M\" ] || exit 1; for f in $M; do p=${f#/proc/}; c=$(tr -s '\\0' ' ' < \"$f\") || continue; printf '%s %s\\n' \"${p%/cmdline}\" \"${c% }\"; done";
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's parameter expansions
+  'M=$(grep -s -a -l -e \'^nginx: master process\' /proc/[0-9]*/cmdline); [ -n "$M" ] || exit 1; for f in $M; do p=${f#/proc/}; c=$(tr -s \'\\0\' \' \' < "$f") || continue; printf \'%s %s\\n\' "${p%/cmdline}" "${c% }"; done';
 export const NGINX_MASTERS_ARGV = ['sh', '-c', NGINX_MASTERS_SCRIPT] as const;
 
 /**

@@ -21,9 +21,9 @@ import type { ClusterSourceDef, NodeSourceDef } from '../types.js';
 import { NginxAggregator, type NginxStats, RingReader, TailReader } from './aggregate.js';
 import {
   type CacheZoneOnDisk,
+  NGINX_MASTERS_ARGV,
   type NodeCacheValue,
   parseDu,
-  NGINX_MASTERS_ARGV,
   parsePgrepMasters,
   parseProxyCachePaths,
   procRoot,
@@ -131,7 +131,6 @@ export const nginxFileSource: NodeSourceDef<NginxStats | null> = {
   firstScreen: false,
   collect: ({ inventory, agent }, signal) => collectLogFile(inventory, agent, signal),
 };
-
 
 /** At most this many cache directories are measured per node (bounded `du`). */
 const MAX_CACHE_DIRS = 16;

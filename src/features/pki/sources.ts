@@ -43,8 +43,8 @@ export async function collectNodeCerts(
   const reads = await agent.readCertFiles(pkiDir, signal ? { signal } : {});
   // A file whose content is what it was at the last read of this directory is not parsed
   // again (issue 13: parsing was most of k8ops' CPU in a warm refresh): the same CertFile.
-  let memos = parsedByAgent.get(agent);
-  if (!memos) parsedByAgent.set(agent, (memos = new Map()));
+  const memos = parsedByAgent.get(agent) ?? new Map<string, Map<string, ParsedMemo>>();
+  parsedByAgent.set(agent, memos);
   const last = memos.get(pkiDir);
   const next = new Map<string, ParsedMemo>();
   const out = reads.map((r): CertFile => {

@@ -340,7 +340,9 @@ describeLab('pki-status over SSH: one stat request when nothing changed', (lab) 
         expect(certs.length).toBeGreaterThan(0);
         expect(status.files.length).toBeGreaterThan(0);
         expect(ip.code).toBe(0);
-        expect(JSON.parse(ip.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ ifname: 'lo' })]));
+        expect(JSON.parse(ip.stdout)).toEqual(
+          expect.arrayContaining([expect.objectContaining({ ifname: 'lo' })]),
+        );
         expect(failing).toEqual({ stdout: 'out\n', stderr: 'err\n', code: 4 });
         expect(pgrep.code).toBe(1);
         // again: one more request, the same answers

@@ -45,9 +45,7 @@ describe.each(SHELLS)('batchScript under %s', (shell) => {
     // the previous part's `cd`, variables and `exit` stayed in its subshell
     expect(ok[2]!.stdout.toString()).toBe('[unset]no newline');
     // a marker with another nonce, or with this nonce but another part number, is payload
-    expect(ok[3]!.stdout.toString()).toBe(
-      `K8B-notthenonce 3 e 0\nK8B-${nonce} 9 e 0\n\0\0\0`,
-    );
+    expect(ok[3]!.stdout.toString()).toBe(`K8B-notthenonce 3 e 0\nK8B-${nonce} 9 e 0\n\0\0\0`);
     // stdin is /dev/null: a part cannot read the protocol stream
     expect(ok[4]!.stdout.toString()).toBe('stdin gave 0\n');
     expect(ok[4]!.stderr.length).toBe(0);
@@ -96,10 +94,15 @@ describe('parseBatch', () => {
 
   it('never throws, always one answer per part (fast-check)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 400 }), fc.uint8Array({ maxLength: 200 }), fc.nat(5), (a, b, n) => {
-        const got = parseBatch(Buffer.from(a), Buffer.from(b), nonce, n);
-        expect(got).toHaveLength(n);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 400 }),
+        fc.uint8Array({ maxLength: 200 }),
+        fc.nat(5),
+        (a, b, n) => {
+          const got = parseBatch(Buffer.from(a), Buffer.from(b), nonce, n);
+          expect(got).toHaveLength(n);
+        },
+      ),
       { numRuns: 300 },
     );
     // real frames with random payloads (the payload cannot end a frame early)

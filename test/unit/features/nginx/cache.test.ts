@@ -108,7 +108,8 @@ describe('collectCache', () => {
       node: { name: 'w2', index: 0, host: 'w2', addresses: [], roles: ['worker'] },
       exec: async (argv: readonly string[], opts?: { readOnly?: boolean }) => {
         calls.push(`${opts?.readOnly ? 'ro ' : ''}${argv.join(' ')}`);
-        if (argv[0] === 'sh' && argv[2] === NGINX_MASTERS_SCRIPT) return { stderr: '', ...(o.pgrep ?? { stdout: '', code: 1 }) };
+        if (argv[0] === 'sh' && argv[2] === NGINX_MASTERS_SCRIPT)
+          return { stderr: '', ...(o.pgrep ?? { stdout: '', code: 1 }) };
         if (argv[0] === 'du') return o.du ?? { stdout: '', stderr: '', code: 0 };
         return { stdout: '', stderr: 'not found', code: 127 };
       },
