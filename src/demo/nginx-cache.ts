@@ -7,7 +7,6 @@
  * directory — a size that grows slowly, one replica near its max_size.
  */
 import type { Inventory, NodeSpec } from '../config/types.js';
-import { NGINX_MASTERS_SCRIPT } from '../features/nginx/cache.js';
 import type { NodeExecResult } from '../store/io.js';
 import type { DemoCommand } from './node-commands.js';
 
@@ -59,10 +58,12 @@ export function demoNginxFiles(
 
 const ok = (stdout: string): NodeExecResult => ({ stdout, stderr: '', code: 0 });
 
-/** NGINX_MASTERS_SCRIPT (`pgrep -a`'s answer): the controller's master where one runs. */
+/** features/nginx's NGINX_MASTERS_SCRIPT (`pgrep -a`'s answer): the controller's master where one runs. */
 const pgrep: DemoCommand = {
   program: 'sh',
-  matches: (argv) => argv[1] === '-c' && argv[2] === NGINX_MASTERS_SCRIPT,
+  // (demo/ does not import features/: the script is recognised by what it looks for)
+  matches: (argv) =>
+    argv[1] === '-c' && (argv[2] ?? '').includes("'^nginx: master process' /proc/[0-9]*/cmdline"),
   run: (_argv, ctx) =>
     demoIngressNodes(ctx.inventory).some((n) => n.name === ctx.node.name)
       ? ok(
