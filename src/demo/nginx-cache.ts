@@ -58,10 +58,12 @@ export function demoNginxFiles(
 
 const ok = (stdout: string): NodeExecResult => ({ stdout, stderr: '', code: 0 });
 
-/** `pgrep -a -f '^nginx: master process'`: the controller's master where one runs. */
+/** features/nginx's NGINX_MASTERS_SCRIPT (`pgrep -a`'s answer): the controller's master where one runs. */
 const pgrep: DemoCommand = {
-  program: 'pgrep',
-  matches: (argv) => argv.includes('^nginx: master process'),
+  program: 'sh',
+  // (demo/ does not import features/: the script is recognised by what it looks for)
+  matches: (argv) =>
+    argv[1] === '-c' && (argv[2] ?? '').includes("'^nginx: master process' /proc/[0-9]*/cmdline"),
   run: (_argv, ctx) =>
     demoIngressNodes(ctx.inventory).some((n) => n.name === ctx.node.name)
       ? ok(

@@ -15,6 +15,7 @@ import type { Inventory, NodeSpec } from '../config/types.js';
 import { isSafeRemotePath } from '../config/validate.js';
 import { isCertFileName } from '../pki/file-names.js';
 import type { PkiStatus } from '../pki/types.js';
+import { RemoteExecError } from '../ssh/errors.js';
 import type { ExecOptions, ExecResult } from '../ssh/exec.js';
 import { type SshHost, SshPool } from '../ssh/pool.js';
 import { argvCommand, posixSh, remotePath, type ShellCommand, sh, token } from '../ssh/quote.js';
@@ -59,6 +60,7 @@ import {
   unitStatesCommand,
   withDeadline,
 } from './remote-scripts.js';
+import { batchScript, parseBatch } from './request-batch.js';
 
 export const DEFAULT_CALL_TIMEOUT_MS = 15_000;
 /** Default output cap of NodeAgent.exec. */
@@ -95,6 +97,10 @@ export class SshNodeAgent implements NodeAgent {
   >();
   /** Certificate reads answered from certReads (tests, bench). */
   certReadsReused = 0;
+  /** Quick reads asked for in this moment, sent together at the next turn (flushQuick). */
+  private quickCalls: QuickCall[] = [];
+  /** Requests that carried two or more quick reads together (tests, bench). */
+  quickBatches = 0;
 
   constructor(
     readonly node: NodeSpec,
@@ -277,7 +283,7 @@ done`,
     let p = this.identities.get(dir);
     if (!p) {
       const nonce = newNonce();
-      const q = this.run(identityScript(dir, nonce), {
+      const q = this.quick(identityScript(dir, nonce), {
         timeoutMs: opts?.timeoutMs ?? this.timeoutMs,
       })
         .then((r) => parseIdentity(r.stdout, nonce))
@@ -306,8 +312,15 @@ done`,
       maxOutputBytes: opts?.maxOutputBytes ?? DEFAULT_NODE_EXEC_MAX_BYTES,
     });
     if (opts?.stdin !== undefined) o.stdin = opts.stdin;
-    const line = withDeadline(cmd, deadlineSeconds(o.timeoutMs!));
     const onOutput = opts?.onOutput;
+    if (opts?.quick && opts.readOnly && opts.stdin === undefined && !onOutput) {
+      const q: QuickOptions = { timeoutMs: o.timeoutMs!, reject: false };
+      if (o.maxOutputBytes !== undefined) q.maxOutputBytes = o.maxOutputBytes;
+      if (opts.signal) q.signal = opts.signal;
+      const r = await this.quick(cmd, q);
+      return { stdout: r.stdout, stderr: r.stderr, code: r.exitCode };
+    }
+    const line = withDeadline(cmd, deadlineSeconds(o.timeoutMs!));
     if (onOutput) {
       // Live output needs its own exec channel (a persistent shell answers at the end).
       const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
@@ -401,6 +414,166 @@ done`,
   async close(): Promise<void> {
     if (this.ownsPool) await this.pool.close();
   }
+
+  /**
+   * A quick read-only script (the PKI directory's `stat`, `ip -j -d link show`): the quick
+   * reads asked for in the same moment (one refresh starts a node's sources together) go
+   * out as ONE request at the next turn of the event loop (request-batch.ts), under one
+   * node-side deadline; a lone one goes out as before (run). A batch is bounded by the
+   * shortest budget among its parts (its own timeout and the node-side deadline both), so
+   * no part runs on the node longer than its caller allowed; each caller's signal ends
+   * only its own wait, and the batch is aborted once every caller has given up.
+   */
+  private quick(cmd: ShellCommand, opts: QuickOptions): Promise<ExecResult> {
+    return new Promise<ExecResult>((resolve, reject) => {
+      this.quickCalls.push({ cmd, opts, resolve, reject });
+      if (this.quickCalls.length === 1) setImmediate(() => this.flushQuick());
+    });
+  }
+
+  private flushQuick(): void {
+    const calls: QuickCall[] = [];
+    for (const c of this.quickCalls.splice(0)) {
+      if (c.opts.signal?.aborted) c.reject(c.opts.signal.reason);
+      else calls.push(c);
+    }
+    if (calls.length === 0) return;
+    if (calls.length === 1) {
+      const c = calls[0]!;
+      const o = this.execOpts(c.opts, quickExtra(c.opts));
+      this.host
+        .run(withDeadline(c.cmd, deadlineSeconds(c.opts.timeoutMs)), o)
+        .then(c.resolve, c.reject);
+      return;
+    }
+    this.quickBatches++;
+    const timeoutMs = Math.min(...calls.map((c) => c.opts.timeoutMs));
+    const cap = calls.reduce(
+      (a, c) => a + (c.opts.maxOutputBytes ?? DEFAULT_NODE_EXEC_MAX_BYTES) + 256,
+      0,
+    );
+    // The batch ends when every caller has given up on it (each caller's own wait ends
+    // with its own signal, below).
+    const ac = new AbortController();
+    let waiting = calls.length;
+    const waits = calls.map((c) => {
+      const sig = c.opts.signal;
+      if (!sig) return { c, done: () => {} };
+      const onAbort = () => {
+        c.reject(sig.reason);
+        if (--waiting === 0) ac.abort(sig.reason);
+      };
+      sig.addEventListener('abort', onAbort, { once: true });
+      return { c, done: () => sig.removeEventListener('abort', onAbort) };
+    });
+    const nonce = newNonce();
+    const cmd = batchScript(
+      calls.map((c) => c.cmd),
+      nonce,
+    );
+    this.host
+      .run(withDeadline(cmd, deadlineSeconds(timeoutMs)), {
+        timeoutMs,
+        idempotent: true,
+        reject: false,
+        maxOutputBytes: cap,
+        signal: ac.signal,
+      })
+      .then(
+        (r) => {
+          const parts = parseBatch(
+            r.stdoutBuffer,
+            Buffer.from(r.stderr, 'utf8'),
+            nonce,
+            calls.length,
+          );
+          waits.forEach(({ c, done }, i) => {
+            done();
+            const part = parts[i]!;
+            const base = { host: r.host, route: r.route, command: c.cmd.text };
+            if (!part.ok) {
+              c.reject(
+                new RemoteExecError({
+                  ...base,
+                  kind: 'channel',
+                  reason: `${part.error} (batch exit status ${r.exitCode ?? 'none'})`,
+                  durationMs: r.durationMs,
+                }),
+              );
+              return;
+            }
+            const stdout = part.stdout.toString('utf8');
+            const stderr = part.stderr.toString('utf8');
+            const limit = c.opts.maxOutputBytes ?? DEFAULT_NODE_EXEC_MAX_BYTES;
+            if (part.stdout.length + part.stderr.length > limit) {
+              c.reject(
+                new RemoteExecError({
+                  ...base,
+                  kind: 'output-limit',
+                  reason: `output over ${limit} bytes`,
+                  durationMs: r.durationMs,
+                }),
+              );
+              return;
+            }
+            if (part.exitCode !== 0 && c.opts.reject !== false) {
+              c.reject(
+                new RemoteExecError({
+                  ...base,
+                  kind: 'exit',
+                  reason: `command failed with exit code ${part.exitCode}`,
+                  exitCode: part.exitCode,
+                  signal: null,
+                  stdout,
+                  stderr,
+                  durationMs: r.durationMs,
+                }),
+              );
+              return;
+            }
+            const res: ExecResult = {
+              ...base,
+              exitCode: part.exitCode,
+              signal: null,
+              stdout,
+              stderr,
+              stdoutBuffer: Buffer.from(part.stdout),
+              durationMs: r.durationMs,
+            };
+            if (r.transport) res.transport = r.transport;
+            c.resolve(res);
+          });
+        },
+        (e: unknown) => {
+          for (const { c, done } of waits) {
+            done();
+            c.reject(e);
+          }
+        },
+      );
+  }
+}
+
+interface QuickOptions {
+  timeoutMs: number;
+  maxOutputBytes?: number;
+  /** A non-zero exit rejects (default true), as SshHost.run. */
+  reject?: boolean;
+  signal?: AbortSignal;
+}
+
+interface QuickCall {
+  cmd: ShellCommand;
+  opts: QuickOptions;
+  resolve: (r: ExecResult) => void;
+  reject: (e: unknown) => void;
+}
+
+function quickExtra(o: QuickOptions): RunOptions {
+  const x: RunOptions = {};
+  if (o.maxOutputBytes !== undefined) x.maxOutputBytes = o.maxOutputBytes;
+  if (o.reject !== undefined) x.reject = o.reject;
+  return x;
 }
 
 /** Whether a directory's `stat` shows what the remembered certificate read saw. */

@@ -21,6 +21,13 @@ export interface NodeExecOptions extends CallOptions {
    */
   readOnly?: boolean;
   /**
+   * A short read (with readOnly; answers in well under a second, e.g. `ip -j -d link show`):
+   * it may share one request with the node's other quick reads asked for in the same moment
+   * (one refresh), so a refresh of an unchanged node is one round trip. Not with stdin or
+   * onOutput.
+   */
+  quick?: boolean;
+  /**
    * Told of the output as it arrives (stdout and stderr chunks, in arrival order), for a
    * long command whose progress is shown live (nixos-rebuild on the node). The result still
    * carries all of it. An agent that cannot stream says nothing here until the end.

@@ -32,6 +32,7 @@ export interface PathsValue {
 export async function collectLinks(agent: NodeAgent, signal?: AbortSignal): Promise<LinksValue> {
   const r = await agent.exec(IP_LINK_ARGV, {
     readOnly: true,
+    quick: true,
     timeoutMs: 8000,
     maxOutputBytes: 16 << 20,
     ...(signal ? { signal } : {}),
@@ -40,9 +41,18 @@ export async function collectLinks(agent: NodeAgent, signal?: AbortSignal): Prom
     const why = (r.stderr.trim() || r.stdout.trim()).split('\n')[0]?.slice(0, 200) ?? '';
     return { ok: false, error: `ip -j -d link show exited ${r.code ?? 'on a signal'}: ${why}` };
   }
+  // The same answer as last time (no counters without -s: the usual case) is not parsed
+  // again (issue 13: a warm refresh's CPU): the same value.
+  const last = lastLinks.get(agent);
+  if (last && last.stdout === r.stdout) return last.value;
   const p = parseIpLinks(r.stdout);
-  return p.ok ? { ok: true, ...p.value } : { ok: false, error: p.error };
+  const value: LinksValue = p.ok ? { ok: true, ...p.value } : { ok: false, error: p.error };
+  lastLinks.set(agent, { stdout: r.stdout, value });
+  return value;
 }
+
+/** Per agent, the last `ip -j -d link show` answer and what it parsed to. */
+const lastLinks = new WeakMap<NodeAgent, { stdout: string; value: LinksValue }>();
 
 const MAX_BODY = 4 << 20;
 

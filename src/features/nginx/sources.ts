@@ -21,6 +21,7 @@ import type { ClusterSourceDef, NodeSourceDef } from '../types.js';
 import { NginxAggregator, type NginxStats, RingReader, TailReader } from './aggregate.js';
 import {
   type CacheZoneOnDisk,
+  NGINX_MASTERS_ARGV,
   type NodeCacheValue,
   parseDu,
   parsePgrepMasters,
@@ -140,15 +141,16 @@ const MAX_CACHE_DIRS = 16;
  * `/proc/<pid>/root`. Read-only; three round trips; a node without nginx answers no master.
  */
 export async function collectCache(agent: NodeAgent, signal: AbortSignal): Promise<NodeCacheValue> {
-  const ps = await agent.exec(['pgrep', '-a', '-f', '^nginx: master process'], {
+  const ps = await agent.exec(NGINX_MASTERS_ARGV, {
     readOnly: true,
+    quick: true,
     signal,
     maxOutputBytes: 256 * 1024,
   });
-  // pgrep: 1 = nothing matched (no nginx here); anything else is a failure.
+  // 1 = nothing matched (no nginx here); anything else is a failure.
   if (ps.code === 1) return { masters: [] };
   if (ps.code !== 0)
-    throw new Error(`pgrep: ${ps.stderr.trim().split('\n')[0] || `exit ${ps.code}`}`);
+    throw new Error(`nginx masters: ${ps.stderr.trim().split('\n')[0] || `exit ${ps.code}`}`);
   const masters = parsePgrepMasters(ps.stdout);
   if (masters.length === 0) return { masters: [] };
   const confs = await agent.readFiles(

@@ -41,16 +41,38 @@ export async function collectNodeCerts(
 ): Promise<CertFile[]> {
   const node = agent.node.name;
   const reads = await agent.readCertFiles(pkiDir, signal ? { signal } : {});
-  return reads.map((r): CertFile => {
+  // A file whose content is what it was at the last read of this directory is not parsed
+  // again (issue 13: parsing was most of k8ops' CPU in a warm refresh): the same CertFile.
+  const memos = parsedByAgent.get(agent) ?? new Map<string, Map<string, ParsedMemo>>();
+  parsedByAgent.set(agent, memos);
+  const last = memos.get(pkiDir);
+  const next = new Map<string, ParsedMemo>();
+  const out = reads.map((r): CertFile => {
     if (!r.ok) {
       const message = r.missing
         ? 'file vanished before it could be read'
         : `read failed: ${r.error}`;
       return { node, path: r.path, certs: [], errors: [{ block: 0, message }] };
     }
-    return parseCertFile(node, r.path, r.content);
+    const memo = last?.get(r.path);
+    const file =
+      memo && memo.content === r.content && memo.file.node === node
+        ? memo.file
+        : parseCertFile(node, r.path, r.content);
+    next.set(r.path, { content: r.content, file });
+    return file;
   });
+  memos.set(pkiDir, next);
+  return out;
 }
+
+interface ParsedMemo {
+  content: string;
+  file: CertFile;
+}
+
+/** Per agent and directory, each certificate file's last content and what it parsed to. */
+const parsedByAgent = new WeakMap<NodeAgent, Map<string, Map<string, ParsedMemo>>>();
 
 /**
  * Certificate files of the node's PKI directories: the first must exist; later ones (the

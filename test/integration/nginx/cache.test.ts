@@ -357,7 +357,7 @@ describeWith(
       expect(w15.upstreamP95!).toBeGreaterThanOrEqual(w15.upstreamP50!);
     }, 60_000);
 
-    it('the cache on disk: this nginx found by pgrep, its proxy_cache_path and max_size read through /proc/<pid>/root, du of its directory', async () => {
+    it('the cache on disk: this nginx found by its command line (NGINX_MASTERS_SCRIPT, as pgrep -a), its proxy_cache_path and max_size read through /proc/<pid>/root, du of its directory', async () => {
       // Something in the cache (the scripted pattern above stored /h, /e, /reval/x, /s).
       if (upstream === undefined) upstream = await startUpstream();
       await get(port, '/h');

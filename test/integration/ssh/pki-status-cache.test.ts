@@ -314,4 +314,62 @@ describeLab('pki-status over SSH: one stat request when nothing changed', (lab) 
       }
     },
   );
+
+  it.skipIf(opensslOk !== 0)(
+    "a refresh's quick reads (the PKI stat, ip link, nginx's pgrep) share ONE request; each gets its own answer, exit status, stderr and limits",
+    async () => {
+      const dir = await setup();
+      rmSync(join(dir, '.hidden.pem'));
+      const p = pool();
+      try {
+        const agent = new SshNodeAgent(node, { pool: p });
+        await Promise.all([agent.readCertFiles(dir), agent.pkiStatus(dir)]); // cold
+        const n = counting(agent);
+        const quick = { readOnly: true, quick: true };
+        const refresh = () =>
+          Promise.all([
+            agent.readCertFiles(dir),
+            agent.pkiStatus(dir),
+            agent.exec(['ip', '-j', '-d', 'link', 'show'], quick),
+            agent.exec(['sh', '-c', 'echo out; echo err >&2; exit 4'], quick),
+            agent.exec(['pgrep', '-a', '-f', '^k8ops-no-such-process'], quick),
+          ]);
+        const [certs, status, ip, failing, pgrep] = await refresh();
+        expect(n.run).toBe(1); // one request for the five
+        expect(agent.quickBatches).toBe(1);
+        expect(certs.length).toBeGreaterThan(0);
+        expect(status.files.length).toBeGreaterThan(0);
+        expect(ip.code).toBe(0);
+        expect(JSON.parse(ip.stdout)).toEqual(
+          expect.arrayContaining([expect.objectContaining({ ifname: 'lo' })]),
+        );
+        expect(failing).toEqual({ stdout: 'out\n', stderr: 'err\n', code: 4 });
+        expect(pgrep.code).toBe(1);
+        // again: one more request, the same answers
+        const again = await refresh();
+        expect(n.run).toBe(2);
+        expect(again[0]).toEqual(certs);
+        expect(again[1]).toEqual(status);
+        // a part over its own output limit fails alone; an aborted caller stops waiting alone
+        const ac = new AbortController();
+        const [big, aborted, fine] = await Promise.allSettled([
+          agent.exec(['head', '-c', '5000', '/dev/zero'], { ...quick, maxOutputBytes: 1000 }),
+          agent.exec(['sleep', '1'], { ...quick, signal: ac.signal }),
+          agent.exec(['echo', 'fine'], quick),
+          Promise.resolve().then(() => ac.abort(new Error('user gave up'))),
+        ]);
+        expect(n.run).toBe(3);
+        expect(big).toMatchObject({ status: 'rejected', reason: { kind: 'output-limit' } });
+        expect(aborted).toMatchObject({ status: 'rejected', reason: { message: 'user gave up' } });
+        expect(fine).toMatchObject({ status: 'fulfilled', value: { stdout: 'fine\n', code: 0 } });
+        // a lone quick read goes out as before, as its own request
+        const batches = agent.quickBatches;
+        expect((await agent.exec(['echo', 'alone'], quick)).stdout).toBe('alone\n');
+        expect(agent.quickBatches).toBe(batches);
+        expect(n.run).toBe(4);
+      } finally {
+        await p.close();
+      }
+    },
+  );
 });

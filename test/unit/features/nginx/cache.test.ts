@@ -4,11 +4,13 @@
  * throw on garbage, and the collector's round trips on a scripted agent (the real tools
  * run in test/integration/nginx/cache.test.ts).
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  NGINX_MASTERS_SCRIPT,
   parseDu,
   parseNginxSize,
   parsePgrepMasters,
@@ -106,7 +108,8 @@ describe('collectCache', () => {
       node: { name: 'w2', index: 0, host: 'w2', addresses: [], roles: ['worker'] },
       exec: async (argv: readonly string[], opts?: { readOnly?: boolean }) => {
         calls.push(`${opts?.readOnly ? 'ro ' : ''}${argv.join(' ')}`);
-        if (argv[0] === 'pgrep') return { stderr: '', ...(o.pgrep ?? { stdout: '', code: 1 }) };
+        if (argv[0] === 'sh' && argv[2] === NGINX_MASTERS_SCRIPT)
+          return { stderr: '', ...(o.pgrep ?? { stdout: '', code: 1 }) };
         if (argv[0] === 'du') return o.du ?? { stdout: '', stderr: '', code: 0 };
         return { stdout: '', stderr: 'not found', code: 127 };
       },
@@ -158,7 +161,7 @@ describe('collectCache', () => {
       ],
     });
     expect(calls).toEqual([
-      'ro pgrep -a -f ^nginx: master process',
+      `ro sh -c ${NGINX_MASTERS_SCRIPT}`,
       'read /proc/2699/root/etc/nginx/nginx.conf',
       'ro du -s -B1 -x /proc/2699/root/tmp/nginx-cache /proc/2699/root/tmp/gone',
     ]);
@@ -180,7 +183,7 @@ describe('collectCache', () => {
       ],
     });
     const broken = node({ pgrep: { stdout: '', code: 2 } });
-    await expect(collectCache(broken.agent, signal)).rejects.toThrow(/pgrep: exit 2/);
+    await expect(collectCache(broken.agent, signal)).rejects.toThrow(/nginx masters: exit 2/);
   });
 
   it('a path k8ops would not send to a node is reported, not measured', async () => {
@@ -192,4 +195,50 @@ describe('collectCache', () => {
     expect(v.masters[0]!.zones[0]!.error).toMatch(/characters k8ops does not send/);
     expect(calls.some((c) => c.includes('du'))).toBe(false);
   });
+});
+
+const hasPgrep = spawnSync('sh', ['-c', 'command -v pgrep && command -v grep && command -v tr'], {
+  stdio: 'ignore',
+}).status;
+
+describe('NGINX_MASTERS_SCRIPT', () => {
+  it.skipIf(hasPgrep !== 0)(
+    'prints what `pgrep -a -f ^nginx: master process` prints (real processes titled as nginx titles its master and worker); exit 1 when none',
+    async () => {
+      const title = `nginx: master process /usr/bin/nginx -c /etc/nginx/k8ops-test-${process.pid}.conf`;
+      const procs = [
+        spawn('bash', ['-c', `exec -a "${title}" sleep 30`], { stdio: 'ignore' }),
+        spawn('bash', ['-c', 'exec -a "nginx: worker process" sleep 30'], { stdio: 'ignore' }),
+      ];
+      try {
+        const mine = (out: string) =>
+          out.split('\n').filter((l) => l.includes(`k8ops-test-${process.pid}.conf`));
+        const script = () => spawnSync('sh', ['-c', NGINX_MASTERS_SCRIPT], { encoding: 'utf8' });
+        const pgrep = () =>
+          spawnSync('pgrep', ['-a', '-f', '^nginx: master process'], { encoding: 'utf8' });
+        let ours = script();
+        for (let i = 0; i < 50 && mine(ours.stdout).length === 0; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          ours = script();
+        }
+        const theirs = pgrep();
+        expect(mine(ours.stdout)).toEqual([`${procs[0]!.pid} ${title} 30`]);
+        expect(mine(ours.stdout)).toEqual(mine(theirs.stdout));
+        expect(ours.status).toBe(0);
+        expect(parsePgrepMasters(mine(ours.stdout).join('\n'))).toEqual([
+          {
+            pid: procs[0]!.pid,
+            conf: `/etc/nginx/k8ops-test-${process.pid}.conf`,
+            command: `${title} 30`,
+          },
+        ]);
+        // no master anywhere: exit 1, as pgrep's (when this machine runs no other nginx)
+        for (const p of procs) p.kill('SIGKILL');
+        await Promise.all(procs.map((p) => new Promise((r) => p.once('exit', r))));
+        if (pgrep().status === 1) expect(script()).toMatchObject({ status: 1, stdout: '' });
+      } finally {
+        for (const p of procs) p.kill('SIGKILL');
+      }
+    },
+  );
 });
