@@ -4,7 +4,7 @@
  * signer node, and the plan of a node's rotation.
  */
 import { hostname, userInfo } from 'node:os';
-import { DEFAULTS } from '../../config/schema.js';
+import { DEFAULTS } from '../../config/defaults.js';
 import type { Inventory, NodeSpec } from '../../config/types.js';
 import { defaultLayout } from '../../pki/layout-data.js';
 import { visible } from '../../store/sanitise.js';

@@ -20,7 +20,7 @@
  * locks are held for the whole run.
  */
 import { createHash, createPublicKey } from 'node:crypto';
-import { DEFAULTS } from '../../config/schema.js';
+import { DEFAULTS } from '../../config/defaults.js';
 import type { NodeSpec } from '../../config/types.js';
 import type { NodeAgent } from '../../nodes/agent.js';
 import type { Layout } from '../../pki/layout.js';

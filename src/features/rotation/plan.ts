@@ -15,7 +15,7 @@
  */
 
 import { UNIT_ORDER } from '../../actions/rotate/reload.js';
-import { DEFAULTS } from '../../config/schema.js';
+import { DEFAULTS } from '../../config/defaults.js';
 import type { Role } from '../../config/types.js';
 import { DURATION, INTERMEDIATE_RENEW_BEFORE_MS, renewWindowMs } from '../../pki/expiry.js';
 
