@@ -7,7 +7,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pkiToolSupport } from './pki-lab.js';
+import type { NodeSpec } from '../../src/config/types.js';
+import type { NodeAgent } from '../../src/nodes/agent.js';
+import { SshNodeAgent } from '../../src/nodes/ssh-agent.js';
+import { SshPool } from '../../src/ssh/pool.js';
+import { buildLab, pkiToolSupport } from './pki-lab.js';
+import type { SshLab } from './sshd.js';
 
 export const ETCD = '/usr/bin/etcd';
 export const ETCDCTL = '/usr/bin/etcdctl';
@@ -142,4 +147,37 @@ export function startEtcdLoad(
       return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as LoadSummary;
     },
   };
+}
+
+/**
+ * The two lab nodes of the rotation tests: node1 an etcd member with a gen-lab PKI
+ * (P-521), node2 the signer (its CA directory is the lab's); an SSH pool through the lab
+ * and an agent per node.
+ */
+export async function etcdNodeLab(l: SshLab, tmp: string) {
+  const ns = l.hosts.node1.ns;
+  const addr = l.hosts.node1.address;
+  const pki = await buildLab(join(tmp, 'pki'), [
+    { name: 'node1', roles: ['etcd', 'worker'], addresses: [addr] },
+  ]);
+  const node: NodeSpec = {
+    name: 'node1',
+    index: 0,
+    host: 'node1',
+    addresses: [addr],
+    roles: ['etcd', 'worker'],
+  };
+  const signer: NodeSpec = {
+    name: 'node2',
+    index: 1,
+    host: 'node2',
+    addresses: [],
+    roles: ['worker'],
+  };
+  const pool = new SshPool({ sshConfigFile: l.configFile, agentSocket: 'none' });
+  const agents = new Map<string, NodeAgent>([
+    ['node1', new SshNodeAgent(node, { pool })],
+    ['node2', new SshNodeAgent(signer, { pool })],
+  ]);
+  return { ns, addr, pki, dir: pki.nodes.node1!.dir, node, signer, pool, agents };
 }

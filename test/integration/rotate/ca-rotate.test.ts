@@ -34,19 +34,19 @@ import {
 } from '../../../src/actions/rotate/index.js';
 import type { NodeSpec } from '../../../src/config/types.js';
 import type { NodeAgent } from '../../../src/nodes/agent.js';
-import { SshNodeAgent } from '../../../src/nodes/ssh-agent.js';
 import { planNode } from '../../../src/pki/layout.js';
 import { defaultLayout } from '../../../src/pki/layout-data.js';
-import { SshPool } from '../../../src/ssh/pool.js';
+import type { SshPool } from '../../../src/ssh/pool.js';
 import { CutContext, cutPoints } from '../../helpers/cut-context.js';
 import {
   etcdHealthArgv,
+  etcdNodeLab,
   etcdSupport,
   startEtcdLoad,
   waitHealthy,
   writeEtcdUnit,
 } from '../../helpers/etcd-unit.js';
-import { buildLab, type Lab, PKI_SCRIPTS } from '../../helpers/pki-lab.js';
+import { type Lab, PKI_SCRIPTS } from '../../helpers/pki-lab.js';
 import { describeLab } from '../../helpers/sshd-suite.js';
 
 const HERE = import.meta.dirname;
@@ -242,25 +242,7 @@ describeLab('rotate --ca: an intermediate with a real etcd behind real sshd', (l
     async () => {
       const l = lab();
       tmp = mkdtempSync(join(tmpdir(), 'k8ops-ca-rotate-'));
-      ns = l.hosts.node1.ns;
-      addr = l.hosts.node1.address;
-      pki = await buildLab(join(tmp, 'pki'), [
-        { name: 'node1', roles: ['etcd', 'worker'], addresses: [addr] },
-      ]);
-      dir = pki.nodes.node1!.dir;
-      node = {
-        name: 'node1',
-        index: 0,
-        host: 'node1',
-        addresses: [addr],
-        roles: ['etcd', 'worker'],
-      };
-      signer = { name: 'node2', index: 1, host: 'node2', addresses: [], roles: ['worker'] };
-      pool = new SshPool({ sshConfigFile: l.configFile, agentSocket: 'none' });
-      agents = new Map<string, NodeAgent>([
-        ['node1', new SshNodeAgent(node, { pool })],
-        ['node2', new SshNodeAgent(signer, { pool })],
-      ]);
+      ({ ns, addr, pki, dir, node, signer, pool, agents } = await etcdNodeLab(l, tmp));
       udir = join(tmp, 'units');
       mkdirSync(join(udir, addr), { recursive: true });
       mkdirSync(join(tmp, 'etcd-data'));
