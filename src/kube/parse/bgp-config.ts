@@ -23,7 +23,7 @@ import type {
   BgpPeerConfig,
   BgpPeerFamily,
 } from '../types.js';
-import { clip, conditions, isObj, meta, type Obj, obj } from './meta.js';
+import { clip, conditions, isObj, meta, type Obj, obj, shown } from './meta.js';
 import { parseLabelSelector } from './selector.js';
 
 /** Bound on list fields (the CRDs cap instances at 16; peers, families and entries are small). */
@@ -60,7 +60,7 @@ class Fields {
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
       this.problems.push(
-        `${path}: ${typeof v === 'number' ? v : JSON.stringify(clip(String(v), 32))} is not an integer in ${min}…${max}`,
+        `${path}: ${typeof v === 'number' ? v : shown(v)} is not an integer in ${min}…${max}`,
       );
       return undefined;
     }

@@ -23,6 +23,19 @@ export const clip = (s: string | undefined, max = MAX_TEXT): string | undefined 
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 };
 
+/**
+ * Any JSON value, shown short for a problem message: a scalar quoted (clipped), a list or
+ * an object named as such — never String() of an object, which throws for `{"toString": 0}`.
+ */
+export const shown = (v: unknown, max = 32): string =>
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+    ? JSON.stringify(clip(String(v), max))
+    : v === null || v === undefined
+      ? String(v)
+      : Array.isArray(v)
+        ? 'a list'
+        : 'an object';
+
 export interface ObjectMeta {
   name: string;
   namespace?: string;

@@ -6,7 +6,7 @@
  * reconcile, so it selects nothing here and is reported.
  */
 import type { KubeLabelSelector } from '../types.js';
-import { arr, clip, isObj, type Obj, obj } from './meta.js';
+import { arr, clip, isObj, type Obj, obj, shown } from './meta.js';
 
 const OPERATORS = new Set(['In', 'NotIn', 'Exists', 'DoesNotExist']);
 /** Bound on what one selector may hold (a label key is at most 317 characters). */
@@ -64,7 +64,7 @@ export function parseLabelSelector(
     const operator = typeof o.operator === 'string' ? o.operator : undefined;
     if (!key || !operator || !OPERATORS.has(operator)) {
       problems.push(
-        `${at}: ${!key ? 'no key' : `operator ${JSON.stringify(clip(String(o.operator ?? ''), 32))} is not In, NotIn, Exists or DoesNotExist`}`,
+        `${at}: ${!key ? 'no key' : `operator ${shown(o.operator ?? '')} is not In, NotIn, Exists or DoesNotExist`}`,
       );
       return undefined;
     }

@@ -354,6 +354,26 @@ describe('garbage (fast-check): never a throw; whatever comes back is well-forme
     parseBgpNodeConfig,
   ];
 
+  it('a field holding an object whose toString is not a function (JSON can say so) is a problem, not a throw', () => {
+    // fast-check's counterexample (seed -1502409597): String() of such an object throws.
+    const o = {
+      metadata: { name: 'p' },
+      spec: { ebgpMultihop: { toString: 0 }, timers: { holdTimeSeconds: { valueOf: 1 } } },
+    };
+    const out = parseBgpPeerConfig(o);
+    expect(out?.problems.join('\n')).toMatch(/ebgpMultihop: an object is not an integer/);
+    expect(out?.problems.join('\n')).toMatch(/holdTimeSeconds: an object is not an integer/);
+    const problems: string[] = [];
+    expect(
+      parseLabelSelector(
+        { matchExpressions: [{ key: 'k', operator: { toString: 0 } }] },
+        's',
+        problems,
+      ),
+    ).toBeUndefined();
+    expect(problems.join('\n')).toMatch(/operator an object is not In/);
+  });
+
   it('every parser over arbitrary values and object-shaped junk', () => {
     fc.assert(
       fc.property(fc.oneof(junk, shaped), (v) => {
