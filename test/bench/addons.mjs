@@ -2,7 +2,10 @@
 // Addon sync benchmark (npm run bench addons): six release artefacts (sizes of the real
 // ones, rounded up: cert-manager.yaml, the cilium chart, the hubble CLI archive, the
 // dashboard chart, ingress-nginx's deploy.yaml, the kube-prometheus source archive; plus a
-// 256 MiB one for throughput) served by an HTTPS server on loopback, then, same run:
+// 256 MiB one for throughput) served over HTTPS on loopback by a real nginx (TLS in C, as a
+// release host's server is; the bench's own Node https server when nginx is not installed:
+// it then competes with k8ops for the same two cores and its TLS encryption, not k8ops,
+// sets the rate — the output names the server), then, same run:
 //   - `k8ops addons sync --yes --no-apply` as a whole process (download, hash, diff, write) — the
 //     user's command — its wall time and MB/s;
 //   - the user's alternative: `nix-prefetch-url file://…` per artefact (Nix hashing the
@@ -11,7 +14,7 @@
 // nix-prefetch-url's before any figure is printed. Needs the build (run.mjs does it).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +40,8 @@ for (const [name, version, file, size] of artefacts) {
   const body = randomBytes(size);
   bodies.set(`/${name}/${version}/${file}`, body);
   writeFileSync(join(dir, `${name}.bin`), body);
+  mkdirSync(join(dir, 'www', name, version), { recursive: true });
+  writeFileSync(join(dir, 'www', name, version, file), body);
 }
 const total = [...bodies.values()].reduce((n, b) => n + b.length, 0);
 
@@ -63,16 +68,59 @@ execFileSync(
   ],
   { stdio: 'ignore' },
 );
-const server = createServer(
-  { key: readFileSync(join(dir, 'k')), cert: readFileSync(join(dir, 'c')) },
-  (req, res) => {
-    const b = bodies.get(req.url);
-    res.writeHead(b ? 200 : 404, b ? { 'content-length': String(b.length) } : {});
-    res.end(b ?? '');
-  },
-);
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const base = `https://127.0.0.1:${server.address().port}`;
+const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+let server;
+let serverName;
+let port;
+if (nginxBin) {
+  // A free port: bind one, close it, give it to nginx (loopback only).
+  const probe = (await import('node:net')).createServer();
+  await new Promise((r) => probe.listen(0, '127.0.0.1', r));
+  port = probe.address().port;
+  await new Promise((r) => probe.close(r));
+  mkdirSync(join(dir, 'ngx-tmp'));
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `${process.getuid?.() === 0 ? 'user root;\n' : ''}worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/ngx-tmp; proxy_temp_path ${dir}/ngx-tmp;
+  fastcgi_temp_path ${dir}/ngx-tmp; uwsgi_temp_path ${dir}/ngx-tmp; scgi_temp_path ${dir}/ngx-tmp;
+  server {
+    listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${dir}/c;
+    ssl_certificate_key ${dir}/k;
+    root ${dir}/www;
+  }
+}
+`,
+  );
+  execFileSync(nginxBin, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'inherit' });
+  server = {
+    close: () => execFileSync(nginxBin, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-s', 'stop']),
+  };
+  serverName = spawnSync(nginxBin, ['-v'], { encoding: 'utf8' })
+    .stderr.trim()
+    .replace(/^nginx version: /, '');
+  // nginx binds its port before it daemonises: it answers once the command returns.
+} else {
+  const node = createServer(
+    { key: readFileSync(join(dir, 'k')), cert: readFileSync(join(dir, 'c')) },
+    (req, res) => {
+      const b = bodies.get(req.url);
+      res.writeHead(b ? 200 : 404, b ? { 'content-length': String(b.length) } : {});
+      res.end(b ?? '');
+    },
+  );
+  await new Promise((r) => node.listen(0, '127.0.0.1', r));
+  port = node.address().port;
+  server = { close: () => node.close() };
+  serverName = "the bench's own Node https server (nginx not installed)";
+}
+const base = `https://127.0.0.1:${port}`;
 const manifestText = `${JSON.stringify(
   {
     version: 1,
@@ -88,24 +136,39 @@ const manifestText = `${JSON.stringify(
   2,
 )}\n`;
 
+// Wall time, and the command's own CPU (user + sys, its children included) from bash's
+// `times`: the rate its CPU allows is what the machine's load does not move.
+const cpuSeconds = (t) => {
+  const m = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s\s*$/.exec(t.trim().split('\n').pop() ?? '');
+  return m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : Number.NaN;
+};
 const timed = (cmd, args, env) =>
   new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn('bash', ['-c', '"$@" >/dev/null || exit $?; times', 'bash', cmd, ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
     let err = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
     p.stderr.on('data', (d) => {
       err += d;
     });
     p.on('close', (code) =>
-      code === 0 ? resolve(performance.now() - t0) : reject(new Error(`${cmd}: ${code} ${err}`)),
+      code === 0
+        ? resolve({ ms: performance.now() - t0, cpuMs: cpuSeconds(out) * 1000 })
+        : reject(new Error(`${cmd}: ${code} ${err}`)),
     );
   });
 
-const k8opsMs = [];
+const k8opsRuns = [];
 const manifest = join(dir, 'addons.json');
 for (let i = 0; i < RUNS; i++) {
   writeFileSync(manifest, manifestText);
-  k8opsMs.push(
+  k8opsRuns.push(
     await timed(
       process.execPath,
       [
@@ -140,9 +203,9 @@ for (let i = 0; i < RUNS; i++) {
 for (const [i, a] of written.entries())
   if (a.sha256 !== nixPins[i])
     throw new Error(`${a.name}: k8ops ${a.sha256} ≠ nix-prefetch-url ${nixPins[i]}`);
-const shaMs = [];
+const shaRuns = [];
 for (let i = 0; i < RUNS; i++)
-  shaMs.push(
+  shaRuns.push(
     await timed(
       'sha256sum',
       artefacts.map(([name]) => join(dir, `${name}.bin`)),
@@ -152,17 +215,25 @@ for (let i = 0; i < RUNS; i++)
 
 server.close();
 rmSync(dir, { recursive: true, force: true });
-const mbs = (ms) => (total / MiB / (ms / 1000)).toFixed(0);
+const rate = (ms) =>
+  `${(total / MiB / (ms / 1000)).toFixed(0)} MiB/s (${(total / 1e6 / (ms / 1000)).toFixed(0)} MB/s)`;
+const row = (what, ms, cpuMs) =>
+  console.log(
+    `${what.padEnd(58)} ${ms.toFixed(0).padStart(7)}  ${rate(ms).padStart(22)}  ${
+      cpuMs === undefined ? '' : `${cpuMs.toFixed(0).padStart(6)} ms CPU: ${rate(cpuMs)}`
+    }`,
+  );
 console.log(
-  `${artefacts.length} artefacts, ${(total / MiB).toFixed(0)} MiB; pins checked equal to nix-prefetch-url's; median of ${RUNS}`,
-);
-console.log('what                                                       wall ms   MiB/s');
-console.log(
-  `k8ops addons sync --yes --no-apply (HTTPS, whole process)  ${median(k8opsMs).toFixed(0).padStart(7)}  ${mbs(median(k8opsMs)).padStart(6)}`,
+  `${artefacts.length} artefacts, ${(total / MiB).toFixed(0)} MiB, served by ${serverName}; pins checked equal to nix-prefetch-url's; median of ${RUNS}; load ${(await import('node:os')).loadavg()[0].toFixed(1)}`,
 );
 console.log(
-  `nix-prefetch-url file://… per artefact (from disk)          ${median(nixMs).toFixed(0).padStart(7)}  ${mbs(median(nixMs)).padStart(6)}`,
+  `${'what'.padEnd(58)} wall ms  ${'rate (wall)'.padStart(22)}  own CPU (user+sys) and the rate it allows`,
 );
-console.log(
-  `sha256sum (from disk)                                        ${median(shaMs).toFixed(0).padStart(7)}  ${mbs(median(shaMs)).padStart(6)}`,
+const med = (runs, k) => median(runs.map((r) => r[k]));
+row(
+  'k8ops addons sync --yes --no-apply (HTTPS, whole process)',
+  med(k8opsRuns, 'ms'),
+  med(k8opsRuns, 'cpuMs'),
 );
+row('nix-prefetch-url file://… per artefact (from disk)', median(nixMs));
+row('sha256sum (from disk)', med(shaRuns, 'ms'), med(shaRuns, 'cpuMs'));
