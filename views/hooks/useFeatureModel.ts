@@ -57,8 +57,9 @@ type Read = ReturnType<typeof featureReads>[number];
 
 /** The snapshots a feature reads, in order: each cluster read, or one per node. */
 function readSnaps(
-  session: Pick<Session, "store" | "inventory">,
-  reads: readonly Read[]): Snapshot<unknown>[] {
+  session: Pick<Session, 'store' | 'inventory'>,
+  reads: readonly Read[],
+): Snapshot<unknown>[] {
   const { store, inventory } = session;
   const snaps: Snapshot<unknown>[] = [];
   for (const r of reads) {
