@@ -60,7 +60,8 @@ await build({
           // garbage at 200 nodes). A cell is replaced, never modified (applyWriteOperation
           // assigns cells; styles arrays are shared by the cached styled characters
           // already), so every blank cell can be one frozen object.
-          const blank = /row\.push\(\{\s*type: 'char',\s*value: ' ',\s*fullWidth: false,\s*styles: \[\],\s*\}\);/;
+          const blank =
+            /row\.push\(\{\s*type: 'char',\s*value: ' ',\s*fullWidth: false,\s*styles: \[\],\s*\}\);/;
           if (!blank.test(src))
             throw new Error(`ink-output-caches: the blank cell of get() not found in ${args.path}`);
           src = src.replace(blank, 'row.push(BLANK_CELL);');

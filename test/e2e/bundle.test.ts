@@ -83,7 +83,9 @@ describe('bundle (dist/k8ops.mjs)', () => {
     const text = ink[0]!;
     expect(text).toMatch(/BLANK_CELL = Object\.freeze\(\{ type: "char", value: " "/);
     // Output.get(): no blank cell object made per cell, per frame.
-    const get = text.slice(text.indexOf('  get() {', text.indexOf('// node_modules/ink/build/output.js')));
+    const get = text.slice(
+      text.indexOf('  get() {', text.indexOf('// node_modules/ink/build/output.js')),
+    );
     const body = get.slice(0, get.indexOf('const clips = []'));
     expect(body).toMatch(/\.push\(BLANK_CELL\)/);
     expect(body).not.toMatch(/type: "char"/);
