@@ -4,9 +4,14 @@
  * so `k8ops overview --json` stays fast.
  */
 import { main as cliMain } from '../src/cli.js';
+import { tuneConsoleHeap } from './heap.js';
 
 export function main(argv: readonly string[]): Promise<number> {
   return cliMain(argv, {
+    // Before the console's session allocates anything: its heap sized for what it holds.
+    beforeConsole: () => {
+      tuneConsoleHeap();
+    },
     runConsole: async (session, opts) => {
       // Ink draws only the last frame when it believes it runs in CI (is-in-ci reads CI and
       // CONTINUOUS_INTEGRATION once, when Ink loads). The console only starts on a terminal,

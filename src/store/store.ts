@@ -42,6 +42,11 @@ interface Slot {
 
 export class Store {
   readonly #slots = new Map<string, Slot>();
+  /**
+   * The same slots by scope, then source: `get()` looks a snapshot up without making a key
+   * string (models read every node's snapshots on every store notification; issue 13).
+   */
+  readonly #byScope = new Map<Scope, Map<SourceId, Slot>>();
   readonly #listeners = new Set<Listener>();
   /** Stale thresholds: per source (key = source) and per snapshot (key = snapshotKey). */
   readonly #staleBySource = new Map<SourceId, number>();
@@ -63,7 +68,7 @@ export class Store {
    * frozen `EMPTY_SNAPSHOT` (`{stale: true, loading: false}`) when there is none.
    */
   get<T = unknown>(scope: Scope, source: SourceId): Snapshot<T> {
-    return (this.#slots.get(snapshotKey(scope, source))?.snapshot ?? EMPTY_SNAPSHOT) as Snapshot<T>;
+    return (this.#byScope.get(scope)?.get(source)?.snapshot ?? EMPTY_SNAPSHOT) as Snapshot<T>;
   }
 
   /** Bound, so it can be handed to `useSyncExternalStore` as is. */
@@ -149,7 +154,7 @@ export class Store {
    * removed): `loading = false`, nothing else changes.
    */
   cancel(scope: Scope, source: SourceId): void {
-    const slot = this.#slots.get(snapshotKey(scope, source));
+    const slot = this.#byScope.get(scope)?.get(source);
     if (slot) this.#commit(scope, source, { ...slot.snapshot, loading: false });
   }
 
@@ -159,6 +164,9 @@ export class Store {
     for (const [key, slot] of this.#slots) {
       if (slot.scope === scope && (source === undefined || slot.source === source)) {
         this.#slots.delete(key);
+        const bySource = this.#byScope.get(scope);
+        bySource?.delete(slot.source);
+        if (bySource?.size === 0) this.#byScope.delete(scope);
         this.#entriesCache.delete(slot.source);
         changed = true;
       }
@@ -230,14 +238,20 @@ export class Store {
 
   /** Store `next` unless it equals the current snapshot field by field. Returns whether it changed. */
   #commit(scope: Scope, source: SourceId, next: Snapshot): boolean {
-    const key = snapshotKey(scope, source);
-    const slot = this.#slots.get(key);
+    const slot = this.#byScope.get(scope)?.get(source);
     if (slot && sameSnapshot(slot.snapshot, next)) return false;
     Object.freeze(next);
     if (slot) {
       slot.snapshot = next;
     } else {
-      this.#slots.set(key, { scope, source, snapshot: next });
+      const created = { scope, source, snapshot: next };
+      this.#slots.set(snapshotKey(scope, source), created);
+      let bySource = this.#byScope.get(scope);
+      if (bySource === undefined) {
+        bySource = new Map();
+        this.#byScope.set(scope, bySource);
+      }
+      bySource.set(source, created);
       this.#scopesCache = undefined;
     }
     this.#entriesCache.delete(source);

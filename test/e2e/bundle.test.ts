@@ -75,4 +75,19 @@ describe('bundle (dist/k8ops.mjs)', () => {
     for (const pkg of ['ink', 'react', 'ssh2', 'yaml', 'zod', '@peculiar/x509'])
       expect(loaded, `${pkg} is in a dynamic chunk`).toContain(pkg);
   });
+
+  it("Ink's frame grid is built from one shared blank cell (esbuild.config.mjs; issue 13, memory)", () => {
+    const all = graph(ENTRY, (t) => [...staticImports(t), ...dynamicImports(t)]);
+    const ink = [...all.values()].filter((t) => t.includes('// node_modules/ink/build/output.js'));
+    expect(ink).toHaveLength(1);
+    const text = ink[0]!;
+    expect(text).toMatch(/BLANK_CELL = Object\.freeze\(\{ type: "char", value: " "/);
+    // Output.get(): no blank cell object made per cell, per frame.
+    const get = text.slice(
+      text.indexOf('  get() {', text.indexOf('// node_modules/ink/build/output.js')),
+    );
+    const body = get.slice(0, get.indexOf('const clips = []'));
+    expect(body).toMatch(/\.push\(BLANK_CELL\)/);
+    expect(body).not.toMatch(/type: "char"/);
+  });
 });

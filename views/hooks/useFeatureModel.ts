@@ -30,13 +30,12 @@ export function useFeatureModel<M>(
   const get = useCallback((): M | undefined => {
     if (!feature) return undefined;
     const { store, inventory } = session;
-    const snaps: Snapshot<unknown>[] = [];
-    for (const r of reads) {
-      if (r.scope === 'cluster') snaps.push(store.get(CLUSTER_SCOPE, r.id));
-      else for (const n of inventory.nodes) snaps.push(store.get(n.name, r.id));
-    }
     const c = cache.current?.feature === feature ? cache.current : undefined;
-    if (c && c.minute === minute && c.snaps.every((x, i) => x === snaps[i])) return c.value;
+    // React asks for the snapshot on every store notification (thousands while 200 nodes
+    // answer their first refresh): compared in place, no array is made unless one changed
+    // (issue 13: these arrays were the console's largest allocation at 200 nodes).
+    if (c && c.minute === minute && sameSnaps(c.snaps, session, reads)) return c.value;
+    const snaps = readSnaps(session, reads);
     const value = feature.model({
       inventory,
       read: (scope, source) => store.get(scope, source),
@@ -52,4 +51,37 @@ export function useFeatureModel<M>(
     return value;
   }, [session, feature, reads, minute]);
   return useSyncExternalStore(subscribe, get, get);
+}
+
+type Read = ReturnType<typeof featureReads>[number];
+
+/** The snapshots a feature reads, in order: each cluster read, or one per node. */
+function readSnaps(
+  session: Pick<Session, 'store' | 'inventory'>,
+  reads: readonly Read[],
+): Snapshot<unknown>[] {
+  const { store, inventory } = session;
+  const snaps: Snapshot<unknown>[] = [];
+  for (const r of reads) {
+    if (r.scope === 'cluster') snaps.push(store.get(CLUSTER_SCOPE, r.id));
+    else for (const n of inventory.nodes) snaps.push(store.get(n.name, r.id));
+  }
+  return snaps;
+}
+
+/** `readSnaps(session, reads)` would return the same snapshots as `snaps` (without making it). */
+export function sameSnaps(
+  snaps: readonly Snapshot<unknown>[],
+  session: Pick<Session, 'store' | 'inventory'>,
+  reads: readonly Read[],
+): boolean {
+  const { store, inventory } = session;
+  let i = 0;
+  for (const r of reads) {
+    if (r.scope === 'cluster') {
+      if (snaps[i++] !== store.get(CLUSTER_SCOPE, r.id)) return false;
+    } else
+      for (const n of inventory.nodes) if (snaps[i++] !== store.get(n.name, r.id)) return false;
+  }
+  return i === snaps.length;
 }

@@ -266,4 +266,28 @@ describe('Store.scopes / entries', () => {
     expect(store.entries('certs').map((e) => e.scope)).toEqual(['cp1']);
     expect(store.get('cp2', 'certs')).toBe(EMPTY_SNAPSHOT);
   });
+
+  it('get() finds every snapshot through deletes and re-adds (its index by scope and source)', () => {
+    const store = new Store({ schedule: () => {} });
+    store.succeed('n1', 'certs', 'c1', 1);
+    store.succeed('n1', 'reach', 'r1', 1);
+    store.succeed('n2', 'certs', 'c2', 1);
+    store.delete('n1', 'certs');
+    expect(store.get('n1', 'certs')).toBe(EMPTY_SNAPSHOT);
+    expect(store.get('n1', 'reach').value).toBe('r1');
+    expect(store.get('n2', 'certs').value).toBe('c2');
+    store.delete('n1');
+    expect(store.get('n1', 'reach')).toBe(EMPTY_SNAPSHOT);
+    store.succeed('n1', 'certs', 'again', 2);
+    expect(store.get('n1', 'certs').value).toBe('again');
+    expect(store.entries('certs').map((e) => [e.scope, e.snapshot.value])).toEqual([
+      ['n2', 'c2'],
+      ['n1', 'again'],
+    ]);
+    // A scope or source whose name contains the key separator is not confused with another.
+    store.succeed('a\u0000b', 'c', 'x', 3);
+    expect(store.get('a', 'b\u0000c')).toBe(EMPTY_SNAPSHOT);
+    store.cancel('n1', 'certs');
+    expect(store.get('n1', 'certs').value).toBe('again');
+  });
 });
