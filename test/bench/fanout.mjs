@@ -341,6 +341,7 @@ async function setup() {
   });
   for (const [ns, addr] of started) {
     const end = Date.now() + 15_000;
+    let why = '';
     for (;;) {
       const ok = await run('ip', [
         'netns',
@@ -348,15 +349,28 @@ async function setup() {
         ns,
         'timeout',
         '2',
+        // --norc: with a socket on stdin (Node's stdio) bash would source root's ~/.bashrc
         'bash',
+        '--norc',
         '-c',
         `exec 3<>/dev/tcp/${addr}/22`,
       ]).then(
         () => true,
-        () => false,
+        (e) => {
+          why = e.message;
+          return false;
+        },
       );
       if (ok) break;
-      if (Date.now() > end) throw new Error(`sshd on ${addr} did not start`);
+      if (Date.now() > end) {
+        const logs = readdirSync(dir)
+          .filter((f) => /^sshd_\d+\.log$/.test(f))
+          .map((f) => readFileSync(join(dir, f), 'utf8').trim())
+          .filter(Boolean);
+        throw new Error(
+          `sshd on ${addr} did not start (${why.trim()})${logs.length ? `: ${logs[0]}` : ''}`,
+        );
+      }
       await sleep(50);
     }
   }
