@@ -247,13 +247,14 @@ describeLab('hostile files and abandoned requests on a node (real sshd)', (lab) 
   }, 90_000);
 
   /**
-   * A PKI directory whose status run takes seconds: 800 key files, one `openssl pkey` each
-   * (certificates no longer cost a process per file).
+   * A PKI directory whose status run takes seconds: 800 RSA-PSS key files, which the one
+   * `openssl storeutl` of the derive request leaves to their own `openssl pkey` each
+   * (certificates and common keys no longer cost a process per file).
    */
   function slowStatusDir(l: SshLab, name: string): string {
     const d = join(l.dir, name);
     mkdirSync(d);
-    const key = generateKeyPairSync('ec', { namedCurve: 'P-521' })
+    const key = generateKeyPairSync('rsa-pss', { modulusLength: 1024 })
       .privateKey.export({ type: 'pkcs8', format: 'pem' })
       .toString();
     for (let i = 0; i < 800; i++)
