@@ -6,7 +6,6 @@
  * the test's sessions (orphans included, which are no longer the sshd's descendants).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
@@ -247,16 +246,15 @@ describeLab('hostile files and abandoned requests on a node (real sshd)', (lab) 
   }, 90_000);
 
   /**
-   * A PKI directory whose status run takes seconds: 800 RSA-PSS key files, which the one
-   * `openssl storeutl` of the derive request leaves to their own `openssl pkey` each
-   * (certificates and common keys no longer cost a process per file).
+   * A PKI directory whose status run takes seconds: 800 key files no openssl can read (a
+   * private key label over a body that is not one), which the one `openssl storeutl` of
+   * the derive request passes over quickly and then leaves to their own `openssl pkey`
+   * each (certificates and readable keys no longer cost a process per file).
    */
   function slowStatusDir(l: SshLab, name: string): string {
     const d = join(l.dir, name);
     mkdirSync(d);
-    const key = generateKeyPairSync('rsa-pss', { modulusLength: 1024 })
-      .privateKey.export({ type: 'pkcs8', format: 'pem' })
-      .toString();
+    const key = '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n';
     for (let i = 0; i < 800; i++)
       writeFileSync(join(d, `c${String(i).padStart(4, '0')}-key.pem`), key, { mode: 0o600 });
     return d;
