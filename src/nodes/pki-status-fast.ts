@@ -243,22 +243,28 @@ const KEYS_AWK = [
  * pair with one key from this (no awk or storeutl, an encrypted or unusual key) gets its
  * own `openssl pkey -pubout` in a second request (pubScript).
  */
-const KEYS_STEP = sh`KSEP() {
-  printf '%s\n' '-----BEGIN PUBLIC KEY-----' "$K8OPS_SEP" '-----END PUBLIC KEY-----'
-}
-KS() {
-  for l in $1; do printf '%s keyfile %s\n' "$M" "\${l%% *}"; done
-  printf '%s keys\n' "$M"
-  {
-    for l in $1; do
-      KSEP
-      cat -- "\${l#* }" 2>/dev/null
-      printf '\n'
-    done
-    KSEP
-  } | openssl storeutl -passin pass: -noout -text /dev/stdin 2>/dev/null | awk "$K8OPS_KAWK" 2>/dev/null
-  printf '\n%s keysend\n' "$M"
+const KEYS_STEP = sh`KS() {
+  for l in $1; do printf '%s keyfile %s\\n' "$M" "\${l%% *}"; done
+  printf '%s keys\\n' "$M"
+  set --
+  for l in $K8OPS_KL; do set -- "$@" "./\${l#* }"; done
+  awk -v s="$K8OPS_SEP" "$K8OPS_KCAT" "$@" 2>/dev/null |
+    openssl storeutl -passin pass: -noout -text /dev/stdin 2>/dev/null |
+    awk "$K8OPS_KAWK" 2>/dev/null
+  printf '\\n%s keysend\\n' "$M"
 }`;
+
+/**
+ * The key files into storeutl's pipe, in ONE process: the separator before each file's
+ * first line and after the last file; every line ends with a newline (a file without a
+ * final one does not run into the next PEM block).
+ */
+const KEYS_CAT = [
+  'function sep() { print "-----BEGIN PUBLIC KEY-----"; print s; print "-----END PUBLIC KEY-----" }',
+  'FNR == 1 { sep() }',
+  '{ print }',
+  'END { sep() }',
+].join('; ');
 
 const KEY_STEP = sh`if [ -n "$K8OPS_L" ]; then
   IFS='
@@ -355,7 +361,8 @@ export function deriveScript(
   const body = batchReadAround(nonce, {
     before: sh`cd -- ${d} || exit 3
 K8OPS_SEP=${argWord(sep.spkiB64)}
-K8OPS_KAWK=${argWord(KEYS_AWK)}`,
+K8OPS_KAWK=${argWord(KEYS_AWK)}
+K8OPS_KCAT=${argWord(KEYS_CAT)}`,
     calls,
     middle: concat([KEYS_STEP, KEY_STEP]),
   });
