@@ -133,6 +133,100 @@ export const NGINX_MASTERS_SCRIPT =
 export const NGINX_MASTERS_ARGV = ['sh', '-c', NGINX_MASTERS_SCRIPT] as const;
 
 /**
+ * The lookup as a refresh sends it (issue 13): the same answer as NGINX_MASTERS_SCRIPT, but
+ * the command lines read are those of processes k8ops has not yet seen on this node. ONE
+ * `ls -f -i /proc` lists every process with its /proc inode (a new process, or a PID taken
+ * again, has a new one); the arguments name the `pid:inode` entries already read twice and
+ * found not to be a master (nginxScanArgv), which `awk` leaves out; the rest are read by one
+ * `grep` as before, and listed `S pid:inode` for k8ops to remember. Without a usable `ls`
+ * listing the whole NGINX_MASTERS_SCRIPT runs. A master is never left out (k8ops does not
+ * remember one), so a restarted or new nginx is found at once.
+ */
+export const NGINX_MASTERS_SCAN = [
+  'L=$(ls -f -i /proc 2>/dev/null)',
+  `case $L in *[0-9]' '[0-9]*) ;; *) ${NGINX_MASTERS_SCRIPT}; exit 0 ;; esac`,
+  `N=$(printf '%s\\n' "$L" | awk -v k="$*" 'BEGIN { n = split(k, a, " "); for (i = 1; i <= n; i++) s[a[i]] = 1 } $1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ && !(($2 ":" $1) in s) { print $2 ":" $1 }')`,
+  `[ -n "$N" ] || exit 1`,
+  `printf 'S %s\\n' $N; set --; for e in $N; do set -- "$@" "/proc/\${e%%:*}/cmdline"; done`,
+  `M=$(grep -s -a -l -e '^nginx: master process' "$@"); [ -n "$M" ] || exit 1`,
+  `for f in $M; do p=\${f#/proc/}; p=\${p%/cmdline}; printf 'G %s\\n' "$p"; c=$(tr -s '\\0' ' ' < "$f") || continue; printf '%s %s\\n' "$p" "\${c% }"; done`,
+].join('\n');
+
+/** Most characters of one argument (src/ssh/quote.ts's argWord allows 4096). */
+const SCAN_ARG_CHARS = 4000;
+
+/** The argv of NGINX_MASTERS_SCAN leaving out the `pid:inode` entries of `skip`. */
+export function nginxScanArgv(skip: readonly string[]): string[] {
+  const args: string[] = [];
+  let cur = '';
+  for (const k of skip) {
+    if (!/^\d{1,10}:\d{1,20}$/.test(k)) continue;
+    if (cur.length + k.length + 1 > SCAN_ARG_CHARS) {
+      args.push(cur);
+      cur = '';
+    }
+    cur = cur ? `${cur} ${k}` : k;
+  }
+  if (cur) args.push(cur);
+  return ['sh', '-c', NGINX_MASTERS_SCAN, 'sh', ...args];
+}
+
+/**
+ * The `pid:inode` entries NGINX_MASTERS_SCAN read (its `S` lines) and the PIDs whose command
+ * line is a master's (`G` lines, printed before anything else is read of them). Pure; never
+ * throws.
+ */
+export function parseScanned(stdout: string): { scanned: string[]; masters: Set<number> } {
+  const scanned: string[] = [];
+  const masters = new Set<number>();
+  for (const line of (typeof stdout === 'string' ? stdout : '').split('\n')) {
+    const m = /^([SG]) (\d{1,10}(?::\d{1,20})?)$/.exec(line);
+    if (!m) continue;
+    if (m[1] === 'S' && m[2]!.includes(':')) scanned.push(m[2]!);
+    else if (m[1] === 'G' && !m[2]!.includes(':')) masters.add(Number(m[2]));
+  }
+  return { scanned, masters };
+}
+
+/**
+ * Per node: the processes NGINX_MASTERS_SCAN read and found not to be a master, and how
+ * often. One is left out once read twice (a process read in the moment nginx starts, before
+ * it titles itself `nginx: master process`, is read again at the next refresh); all of it is
+ * forgotten every `resetMs` (a full read then), and past `max` entries.
+ */
+export class NginxScanMemory {
+  private seen = new Map<string, number>();
+  private since: number;
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly resetMs = 10 * 60_000,
+    private readonly max = 50_000,
+  ) {
+    this.since = now();
+  }
+
+  /** The entries to leave out of the next lookup. */
+  skip(): string[] {
+    if (this.now() - this.since > this.resetMs || this.seen.size > this.max) {
+      this.seen = new Map();
+      this.since = this.now();
+    }
+    const out: string[] = [];
+    for (const [k, n] of this.seen) if (n >= 2) out.push(k);
+    return out;
+  }
+
+  /** What one lookup read (`scanned`) and which PIDs of them are masters. */
+  record(scanned: readonly string[], masterPids: ReadonlySet<number>): void {
+    for (const k of scanned) {
+      if (masterPids.has(Number(k.slice(0, k.indexOf(':'))))) this.seen.delete(k);
+      else this.seen.set(k, (this.seen.get(k) ?? 0) + 1);
+    }
+  }
+}
+
+/**
  * `pgrep -a -f '^nginx: master process'` output (or NGINX_MASTERS_SCRIPT's, the same): one `PID command line` per master. nginx
  * rewrites its argv into `nginx: master process <argv…>`, so `-c FILE` and `-p PREFIX` are
  * words of it (a relative `-c` is relative to the prefix). At most `max` masters.
