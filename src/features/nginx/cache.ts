@@ -150,7 +150,7 @@ export const NGINX_MASTERS_SCAN = [
   `printf 'S %s\\n' $N; set --; for e in $N; do set -- "$@" "/proc/\${e%%:*}/cmdline"; done`,
   `M=$(grep -s -a -l -e '^nginx: master process' "$@"); [ -n "$M" ] || exit 1`,
   `for f in $M; do p=\${f#/proc/}; p=\${p%/cmdline}; printf 'G %s\\n' "$p"; c=$(tr -s '\\0' ' ' < "$f") || continue; printf '%s %s\\n' "$p" "\${c% }"; done`,
-].join('; '); // one line: an argument sent to a node holds no control character (argWord)
+].join('\n');
 
 /** Most characters of one argument (src/ssh/quote.ts's argWord allows 4096). */
 const SCAN_ARG_CHARS = 4000;

@@ -22,7 +22,6 @@ import {
 } from '../../../../src/features/nginx/cache.js';
 import { collectCache } from '../../../../src/features/nginx/sources.js';
 import type { NodeAgent } from '../../../../src/nodes/agent.js';
-import { argvCommand } from '../../../../src/ssh/quote.js';
 
 const FIX = join(import.meta.dirname, '../../../fixtures/nginx');
 const fixture = (f: string) => readFileSync(join(FIX, f), 'utf8');
@@ -265,9 +264,8 @@ describe('NGINX_MASTERS_SCAN (what a refresh sends)', () => {
         const memory = new NginxScanMemory();
         const mine = (out: string) => out.split('\n').filter((l) => l.includes(tag));
         const lookup = () => {
-          // as an agent sends it: one command line, every argument quoted (argWord)
-          const cmd = argvCommand(nginxScanArgv(memory.skip()));
-          const r = spawnSync('sh', ['-c', cmd.text], { encoding: 'utf8' });
+          const argv = nginxScanArgv(memory.skip());
+          const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
           const seen = parseScanned(r.stdout);
           memory.record(seen.scanned, seen.masters);
           return { ...r, ...seen };
