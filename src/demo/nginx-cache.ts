@@ -58,7 +58,7 @@ export function demoNginxFiles(
 
 const ok = (stdout: string): NodeExecResult => ({ stdout, stderr: '', code: 0 });
 
-/** features/nginx's NGINX_MASTERS_SCRIPT (`pgrep -a`'s answer; NGINX_MASTERS_SCAN holds it as its fallback): the controller's master where one runs. */
+/** features/nginx's NGINX_MASTERS_SCRIPT (`pgrep -a`'s answer): the controller's master where one runs. */
 const pgrep: DemoCommand = {
   program: 'sh',
   // (demo/ does not import features/: the script is recognised by what it looks for)

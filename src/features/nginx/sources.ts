@@ -21,13 +21,11 @@ import type { ClusterSourceDef, NodeSourceDef } from '../types.js';
 import { NginxAggregator, type NginxStats, RingReader, TailReader } from './aggregate.js';
 import {
   type CacheZoneOnDisk,
-  NginxScanMemory,
+  NGINX_MASTERS_ARGV,
   type NodeCacheValue,
-  nginxScanArgv,
   parseDu,
   parsePgrepMasters,
   parseProxyCachePaths,
-  parseScanned,
   procRoot,
   safeAbsolute,
 } from './cache.js';
@@ -134,9 +132,6 @@ export const nginxFileSource: NodeSourceDef<NginxStats | null> = {
   collect: ({ inventory, agent }, signal) => collectLogFile(inventory, agent, signal),
 };
 
-/** Per node agent: the processes the masters lookup need not read again (cache.ts). */
-const scanMemory = new WeakMap<NodeAgent, NginxScanMemory>();
-
 /** At most this many cache directories are measured per node (bounded `du`). */
 const MAX_CACHE_DIRS = 16;
 
@@ -146,23 +141,17 @@ const MAX_CACHE_DIRS = 16;
  * `/proc/<pid>/root`. Read-only; three round trips; a node without nginx answers no master.
  */
 export async function collectCache(agent: NodeAgent, signal: AbortSignal): Promise<NodeCacheValue> {
-  let memory = scanMemory.get(agent);
-  if (!memory) {
-    memory = new NginxScanMemory();
-    scanMemory.set(agent, memory);
-  }
-  const ps = await agent.exec(nginxScanArgv(memory.skip()), {
+  const ps = await agent.exec(NGINX_MASTERS_ARGV, {
     readOnly: true,
     quick: true,
     signal,
-    maxOutputBytes: 1024 * 1024,
+    maxOutputBytes: 256 * 1024,
   });
   // 1 = nothing matched (no nginx here); anything else is a failure.
-  if (ps.code !== 0 && ps.code !== 1)
+  if (ps.code === 1) return { masters: [] };
+  if (ps.code !== 0)
     throw new Error(`nginx masters: ${ps.stderr.trim().split('\n')[0] || `exit ${ps.code}`}`);
-  const masters = ps.code === 1 ? [] : parsePgrepMasters(ps.stdout);
-  const seen = parseScanned(ps.stdout);
-  memory.record(seen.scanned, seen.masters);
+  const masters = parsePgrepMasters(ps.stdout);
   if (masters.length === 0) return { masters: [] };
   const confs = await agent.readFiles(
     masters.map((m) => procRoot(m.pid, m.conf)),

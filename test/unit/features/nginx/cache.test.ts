@@ -10,15 +10,11 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  NGINX_MASTERS_SCAN,
   NGINX_MASTERS_SCRIPT,
-  NginxScanMemory,
-  nginxScanArgv,
   parseDu,
   parseNginxSize,
   parsePgrepMasters,
   parseProxyCachePaths,
-  parseScanned,
 } from '../../../../src/features/nginx/cache.js';
 import { collectCache } from '../../../../src/features/nginx/sources.js';
 import type { NodeAgent } from '../../../../src/nodes/agent.js';
@@ -112,7 +108,7 @@ describe('collectCache', () => {
       node: { name: 'w2', index: 0, host: 'w2', addresses: [], roles: ['worker'] },
       exec: async (argv: readonly string[], opts?: { readOnly?: boolean }) => {
         calls.push(`${opts?.readOnly ? 'ro ' : ''}${argv.join(' ')}`);
-        if (argv[0] === 'sh' && argv[2] === NGINX_MASTERS_SCAN)
+        if (argv[0] === 'sh' && argv[2] === NGINX_MASTERS_SCRIPT)
           return { stderr: '', ...(o.pgrep ?? { stdout: '', code: 1 }) };
         if (argv[0] === 'du') return o.du ?? { stdout: '', stderr: '', code: 0 };
         return { stdout: '', stderr: 'not found', code: 127 };
@@ -165,7 +161,7 @@ describe('collectCache', () => {
       ],
     });
     expect(calls).toEqual([
-      `ro sh -c ${NGINX_MASTERS_SCAN} sh`,
+      `ro sh -c ${NGINX_MASTERS_SCRIPT}`,
       'read /proc/2699/root/etc/nginx/nginx.conf',
       'ro du -s -B1 -x /proc/2699/root/tmp/nginx-cache /proc/2699/root/tmp/gone',
     ]);
@@ -245,102 +241,4 @@ describe('NGINX_MASTERS_SCRIPT', () => {
       }
     },
   );
-});
-
-describe('NGINX_MASTERS_SCAN (what a refresh sends)', () => {
-  it.skipIf(hasPgrep !== 0)(
-    "pgrep's masters; processes read twice and found no master are left out after; a new master is found at once",
-    async () => {
-      const tag = `k8ops-scan-${process.pid}`;
-      const title = (n: number) =>
-        `nginx: master process /usr/bin/nginx -c /etc/nginx/${tag}-${n}.conf`;
-      const start = (n: number) =>
-        spawn('bash', ['-c', `exec -a "${title(n)}" sleep 30`], { stdio: 'ignore' });
-      const procs = [
-        start(1),
-        spawn('bash', ['-c', 'exec -a "nginx: worker process" sleep 30'], { stdio: 'ignore' }),
-      ];
-      try {
-        const memory = new NginxScanMemory();
-        const mine = (out: string) => out.split('\n').filter((l) => l.includes(tag));
-        const lookup = () => {
-          const argv = nginxScanArgv(memory.skip());
-          const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
-          const seen = parseScanned(r.stdout);
-          memory.record(seen.scanned, seen.masters);
-          return { ...r, ...seen };
-        };
-        let r = lookup();
-        for (let i = 0; i < 50 && mine(r.stdout).length === 0; i++) {
-          await new Promise((res) => setTimeout(res, 50));
-          r = lookup();
-        }
-        const pgrep = () =>
-          spawnSync('pgrep', ['-a', '-f', '^nginx: master process'], { encoding: 'utf8' }).stdout;
-        expect(mine(r.stdout)).toEqual([`${procs[0]!.pid} ${title(1)} 30`]);
-        expect(mine(r.stdout)).toEqual(mine(pgrep()));
-        const all = r.scanned.length;
-        expect(all).toBeGreaterThan(2); // every process of this machine, the first time
-        lookup(); // read twice: now remembered
-        const third = lookup();
-        expect(third.scanned.length).toBeLessThan(all);
-        // the master itself is read every time (never remembered)
-        expect(third.masters.has(procs[0]!.pid)).toBe(true);
-        expect(memory.skip().some((k) => k.startsWith(`${procs[0]!.pid}:`))).toBe(false);
-        expect(mine(third.stdout)).toEqual([`${procs[0]!.pid} ${title(1)} 30`]);
-        // a master started now: found by the next lookup
-        procs.push(start(2));
-        let fourth = lookup();
-        for (let i = 0; i < 50 && mine(fourth.stdout).length < 2; i++) {
-          await new Promise((res) => setTimeout(res, 50));
-          fourth = lookup();
-        }
-        expect(mine(fourth.stdout).sort()).toEqual(mine(pgrep()).sort());
-        expect(mine(fourth.stdout)).toHaveLength(2);
-      } finally {
-        for (const p of procs) p.kill('SIGKILL');
-      }
-    },
-  );
-
-  it('NginxScanMemory: left out once read twice, a master never; all forgotten after resetMs', () => {
-    let now = 0;
-    const m = new NginxScanMemory(() => now, 1000, 100);
-    m.record(['1:10', '2:20', '3:30'], new Set([3]));
-    expect(m.skip()).toEqual([]);
-    m.record(['1:10', '2:20', '3:30'], new Set([3]));
-    expect(m.skip().sort()).toEqual(['1:10', '2:20']);
-    // PID 1 taken again by another process: another inode, read again
-    m.record(['1:11'], new Set());
-    expect(m.skip()).not.toContain('1:11');
-    now = 1001;
-    expect(m.skip()).toEqual([]);
-  });
-
-  it('nginxScanArgv: arguments of at most 4000 characters, only pid:inode entries', () => {
-    const skip = Array.from({ length: 1000 }, (_, i) => `${100000 + i}:${9000000000 + i}`);
-    const argv = nginxScanArgv([...skip, '1:2;rm -rf /', '$(id):1']);
-    expect(argv.slice(0, 4)).toEqual(['sh', '-c', NGINX_MASTERS_SCAN, 'sh']);
-    const args = argv.slice(4);
-    expect(args.every((a) => a.length <= 4000)).toBe(true);
-    expect(args.join(' ').split(' ')).toEqual(skip);
-  });
-
-  it('parseScanned never throws and takes only its own lines', () => {
-    expect(
-      parseScanned('S 12:34\nG 12\nS 1:\nG 1:2\n12 nginx: master process x\nS 5:6 7\n'),
-    ).toEqual({
-      scanned: ['12:34'],
-      masters: new Set([12]),
-    });
-    fc.assert(
-      fc.property(fc.string(), (s) => {
-        parseScanned(s);
-      }),
-    );
-    expect(parseScanned(undefined as unknown as string)).toEqual({
-      scanned: [],
-      masters: new Set(),
-    });
-  });
 });
