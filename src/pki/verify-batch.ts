@@ -48,7 +48,7 @@ export interface BatcherOptions {
   splitAbove?: number;
   /** How long an issuer's queue waits for more pairs before it is sent. */
   windowMs: number;
-  /** The smallest batch the shared-out tail of an uneven queue goes down to (default 64). */
+  /** The smallest batch the shared-out tail of an uneven queue goes down to (default 128). */
   tailMin?: number;
 }
 
@@ -137,7 +137,7 @@ export class SignatureBatcher {
     // last round is shared out evenly between the verifiers as they come free, instead of
     // one working alone on a last full batch.
     if (this.uneven && queued < size * parallel)
-      return Math.max(Math.min(queued, this.opts.tailMin ?? 64), Math.ceil(queued / parallel));
+      return Math.max(Math.min(queued, this.opts.tailMin ?? 128), Math.ceil(queued / parallel));
     return size;
   }
 

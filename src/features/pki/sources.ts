@@ -80,7 +80,7 @@ export async function collectNodeCerts(
 }
 
 /** Files parsed before their signatures are queued (collectNodeCerts' onParsed). */
-const PARSE_CHUNK = 500;
+const PARSE_CHUNK = 1000;
 
 interface ParsedMemo {
   content: string;
