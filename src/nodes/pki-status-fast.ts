@@ -20,7 +20,13 @@
  * Anything unusual (a name outside [A-Za-z0-9._+@-], no GNU stat, a file over 1 MiB) makes
  * the caller fall back to status.sh itself for that refresh (`fallback`).
  */
-import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
+import {
+  createHash,
+  createPublicKey,
+  generateKeyPairSync,
+  type JsonWebKey,
+  X509Certificate,
+} from 'node:crypto';
 import { splitPem } from '../pki/pem.js';
 import { allPublicKeyDigests } from '../pki/status.js';
 import type { PkiStatus, PkiStatusFile } from '../pki/types.js';
@@ -98,6 +104,11 @@ printf '%s done\\n' "$M"`;
  * (each costs ssh2 a decipher, a parse and a stream push in k8ops: issue 13's profile).
  * The body's exit status is not kept: these scripts report everything in their output.
  */
+/** Commands one after another (newline-separated). */
+const concat = (cmds: ShellCommand[]): ShellCommand => ({
+  text: cmds.map((c) => c.text).join('\n'),
+});
+
 const COALESCE = '} | dd ibs=4096 obs=65536 2>/dev/null';
 
 const NUM = /^\d+$/;
@@ -199,12 +210,63 @@ export function parseIdentity(output: string, nonce: string): IdentityResult {
  * node. Each gets ONE `openssl pkey -pubout` (`K`). A grep without -o/-b leaves every key
  * file to `r`: slower, the same answer.
  */
-const KEY_STEP = sh`K() {
+const KEY_FN = sh`K() {
   printf '%s %s pub\n' "$M" "$1"
   openssl pkey -in "$2" -passin pass: -pubout 2>/dev/null || printf '!'
   printf '\n%s %s pubend\n' "$M" "$1"
-}
-if [ -n "$K8OPS_L" ]; then
+}`;
+
+/**
+ * What the node keeps of `openssl storeutl -text` (KEYS_STEP): object headers, key type
+ * lines, and the public parts only — the `pub:` and `modulus:` sections' hex lines,
+ * `publicExponent`, the curve's name, RSA-PSS's restrictions line. Every other line
+ * (`priv:`, `privateExponent:`, `prime1:` … and their hex) ends the section and is
+ * dropped: a whitelist, so no private value is printed whatever the key type.
+ */
+const KEYS_AWK = [
+  '/^[0-9][0-9]*: [A-Za-z ]*$/ { print; s = 0; next }',
+  '/^[A-Z0-9]* ?(Private|Public)-Key:( [(][0-9]+ bit(, [0-9]+ primes)?[)])?$/ { print; s = 0; next }',
+  '/^(pub|modulus):$/ { print; s = 1; next }',
+  '/^(publicExponent|ASN1 OID|NIST CURVE): [A-Za-z0-9 ()-]*$/ { print; s = 0; next }',
+  '/^(No )?PSS parameter restrictions/ { print "PSS"; s = 0; next }',
+  '/^    [0-9a-f:]+$/ { if (s) print; next }',
+  '{ s = 0 }',
+].join('; ');
+
+/**
+ * ONE `openssl storeutl` for every key file of the request (issue 13: one `openssl pkey`
+ * per key file cost ~7 ms of a node's CPU each, 950 processes for a cold `certs` of 50
+ * nodes): the files go through one pipe, each after a separator (a public key k8ops made
+ * for this request, `$K8OPS_SEP`: no file can hold it), and what storeutl prints goes
+ * through KEYS_AWK, which keeps only public values. Emits `K8OPS-N keyfile i` per key file
+ * in order, then `K8OPS-N keys`, the filtered text, `K8OPS-N keysend`. A file k8ops cannot
+ * pair with one key from this (no awk or storeutl, an encrypted or unusual key) gets its
+ * own `openssl pkey -pubout` in a second request (pubScript).
+ */
+const KEYS_STEP = sh`KS() {
+  for l in $1; do printf '%s keyfile %s\\n' "$M" "\${l%% *}"; done
+  printf '%s keys\\n' "$M"
+  set --
+  for l in $K8OPS_KL; do set -- "$@" "./\${l#* }"; done
+  awk -v s="$K8OPS_SEP" "$K8OPS_KCAT" "$@" 2>/dev/null |
+    openssl storeutl -passin pass: -noout -text /dev/stdin 2>/dev/null |
+    awk "$K8OPS_KAWK" 2>/dev/null
+  printf '\\n%s keysend\\n' "$M"
+}`;
+
+/**
+ * The key files into storeutl's pipe, in ONE process: the separator before each file's
+ * first line and after the last file; every line ends with a newline (a file without a
+ * final one does not run into the next PEM block).
+ */
+const KEYS_CAT = [
+  'function sep() { print "-----BEGIN PUBLIC KEY-----"; print s; print "-----END PUBLIC KEY-----" }',
+  'FNR == 1 { sep() }',
+  '{ print }',
+  'END { sep() }',
+].join('; ');
+
+const KEY_STEP = sh`if [ -n "$K8OPS_L" ]; then
   IFS='
 '
   set -f
@@ -226,6 +288,7 @@ if [ -n "$K8OPS_L" ]; then
         [ $((o + \${#b})) -le 65536 ] || continue
         case $b in *'PRIVATE KEY-----') printf '%s\n' "$n" ;; esac
       done)
+    K8OPS_L0=$K8OPS_L
     K8OPS_L=$(for l in $K8OPS_L; do
       p=\${l#* }
       case "
@@ -242,35 +305,93 @@ $p
 "*) printf '%s %s keyfirst\n' "$M" "\${l%% *}" >&3 ;;
             *) r "\${l%% *}" "$p" >&3 ;;
           esac
-          K "\${l%% *}" "$p" >&3
           ;;
         *) printf '%s\n' "$l" ;;
       esac
     done)
+    K8OPS_KL=$(for l in $K8OPS_L0; do
+      case "
+$K8OPS_Q
+" in
+        *"
+\${l#* }
+"*) printf '%s\n' "$l" ;;
+      esac
+    done)
+    KS "$K8OPS_KL" >&3
   fi
 fi`;
+
+/** The separator of one derive request's key files: a public key made for it (KEYS_STEP). */
+export interface KeySeparator {
+  /** Base64 of its SubjectPublicKeyInfo (one line: an Ed25519 SPKI is 60 characters). */
+  spkiB64: string;
+  /** Its raw public key in hex, as `storeutl -text` prints it (`pub:`). */
+  rawHex: string;
+}
+
+/** A fresh separator: an Ed25519 public key nobody could have put in a file beforehand. */
+export function keySeparator(): KeySeparator {
+  const { publicKey } = generateKeyPairSync('ed25519');
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  return { spkiB64: spki.toString('base64'), rawHex: spki.subarray(-32).toString('hex') };
+}
 
 /**
  * Request 2 for `names` (safe names in `dir`), in a few processes whatever their number
  * (issue 13: the per-file frames this replaces cost ~10 processes per file, 0.45 s of a
  * node's CPU for 39 files): the read scripts' statuses for names that are not readable
  * regular files; for files holding a private key, KEY_STEP's frames (`keyfirst` or the
- * redacted file, and `K8OPS-N i pub` + ONE `openssl pkey -pubout` PEM (`!` when openssl
- * failed) + `K8OPS-N i pubend`); every other file in the batch read (ONE `wc -c`, ONE
- * `cat`: src/nodes/remote-scripts.ts). Then `K8OPS-N done`. Output gathered by `dd`.
+ * redacted file) and KEYS_STEP's (ONE `openssl storeutl` for all of them, public values
+ * only); every other file in the batch read (ONE `wc -c`, ONE `cat`:
+ * src/nodes/remote-scripts.ts). Then `K8OPS-N done`. Output gathered by `dd`.
  */
-export function deriveScript(dir: string, names: readonly string[], nonce: string): ShellCommand {
+export function deriveScript(
+  dir: string,
+  names: readonly string[],
+  nonce: string,
+  sep: KeySeparator = keySeparator(),
+): ShellCommand {
   const d = remotePath(dir);
   const calls = names.map((n, i) => {
     if (!SAFE_NAME.test(n)) throw new Error(`unsafe name ${JSON.stringify(n)}`);
     return sh`c ${intArg(i)} ${argWord(n)}`;
   });
+  if (!/^[A-Za-z0-9+/=]{1,64}$/.test(sep.spkiB64)) throw new Error('bad key separator');
   const body = batchReadAround(nonce, {
-    before: sh`cd -- ${d} || exit 3`,
+    before: sh`cd -- ${d} || exit 3
+K8OPS_SEP=${argWord(sep.spkiB64)}
+K8OPS_KAWK=${argWord(KEYS_AWK)}
+K8OPS_KCAT=${argWord(KEYS_CAT)}`,
     calls,
-    middle: KEY_STEP,
+    middle: concat([KEYS_STEP, KEY_STEP]),
   });
   return { text: ['{', body.text, COALESCE].join('\n') };
+}
+
+/**
+ * The second request for key files the storeutl step left unpaired: ONE `openssl pkey
+ * -pubout` per file, framed `K8OPS-N i pub` … `K8OPS-N i pubend` (`!` when openssl fails).
+ */
+export function pubScript(
+  dir: string,
+  files: ReadonlyArray<{ index: number; name: string }>,
+  nonce: string,
+): ShellCommand {
+  const d = remotePath(dir);
+  const calls = files.map(({ index, name }) => {
+    if (!SAFE_NAME.test(name)) throw new Error(`unsafe name ${JSON.stringify(name)}`);
+    return sh`K ${intArg(index)} ./${argWord(name)}`;
+  });
+  return concat([
+    sh`M=K8OPS-${token(nonce)}
+LC_ALL=C
+export LC_ALL
+cd -- ${d} || exit 3`,
+    KEY_FN,
+    ...calls,
+    sh`printf '%s done\\n' "$M"`,
+  ]);
 }
 
 export interface Derived {
@@ -279,23 +400,47 @@ export interface Derived {
   keyFirst?: boolean;
   /** The `-pubout` PEM of a file holding a private key (undefined: none asked; null: openssl failed). */
   pub?: string | null;
+  /** A key file the storeutl step could not pair with a key: pubScript decides it. */
+  pubPending?: boolean;
   error?: string;
 }
 
 /** Parse request 2 (raw bytes): one Derived per name (errors per file). Never throws. */
-export function parseDerive(output: Buffer, nonce: string, names: readonly string[]): Derived[] {
+export function parseDerive(
+  output: Buffer,
+  nonce: string,
+  names: readonly string[],
+  sep?: KeySeparator,
+): Derived[] {
   const marker = `K8OPS-${nonce} `;
   const { files } = parseReadFilesBatch(output, nonce, names);
   const out: Derived[] = files.map((f) =>
     f.ok ? { content: f.content } : { error: f.error ?? 'read failed' },
   );
-  // keyfirst and pub frames (text lines; a file's bytes in the batch never hold the marker:
-  // the nonce is random).
+  // keyfirst frames, the storeutl step's frames (text lines; a file's bytes in the batch
+  // never hold the marker: the nonce is random), and pubScript's frames.
   const lines = output.toString('utf8').split('\n');
+  const keyFiles: number[] = [];
+  let keysText: string[] | undefined;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (!line.startsWith(marker)) continue;
-    const m = /^(\d+) (keyfirst|pub)$/.exec(line.slice(marker.length));
+    const rest = line.slice(marker.length);
+    if (rest === 'keys') {
+      const body: string[] = [];
+      let j = i + 1;
+      for (; j < lines.length && lines[j] !== `${marker}keysend` && body.length <= 100_000; j++)
+        body.push(lines[j]!);
+      if (lines[j] === `${marker}keysend`) keysText = body;
+      i = j;
+      continue;
+    }
+    const k = /^keyfile (\d+)$/.exec(rest);
+    if (k) {
+      if (out[Number(k[1])] !== undefined) keyFiles.push(Number(k[1]));
+      continue;
+    }
+    const m = /^(\d+) (keyfirst|pub)$/.exec(rest);
     if (!m) continue;
     const idx = Number(m[1]);
     const d = out[idx];
@@ -317,7 +462,138 @@ export function parseDerive(output: Buffer, nonce: string, names: readonly strin
     const pem = body.join('\n').trim();
     d.pub = pem === '' || pem.endsWith('!') ? null : pem;
   }
+  if (keyFiles.length > 0) {
+    const pubs =
+      keysText !== undefined && sep !== undefined
+        ? pairStoreutlKeys(keysText, sep.rawHex, keyFiles.length)
+        : [];
+    keyFiles.forEach((idx, k) => {
+      const d = out[idx]!;
+      if (d.pub !== undefined) return;
+      const pem = pubs[k];
+      if (pem !== undefined) d.pub = pem;
+      else d.pubPending = true;
+    });
+  }
   return out;
+}
+
+/** One object of `storeutl -text` as KEYS_AWK left it. */
+interface StoreObject {
+  type: string;
+  keyLine?: string;
+  sections: Map<string, string>;
+  props: Map<string, string>;
+  pss: boolean;
+}
+
+/**
+ * The text KEYS_AWK kept, cut into storeutl's objects, then into one frame per key file by
+ * the separators (`count + 1` of them, the first before any other object, else nothing is
+ * paired): per file, the SubjectPublicKeyInfo PEM of the first private key in its frame,
+ * or undefined (no key there, or one k8ops does not rebuild: pubScript asks openssl). Pure;
+ * never throws.
+ */
+export function pairStoreutlKeys(
+  lines: readonly string[],
+  sepHex: string,
+  count: number,
+): Array<string | undefined> {
+  const objects: StoreObject[] = [];
+  let cur: StoreObject | undefined;
+  let section: string | undefined;
+  for (const line of lines) {
+    const head = /^(\d+): ([A-Za-z ]+)$/.exec(line);
+    if (head) {
+      cur = { type: head[2]!, sections: new Map(), props: new Map(), pss: false };
+      objects.push(cur);
+      section = undefined;
+      continue;
+    }
+    if (!cur) continue;
+    if (/^ {4}[0-9a-f:]+$/.test(line)) {
+      if (section !== undefined)
+        cur.sections.set(section, (cur.sections.get(section) ?? '') + line.replace(/[ :]/g, ''));
+      continue;
+    }
+    section = undefined;
+    if (line === 'pub:' || line === 'modulus:') {
+      section = line.slice(0, -1);
+      cur.sections.set(section, '');
+    } else if (line === 'PSS') cur.pss = true;
+    else if (/(Private|Public)-Key:/.test(line)) cur.keyLine = line;
+    else {
+      const p = /^(publicExponent|ASN1 OID|NIST CURVE): (.*)$/.exec(line);
+      if (p) cur.props.set(p[1]!, p[2]!);
+    }
+  }
+  const isSep = (o: StoreObject) => o.type === 'Public key' && o.sections.get('pub') === sepHex;
+  const seps: number[] = [];
+  objects.forEach((o, i) => {
+    if (isSep(o)) seps.push(i);
+  });
+  const none: Array<string | undefined> = Array.from({ length: count }, () => undefined);
+  if (seps.length !== count + 1 || seps[0] !== 0) return none;
+  return none.map((_, k) => {
+    const key = objects.slice(seps[k]! + 1, seps[k + 1]!).find((o) => o.type === 'Pkey');
+    return key ? spkiPem(key) : undefined;
+  });
+}
+
+const EC_CURVES: Record<string, { crv: string; bytes: number }> = {
+  prime256v1: { crv: 'P-256', bytes: 32 },
+  secp384r1: { crv: 'P-384', bytes: 48 },
+  secp521r1: { crv: 'P-521', bytes: 66 },
+  secp256k1: { crv: 'secp256k1', bytes: 32 },
+};
+const OKP: Record<string, { crv: string; bytes: number }> = {
+  ED25519: { crv: 'Ed25519', bytes: 32 },
+  ED448: { crv: 'Ed448', bytes: 57 },
+  X25519: { crv: 'X25519', bytes: 32 },
+  X448: { crv: 'X448', bytes: 56 },
+};
+const b64u = (hex: string): string => Buffer.from(hex, 'hex').toString('base64url');
+
+/**
+ * The SubjectPublicKeyInfo `openssl pkey -pubout` prints for this key, rebuilt from its
+ * public values by node:crypto (which checks them: an EC point must lie on its curve, as
+ * openssl's decoder requires): RSA (not RSA-PSS), EC on a named curve with an uncompressed
+ * point, Ed25519/Ed448/X25519/X448. Anything else: undefined.
+ */
+function spkiPem(o: StoreObject): string | undefined {
+  try {
+    const kl = o.keyLine ?? '';
+    let jwk: JsonWebKey | undefined;
+    const okp = /^([A-Z0-9]+) Private-Key:$/.exec(kl);
+    const pub = o.sections.get('pub');
+    if (okp) {
+      const c = OKP[okp[1]!];
+      if (c && pub?.length === c.bytes * 2) jwk = { kty: 'OKP', crv: c.crv, x: b64u(pub) };
+    } else if (kl.startsWith('Private-Key: (')) {
+      const n = o.sections.get('modulus');
+      const e = /^\d+ \(0x([0-9a-f]+)\)$/.exec(o.props.get('publicExponent') ?? '');
+      if (n && e && !o.pss && !pub) {
+        const nHex = n.replace(/^(00)+/, '');
+        const eHex = e[1]!.length % 2 ? `0${e[1]}` : e[1]!;
+        jwk = { kty: 'RSA', n: b64u(nHex), e: b64u(eHex) };
+      } else if (pub && !n) {
+        const c = EC_CURVES[o.props.get('ASN1 OID') ?? ''];
+        if (c && pub.length === 2 + c.bytes * 4 && pub.startsWith('04'))
+          jwk = {
+            kty: 'EC',
+            crv: c.crv,
+            x: b64u(pub.slice(2, 2 + c.bytes * 2)),
+            y: b64u(pub.slice(2 + c.bytes * 2)),
+          };
+      }
+    }
+    if (!jwk) return undefined;
+    return String(
+      createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }),
+    );
+  } catch {
+    return undefined;
+  }
 }
 
 type Described = Pick<PkiStatusFile, 'kind' | 'pubkeySha256' | 'pubkeysSha256' | 'error'>;
@@ -444,6 +720,8 @@ export interface PkiStatusCacheStats {
   derived: number;
   /** Refreshes answered by status.sh itself (see `fallback`). */
   fallbacks: number;
+  /** Key files whose public key needed their own `openssl pkey` (pubScript). */
+  pubFallback: number;
 }
 
 /**
@@ -453,7 +731,13 @@ export interface PkiStatusCacheStats {
  */
 export class PkiStatusCache {
   private readonly dirs = new Map<string, Map<string, CachedFile>>();
-  readonly stats: PkiStatusCacheStats = { identity: 0, derive: 0, derived: 0, fallbacks: 0 };
+  readonly stats: PkiStatusCacheStats = {
+    identity: 0,
+    derive: 0,
+    derived: 0,
+    fallbacks: 0,
+    pubFallback: 0,
+  };
 
   constructor(private readonly opts: FastStatusOptions) {}
 
@@ -504,8 +788,24 @@ export class PkiStatusCache {
       const n2 = this.opts.newNonce();
       this.stats.derive++;
       const names = chunk.map((e) => e.name);
-      const derived = parseDerive(await run(deriveScript(dir, names, n2)), n2, names);
+      const sep = keySeparator();
+      const derived = parseDerive(await run(deriveScript(dir, names, n2, sep)), n2, names, sep);
       trace('pki:derived', { node: this.opts.node, files: names.length });
+      // Key files the one storeutl could not pair: their own `openssl pkey` (rare: an
+      // encrypted or unusual key, or a node without storeutl or awk).
+      const pending = names.flatMap((name, index) =>
+        derived[index]!.pubPending ? [{ index, name }] : [],
+      );
+      if (pending.length > 0) {
+        const n3 = this.opts.newNonce();
+        this.stats.pubFallback += pending.length;
+        const got = parseDerive(await run(pubScript(dir, pending, n3)), n3, names);
+        for (const { index } of pending) {
+          const d = derived[index]!;
+          delete d.pubPending;
+          d.pub = got[index]?.pub ?? null;
+        }
+      }
       chunk.forEach((e, i) => {
         const d = derived[i]!;
         const described = describeDerived(d);

@@ -125,6 +125,55 @@ export async function prewarmSignatures(
   await Promise.all(work);
 }
 
+/**
+ * Prewarming while the files are still being parsed (issue 13: a cold scan of thousands of
+ * certificates kept one core idle until the last file was parsed): `feed` each parsed
+ * chunk, and every (certificate, candidate issuer) pair whose two ends are known so far is
+ * handed to `verifyAsync` at once — a certificate as the child of the candidates already
+ * seen, and as the candidate of the certificates already seen that name it as issuer.
+ * The pairs are those prewarmSignatures would verify (issuerCandidates on the index so far
+ * is a subset of the final one); run prewarmSignatures on the whole index after the last
+ * chunk all the same: what was queued here is in flight or cached by then.
+ */
+export class EarlyPrewarm {
+  private readonly byFingerprint = new Map<string, IndexedCert>();
+  private readonly bySubject = new Map<string, IndexedCert[]>();
+  private readonly byIssuer = new Map<string, CertSummary[]>();
+  private readonly work: Promise<unknown>[] = [];
+
+  constructor(private readonly verifyAsync: AsyncVerifier = verifySignatureAsync) {}
+
+  feed(files: readonly CertFile[]): void {
+    const index: CertIndex = { byFingerprint: this.byFingerprint, bySubject: this.bySubject };
+    for (const f of files)
+      for (const c of f.certs) {
+        if (this.byFingerprint.has(c.fingerprint)) continue;
+        const entry: IndexedCert = { cert: c, locations: [] };
+        this.byFingerprint.set(c.fingerprint, entry);
+        const named = this.bySubject.get(c.subject);
+        if (named) named.push(entry);
+        else this.bySubject.set(c.subject, [entry]);
+        const children = this.byIssuer.get(c.issuer);
+        if (children) children.push(c);
+        else this.byIssuer.set(c.issuer, [c]);
+        if (isSelfIssued(c)) this.work.push(this.verifyAsync(c, c));
+        for (const cand of issuerCandidates(c, index))
+          this.work.push(this.verifyAsync(c, cand.cert));
+        // certificates seen earlier that name this one as their issuer
+        for (const child of this.byIssuer.get(c.subject) ?? []) {
+          if (child === c) continue;
+          if (issuerCandidates(child, index).some((e) => e.cert === c))
+            this.work.push(this.verifyAsync(child, c));
+        }
+      }
+  }
+
+  /** Every verification fed so far has settled. */
+  async settled(): Promise<void> {
+    await Promise.all(this.work);
+  }
+}
+
 /** How prewarming verifies one pair: node:crypto, or a batcher (src/pki/verify-batch.ts). */
 export type AsyncVerifier = (child: CertSummary, issuer: CertSummary) => Promise<SignatureVerdict>;
 

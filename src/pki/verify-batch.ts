@@ -48,6 +48,8 @@ export interface BatcherOptions {
   splitAbove?: number;
   /** How long an issuer's queue waits for more pairs before it is sent. */
   windowMs: number;
+  /** The smallest batch the shared-out tail of an uneven queue goes down to (default 128). */
+  tailMin?: number;
 }
 
 interface Pending {
@@ -76,6 +78,8 @@ export class SignatureBatcher {
   private pumpQueued = false;
   /** The batch size of a long queue being worked off (batchSize). */
   private split: number | undefined;
+  /** That size was fixed while a batch ran (batchSize: its tail is then shared out). */
+  private uneven = false;
   private readonly counts: BatcherStats = { batches: 0, confirmed: 0, fallback: 0 };
 
   constructor(private readonly opts: BatcherOptions) {}
@@ -125,8 +129,16 @@ export class SignatureBatcher {
     if (this.split === undefined && queued > (this.opts.splitAbove ?? 256)) {
       const batches = parallel * Math.ceil(queued / (parallel * maxBatch));
       this.split = Math.ceil(queued / batches);
+      this.uneven = this.running > 0;
     }
-    return this.split ?? Math.min(queued, maxBatch);
+    const size = this.split ?? Math.min(queued, maxBatch);
+    // A long queue cut while a batch was already running (pairs queued as the files are
+    // parsed, src/pki/chain.ts EarlyPrewarm): the batches no longer end together, so its
+    // last round is shared out evenly between the verifiers as they come free, instead of
+    // one working alone on a last full batch.
+    if (this.uneven && queued < size * parallel)
+      return Math.max(Math.min(queued, this.opts.tailMin ?? 128), Math.ceil(queued / parallel));
+    return size;
   }
 
   /** Start batches while some are due and there is room; arm a timer for the next one. */

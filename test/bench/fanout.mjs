@@ -31,7 +31,7 @@
 // otherwise prints why and exits 0. Env: BENCH_FANOUT_SIZES (default "50,200"),
 // BENCH_RUNS (default 3), BENCH_QUICK=1 (one certs and one nodes run, no baselines),
 // BENCH_PROFILE=DIR (--cpu-prof and K8OPS_TRACE of one certs and one nodes run, summarised),
-// BENCH_FANOUT_TUI=0 (skip the TUI), BENCH_FANOUT_HOLD=MINUTES (keep the lab up),
+// BENCH_FANOUT_TUI=0 (skip the TUI), BENCH_FANOUT_NET=10.X (the lab's /16, default 10.233), BENCH_FANOUT_HOLD=MINUTES (keep the lab up),
 // BENCH_FANOUT_NODE_OPTIONS (added for the k8ops processes: ssh2's JavaScript ciphers with
 // --require=<repo>/test/helpers/ssh2-js-ciphers.cjs). Bounded: every child has a timeout; the whole run takes a few
 // minutes on 2 cores. Not part of `npm test`.
@@ -58,7 +58,11 @@ const SSHD = '/usr/sbin/sshd';
 const tag = `k8f${process.pid % 100000}`;
 const NS_B = `${tag}-b`;
 const NS_N = `${tag}-n`;
-const RANGE = '10.233.0.0/16';
+// BENCH_FANOUT_NET=10.X: another /16 (default 10.233), so that two labs can be up at once.
+const NET = /^10\.\d{1,3}$/.test(process.env.BENCH_FANOUT_NET ?? '')
+  ? process.env.BENCH_FANOUT_NET
+  : '10.233';
+const RANGE = `${NET}.0.0/16`;
 const CHILD_TIMEOUT_MS = 180_000;
 
 function skip(why) {
@@ -179,7 +183,7 @@ async function teardown() {
 }
 process.on('SIGINT', () => teardown().then(() => process.exit(130)));
 
-const nodeAddr = (i) => `10.233.${1 + Math.floor(i / 200)}.${10 + (i % 200)}`;
+const nodeAddr = (i) => `${NET}.${1 + Math.floor(i / 200)}.${10 + (i % 200)}`;
 
 /** What a real node's login shell does before running anything: a few processes. */
 const BASHRC = `# sourced by bash for every sshd session (SSH_SOURCE_BASHRC), like a node's profile
@@ -259,13 +263,13 @@ async function setup() {
   await ip('-n', NS_N, 'link', 'set', 'lo', 'up');
   await ip('route', 'add', 'unreachable', RANGE);
   await ip('link', 'add', `${tag}hb`, 'type', 'veth', 'peer', 'name', `${tag}bh`, 'netns', NS_B);
-  await ip('addr', 'add', '10.233.0.1/29', 'dev', `${tag}hb`);
+  await ip('addr', 'add', `${NET}.0.1/29`, 'dev', `${tag}hb`);
   await ip('link', 'set', `${tag}hb`, 'up');
-  await ip('-n', NS_B, 'addr', 'add', '10.233.0.2/29', 'dev', `${tag}bh`);
+  await ip('-n', NS_B, 'addr', 'add', `${NET}.0.2/29`, 'dev', `${tag}bh`);
   await ip('-n', NS_B, 'link', 'set', `${tag}bh`, 'up');
   await ip('-n', NS_B, 'link', 'add', `${tag}bn`, 'type', 'veth', 'peer', 'name', `${tag}nb`);
   await ip('-n', NS_B, 'link', 'set', `${tag}nb`, 'netns', NS_N);
-  await ip('-n', NS_B, 'addr', 'add', '10.233.1.1/16', 'dev', `${tag}bn`);
+  await ip('-n', NS_B, 'addr', 'add', `${NET}.1.1/16`, 'dev', `${tag}bn`);
   await ip('-n', NS_B, 'link', 'set', `${tag}bn`, 'up');
   for (let i = 0; i < MAX_N; i++)
     await ip('-n', NS_N, 'addr', 'add', `${nodeAddr(i)}/16`, 'dev', `${tag}nb`);
@@ -282,7 +286,7 @@ async function setup() {
   const hostPub = readFileSync(`${hostKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
 
   // ≤ 15 ListenAddress per sshd (MAX_LISTEN_SOCKS is 16)
-  const groups = [['10.233.0.2']];
+  const groups = [[`${NET}.0.2`]];
   for (let i = 0; i < MAX_N; i += 15)
     groups.push(Array.from({ length: Math.min(15, MAX_N - i) }, (_, k) => nodeAddr(i + k)));
   const started = [];
@@ -337,6 +341,7 @@ async function setup() {
   });
   for (const [ns, addr] of started) {
     const end = Date.now() + 15_000;
+    let why = '';
     for (;;) {
       const ok = await run('ip', [
         'netns',
@@ -344,15 +349,28 @@ async function setup() {
         ns,
         'timeout',
         '2',
+        // --norc: with a socket on stdin (Node's stdio) bash would source root's ~/.bashrc
         'bash',
+        '--norc',
         '-c',
         `exec 3<>/dev/tcp/${addr}/22`,
       ]).then(
         () => true,
-        () => false,
+        (e) => {
+          why = e.message;
+          return false;
+        },
       );
       if (ok) break;
-      if (Date.now() > end) throw new Error(`sshd on ${addr} did not start`);
+      if (Date.now() > end) {
+        const logs = readdirSync(dir)
+          .filter((f) => /^sshd_\d+\.log$/.test(f))
+          .map((f) => readFileSync(join(dir, f), 'utf8').trim())
+          .filter(Boolean);
+        throw new Error(
+          `sshd on ${addr} did not start (${why.trim()})${logs.length ? `: ${logs[0]}` : ''}`,
+        );
+      }
       await sleep(50);
     }
   }
@@ -368,13 +386,13 @@ async function setup() {
   const kh = join(dir, 'known_hosts');
   writeFileSync(
     kh,
-    `${['10.233.0.2', ...Array.from({ length: MAX_N }, (_, i) => nodeAddr(i))]
+    `${[`${NET}.0.2`, ...Array.from({ length: MAX_N }, (_, i) => nodeAddr(i))]
       .map((a) => `${a} ${hostPub}`)
       .join('\n')}\n`,
   );
   const hosts = [
     'Host bastion',
-    '  HostName 10.233.0.2',
+    `  HostName ${NET}.0.2`,
     ...Array.from({ length: MAX_N }, (_, i) => [
       `Host n${i}`,
       `  HostName ${nodeAddr(i)}`,

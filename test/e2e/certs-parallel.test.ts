@@ -1,6 +1,6 @@
 /**
  * `k8ops certs --path` (built) on many distinct P-521 leaves: the signatures are verified in
- * parallel batches through the system openssl, cut evenly across the cores; the report must
+ * parallel batches through the system openssl, across the cores; the report must
  * be exactly the one of node:crypto alone (K8OPS_OPENSSL_VERIFY=0), leaf by leaf, on a mixed
  * tree: two CAs (one under a subdirectory), a leaf whose signature was altered, a leaf
  * presented with the wrong CA's name, and a certificate file that is not one.
@@ -103,11 +103,12 @@ describe.skipIf(!haveOpenssl)(
       expect(bad).toEqual([join(tree, 'a-17.pem')]);
       expect(doc.checks.some((c) => c.path === join(tree, 'garbage.pem'))).toBe(true);
       expect(stable(batched.stdout)).toEqual(stable(serial.stdout));
-      // Every pair went to openssl, in batches of even size, a multiple of the cores.
+      // Every pair went to openssl, in batches across the cores (queued as the files are
+      // parsed: CA A's 600 pairs once its file is parsed, CA B's 40 after).
       const sizes = readFileSync(log, 'utf8').trim().split('\n').map(Number);
       expect(sizes.reduce((x, y) => x + y, 0)).toBe(640);
-      expect(sizes.length % Math.min(2, availableParallelism())).toBe(0);
-      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(40);
+      expect(sizes.length).toBeGreaterThanOrEqual(Math.min(2, availableParallelism()));
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(1024);
       expect(batched.code).toBe(2);
       expect(serial.code).toBe(2);
     }, 300_000);

@@ -6,7 +6,7 @@
  */
 import type { Inventory, NodeSpec } from '../../config/types.js';
 import type { NodeAgent } from '../../nodes/agent.js';
-import { prewarmFiles } from '../../pki/chain.js';
+import { type AsyncVerifier, EarlyPrewarm, prewarmFiles } from '../../pki/chain.js';
 import type { Layout } from '../../pki/layout.js';
 import { defaultLayout } from '../../pki/layout-data.js';
 import type { CertFile, PkiStatus } from '../../pki/types.js';
@@ -38,6 +38,7 @@ export async function collectNodeCerts(
   agent: NodeAgent,
   pkiDir: string,
   signal?: AbortSignal,
+  onParsed?: (files: readonly CertFile[]) => void,
 ): Promise<CertFile[]> {
   const node = agent.node.name;
   const reads = await agent.readCertFiles(pkiDir, signal ? { signal } : {});
@@ -47,7 +48,7 @@ export async function collectNodeCerts(
   parsedByAgent.set(agent, memos);
   const last = memos.get(pkiDir);
   const next = new Map<string, ParsedMemo>();
-  const out = reads.map((r): CertFile => {
+  const parse = (r: (typeof reads)[number]): CertFile => {
     if (!r.ok) {
       const message = r.missing
         ? 'file vanished before it could be read'
@@ -61,10 +62,25 @@ export async function collectNodeCerts(
         : parseCertFile(node, r.path, r.content);
     next.set(r.path, { content: r.content, file });
     return file;
-  });
+  };
+  const out: CertFile[] = [];
+  // In chunks, each handed to `onParsed` before the next is parsed, with a turn of the
+  // microtask queue between them: the signatures of the first chunk are being verified
+  // (batches through openssl start from there) while the rest is parsed.
+  for (let i = 0; i < reads.length; i += PARSE_CHUNK) {
+    const chunk = reads.slice(i, i + PARSE_CHUNK).map(parse);
+    out.push(...chunk);
+    if (onParsed) {
+      onParsed(chunk);
+      await null;
+    }
+  }
   memos.set(pkiDir, next);
   return out;
 }
+
+/** Files parsed before their signatures are queued (collectNodeCerts' onParsed). */
+const PARSE_CHUNK = 1000;
 
 interface ParsedMemo {
   content: string;
@@ -88,10 +104,14 @@ export async function collectCerts(
   const [first, ...rest] = typeof dirs === 'string' ? [dirs] : dirs;
   if (first === undefined) return [];
   // Every directory at once (over SSH: concurrent requests on the node's shells).
+  const batcher = opensslBatcher();
+  const verify: AsyncVerifier | undefined = batcher ? (c, i) => batcher.verify(c, i) : undefined;
+  const early = new EarlyPrewarm(verify);
+  const onParsed = (chunk: readonly CertFile[]) => early.feed(chunk);
   const [files, ...more] = await Promise.all([
-    collectNodeCerts(agent, first, signal),
+    collectNodeCerts(agent, first, signal, onParsed),
     ...rest.map((dir) =>
-      collectNodeCerts(agent, dir, signal).catch((e: unknown) => {
+      collectNodeCerts(agent, dir, signal, onParsed).catch((e: unknown) => {
         if (isMissing(e)) return [];
         throw e;
       }),
@@ -99,8 +119,8 @@ export async function collectCerts(
   ]);
   for (const m of more) files.push(...m);
   trace('certs:parsed', { node: agent.node.name, files: files.length });
-  const batcher = opensslBatcher();
-  await prewarmFiles(files, batcher ? (c, i) => batcher.verify(c, i) : undefined);
+  // Every pair of the whole index (those queued while parsing are in flight or cached).
+  await Promise.all([early.settled(), prewarmFiles(files, verify)]);
   trace('certs:verified', { node: agent.node.name });
   signal.throwIfAborted();
   return files;

@@ -6,7 +6,6 @@
  * the test's sessions (orphans included, which are no longer the sshd's descendants).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
@@ -51,6 +50,29 @@ function fifoWithWriter(fifo: string): () => string {
 /** Processes on the node other than its sshd sessions and the pool's persistent shells. */
 const strays = (l: SshLab): LabProcess[] =>
   l.processes('node3').filter((p) => !/^sshd:/.test(p.args) && p.args !== 'sh -s');
+
+/**
+ * Samples strays every 50 ms until stopped: the last sample that found some (how many, and
+ * when, in ms after the start), so that a test knows its request was running on the node.
+ */
+function watchStrays(l: SshLab): { stop: () => { last: number; lastAt: number } } {
+  const t0 = Date.now();
+  let last = 0;
+  let lastAt = -1;
+  const iv = setInterval(() => {
+    const n = strays(l).length;
+    if (n > 0) {
+      last = n;
+      lastAt = Date.now() - t0;
+    }
+  }, 50);
+  return {
+    stop: () => {
+      clearInterval(iv);
+      return { last, lastAt };
+    },
+  };
+}
 
 async function until(what: string, fn: () => boolean, ms: number): Promise<number> {
   const t0 = Date.now();
@@ -247,15 +269,15 @@ describeLab('hostile files and abandoned requests on a node (real sshd)', (lab) 
   }, 90_000);
 
   /**
-   * A PKI directory whose status run takes seconds: 800 key files, one `openssl pkey` each
-   * (certificates no longer cost a process per file).
+   * A PKI directory whose status run takes seconds: 800 key files no openssl can read (a
+   * private key label over a body that is not one), which the one `openssl storeutl` of
+   * the derive request passes over quickly and then leaves to their own `openssl pkey`
+   * each (certificates and readable keys no longer cost a process per file).
    */
   function slowStatusDir(l: SshLab, name: string): string {
     const d = join(l.dir, name);
     mkdirSync(d);
-    const key = generateKeyPairSync('ec', { namedCurve: 'P-521' })
-      .privateKey.export({ type: 'pkcs8', format: 'pem' })
-      .toString();
+    const key = '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n';
     for (let i = 0; i < 800; i++)
       writeFileSync(join(d, `c${String(i).padStart(4, '0')}-key.pem`), key, { mode: 0o600 });
     return d;
@@ -268,10 +290,14 @@ describeLab('hostile files and abandoned requests on a node (real sshd)', (lab) 
     const agent = new SshNodeAgent(node('node3'), { pool: p, timeoutMs: 1500 });
     try {
       await agent.probe(); // connected: the timeout is the status run's alone
+      const seen = watchStrays(l);
       const e = await rejection(agent.pkiStatus(d));
+      const inFlight = seen.stop();
       expect(e.kind).toBe('timeout');
-      // it was still running when k8ops gave up (the status script or its openssl)
-      expect(strays(l).length).toBeGreaterThan(0);
+      // it ran on the node until k8ops gave up (its requests, their openssl: the last of
+      // them a few ms before, as the key files go one `openssl pkey` after the other)
+      expect(inFlight.last).toBeGreaterThan(0);
+      expect(inFlight.lastAt).toBeGreaterThan(1000);
       // the node-side deadline (1.5 s → 3 s after the start) ends it
       const waited = await nothingLeft(l, 4000, 'the abandoned status run ended on node3');
       console.log(`status run gone ${waited} ms after the timeout`);
@@ -290,9 +316,12 @@ describeLab('hostile files and abandoned requests on a node (real sshd)', (lab) 
       await agent.probe();
       const ac = new AbortController();
       setTimeout(() => ac.abort(), 700);
+      const seen = watchStrays(l);
       const e = await rejection(agent.pkiStatus(d, { signal: ac.signal }));
+      const inFlight = seen.stop();
       expect(e.kind).toBe('aborted');
-      expect(strays(l).length).toBeGreaterThan(0);
+      expect(inFlight.last).toBeGreaterThan(0);
+      expect(inFlight.lastAt).toBeGreaterThan(400);
       // by the node-side deadline of the call (2.5 s → 4 s after the start) at the latest
       const waited = await nothingLeft(l, 5000, 'the aborted status run ended on node3');
       console.log(`status run gone ${waited} ms after the abort`);

@@ -113,7 +113,10 @@ describeLab('pki-status over SSH: one stat request when nothing changed', (lab) 
         const agent = new SshNodeAgent(node, { pool: p });
         const n = counting(agent);
         const cold = await agent.pkiStatus(dir);
-        expect(n).toMatchObject({ run: 2, exec: 0 }); // identity + derive, both on the shell
+        // identity + derive (ONE storeutl for the key files), both on the shell, + the
+        // broken key's own `openssl pkey` (the one storeutl found no key in it)
+        expect(n).toMatchObject({ run: 3, exec: 0 });
+        expect(agent.pkiStatusStats.pubFallback).toBe(1);
         const script = await remotePkiStatus(localExec, dir, { node: 'node1' });
         expect(cold.node).toBe('node1');
         expect(cold.pkiDir).toBe(script.pkiDir);
@@ -143,10 +146,10 @@ describeLab('pki-status over SSH: one stat request when nothing changed', (lab) 
         });
         expect(byName.has('etcd')).toBe(false);
 
-        // warm: one request, nothing derived
+        // warm: one request, nothing derived (the broken key too: remembered by its identity)
         const derivedBefore = agent.pkiStatusStats.derived;
         const warm = await agent.pkiStatus(dir);
-        expect(n).toMatchObject({ run: 3, exec: 0 });
+        expect(n).toMatchObject({ run: 4, exec: 0 });
         expect(agent.pkiStatusStats.derived).toBe(derivedBefore);
         expect(warm).toEqual(cold);
         // a mode change shows without deriving anything (stat every time)
@@ -218,8 +221,8 @@ describeLab('pki-status over SSH: one stat request when nothing changed', (lab) 
         const both = () => Promise.all([agent.readCertFiles(dir), agent.pkiStatus(dir)]);
         const [cold, coldStatus] = await both();
         // the certificate read (and a second for the dangling symlink by a certificate name),
-        // the status's stat and its derive
-        expect(n.run).toBe(4);
+        // the status's stat, its derive, and the broken key's own `openssl pkey`
+        expect(n.run).toBe(5);
         const onDisk = (name: string) => readFileSync(join(dir, name), 'utf8');
         expect(cold.find((f) => f.path.endsWith('/kube-apiserver.pem'))).toMatchObject({
           ok: true,
@@ -227,14 +230,14 @@ describeLab('pki-status over SSH: one stat request when nothing changed', (lab) 
         });
         // warm: the stat alone, shared by both; the same answers
         const [warm, warmStatus] = await both();
-        expect(n.run).toBe(5);
+        expect(n.run).toBe(6);
         expect(agent.certReadsReused).toBe(1);
         expect(warm).toEqual(cold);
         expect(warmStatus).toEqual(coldStatus);
         // a certificate rewritten in place (new content, new ctime): read again
         writeFileSync(join(dir, 'kube-apiserver.pem'), next.pem + root.pem);
         const [changed] = await both();
-        expect(n.run).toBe(5 + 4); // stat, the certificate reads, the derive of that file
+        expect(n.run).toBe(6 + 4); // stat, the certificate reads, the derive of that file
         expect(agent.certReadsReused).toBe(1);
         expect(changed.find((f) => f.path.endsWith('/kube-apiserver.pem'))).toMatchObject({
           ok: true,

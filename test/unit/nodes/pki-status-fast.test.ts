@@ -5,11 +5,12 @@
  * anything unexpected; kinds and digests follow status.sh's rules.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createPrivateKey } from 'node:crypto';
+import { createHash, createPrivateKey } from 'node:crypto';
 import {
   chmodSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -17,15 +18,19 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   deriveScript,
   describeDerived,
   identityScript,
+  keySeparator,
   PkiStatusCache,
+  pairStoreutlKeys,
   parseDerive,
   parseIdentity,
   pemKind,
+  pubScript,
 } from '../../../src/nodes/pki-status-fast.js';
 import { withDeadline } from '../../../src/nodes/remote-scripts.js';
 import { describeKeyMaterial } from '../../../src/pki/status.js';
@@ -99,14 +104,15 @@ describe.each(['dash', 'bash'].filter(have))('the node scripts under %s', (shell
         'oneline-key.pem',
         'sa.pub',
       ];
-      const raw = execFileSync(shell, ['-c', deriveScript(dir, names, 'n0nce').text]);
+      const sep = keySeparator();
+      const raw = execFileSync(shell, ['-c', deriveScript(dir, names, 'n0nce', sep).text]);
       const text = raw.toString();
       // No byte of any private key leaves the node, whatever its shape.
       const keyBody = leaf.keyPem.split('\n')[1]!;
       const sec1Body = readFileSync(join(dir, 'ecp-key.pem'), 'utf8').split('\n')[4]!;
       for (const secret of [keyBody, sec1Body, keyBody.slice(0, 24), sec1Body.slice(0, 24)])
         expect(text).not.toContain(secret);
-      const d = parseDerive(raw, 'n0nce', names);
+      const d = parseDerive(raw, 'n0nce', names, sep);
       const want = describeKeyMaterial(leaf.pem).pubkeySha256;
       // both.pem: certificate first → redacted content (the key's label kept), kind cert
       expect(d[0]!.keyFirst).toBeUndefined();
@@ -119,8 +125,17 @@ describe.each(['dash', 'bash'].filter(have))('the node scripts under %s', (shell
         expect(d[i]!.pub).toContain('-----BEGIN PUBLIC KEY-----');
         expect(describeDerived(d[i]!)).toEqual({ kind: 'key', pubkeySha256: want });
       }
-      // openssl cannot read a one-line PEM (status.sh's answer too): a key, no digest
-      expect(d[5]).toMatchObject({ keyFirst: true, pub: null });
+      // openssl cannot read a one-line PEM (status.sh's answer too): the one storeutl
+      // finds no key there, so the file is left to its own `openssl pkey` (pubScript)
+      expect(d[5]).toMatchObject({ keyFirst: true, pubPending: true });
+      expect(d[5]!.pub).toBeUndefined();
+      const again = parseDerive(
+        execFileSync(shell, ['-c', pubScript(dir, [{ index: 5, name: names[5]! }], 'n2').text]),
+        'n2',
+        names,
+      );
+      expect(again[5]!.pub).toBeNull();
+      d[5]!.pub = null;
       expect(describeDerived(d[5]!)).toEqual({
         kind: 'key',
         pubkeySha256: null,
@@ -138,7 +153,7 @@ describe.each(['dash', 'bash'].filter(have))('the node scripts under %s', (shell
   );
 
   it.skipIf(!have('openssl'))(
-    'derive: a few processes for any number of files, plus one openssl per key file',
+    'derive: a few processes for any number of files, ONE openssl for all the key files',
     () => {
       const many = mkdtempSync(join(tmpdir(), 'k8ops-fast-procs-'));
       const bin = join(many, 'bin');
@@ -152,7 +167,7 @@ describe.each(['dash', 'bash'].filter(have))('the node scripts under %s', (shell
         }
         // Every outside command the script may run, counted through a wrapper on PATH.
         mkdirSync(bin);
-        for (const tool of ['grep', 'openssl', 'wc', 'cat', 'stat', 'base64', 'tr', 'sed']) {
+        for (const tool of ['grep', 'openssl', 'wc', 'cat', 'stat', 'base64', 'tr', 'sed', 'awk']) {
           const real = execFileSync('sh', ['-c', `command -v ${tool}`])
             .toString()
             .trim();
@@ -160,17 +175,22 @@ describe.each(['dash', 'bash'].filter(have))('the node scripts under %s', (shell
           writeFileSync(w, `#!/bin/sh\necho ${tool} >> '${log}'\nexec '${real}' "$@"\n`);
           chmodSync(w, 0o755);
         }
-        const raw = execFileSync(shell, ['-c', deriveScript(many, names, 'n1').text], {
+        const sep = keySeparator();
+        const raw = execFileSync(shell, ['-c', deriveScript(many, names, 'n1', sep).text], {
           env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
         });
-        const d = parseDerive(raw, 'n1', names);
+        const d = parseDerive(raw, 'n1', names, sep);
+        expect(d.some((x) => x.pubPending)).toBe(false);
         const want = describeKeyMaterial(leaf.pem).pubkeySha256;
         expect(d.map((x) => describeDerived(x))).toEqual(
           names.map((n) => ({ kind: n.endsWith('-key.pem') ? 'key' : 'cert', pubkeySha256: want })),
         );
         const calls = readFileSync(log, 'utf8').trim().split('\n');
-        expect(calls.filter((c) => c === 'openssl')).toHaveLength(30);
-        expect(calls.filter((c) => c !== 'openssl').length).toBeLessThanOrEqual(6);
+        // one `openssl storeutl` and two `awk` (the files in, the public values out) for
+        // the 30 keys, whatever their number
+        expect(calls.filter((c) => c === 'openssl')).toHaveLength(1);
+        expect(calls.filter((c) => c === 'awk')).toHaveLength(2);
+        expect(calls.length).toBeLessThanOrEqual(8);
       } finally {
         rmSync(many, { recursive: true, force: true });
       }
@@ -179,11 +199,12 @@ describe.each(['dash', 'bash'].filter(have))('the node scripts under %s', (shell
 });
 
 describe.skipIf(!have('shellcheck'))('shellcheck', () => {
-  it('both scripts (as sent: inside withDeadline) are clean POSIX sh', () => {
+  it('the scripts (as sent: inside withDeadline) are clean POSIX sh', () => {
     const file = join(dir, 'check.sh');
     for (const s of [
       withDeadline(identityScript('/etc/kubernetes/pki', 'abc'), 5),
       withDeadline(deriveScript('/etc/kubernetes/pki', ['a.pem', '-b.pem'], 'abc'), 5),
+      withDeadline(pubScript('/etc/kubernetes/pki', [{ index: 1, name: '-b.pem' }], 'abc'), 5),
     ]) {
       writeFileSync(file, `#!/bin/sh\n${s.text}\n`);
       const r = spawnSync('shellcheck', ['-s', 'sh', file]);
@@ -226,6 +247,128 @@ describe.skipIf(!have('openssl'))('PkiStatusCache (scripts run by a local sh)', 
       expect(requests - before).toBe(1); // warm: the identity request alone
     } finally {
       rmSync(big, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!have('openssl'))('public keys of key files: one storeutl, or openssl pkey', () => {
+  it("every key type gets openssl pkey's digest; unusual ones go to their own openssl; no private byte sent", async () => {
+    const keys = mkdtempSync(join(tmpdir(), 'k8ops-fast-keys-'));
+    const o = (...a: string[]) =>
+      execFileSync('openssl', a, { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const k = (n: string) => join(keys, n);
+      o('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', k('a-p256-sec1.pem'));
+      o('ecparam', '-name', 'secp521r1', '-genkey', '-out', k('b-p521-params.pem'));
+      o(
+        'genpkey',
+        '-algorithm',
+        'EC',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-384',
+        '-out',
+        k('c-p384-pk8.pem'),
+      );
+      o('genrsa', '-traditional', '-out', k('d-rsa-pkcs1.pem'), '1024');
+      o(
+        'genpkey',
+        '-algorithm',
+        'RSA',
+        '-pkeyopt',
+        'rsa_keygen_bits:1024',
+        '-out',
+        k('e-rsa-pk8.pem'),
+      );
+      o('genpkey', '-algorithm', 'ed25519', '-out', k('f-ed25519.pem'));
+      o(
+        'genpkey',
+        '-algorithm',
+        'RSA-PSS',
+        '-pkeyopt',
+        'rsa_keygen_bits:1024',
+        '-out',
+        k('g-rsa-pss.pem'),
+      );
+      o(
+        'ecparam',
+        '-name',
+        'prime256v1',
+        '-genkey',
+        '-noout',
+        '-param_enc',
+        'explicit',
+        '-out',
+        k('h-explicit.pem'),
+      );
+      o(
+        'genpkey',
+        '-algorithm',
+        'EC',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-aes256',
+        '-pass',
+        'pass:x',
+        '-out',
+        k('i-encrypted.pem'),
+      );
+      writeFileSync(
+        k('j-garbage.pem'),
+        '-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n',
+      );
+      // two keys in one file: openssl pkey takes the first
+      writeFileSync(
+        k('k-two.pem'),
+        readFileSync(k('f-ed25519.pem'), 'utf8') + readFileSync(k('a-p256-sec1.pem'), 'utf8'),
+      );
+      // a key whose file also holds a public key (not the separator) after it
+      writeFileSync(
+        k('l-with-pub.pem'),
+        readFileSync(k('c-p384-pk8.pem'), 'utf8') + pubToPem(leaf.keys.publicKey),
+      );
+      o(
+        'ecparam',
+        '-name',
+        'secp384r1',
+        '-genkey',
+        '-noout',
+        '-conv_form',
+        'compressed',
+        '-out',
+        k('m-compressed.pem'),
+      );
+      const names = readdirSync(keys).sort();
+      let n = 0;
+      const cache = new PkiStatusCache({ node: 'n', newNonce: () => `n${++n}` });
+      const sent: string[] = [];
+      const st = await cache.status(keys, async (cmd) => {
+        const out = execFileSync('sh', ['-c', cmd.text]);
+        sent.push(out.toString('latin1'));
+        return out;
+      });
+      if (!('version' in st)) throw new Error('expected a status');
+      for (const name of names) {
+        let want: string | null = null;
+        try {
+          const der = o('pkey', '-in', k(name), '-passin', 'pass:', '-pubout', '-outform', 'DER');
+          want = createHash('sha256').update(der).digest('hex');
+        } catch {}
+        const f = st.files.find((x) => x.path.endsWith(`/${name}`))!;
+        expect([name, f.kind, f.pubkeySha256]).toEqual([name, 'key', want]);
+        // no private value leaves the node: not the PEM body, nor storeutl's priv hex
+        const pem = readFileSync(k(name), 'utf8');
+        for (const line of pem.split('\n').filter((l) => /^[A-Za-z0-9+/=]{40,}$/.test(l)))
+          for (const out of sent) expect(out).not.toContain(line);
+      }
+      const allText = sent.join('');
+      expect(allText).not.toMatch(/priv|prime1|privateExponent|coefficient/);
+      // one identity request, one derive request (one storeutl), one pubScript request for
+      // the keys it did not pair: RSA-PSS, explicit parameters, encrypted, garbage (a key
+      // written with compressed points is paired: storeutl and pkey -pubout print the point
+      // uncompressed)
+      expect(cache.stats).toMatchObject({ identity: 1, derive: 1, pubFallback: 4 });
+    } finally {
+      rmSync(keys, { recursive: true, force: true });
     }
   });
 });
@@ -326,5 +469,39 @@ describe('pure parts', () => {
     expect(d[1]!.error).toBe('truncated output');
     expect(d[2]).toEqual({ keyFirst: true, pub: null }); // no pubend: no public key
     expect(describeDerived(d[2]!)).toMatchObject({ kind: 'key', pubkeySha256: null });
+  });
+
+  it('pairStoreutlKeys pairs by the separators only; anything off pairs nothing; never throws', () => {
+    const sep = 'ab'.repeat(32);
+    const sepObj = (i: number) => [`${i}: Public key`, 'ED25519 Public-Key:', 'pub:', `    ${sep}`];
+    const ed = (i: number, hex: string) => [
+      `${i}: Pkey`,
+      'ED25519 Private-Key:',
+      'pub:',
+      `    ${hex}`,
+    ];
+    const k1 = '11'.repeat(32);
+    // 2 files: the first holds an Ed25519 key (its point need not be valid for Ed25519 x),
+    // the second nothing
+    const text = [...sepObj(0), ...ed(1, k1), ...sepObj(2), ...sepObj(3)];
+    const got = pairStoreutlKeys(text, sep, 2);
+    expect(got[0]).toContain('-----BEGIN PUBLIC KEY-----');
+    expect(got[1]).toBeUndefined();
+    // a separator missing, one too many, or an object before the first: nothing paired
+    expect(pairStoreutlKeys(text.slice(0, -4), sep, 2)).toEqual([undefined, undefined]);
+    expect(pairStoreutlKeys([...text, ...sepObj(4)], sep, 2)).toEqual([undefined, undefined]);
+    expect(pairStoreutlKeys([...ed(0, k1), ...text], sep, 2)).toEqual([undefined, undefined]);
+    // another public key in a file is not a separator
+    const other = ['9: Public key', 'ED25519 Public-Key:', 'pub:', `    ${'cd'.repeat(32)}`];
+    expect(pairStoreutlKeys([...sepObj(0), ...other, ...ed(2, k1), ...sepObj(3)], sep, 1)[0]).toBe(
+      got[0],
+    );
+    fc.assert(
+      fc.property(fc.array(fc.string(), { maxLength: 40 }), fc.nat(5), (lines, count) => {
+        const r = pairStoreutlKeys([...sepObj(0), ...lines, ...sepObj(1)], sep, count);
+        expect(r).toHaveLength(count);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -217,6 +217,49 @@ describe('SignatureBatcher: a long queue is cut evenly', () => {
   });
 });
 
+describe('SignatureBatcher: a queue fed while batches run', () => {
+  it('its last round is shared out between the verifiers; the serial verdicts', async () => {
+    const { calls, runner: inner } = recorder();
+    const runner: BatchRunner = async (i, c) => {
+      await new Promise((r) => setTimeout(r, 30));
+      return inner(i, c);
+    };
+    const b = new SignatureBatcher({
+      runner,
+      parallel: 2,
+      minBatch: 1,
+      maxBatch: 8,
+      windowMs: 1,
+      splitAbove: 4,
+      tailMin: 1,
+    });
+    // 5 pairs first (3 and 2 at once), 12 more while those run (EarlyPrewarm's chunks)
+    const first = kubeLeaves.slice(0, 5).map((c) => [c, kube] as const);
+    const later = [
+      ...kubeLeaves.slice(5).map((c) => [c, kube] as const),
+      [forged, kube] as const,
+      ...etcdLeaves.map((c) => [c, etcd] as const),
+    ];
+    const a = first.map(([c, i]) => b.verify(c, i));
+    await new Promise((r) => setTimeout(r, 10));
+    const z = later.map(([c, i]) => b.verify(c, i));
+    const batched = await Promise.all([...a, ...z]);
+    const sizes = calls.map((c) => c.children);
+    expect(sizes.slice(0, 2)).toEqual([3, 2]);
+    // 12 queued behind a running batch: 6 (the split), then the 6 left shared out as the
+    // verifiers come free, halving (3, then …), not one last batch of 6
+    expect(sizes[2]).toBe(6);
+    expect(sizes[3]).toBe(3);
+    const tail = sizes.slice(3);
+    expect(tail.every((n, k) => k === 0 || n <= tail[k - 1]!)).toBe(true);
+    expect(sizes.reduce((x, y) => x + y, 0)).toBe(17);
+    clearVerifyCache();
+    const serial = [...first, ...later].map(([c, i]) => verifySignature(c, i));
+    expect(batched).toEqual(serial);
+    expect(batched.filter((v) => !v.ok)).toHaveLength(1);
+  });
+});
+
 describe('takeBatch', () => {
   const p = (child: CertSummary, issuer: CertSummary) => ({ child, issuer });
 
