@@ -34,6 +34,12 @@ export interface SourceTiming {
   /** Delay of the first run (a source that must not compete with the first screen). */
   initialDelayMs?: number;
   /**
+   * The interval while no pane on screen shows the source (`Session.showSources`): a fast
+   * source only one pane shows ticks at `intervalMs` while that pane is up, and at this
+   * (slower) interval otherwise. Default: `intervalMs` always.
+   */
+  hiddenIntervalMs?: number;
+  /**
    * Whether the first screen waits for it (`settled()`, the first complete frame).
    * Default true.
    */

@@ -14,7 +14,7 @@ import type { NodeAgent } from '../nodes/agent.js';
 import { type Clock, createClock } from '../store/clock.js';
 import { RefreshScheduler, Store } from '../store/index.js';
 import { visibleDeep } from '../store/sanitise.js';
-import { CLUSTER_SCOPE, INVENTORY_SOURCE, type SourceError } from '../store/types.js';
+import { CLUSTER_SCOPE, INVENTORY_SOURCE, type SourceError, type SourceId } from '../store/types.js';
 import { createSessionJobs, type SessionJobs } from './jobs.js';
 
 export type SessionMode = 'demo' | 'live';
@@ -77,6 +77,13 @@ export interface Session {
   readonly jobs: SessionJobs;
   /** Start polling every source. */
   start(): void;
+  /**
+   * The sources on screen now (the console passes what the shown pane and the header read):
+   * a source with a `hiddenIntervalMs` ticks at its `intervalMs` while in this set and at
+   * the slower one otherwise. `undefined` (the default, and what subcommands keep): every
+   * source counts as shown.
+   */
+  showSources(sources: ReadonlySet<SourceId> | undefined): void;
   /** Ctrl-R: refresh everything now (in-flight refreshes are not doubled). */
   refreshAll(): void;
   /** Every source of the first screen has been attempted once (a value or an error). */
@@ -154,6 +161,11 @@ export function createSession(opts: SessionOptions): Session {
         run: async (signal) => visibleDeep(await src.collect(clusterCtx, signal)),
       });
   }
+  // The sources that tick slower while no pane shows them (SourceTiming.hiddenIntervalMs).
+  const retimed = new Map<SourceId, { shown: number; hidden: number }>();
+  for (const src of sources)
+    if (src.hiddenIntervalMs !== undefined && src.hiddenIntervalMs !== src.intervalMs)
+      retimed.set(src.id, { shown: src.intervalMs, hidden: src.hiddenIntervalMs });
   if (opts.kubeError) store.fail(CLUSTER_SCOPE, 'kube', opts.kubeError, Date.now());
 
   const jobs = createSessionJobs({
@@ -201,6 +213,10 @@ export function createSession(opts: SessionOptions): Session {
     clock,
     jobs,
     start: () => scheduler.start(),
+    showSources(shown) {
+      for (const [source, ms] of retimed)
+        scheduler.retime({ source }, !shown || shown.has(source) ? ms.shown : ms.hidden);
+    },
     refreshAll: () => void scheduler.refresh(),
     settled: () =>
       firstScreen.every(([scope, source]) => store.get(scope, source).attemptedAt !== undefined),

@@ -1,7 +1,8 @@
 /**
  * The flows sources: Hubble streams (follow.ts), kept open while the source is polled.
- * Each poll (a few times a second: the pane's frame rate, whatever the flow rate) writes
- * the stream's bounded snapshot into the store; a stream nobody has polled for a while (the
+ * Each poll (a few times a second while the Flows pane is on screen: its frame rate,
+ * whatever the flow rate; once a second otherwise) writes the stream's bounded snapshot
+ * into the store; a stream nobody has polled for a while (the
  * session closed) is stopped.
  *
  * Where, from the inventory's `network.hubble`:
@@ -62,6 +63,12 @@ export const SNAPSHOT_ROWS = 200;
  * for a busy event loop to miss a dozen polls.
  */
 const LEASE_MS = 3000;
+/**
+ * The poll while the Flows pane is not on screen (issue 13: idle CPU): enough to renew the
+ * lease three times over, so the stream — and its ring, which keeps aggregating — lives on,
+ * and the pane shows what arrived meanwhile as soon as it is back (then at 4 polls a second).
+ */
+export const HIDDEN_POLL_MS = 1000;
 
 interface Leased {
   follower: FlowFollower;
@@ -116,6 +123,7 @@ export const flowsSource: NodeSourceDef<FlowsNodeValue> = {
   id: 'flows',
   scope: 'node',
   intervalMs: 250,
+  hiddenIntervalMs: HIDDEN_POLL_MS,
   timeoutMs: 5000,
   firstScreen: false,
   enabled: (inv) => !usesRelay(inv),
@@ -138,6 +146,7 @@ export const flowsRelaySource: ClusterSourceDef<FlowsNodeValue> = {
   id: FLOWS_RELAY,
   scope: 'cluster',
   intervalMs: 250,
+  hiddenIntervalMs: HIDDEN_POLL_MS,
   timeoutMs: 5000,
   firstScreen: false,
   enabled: ({ inventory }) => usesRelay(inventory),
