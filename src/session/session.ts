@@ -14,7 +14,12 @@ import type { NodeAgent } from '../nodes/agent.js';
 import { type Clock, createClock } from '../store/clock.js';
 import { RefreshScheduler, Store } from '../store/index.js';
 import { visibleDeep } from '../store/sanitise.js';
-import { CLUSTER_SCOPE, INVENTORY_SOURCE, type SourceError, type SourceId } from '../store/types.js';
+import {
+  CLUSTER_SCOPE,
+  INVENTORY_SOURCE,
+  type SourceError,
+  type SourceId,
+} from '../store/types.js';
 import { createSessionJobs, type SessionJobs } from './jobs.js';
 
 export type SessionMode = 'demo' | 'live';
