@@ -46,13 +46,22 @@ export interface SourceTiming {
   firstScreen?: boolean;
 }
 
-export interface NodeSourceContext {
+/** Whether a pane on screen reads the source (issue 13: a hidden source may do less). */
+export interface OnScreen {
+  /**
+   * False while the console shows no pane that reads this source (`Session.showSources`);
+   * true otherwise, and absent (= true) for sessions no console drives (subcommands).
+   */
+  onScreen?(): boolean;
+}
+
+export interface NodeSourceContext extends OnScreen {
   inventory: Inventory;
   node: NodeSpec;
   agent: NodeAgent;
 }
 
-export interface ClusterSourceContext {
+export interface ClusterSourceContext extends OnScreen {
   inventory: Inventory;
   kube: KubeSource | undefined;
   /** One agent per BGP router of the inventory (`network.bgpRouters`), by router name. */

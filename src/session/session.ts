@@ -128,7 +128,10 @@ export function createSession(opts: SessionOptions): Session {
   // The (scope, source) pairs the first screen waits for (settled()).
   const firstScreen: Array<[string, string]> = [];
   const unbinds: Array<() => void> = [];
+  // What the console shows (showSources); undefined: every source counts as shown.
+  let onScreen: ReadonlySet<SourceId> | undefined;
   for (const src of sources) {
+    const shown = () => onScreen === undefined || onScreen.has(src.id);
     const timing = {
       intervalMs: src.intervalMs,
       timeoutMs: src.timeoutMs,
@@ -139,7 +142,7 @@ export function createSession(opts: SessionOptions): Session {
       for (const node of opts.inventory.nodes) {
         const agent = opts.agents.get(node.name);
         if (!agent) continue;
-        const ctx = { inventory: opts.inventory, node, agent };
+        const ctx = { inventory: opts.inventory, node, agent, onScreen: shown };
         const ready = opts.nodeReady;
         scheduler.add({
           scope: node.name,
@@ -158,13 +161,15 @@ export function createSession(opts: SessionOptions): Session {
     // A stream-driven source writes into the store itself; a plain one is polled.
     const unbind = src.bind?.(clusterCtx, sanitisingWriter(store));
     if (unbind) unbinds.push(unbind);
-    else
+    else {
+      const ctx: ClusterSourceContext = { ...clusterCtx, onScreen: shown };
       scheduler.add({
         scope: CLUSTER_SCOPE,
         source: src.id,
         ...timing,
-        run: async (signal) => visibleDeep(await src.collect(clusterCtx, signal)),
+        run: async (signal) => visibleDeep(await src.collect(ctx, signal)),
       });
+    }
   }
   // The sources that tick slower while no pane shows them (SourceTiming.hiddenIntervalMs).
   const retimed = new Map<SourceId, { shown: number; hidden: number }>();
@@ -219,6 +224,7 @@ export function createSession(opts: SessionOptions): Session {
     jobs,
     start: () => scheduler.start(),
     showSources(shown) {
+      onScreen = shown;
       for (const [source, ms] of retimed)
         scheduler.retime({ source }, !shown || shown.has(source) ? ms.shown : ms.hidden);
     },

@@ -15,6 +15,7 @@
  */
 import type { Inventory } from '../../config/types.js';
 import type { NodeAgent } from '../../nodes/agent.js';
+import { visibleOnce } from '../../store/sanitise.js';
 import type { ClusterSourceDef, NodeSourceDef } from '../types.js';
 import { type HubbleEndpoint, relayEndpoint, socketEndpoint } from './endpoint.js';
 import { FlowFollower, type FollowSnapshot } from './follow.js';
@@ -75,23 +76,26 @@ interface Leased {
   lastPoll: number;
   timer: NodeJS.Timeout;
   unsubscribe: () => void;
+  /** The last full value (its rows and summaries are re-sent while the source is hidden). */
+  last?: FlowsNodeValue;
 }
 
 // One follower per owner: a node's agent (socket mode) or the session's inventory (relay).
 const followers = new WeakMap<object, Leased>();
 
-function followerFor(owner: object, endpoint: HubbleEndpoint): FlowFollower {
+function followerFor(owner: object, endpoint: HubbleEndpoint): Leased {
   const have = followers.get(owner);
   if (have && have.follower.endpoint.key === endpoint.key && have.follower.state !== 'stopped') {
     have.lastPoll = Date.now();
-    return have.follower;
+    return have;
   }
   if (have) {
     clearInterval(have.timer);
     have.unsubscribe();
     void have.follower.stop();
   }
-  const f = new FlowFollower(endpoint, consoleFlowQuery.get().query);
+  // The console shows SNAPSHOT_ROWS rows: a ring of more would only hold memory (and GC work).
+  const f = new FlowFollower(endpoint, consoleFlowQuery.get().query, { capacity: SNAPSHOT_ROWS });
   const unsubscribe = consoleFlowQuery.subscribe((q) => f.setQuery(q.query));
   const timer = setInterval(() => {
     const l = followers.get(owner);
@@ -103,9 +107,10 @@ function followerFor(owner: object, endpoint: HubbleEndpoint): FlowFollower {
     }
   }, 1000);
   timer.unref?.();
-  followers.set(owner, { follower: f, lastPoll: Date.now(), timer, unsubscribe });
+  const leased: Leased = { follower: f, lastPoll: Date.now(), timer, unsubscribe };
+  followers.set(owner, leased);
   f.start();
-  return f;
+  return leased;
 }
 
 export interface FlowsNodeValue extends FollowSnapshot {
@@ -115,8 +120,22 @@ export interface FlowsNodeValue extends FollowSnapshot {
   version: number;
 }
 
-function value(f: FlowFollower): FlowsNodeValue {
-  return { ...f.snapshot(SNAPSHOT_ROWS), socket: f.label, version: f.version };
+/**
+ * The source's value. On screen (or without a console): the stream's snapshot — its newest
+ * rows, top talkers, rate, lost events — made visible once (`visibleOnce`: the rows, which
+ * the next snapshots share, are not walked again). Hidden (`onScreen()` false, issue 13):
+ * only the state and counters are fresh, with the last snapshot's rows and summaries, so
+ * nothing is sorted or copied for a pane nobody looks at; the first poll once the pane is
+ * back (at once: the scheduler re-times it) takes a full snapshot again.
+ */
+function value(l: Leased, onScreen: boolean): FlowsNodeValue {
+  const f = l.follower;
+  const last = l.last;
+  if (!onScreen && last && last.query === f.query.text)
+    return { ...f.status(last), socket: f.label, version: f.version };
+  const v = visibleOnce({ ...f.snapshot(SNAPSHOT_ROWS), socket: f.label, version: f.version });
+  l.last = v;
+  return v;
 }
 
 export const flowsSource: NodeSourceDef<FlowsNodeValue> = {
@@ -135,7 +154,7 @@ export const flowsSource: NodeSourceDef<FlowsNodeValue> = {
       have && have.follower.endpoint.key === `socket:${path}`
         ? have.follower.endpoint
         : socketEndpoint(ctx.agent, path);
-    return value(followerFor(ctx.agent, endpoint));
+    return value(followerFor(ctx.agent, endpoint), ctx.onScreen?.() !== false);
   },
 };
 
@@ -164,6 +183,6 @@ export const flowsRelaySource: ClusterSourceDef<FlowsNodeValue> = {
       if (!endpoint) throw new Error('network.hubble names no relay');
       relays.set(ctx.inventory, endpoint);
     }
-    return value(followerFor(ctx.inventory, endpoint));
+    return value(followerFor(ctx.inventory, endpoint), ctx.onScreen?.() !== false);
   },
 };
