@@ -4,6 +4,7 @@
 // the bundle avoids that, and the chunks keep a headless command from compiling the console.
 import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
+import { NARROW_TEXT_SOURCE } from './esbuild.narrow-text.mjs';
 
 // Chunk names carry a content hash: drop the previous build's, which nothing loads any more.
 rmSync('dist/chunks', { recursive: true, force: true });
@@ -79,6 +80,34 @@ function sharedOutputCaches() {
             loader: 'js',
           };
         });
+      },
+    },
+    {
+      // string-width and Ink's line diff: width = length for ASCII and a few one-column
+      // symbols, without a grapheme segmenter (esbuild.narrow-text.mjs; issue 13).
+      name: 'narrow-text',
+      setup(b) {
+        // The regex is defined first: Ink's module reads it at load.
+        const patch = (path, from, to) => {
+          const src = readFileSync(path, 'utf8');
+          if (!src.includes(from)) throw new Error(`narrow-text: "${from}" not found in ${path}`);
+          return { contents: `${narrow}${src.replace(from, to)}`, loader: 'js' };
+        };
+        const narrow = `const narrowText = new RegExp(${JSON.stringify(NARROW_TEXT_SOURCE)}, 'u');\n`;
+        b.onLoad({ filter: /[\\/]node_modules[\\/]string-width[\\/]index\.js$/ }, (args) =>
+          patch(
+            args.path,
+            'if (/^[\\u0020-\\u007E]*$/.test(string)) {',
+            'if (/^[\\u0020-\\u007E]*$/.test(string) || (ambiguousIsNarrow && narrowText.test(string))) {',
+          ),
+        );
+        b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]line-update\.js$/ }, (args) =>
+          patch(
+            args.path,
+            'const printableAscii = /^[ -~]*$/u;',
+            'const printableAscii = narrowText;',
+          ),
+        );
       },
     },
     {

@@ -1,6 +1,7 @@
 import { Box, type Key, Text, useApp, useInput } from 'ink';
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { overviewFeature } from '../src/features/overview/model.js';
+import { featureReads } from '../src/features/types.js';
 import type { Session } from '../src/session/session.js';
 import { useExternalModel } from './hooks/useExternalModel.js';
 import { useFeatureModel } from './hooks/useFeatureModel.js';
@@ -74,6 +75,14 @@ function Shell({ session, size, onQuit }: Omit<AppProps, 'theme'>) {
   // pane's model is built only while it is shown (one generic hook, no per-pane branch).
   const pane = paneById(ui.pane);
   const overview = useFeatureModel(session, overviewFeature)!;
+  // What is on screen: the header's and node list's sources and the pane's. A source that
+  // only a hidden pane shows ticks at its slower interval (issue 13: idle CPU).
+  useEffect(() => {
+    const shown = new Set<string>();
+    for (const f of pane.feature ? [overviewFeature, pane.feature] : [overviewFeature])
+      for (const r of featureReads(f)) shown.add(r.id);
+    session.showSources(shown);
+  }, [session, pane]);
   const own = useFeatureModel(session, pane.feature === overviewFeature ? undefined : pane.feature);
   const external = useExternalModel(
     session,

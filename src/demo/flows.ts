@@ -3,13 +3,14 @@
  * Observer server (hubble-observer.ts) on a local listener, fed with synthetic flows —
  * about 60 a second per node (a few hundred across the lab), some 8 % dropped for one of
  * three reasons (policy deny, a service without backends, a missing TCP ACK), L7 HTTP and
- * DNS among them, and now and then a LostEvent from the perf ring.
+ * DNS among them, and now and then a LostEvent from the perf ring. Each node draws a pool
+ * of flows once, encoded, and re-sends them with a fresh time and uuid (`nodeFeed`).
  */
 import type { LocalForward } from '../store/io.js';
 import type { FlowObject } from './hubble-observer.js';
 import type { DemoSocket, DemoSocketContext, DemoTcpTarget } from './node-sockets.js';
 
-interface Pod {
+export interface Pod {
   ns: string;
   name: string;
   app: string;
@@ -210,21 +211,77 @@ export function demoFlows(seed: number, node: string): (ms: number) => FlowObjec
 /** Flows a second per node. */
 const RATE = 60;
 
+/**
+ * Distinct flows each node's feed draws before it only re-sends them (`nodeFeed`): enough
+ * for a table that looks alive (every pod pair, ports, verdicts, L7) at no encoding cost.
+ */
+export const FEED_POOL = 512;
+
 type Observer = import('./hubble-observer.js').ObserverServer;
+type Proto = typeof import('./hubble-proto.js');
+
+/** One flow of a feed: the object the server's filters match, and its GetFlowsResponse. */
+export interface FedFlow {
+  flow: FlowObject;
+  bytes: Buffer;
+}
+
+/**
+ * A node's flows as a feed sends them, encoded: the first `pool` flows are drawn by
+ * `demoFlow` and encoded once each (`flowTemplate`); from then on a flow of that pool is
+ * picked at random and re-sent with a fresh time and uuid (`flowFrame`, a few copies: the
+ * same bytes protobufjs would give). The demo's Observer stand-in thus costs next to
+ * nothing per flow, and k8ops still decodes the real wire format.
+ */
+export function nodeFeed(
+  proto: Pick<Proto, 'flowTemplate' | 'flowFrame'>,
+  r: () => number,
+  all: Pod[],
+  node: string,
+  pool = FEED_POOL,
+): (ms: number) => FedFlow {
+  const templates: ReturnType<Proto['flowTemplate']>[] = [];
+  const hex = () =>
+    Math.floor(r() * 4294967296)
+      .toString(16)
+      .padStart(8, '0');
+  return (ms) => {
+    let t: (typeof templates)[number];
+    if (templates.length < pool) {
+      t = proto.flowTemplate(demoFlow(r, all, node, ms), node);
+      templates.push(t);
+    } else t = templates[Math.floor(r() * templates.length)]!;
+    const seconds = Math.floor(ms / 1000);
+    const nanos = (ms % 1000) * 1e6 + Math.floor(r() * 1e6);
+    const [a, b, c, d] = [hex(), hex(), hex(), hex()];
+    const uuid = `${a}-${b.slice(0, 4)}-${b.slice(4)}-${c.slice(0, 4)}-${c.slice(4)}${d}`;
+    return { flow: t.flow, bytes: proto.flowFrame(t, seconds, nanos, uuid) };
+  };
+}
+
+/** The lab's pods (the same in every node's feed). */
+export const labPods = (): Pod[] => pods(42);
 
 /**
  * Feed `server` with the flows of `nodes` (each its own generator, as each agent sees its
  * own traffic): a ring already holding the last 5 s (more would cost the console's first
  * screen), then RATE a second per node, and now and then a LostEvent from a node's perf ring.
  */
-function feed(server: Observer, nodes: ReadonlyArray<{ name: string; index: number }>): () => void {
+function feed(
+  proto: Proto,
+  server: Observer,
+  nodes: ReadonlyArray<{ name: string; index: number }>,
+): () => void {
   const all = pods(42);
-  const gens = nodes.map((n) => ({ ...n, r: rng(n.index * 7919 + 17) }));
+  const gens = nodes.map((n) => {
+    const r = rng(n.index * 7919 + 17);
+    return { ...n, r, next: nodeFeed(proto, r, all, n.name) };
+  });
+  const send = (x: FedFlow) => server.pushFrame(x.flow, x.bytes);
   const now = Date.now();
   // In time order across nodes, as relay merges its agents' streams (its sort buffer).
   for (let i = 0; i < 300; i++)
-    for (const g of gens)
-      server.push(demoFlow(g.r, all, g.name, Math.floor(now - 5000 + (i * 5000) / 300)));
+    for (const g of gens) send(g.next(Math.floor(now - 5000 + (i * 5000) / 300)));
   let carry = 0;
   let last = Date.now();
   let ticks = 0;
@@ -235,8 +292,7 @@ function feed(server: Observer, nodes: ReadonlyArray<{ name: string; index: numb
     const n = Math.floor(carry);
     carry -= n;
     ticks++;
-    for (let i = 0; i < n; i++)
-      for (const g of gens) server.push(demoFlow(g.r, all, g.name, t - n + i));
+    for (let i = 0; i < n; i++) for (const g of gens) send(g.next(t - n + i));
     for (const g of gens) {
       if (ticks % 300 === 17 + g.index)
         server.pushLost(
@@ -273,9 +329,12 @@ async function listening(
 async function open(ctx: DemoSocketContext): Promise<LocalForward> {
   const nodeName = `${ctx.inventory.cluster}/${ctx.node.name}`;
   // grpc-js loads when a demo node's hubble.sock is first dialled.
-  const { ObserverServer } = await import('./hubble-observer.js');
+  const [{ ObserverServer }, proto] = await Promise.all([
+    import('./hubble-observer.js'),
+    import('./hubble-proto.js'),
+  ]);
   const server = new ObserverServer({ nodeName, capacity: 4095 });
-  const stop = feed(server, [{ name: nodeName, index: ctx.node.index }]);
+  const stop = feed(proto, server, [{ name: nodeName, index: ctx.node.index }]);
   return listening(server, `${ctx.node.name}:/var/run/cilium/hubble.sock`, stop);
 }
 
@@ -312,7 +371,10 @@ async function openRelay(ctx: DemoSocketContext): Promise<LocalForward> {
       lastError: () => undefined,
       close: async () => {},
     };
-  const { ObserverServer } = await import('./hubble-observer.js');
+  const [{ ObserverServer }, proto] = await Promise.all([
+    import('./hubble-observer.js'),
+    import('./hubble-proto.js'),
+  ]);
   const names = ctx.inventory.nodes.map((n) => ({
     name: `${ctx.inventory.cluster}/${n.name}`,
     index: n.index,
@@ -321,7 +383,7 @@ async function openRelay(ctx: DemoSocketContext): Promise<LocalForward> {
     capacity: 4095,
     relay: { nodes: names.map((n) => n.name) },
   });
-  const stop = feed(server, names);
+  const stop = feed(proto, server, names);
   return listening(
     server,
     `${ctx.node.name}:${DEMO_RELAY_SERVICE.clusterIP}:${DEMO_RELAY_SERVICE.ports[0].port}`,

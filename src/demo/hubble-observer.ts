@@ -118,6 +118,14 @@ export class ObserverServer {
       node_name: flow.node_name ?? this.#node,
       time: flow.time,
     });
+    this.pushFrame(flow, bytes);
+  }
+
+  /**
+   * Add one flow already encoded (`bytes`: its GetFlowsResponse, as `push` would encode it;
+   * `flow`: what the filters match) — the demo's feed re-sends flows it encoded once.
+   */
+  pushFrame(flow: FlowObject, bytes: Buffer): void {
     this.#ring.push({ flow, bytes });
     if (this.#ring.length > this.#capacity) this.#ring.shift();
     this.#seen++;

@@ -34,19 +34,34 @@ export interface SourceTiming {
   /** Delay of the first run (a source that must not compete with the first screen). */
   initialDelayMs?: number;
   /**
+   * The interval while no pane on screen shows the source (`Session.showSources`): a fast
+   * source only one pane shows ticks at `intervalMs` while that pane is up, and at this
+   * (slower) interval otherwise. Default: `intervalMs` always.
+   */
+  hiddenIntervalMs?: number;
+  /**
    * Whether the first screen waits for it (`settled()`, the first complete frame).
    * Default true.
    */
   firstScreen?: boolean;
 }
 
-export interface NodeSourceContext {
+/** Whether a pane on screen reads the source (issue 13: a hidden source may do less). */
+export interface OnScreen {
+  /**
+   * False while the console shows no pane that reads this source (`Session.showSources`);
+   * true otherwise, and absent (= true) for sessions no console drives (subcommands).
+   */
+  onScreen?(): boolean;
+}
+
+export interface NodeSourceContext extends OnScreen {
   inventory: Inventory;
   node: NodeSpec;
   agent: NodeAgent;
 }
 
-export interface ClusterSourceContext {
+export interface ClusterSourceContext extends OnScreen {
   inventory: Inventory;
   kube: KubeSource | undefined;
   /** One agent per BGP router of the inventory (`network.bgpRouters`), by router name. */

@@ -14,7 +14,12 @@ import type { NodeAgent } from '../nodes/agent.js';
 import { type Clock, createClock } from '../store/clock.js';
 import { RefreshScheduler, Store } from '../store/index.js';
 import { visibleDeep } from '../store/sanitise.js';
-import { CLUSTER_SCOPE, INVENTORY_SOURCE, type SourceError } from '../store/types.js';
+import {
+  CLUSTER_SCOPE,
+  INVENTORY_SOURCE,
+  type SourceError,
+  type SourceId,
+} from '../store/types.js';
 import { createSessionJobs, type SessionJobs } from './jobs.js';
 
 export type SessionMode = 'demo' | 'live';
@@ -77,6 +82,13 @@ export interface Session {
   readonly jobs: SessionJobs;
   /** Start polling every source. */
   start(): void;
+  /**
+   * The sources on screen now (the console passes what the shown pane and the header read):
+   * a source with a `hiddenIntervalMs` ticks at its `intervalMs` while in this set and at
+   * the slower one otherwise. `undefined` (the default, and what subcommands keep): every
+   * source counts as shown.
+   */
+  showSources(sources: ReadonlySet<SourceId> | undefined): void;
   /** Ctrl-R: refresh everything now (in-flight refreshes are not doubled). */
   refreshAll(): void;
   /** Every source of the first screen has been attempted once (a value or an error). */
@@ -116,7 +128,10 @@ export function createSession(opts: SessionOptions): Session {
   // The (scope, source) pairs the first screen waits for (settled()).
   const firstScreen: Array<[string, string]> = [];
   const unbinds: Array<() => void> = [];
+  // What the console shows (showSources); undefined: every source counts as shown.
+  let onScreen: ReadonlySet<SourceId> | undefined;
   for (const src of sources) {
+    const shown = () => onScreen === undefined || onScreen.has(src.id);
     const timing = {
       intervalMs: src.intervalMs,
       timeoutMs: src.timeoutMs,
@@ -127,7 +142,7 @@ export function createSession(opts: SessionOptions): Session {
       for (const node of opts.inventory.nodes) {
         const agent = opts.agents.get(node.name);
         if (!agent) continue;
-        const ctx = { inventory: opts.inventory, node, agent };
+        const ctx = { inventory: opts.inventory, node, agent, onScreen: shown };
         const ready = opts.nodeReady;
         scheduler.add({
           scope: node.name,
@@ -146,14 +161,21 @@ export function createSession(opts: SessionOptions): Session {
     // A stream-driven source writes into the store itself; a plain one is polled.
     const unbind = src.bind?.(clusterCtx, sanitisingWriter(store));
     if (unbind) unbinds.push(unbind);
-    else
+    else {
+      const ctx: ClusterSourceContext = { ...clusterCtx, onScreen: shown };
       scheduler.add({
         scope: CLUSTER_SCOPE,
         source: src.id,
         ...timing,
-        run: async (signal) => visibleDeep(await src.collect(clusterCtx, signal)),
+        run: async (signal) => visibleDeep(await src.collect(ctx, signal)),
       });
+    }
   }
+  // The sources that tick slower while no pane shows them (SourceTiming.hiddenIntervalMs).
+  const retimed = new Map<SourceId, { shown: number; hidden: number }>();
+  for (const src of sources)
+    if (src.hiddenIntervalMs !== undefined && src.hiddenIntervalMs !== src.intervalMs)
+      retimed.set(src.id, { shown: src.intervalMs, hidden: src.hiddenIntervalMs });
   if (opts.kubeError) store.fail(CLUSTER_SCOPE, 'kube', opts.kubeError, Date.now());
 
   const jobs = createSessionJobs({
@@ -201,6 +223,11 @@ export function createSession(opts: SessionOptions): Session {
     clock,
     jobs,
     start: () => scheduler.start(),
+    showSources(shown) {
+      onScreen = shown;
+      for (const [source, ms] of retimed)
+        scheduler.retime({ source }, !shown || shown.has(source) ? ms.shown : ms.hidden);
+    },
     refreshAll: () => void scheduler.refresh(),
     settled: () =>
       firstScreen.every(([scope, source]) => store.get(scope, source).attemptedAt !== undefined),

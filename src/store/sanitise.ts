@@ -37,6 +37,7 @@ export function visible(s: string): string {
 export function visibleDeep<T>(v: T, depth = 0): T {
   if (typeof v === 'string') return visible(v) as T;
   if (v === null || typeof v !== 'object' || depth > 32) return v;
+  if (known.has(v)) return v;
   if (Array.isArray(v)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < v.length; i++) {
@@ -61,6 +62,33 @@ export function visibleDeep<T>(v: T, depth = 0): T {
   }
   if (!out) return v;
   return (Object.isFrozen(v) ? Object.freeze(out) : out) as T;
+}
+
+/** Objects `visibleOnce` made visible: a later `visibleDeep` returns them as they are. */
+const known = new WeakSet<object>();
+
+/**
+ * `visibleDeep(v)`, remembered: a later `visibleDeep` of the result, of any plain object or
+ * array in it, or of an object that holds them, does not walk them again (a stream's
+ * snapshots share most of their rows; a snapshot is re-sent while nobody shows it). What
+ * it returns must not be changed afterwards: nothing in it is checked again.
+ */
+export function visibleOnce<T extends object>(v: T): T {
+  const clean = visibleDeep(v);
+  remember(clean, 0);
+  return clean;
+}
+
+function remember(v: unknown, depth: number): void {
+  if (v === null || typeof v !== 'object' || depth > 32 || known.has(v)) return;
+  if (Array.isArray(v)) {
+    for (const item of v) remember(item, depth + 1);
+  } else {
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return;
+    for (const k in v) remember((v as Record<string, unknown>)[k], depth + 1);
+  }
+  known.add(v);
 }
 
 // DEL, C1, and the bidi/separator characters: JSON.stringify leaves them raw.

@@ -15,6 +15,10 @@
  *   failure; the first success returns to the interval.
  * - While started, `store.sweep(now)` runs every `sweepIntervalMs` so snapshots turn
  *   stale without another refresh.
+ * - `retime()` changes a task's interval while it runs (issue 13: a source ticks fast only
+ *   while a pane shows it): the next tick moves to the last tick + the new interval (at once
+ *   if that is past), so a change neither loses nor doubles a tick. A backoff wait or an
+ *   initial delay in progress is left as it is; the new interval applies after it.
  * Time and timers are injectable; every timer is `unref`'d and none is left after `stop()`.
  */
 import { busyMs as eventLoopBusyMs, holdBusyClock } from './busy-clock.js';
@@ -121,6 +125,10 @@ interface TaskState {
   readonly key: string;
   readonly baseMs: number;
   readonly maxMs: number;
+  /** The interval now (the task's, until `retime()`). */
+  intervalMs: number;
+  /** When the interval's clock last started (a tick, or a refresh); undefined before the first. */
+  lastTickAt: number | undefined;
   /** Consecutive failures. */
   failures: number;
   tick: unknown;
@@ -180,6 +188,8 @@ export class RefreshScheduler {
       key,
       baseMs,
       maxMs,
+      intervalMs,
+      lastTickAt: undefined,
       failures: 0,
       tick: undefined,
       run: undefined,
@@ -232,9 +242,41 @@ export class RefreshScheduler {
       if (filter.source !== undefined && state.task.source !== filter.source) continue;
       const running = state.run !== undefined;
       waits.push(this.#trigger(state));
-      if (!running && this.#started) this.#scheduleTick(state, state.task.intervalMs);
+      if (!running && this.#started) this.#tickFromNow(state);
     }
     return Promise.all(waits).then(() => undefined);
+  }
+
+  /**
+   * Change the interval of the matching tasks (a source shown or hidden). The next tick of a
+   * task waiting for one is moved to its last tick + `intervalMs` (now if that has passed);
+   * a task in a backoff wait or its initial delay keeps that wait. Unless the task set its
+   * own `staleAfterMs`, its snapshot turns stale after 3 × the new interval. Returns how many
+   * tasks changed.
+   */
+  retime(filter: RefreshFilter, intervalMs: number): number {
+    positive(intervalMs, `retime(${filter.scope ?? '*'}/${filter.source ?? '*'}): intervalMs`);
+    let changed = 0;
+    for (const state of this.#tasks.values()) {
+      if (filter.scope !== undefined && state.task.scope !== filter.scope) continue;
+      if (filter.source !== undefined && state.task.source !== filter.source) continue;
+      if (state.intervalMs === intervalMs) continue;
+      state.intervalMs = intervalMs;
+      changed++;
+      if (state.task.staleAfterMs === undefined)
+        this.#store.setStaleAfter(state.task.source, 3 * intervalMs, state.task.scope);
+      // Only a plain interval wait moves: not a backoff, not an initial delay, not stopped.
+      if (!this.#started || state.failures > 0 || state.lastTickAt === undefined) continue;
+      if (state.tick === undefined) continue;
+      const due = Math.max(0, state.lastTickAt + intervalMs - this.#now());
+      this.#scheduleTick(state, due);
+    }
+    return changed;
+  }
+
+  /** The current interval of a task (undefined: no such task). */
+  intervalOf(scope: Scope, source: SourceId): number | undefined {
+    return this.#tasks.get(snapshotKey(scope, source))?.intervalMs;
   }
 
   /**
@@ -267,7 +309,13 @@ export class RefreshScheduler {
    * same instant as the next tick fires before it (its failure then reschedules the tick). */
   #kick(state: TaskState): void {
     void this.#trigger(state);
-    this.#scheduleTick(state, state.task.intervalMs);
+    this.#tickFromNow(state);
+  }
+
+  /** Start the interval's clock now: the next tick is one interval away. */
+  #tickFromNow(state: TaskState): void {
+    state.lastTickAt = this.#now();
+    this.#scheduleTick(state, state.intervalMs);
   }
 
   #onTick(state: TaskState): void {

@@ -25,6 +25,45 @@ for (const text of [WKT_PROTO, FLOW_PROTO, RELAY_PROTO, OBSERVER_PROTO])
   protobuf.parse(text, root, { keepCase: true });
 root.resolveAll();
 
+/**
+ * The same proto for `decodeResponse`, keeping only the fields a FlowRecord is made of
+ * (issue 13: idle CPU): protobufjs skips every other field on the wire — labels, policies,
+ * Ethernet, the uuid, the summary… — without making strings and objects of them. Field
+ * numbers and types are the real proto's; `responseJson` (`--json`) decodes everything.
+ */
+const RECORD_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  'flow.Flow': [
+    'time',
+    'verdict',
+    'drop_reason',
+    'IP',
+    'l4',
+    'source',
+    'destination',
+    'node_name',
+    'l7',
+    'source_service',
+    'destination_service',
+    'traffic_direction',
+    'drop_reason_desc',
+    'is_reply',
+  ],
+  'flow.Endpoint': ['identity', 'namespace', 'pod_name', 'workloads'],
+  'flow.IP': ['source', 'destination'],
+  'flow.Layer7': ['dns', 'http'],
+  'flow.HTTP': ['code', 'method', 'url'],
+  'flow.DNS': ['query'],
+};
+const lean = new protobuf.Root();
+for (const text of [WKT_PROTO, FLOW_PROTO, RELAY_PROTO, OBSERVER_PROTO])
+  protobuf.parse(text, lean, { keepCase: true });
+for (const [type, keep] of Object.entries(RECORD_FIELDS)) {
+  const t = lean.lookupType(type);
+  for (const f of [...t.fieldsArray]) if (!keep.includes(f.name)) t.remove(f);
+}
+lean.resolveAll();
+const LeanResponse = lean.lookupType('observer.GetFlowsResponse');
+
 export const T = {
   GetFlowsRequest: root.lookupType('observer.GetFlowsRequest'),
   GetFlowsResponse: root.lookupType('observer.GetFlowsResponse'),
@@ -151,12 +190,13 @@ export function flowRecord(
 
 /**
  * One GetFlowsResponse from its bytes. Never throws: malformed bytes are an error value.
- * `raw` is kept by reference (callers hand in a buffer they own).
+ * `raw` is kept by reference (callers hand in a buffer they own). Only the fields a
+ * FlowRecord needs are decoded; `every` decodes every field first (the tests compare both).
  */
-export function decodeResponse(bytes: Uint8Array): FlowEvent | DecodeError {
+export function decodeResponse(bytes: Uint8Array, every = false): FlowEvent | DecodeError {
   let m: Msg;
   try {
-    m = T.GetFlowsResponse.decode(bytes);
+    m = (every ? T.GetFlowsResponse : LeanResponse).decode(bytes);
   } catch (e) {
     return { kind: 'error', message: `malformed GetFlowsResponse: ${visible(errText(e))}` };
   }

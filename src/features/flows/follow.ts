@@ -300,16 +300,29 @@ export class FlowFollower {
   }
 
   snapshot(rows: number): FollowSnapshot {
+    return this.status({
+      flows: this.ring.newest(rows),
+      rate: this.agg.rate(),
+      talkers: this.agg.topTalkers(10),
+      lost: this.agg.lost.newest(20),
+    });
+  }
+
+  /**
+   * The stream's state and counters now (cheap: no sort, no copy of the ring) with the
+   * given rows and summaries — `snapshot`'s, or earlier ones kept while nobody shows them.
+   */
+  status(summary: Pick<FollowSnapshot, 'flows' | 'rate' | 'talkers' | 'lost'>): FollowSnapshot {
     const s: FollowSnapshot = {
       state: this.state,
       connects: this.connects,
       malformed: this.malformed,
       received: this.received,
-      flows: this.ring.newest(rows),
+      flows: summary.flows,
       counts: this.agg.counts(),
-      rate: this.agg.rate(),
-      talkers: this.agg.topTalkers(10),
-      lost: this.agg.lost.newest(20),
+      rate: summary.rate,
+      talkers: summary.talkers,
+      lost: summary.lost,
       query: this.#query.text,
     };
     if (this.error !== undefined) s.error = this.error;

@@ -1,7 +1,8 @@
 /**
  * The flows sources: Hubble streams (follow.ts), kept open while the source is polled.
- * Each poll (a few times a second: the pane's frame rate, whatever the flow rate) writes
- * the stream's bounded snapshot into the store; a stream nobody has polled for a while (the
+ * Each poll (a few times a second while the Flows pane is on screen: its frame rate,
+ * whatever the flow rate; once a second otherwise) writes the stream's bounded snapshot
+ * into the store; a stream nobody has polled for a while (the
  * session closed) is stopped.
  *
  * Where, from the inventory's `network.hubble`:
@@ -14,6 +15,7 @@
  */
 import type { Inventory } from '../../config/types.js';
 import type { NodeAgent } from '../../nodes/agent.js';
+import { visibleOnce } from '../../store/sanitise.js';
 import type { ClusterSourceDef, NodeSourceDef } from '../types.js';
 import { type HubbleEndpoint, relayEndpoint, socketEndpoint } from './endpoint.js';
 import { FlowFollower, type FollowSnapshot } from './follow.js';
@@ -62,29 +64,38 @@ export const SNAPSHOT_ROWS = 200;
  * for a busy event loop to miss a dozen polls.
  */
 const LEASE_MS = 3000;
+/**
+ * The poll while the Flows pane is not on screen (issue 13: idle CPU): enough to renew the
+ * lease three times over, so the stream — and its ring, which keeps aggregating — lives on,
+ * and the pane shows what arrived meanwhile as soon as it is back (then at 4 polls a second).
+ */
+export const HIDDEN_POLL_MS = 1000;
 
 interface Leased {
   follower: FlowFollower;
   lastPoll: number;
   timer: NodeJS.Timeout;
   unsubscribe: () => void;
+  /** The last full value (its rows and summaries are re-sent while the source is hidden). */
+  last?: FlowsNodeValue;
 }
 
 // One follower per owner: a node's agent (socket mode) or the session's inventory (relay).
 const followers = new WeakMap<object, Leased>();
 
-function followerFor(owner: object, endpoint: HubbleEndpoint): FlowFollower {
+function followerFor(owner: object, endpoint: HubbleEndpoint): Leased {
   const have = followers.get(owner);
   if (have && have.follower.endpoint.key === endpoint.key && have.follower.state !== 'stopped') {
     have.lastPoll = Date.now();
-    return have.follower;
+    return have;
   }
   if (have) {
     clearInterval(have.timer);
     have.unsubscribe();
     void have.follower.stop();
   }
-  const f = new FlowFollower(endpoint, consoleFlowQuery.get().query);
+  // The console shows SNAPSHOT_ROWS rows: a ring of more would only hold memory (and GC work).
+  const f = new FlowFollower(endpoint, consoleFlowQuery.get().query, { capacity: SNAPSHOT_ROWS });
   const unsubscribe = consoleFlowQuery.subscribe((q) => f.setQuery(q.query));
   const timer = setInterval(() => {
     const l = followers.get(owner);
@@ -96,9 +107,10 @@ function followerFor(owner: object, endpoint: HubbleEndpoint): FlowFollower {
     }
   }, 1000);
   timer.unref?.();
-  followers.set(owner, { follower: f, lastPoll: Date.now(), timer, unsubscribe });
+  const leased: Leased = { follower: f, lastPoll: Date.now(), timer, unsubscribe };
+  followers.set(owner, leased);
   f.start();
-  return f;
+  return leased;
 }
 
 export interface FlowsNodeValue extends FollowSnapshot {
@@ -108,14 +120,29 @@ export interface FlowsNodeValue extends FollowSnapshot {
   version: number;
 }
 
-function value(f: FlowFollower): FlowsNodeValue {
-  return { ...f.snapshot(SNAPSHOT_ROWS), socket: f.label, version: f.version };
+/**
+ * The source's value. On screen (or without a console): the stream's snapshot — its newest
+ * rows, top talkers, rate, lost events — made visible once (`visibleOnce`: the rows, which
+ * the next snapshots share, are not walked again). Hidden (`onScreen()` false, issue 13):
+ * only the state and counters are fresh, with the last snapshot's rows and summaries, so
+ * nothing is sorted or copied for a pane nobody looks at; the first poll once the pane is
+ * back (at once: the scheduler re-times it) takes a full snapshot again.
+ */
+function value(l: Leased, onScreen: boolean): FlowsNodeValue {
+  const f = l.follower;
+  const last = l.last;
+  if (!onScreen && last && last.query === f.query.text)
+    return { ...f.status(last), socket: f.label, version: f.version };
+  const v = visibleOnce({ ...f.snapshot(SNAPSHOT_ROWS), socket: f.label, version: f.version });
+  l.last = v;
+  return v;
 }
 
 export const flowsSource: NodeSourceDef<FlowsNodeValue> = {
   id: 'flows',
   scope: 'node',
   intervalMs: 250,
+  hiddenIntervalMs: HIDDEN_POLL_MS,
   timeoutMs: 5000,
   firstScreen: false,
   enabled: (inv) => !usesRelay(inv),
@@ -127,7 +154,7 @@ export const flowsSource: NodeSourceDef<FlowsNodeValue> = {
       have && have.follower.endpoint.key === `socket:${path}`
         ? have.follower.endpoint
         : socketEndpoint(ctx.agent, path);
-    return value(followerFor(ctx.agent, endpoint));
+    return value(followerFor(ctx.agent, endpoint), ctx.onScreen?.() !== false);
   },
 };
 
@@ -138,6 +165,7 @@ export const flowsRelaySource: ClusterSourceDef<FlowsNodeValue> = {
   id: FLOWS_RELAY,
   scope: 'cluster',
   intervalMs: 250,
+  hiddenIntervalMs: HIDDEN_POLL_MS,
   timeoutMs: 5000,
   firstScreen: false,
   enabled: ({ inventory }) => usesRelay(inventory),
@@ -155,6 +183,6 @@ export const flowsRelaySource: ClusterSourceDef<FlowsNodeValue> = {
       if (!endpoint) throw new Error('network.hubble names no relay');
       relays.set(ctx.inventory, endpoint);
     }
-    return value(followerFor(ctx.inventory, endpoint));
+    return value(followerFor(ctx.inventory, endpoint), ctx.onScreen?.() !== false);
   },
 };

@@ -130,6 +130,9 @@ export class NginxAggregator {
   #samples: UnparsedSample[] = [];
   #lastLineAt: number | undefined;
   #snap: NginxStats | undefined;
+  /** Each bucket as the last snapshot froze it, and the buckets changed since (issue 13). */
+  readonly #frozen = new Map<number, NginxStats['buckets'][number]>();
+  readonly #dirty = new Set<number>();
 
   constructor(opts: AggregatorOptions = {}) {
     this.#now = opts.now ?? Date.now;
@@ -169,6 +172,7 @@ export class NginxAggregator {
       c = hosts.get(key) ?? emptyCounts();
       hosts.set(key, c);
     }
+    this.#dirty.add(start);
     c.requests++;
     c.cache[rec.cacheIndex]!++;
     const cls = Math.floor(rec.status / 100) - 1;
@@ -192,23 +196,34 @@ export class NginxAggregator {
 
   #prune(now: number): void {
     for (const start of this.#buckets.keys())
-      if (start + BUCKET_MS <= now - KEEP_MS) this.#buckets.delete(start);
+      if (start + BUCKET_MS <= now - KEEP_MS) {
+        this.#buckets.delete(start);
+        this.#frozen.delete(start);
+      }
   }
 
-  /** Plain, frozen; the same object until a line is added. */
+  /**
+   * Plain, frozen; the same object until a line is added. Only the buckets that changed
+   * since the last snapshot are copied: the others are the same frozen objects as before.
+   */
   snapshot(): NginxStats {
     if (this.#snap) return this.#snap;
     this.#prune(this.#now());
     const buckets = [...this.#buckets.entries()]
       .sort((a, b) => a[0] - b[0])
-      .map(([start, hosts]) =>
-        Object.freeze({
+      .map(([start, hosts]) => {
+        const have = this.#frozen.get(start);
+        if (have && !this.#dirty.has(start)) return have;
+        const b = Object.freeze({
           start,
           hosts: Object.freeze(
             Object.fromEntries([...hosts.entries()].map(([h, c]) => [h, structuredClone(c)])),
           ),
-        }),
-      );
+        });
+        this.#frozen.set(start, b);
+        return b;
+      });
+    this.#dirty.clear();
     this.#snap = Object.freeze({
       buckets,
       lines: this.#lines,

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { hasUnsafeText, safeJson, visible, visibleDeep } from '../../../src/store/sanitise.js';
+import {
+  hasUnsafeText,
+  safeJson,
+  visible,
+  visibleDeep,
+  visibleOnce,
+} from '../../../src/store/sanitise.js';
 import { HOSTILE } from '../../helpers/hostile.js';
 
 describe('sanitiser', () => {
@@ -25,6 +31,23 @@ describe('sanitiser', () => {
     expect(out.a[1]).toEqual({ b: 'y\\x1b' });
     expect(out.keep).toBe(dirty.keep);
     expect(Object.isFrozen(out)).toBe(true);
+  });
+
+  it('once: escapes like visibleDeep, and what it returned is not walked again (nor its parts)', () => {
+    const rows = [{ pod: 'p\x1b[31m' }, { pod: 'q' }];
+    const v = visibleOnce({ rows, note: 'a\u202eb' });
+    expect(v).toEqual({ rows: [{ pod: 'p\\x1b[31m' }, { pod: 'q' }], note: 'a\\u202eb' });
+    expect(visibleDeep(v)).toBe(v);
+    // A new object holding the remembered parts: only the new strings are looked at.
+    const next = { rows: v.rows, extra: 'x\x07' };
+    const out = visibleDeep(next);
+    expect(out.rows).toBe(v.rows);
+    expect(out.extra).toBe('x\\x07');
+    // Rows made visible by a plain visibleDeep are not remembered.
+    const plain = visibleDeep({ r: [{ s: 'ok' }] });
+    expect(visibleDeep(plain)).toBe(plain);
+    for (const [name, s] of Object.entries(HOSTILE))
+      expect(hasUnsafeText(visibleOnce({ s }).s), name).toBe(false);
   });
 
   it('JSON: C1 and bidi escaped as \\u, the same string when parsed', () => {

@@ -630,3 +630,90 @@ describe("a run's timeout does not count k8ops' own busy time (issue 13)", () =>
     await s.stop();
   });
 });
+
+describe('retime: a task interval changed at runtime (issue 13)', () => {
+  it('slowing down moves the next tick to the last tick + the new interval', async () => {
+    const a = recorder(async () => 'a');
+    sched.add(task({ run: a.run, intervalMs: 250 }));
+    sched.start();
+    await vi.advanceTimersByTimeAsync(600); // ticks at 0, 250, 500
+    expect(sched.retime({ source: 'certs' }, 1000)).toBe(1);
+    expect(sched.intervalOf('cp1', 'certs')).toBe(1000);
+    await vi.advanceTimersByTimeAsync(3000 - 600);
+    // Not at 750 (the old tick is gone, not doubled), at 1500 (500 + 1000), then every 1000.
+    expect(a.times()).toEqual([0, 250, 500, 1500, 2500]);
+    expect(store.staleAfter('cp1', 'certs')).toBe(3000);
+  });
+
+  it('speeding up runs at once when the new interval has already passed, then at it', async () => {
+    const a = recorder(async () => 'a');
+    sched.add(task({ run: a.run, intervalMs: 1000 }));
+    sched.start();
+    await vi.advanceTimersByTimeAsync(1400); // ticks at 0, 1000
+    sched.retime({ source: 'certs' }, 250);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(a.times()).toEqual([0, 1000, 1400]); // 1000 + 250 is past: now, not lost
+    await vi.advanceTimersByTimeAsync(600);
+    expect(a.times()).toEqual([0, 1000, 1400, 1650, 1900]);
+    expect(store.staleAfter('cp1', 'certs')).toBe(750);
+  });
+
+  it('speeding up soon after a tick waits for the rest of the new interval', async () => {
+    const a = recorder(async () => 'a');
+    sched.add(task({ run: a.run, intervalMs: 1000 }));
+    sched.start();
+    await vi.advanceTimersByTimeAsync(1100);
+    sched.retime({ source: 'certs' }, 250);
+    await vi.advanceTimersByTimeAsync(149);
+    expect(a.times()).toEqual([0, 1000]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(a.times()).toEqual([0, 1000, 1250]);
+  });
+
+  it('the same interval again, another source or another scope changes nothing', async () => {
+    const a = recorder(async () => 'a');
+    const b = recorder(async () => 'b');
+    sched.add(task({ run: a.run, intervalMs: 1000 }));
+    sched.add(task({ scope: 'w1', run: b.run, intervalMs: 1000 }));
+    sched.start();
+    expect(sched.retime({ source: 'certs', scope: 'cp1' }, 1000)).toBe(0);
+    expect(sched.retime({ source: 'reach' }, 100)).toBe(0);
+    expect(sched.retime({ source: 'certs', scope: 'w1' }, 500)).toBe(1);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(a.times()).toEqual([0, 1000, 2000]);
+    expect(b.times()).toEqual([0, 500, 1000, 1500, 2000]);
+    expect(() => sched.retime({}, 0)).toThrow(RangeError);
+  });
+
+  it('a backoff wait is kept; the new interval applies after the next success', async () => {
+    let fail = true;
+    const a = recorder(async () => {
+      if (fail) throw new Error('down');
+      return 'up';
+    });
+    sched.add(task({ run: a.run, intervalMs: 1000, backoff: { baseMs: 5000 } }));
+    sched.start();
+    await vi.advanceTimersByTimeAsync(0); // failed at 0: next at 5000
+    sched.retime({ source: 'certs' }, 250);
+    fail = false;
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(a.times()).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(501);
+    expect(a.times()).toEqual([0, 5000, 5250, 5500]);
+  });
+
+  it('a retime while stopped takes effect at start; a run in flight is not doubled', async () => {
+    const gate = deferred<string>();
+    const a = recorder((i) => (i === 0 ? gate.promise : Promise.resolve('x')));
+    sched.add(task({ run: a.run, intervalMs: 1000, timeoutMs: 10_000 }));
+    sched.retime({ source: 'certs' }, 400);
+    sched.start();
+    await vi.advanceTimersByTimeAsync(500); // the 400 tick finds run 0 in flight: dropped
+    sched.retime({ source: 'certs' }, 200); // 400 + 200 = 600
+    expect(a.times()).toEqual([0]);
+    gate.resolve('done');
+    await vi.advanceTimersByTimeAsync(300);
+    expect(a.times()).toEqual([0, 600, 800]);
+    expect(sched.stats().dropped).toBe(1);
+  });
+});

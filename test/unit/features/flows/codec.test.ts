@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
+import { labPods, nodeFeed } from '../../../../src/demo/flows.js';
 import * as demoProto from '../../../../src/demo/hubble-proto.js';
 import {
   decodeResponse,
@@ -10,6 +11,17 @@ import {
   responseJson,
 } from '../../../../src/features/flows/codec.js';
 import { labFlow } from '../../../helpers/hubble-flows.js';
+
+function mulberry(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 const encode = (r: Record<string, unknown>) => demoProto.encodeResponse(r);
 
@@ -103,6 +115,41 @@ describe('flows codec', () => {
     const text = JSON.stringify(responseJson(raw));
     expect(text).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
     expect(text).toContain('evil\\\\x1b');
+  });
+
+  it('decodes only what a FlowRecord needs, to the same records as a decode of every field', () => {
+    // The demo lab's mix (drops, TCP/UDP, HTTP and DNS), the lab flows, and a flow with
+    // what a real agent adds (policies, labels, interface, summary): all skipped on the wire.
+    const proto = demoProto;
+    const next = nodeFeed(proto, mulberry(7), labPods(), 'lab/node-1', 64);
+    const raws: Uint8Array[] = [];
+    for (let i = 0; i < 300; i++) raws.push(next(Date.UTC(2026, 11, 6) + i * 13).bytes);
+    for (const v of ['FORWARDED', 'DROPPED'])
+      raws.push(encode({ flow: labFlow(5, { verdict: v }), node_name: 'n' }));
+    const rich = labFlow(9, { verdict: 'DROPPED' });
+    rich.source.labels = ['k8s:app=frontend', 'k8s:io.kubernetes.pod.namespace=shop\u001b'];
+    rich.egress_denied_by = [{ name: 'deny-db', namespace: 'shop', labels: ['a'], revision: 3 }];
+    rich.interface = { index: 7, name: 'lxc12' };
+    rich.file = { name: 'bpf_lxc.c', line: 1234 };
+    rich.source_service = { name: 'frontend', namespace: 'shop' };
+    rich.destination_service = { name: 'api' };
+    rich.l7 = {
+      type: 'REQUEST',
+      http: { method: 'GET', url: '/a\u202e', code: 0, headers: [{ key: 'k', value: 'v' }] },
+    };
+    rich.Summary = 'TCP Flags: SYN';
+    raws.push(encode({ flow: rich, node_name: 'n' }));
+    let skipped = 0;
+    for (const raw of raws) {
+      const lean = decodeResponse(raw);
+      const every = decodeResponse(raw, true);
+      expect(lean).toEqual(every);
+      if (lean.kind === 'flow' && lean.flow.dst.service === 'api') skipped++;
+    }
+    expect(skipped).toBe(1);
+    expect(
+      new Set(raws.map((r) => (decodeResponse(r) as { flow: { l7: string } }).flow.l7)),
+    ).toEqual(new Set(['', 'HTTP', 'DNS']));
   });
 
   it('never throws on garbage bytes: an error value or a decoded event', () => {

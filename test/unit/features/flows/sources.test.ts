@@ -1,12 +1,17 @@
 /** The flows source: one stream per node while polled; stopped (tunnel closed) once not. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Inventory, NodeSpec } from '../../../../src/config/types.js';
+import { ObserverServer } from '../../../../src/demo/hubble-observer.js';
+import { FlowAggregate } from '../../../../src/features/flows/aggregate.js';
 import {
   flowsRelaySource,
   flowsSource,
   hubbleSocket,
+  SNAPSHOT_ROWS,
 } from '../../../../src/features/flows/sources.js';
 import type { NodeAgent } from '../../../../src/nodes/agent.js';
+import { visibleDeep } from '../../../../src/store/sanitise.js';
+import { labFlow } from '../../../helpers/hubble-flows.js';
 
 const node: NodeSpec = { name: 'n1', index: 0, host: 'n1', addresses: [], roles: ['worker'] };
 const inv = (hubble?: Inventory['network']['hubble']) =>
@@ -68,4 +73,74 @@ describe('flows source', () => {
     await new Promise((r) => setTimeout(r, 3000));
     expect(dialed.length).toBe(after);
   }, 30_000);
+
+  it('hidden (no pane shows it): fresh counters, the last rows and summaries, nothing sorted; shown again: a full snapshot', async () => {
+    // Hubble's Observer API stand-in (the real gRPC protocol and proto; no Cilium agent here).
+    const server = new ObserverServer({ nodeName: 'lab/n1' });
+    const port = await server.listen('127.0.0.1:0');
+    const agent = {
+      node,
+      forwardSocket: async (path: string) => ({
+        host: '127.0.0.1',
+        port,
+        address: `127.0.0.1:${port}`,
+        target: `n1:${path}`,
+        close: async () => {},
+      }),
+    } as unknown as NodeAgent;
+    let onScreen = true;
+    const ctx = { inventory: inv(), node, agent, onScreen: () => onScreen };
+    const collect = () => flowsSource.collect(ctx, new AbortController().signal);
+    const talkers = vi.spyOn(FlowAggregate.prototype, 'topTalkers');
+    try {
+      let v = await collect();
+      await until(() => server.followers === 1);
+      for (let i = 0; i < 300; i++) server.push(labFlow(i, { port: 8000 + (i % 7) }));
+      // Poll (shown) until every flow is in.
+      const end = Date.now() + 15_000;
+      while (v.received < 300 && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 20));
+        v = await collect();
+      }
+      expect({ received: v.received, malformed: v.malformed, state: v.state }).toEqual({
+        received: 300,
+        malformed: 0,
+        state: 'streaming',
+      });
+      // The console's ring holds what the pane shows, no more.
+      expect(v.flows).toHaveLength(SNAPSHOT_ROWS);
+      expect(v.talkers.length).toBeGreaterThan(0);
+      // Made visible once: the session's visibleDeep returns it as is.
+      expect(visibleDeep(v)).toBe(v);
+      const full = v;
+
+      onScreen = false;
+      for (let i = 300; i < 350; i++) server.push(labFlow(i, { verdict: 'DROPPED' }));
+      const sorts = talkers.mock.calls.length;
+      let h = await collect();
+      while (h.received < 350 && Date.now() < end + 15_000) {
+        await new Promise((r) => setTimeout(r, 20));
+        h = await collect();
+      }
+      expect(h.received).toBe(350);
+      expect(h.counts.total).toBe(350);
+      expect(h.counts.byVerdict.DROPPED).toBe(50);
+      // No summary for a hidden pane: the last rows and summaries, as they were.
+      expect(h.flows).toBe(full.flows);
+      expect(h.talkers).toBe(full.talkers);
+      expect(h.rate).toBe(full.rate);
+      expect(talkers.mock.calls.length).toBe(sorts);
+
+      onScreen = true;
+      const back = await collect();
+      expect(talkers.mock.calls.length).toBe(sorts + 1);
+      expect(back.flows).not.toBe(full.flows);
+      expect(back.flows[0]!.verdict).toBe('DROPPED');
+      expect(back.rate.reduce((n, p) => n + p.dropped, 0)).toBe(50);
+      expect(full.rate.reduce((n, p) => n + p.dropped, 0)).toBe(0);
+    } finally {
+      talkers.mockRestore();
+      server.close();
+    }
+  }, 60_000);
 });

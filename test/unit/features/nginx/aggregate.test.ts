@@ -27,6 +27,36 @@ function line(
 }
 
 describe('NginxAggregator + statsModel', () => {
+  it('a snapshot copies only the buckets that changed since the last one (issue 13: idle CPU)', () => {
+    let now = NOW;
+    const agg = new NginxAggregator({ now: () => now });
+    agg.add(line(NOW - 120_000, 'a.test', 'HIT'));
+    agg.add(line(NOW - 60_000, 'a.test', 'MISS'));
+    const s1 = agg.snapshot();
+    expect(s1.buckets).toHaveLength(2);
+    // A line in the newest bucket: the older bucket is the same frozen object, the newest
+    // is a new one with the new count; the earlier snapshot is unchanged.
+    agg.add(line(NOW - 60_000, 'a.test', 'HIT'));
+    const s2 = agg.snapshot();
+    expect(s2).not.toBe(s1);
+    expect(s2.buckets[0]).toBe(s1.buckets[0]);
+    expect(s2.buckets[1]).not.toBe(s1.buckets[1]);
+    expect(s2.buckets[1]!.hosts['a.test']!.requests).toBe(2);
+    expect(s1.buckets[1]!.hosts['a.test']!.requests).toBe(1);
+    // A late line in the older bucket copies that one (only).
+    agg.add(line(NOW - 120_000, 'b.test', 'MISS'));
+    const s3 = agg.snapshot();
+    expect(s3.buckets[0]).not.toBe(s2.buckets[0]);
+    expect(Object.keys(s3.buckets[0]!.hosts).sort()).toEqual(['a.test', 'b.test']);
+    expect(s3.buckets[1]).toBe(s2.buckets[1]);
+    // Pruned buckets leave the snapshot (and the kept copies).
+    now = NOW + 15 * 60_000 - 90_000;
+    agg.add(line(now, 'c.test', 'HIT'));
+    const s4 = agg.snapshot();
+    expect(s4.buckets.map((x) => Object.keys(x.hosts))).toEqual([['a.test'], ['c.test']]);
+    expect(s4.buckets[0]).toBe(s3.buckets[1]);
+  });
+
   it('counts per host and window: hit ratio, bytes from cache, classes, p50/p95', () => {
     const agg = new NginxAggregator({ now: () => NOW });
     // 10 minutes ago: 4 lines of a.test (outside 1 and 5 min, inside 15).

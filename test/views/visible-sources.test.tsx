@@ -1,0 +1,115 @@
+/**
+ * Tick only what is visible (issue 13: idle CPU), on the demo lab through the product's
+ * path (its hubble-relay stand-in speaking Hubble's gRPC Observer API, dialled through a demo
+ * node): the Flows source polls its stream 4×/s while the Flows pane is on screen and once a
+ * second otherwise — enough to keep the stream's lease, so the stream lives on and its ring
+ * keeps aggregating; the flows that arrived while the pane was hidden are on it when it is
+ * back. The idle CPU itself is measured by test/bench/console.mjs, not asserted here.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { render } from 'ink-testing-library';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  FLOWS_RELAY,
+  type FlowsNodeValue,
+  HIDDEN_POLL_MS,
+} from '../../src/features/flows/sources.js';
+import { openDemoSession } from '../../src/session/demo.js';
+import type { Session } from '../../src/session/session.js';
+import { CLUSTER_SCOPE } from '../../src/store/types.js';
+import { App } from '../../views/App.js';
+import { monoTheme } from '../../views/theme.js';
+
+const root = mkdtempSync(join(tmpdir(), 'k8ops-visible-sources-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let sessions: Session[] = [];
+afterEach(async () => {
+  await Promise.all(sessions.map((s) => s.close()));
+  sessions = [];
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const shownTotal = (f: string): number =>
+  Number(/([\d,]+) flows ·/.exec(f)?.[1]?.replace(/,/g, '') ?? -1);
+
+describe('a source ticks fast only while a pane shows it (demo lab)', () => {
+  it('Flows: 250 ms on its pane, 1 s elsewhere; flows that arrived while hidden are shown on return', async () => {
+    const session = openDemoSession({
+      readOnly: true,
+      dir: join(root, 'lab'),
+      stateDir: join(root, 'state'),
+    });
+    sessions.push(session);
+    const r = render(<App session={session} theme={monoTheme} size={{ columns: 140, rows: 40 }} />);
+    session.start();
+    const interval = () => session.scheduler.intervalOf(CLUSTER_SCOPE, FLOWS_RELAY);
+    const snap = () => session.store.get<FlowsNodeValue>(CLUSTER_SCOPE, FLOWS_RELAY);
+    const frame = () => r.lastFrame() ?? '';
+    const until = async (ok: () => boolean, what: string, ms = 60_000) => {
+      const end = Date.now() + ms;
+      while (!ok()) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${frame()}`);
+        await sleep(25);
+      }
+    };
+
+    // The Overview is up: the Flows source is hidden.
+    await until(() => interval() === HIDDEN_POLL_MS, 'the hidden interval');
+    r.stdin.write('4');
+    await until(() => interval() === 250, 'the shown interval');
+    await until(() => shownTotal(frame()) > 50, 'flows on the pane');
+    const before = snap().value!;
+    const onPane = shownTotal(frame());
+
+    // Away: the source slows down (a bound that load cannot break: it only lowers it)…
+    r.stdin.write('1');
+    await until(() => interval() === HIDDEN_POLL_MS, 'the hidden interval again');
+    let writes = 0;
+    const off = session.store.subscribe(() => {
+      writes++;
+    });
+    const seen = new Set<unknown>();
+    const t0 = Date.now();
+    while (Date.now() - t0 < 3000) {
+      seen.add(snap().value);
+      await sleep(25);
+    }
+    off();
+    // At 250 ms, 3 s would be 12 new values; at 1 s, at most 4.
+    expect(seen.size).toBeLessThanOrEqual(5);
+    expect(writes).toBeGreaterThan(0);
+    // …but the stream lives on (the same connection, not restarted) and keeps counting.
+    const hidden = snap().value!;
+    expect(hidden.state).toBe('streaming');
+    expect(hidden.connects).toBe(before.connects);
+    expect(hidden.received).toBeGreaterThan(before.received);
+
+    // Back: the pane shows what arrived meanwhile, and the source is fast again.
+    r.stdin.write('4');
+    await until(() => interval() === 250, 'the shown interval again');
+    await until(
+      () => shownTotal(frame()) >= hidden.counts.total,
+      'the flows that arrived while hidden on the pane',
+    );
+    expect(shownTotal(frame())).toBeGreaterThan(onPane);
+    expect(snap().value!.connects).toBe(before.connects);
+    r.unmount();
+  }, 120_000);
+
+  it('a session no console drives (subcommands) keeps every source at its fast interval', async () => {
+    const session = openDemoSession({
+      readOnly: true,
+      dir: join(root, 'lab'),
+      stateDir: join(root, 'state2'),
+    });
+    sessions.push(session);
+    expect(session.scheduler.intervalOf(CLUSTER_SCOPE, FLOWS_RELAY)).toBe(250);
+    session.showSources(new Set(['kube']));
+    expect(session.scheduler.intervalOf(CLUSTER_SCOPE, FLOWS_RELAY)).toBe(HIDDEN_POLL_MS);
+    session.showSources(undefined);
+    expect(session.scheduler.intervalOf(CLUSTER_SCOPE, FLOWS_RELAY)).toBe(250);
+  });
+});
