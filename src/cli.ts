@@ -40,10 +40,11 @@ export type RunConsole = (session: Session, opts: ConsoleOptions) => Promise<num
 export interface CliDeps {
   runConsole: RunConsole;
   /**
-   * Called once it is known that the console will run, before its session is opened (the
-   * console's V8 heap settings: views/heap.ts). Not called for a subcommand.
+   * Called once it is known that the console will run, when its session is open and before
+   * its first refresh, with the inventory's node count (the console's V8 heap settings:
+   * views/heap.ts). Not called for a subcommand.
    */
-  beforeConsole?: () => void;
+  beforeConsole?: (nodeCount: number) => void;
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
   env?: NodeJS.ProcessEnv;
@@ -327,10 +328,10 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   if (a.sub === 'certs' && a.path !== undefined)
     return certsPathCommand({ ...a, path: a.path }, out, err, env);
 
-  if (!a.sub) deps.beforeConsole?.();
   const opened = await openSession(a, err, env, commandSources(a.sub));
   if (!opened.ok) return EXIT.config;
   const session = opened.session;
+  if (!a.sub) deps.beforeConsole?.(session.inventory.nodes.length);
   trace('cli:session');
   if (!a.sub) {
     const color = env.NO_COLOR === undefined || env.NO_COLOR === '';

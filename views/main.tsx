@@ -8,9 +8,9 @@ import { tuneConsoleHeap } from './heap.js';
 
 export function main(argv: readonly string[]): Promise<number> {
   return cliMain(argv, {
-    // Before the console's session allocates anything: its heap sized for what it holds.
-    beforeConsole: () => {
-      tuneConsoleHeap();
+    // Before the console's first refresh: a large inventory's heap sized for what it holds.
+    beforeConsole: (nodeCount) => {
+      tuneConsoleHeap(process.env, nodeCount);
     },
     runConsole: async (session, opts) => {
       // Ink draws only the last frame when it believes it runs in CI (is-in-ci reads CI and

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
-import { CONSOLE_HEAP_FLAGS, tuneConsoleHeap } from '../../views/heap.js';
+import { CONSOLE_HEAP_FLAGS, LEAN_HEAP_NODES, tuneConsoleHeap } from '../../views/heap.js';
 
 const run = promisify(execFile);
 
@@ -48,11 +48,13 @@ async function churn(flags: readonly string[]): Promise<{ newMB: number; oldMB: 
 }
 
 describe('console heap settings (views/heap.ts)', () => {
-  it('apply once, and not with K8OPS_V8_DEFAULTS=1', () => {
-    expect(tuneConsoleHeap({ K8OPS_V8_DEFAULTS: '1' })).toBe(false);
+  it('apply once, from LEAN_HEAP_NODES nodes on, and not with K8OPS_V8_DEFAULTS=1', () => {
+    expect(tuneConsoleHeap({ K8OPS_V8_DEFAULTS: '1' }, 200)).toBe(false);
+    expect(tuneConsoleHeap({}, LEAN_HEAP_NODES - 1)).toBe(false);
+    expect(tuneConsoleHeap({}, Number.NaN)).toBe(false);
     // (the flags only tighten this test process's heap; they change no result)
-    expect(tuneConsoleHeap({})).toBe(true);
-    expect(tuneConsoleHeap({})).toBe(false);
+    expect(tuneConsoleHeap({}, LEAN_HEAP_NODES)).toBe(true);
+    expect(tuneConsoleHeap({}, 200)).toBe(false);
   });
 
   it('keep the young and old generations near the live set where the defaults let them grow', async () => {
@@ -71,8 +73,8 @@ describe('console heap settings (views/heap.ts)', () => {
         calls.push('console');
         return 0;
       },
-      beforeConsole: () => {
-        calls.push('before');
+      beforeConsole: (n: number) => {
+        calls.push(`before ${n}`);
       },
       stdout: sink,
       stderr: sink,
@@ -84,7 +86,8 @@ describe('console heap settings (views/heap.ts)', () => {
       },
     };
     expect(await main(['--demo'], deps)).toBe(0);
-    expect(calls).toEqual(['before', 'console']);
+    // With the inventory's node count (the demo lab's six nodes), before the console runs.
+    expect(calls).toEqual(['before 6', 'console']);
     calls.length = 0;
     await main(['nodes', '--json', '--demo'], deps);
     expect(calls).toEqual([]);
