@@ -9,6 +9,7 @@
 import type { LocalForward } from '../store/io.js';
 import type { FlowObject } from './hubble-observer.js';
 import type { DemoSocket, DemoSocketContext, DemoTcpTarget } from './node-sockets.js';
+import { mulberry32 as rng } from './prng.js';
 
 export interface Pod {
   ns: string;
@@ -29,17 +30,6 @@ const POD_SPECS: Array<[string, string, string, number]> = [
 ];
 
 const SUFFIX = 'abcdefghjkmnpqrstvwxz2456789';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pods(seed: number): Pod[] {
   const r = rng(seed);

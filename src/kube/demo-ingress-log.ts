@@ -7,6 +7,7 @@
  * plus a controller message now and then (not an access line: counted as unparseable, as on
  * a real controller). Deterministic (seeded), so screenshots and tests see the same mix.
  */
+import { mulberry32 as prng } from '../demo/prng.js';
 
 export const DEMO_INGRESS_HOSTS = {
   shop: 'shop.lab.k8ops.test',
@@ -21,18 +22,6 @@ const p2 = (n: number) => String(n).padStart(2, '0');
 export function timeLocal(t: number): string {
   const d = new Date(t);
   return `${p2(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`;
-}
-
-/** A small seeded PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const pick = <T>(r: () => number, weighted: ReadonlyArray<readonly [T, number]>): T => {

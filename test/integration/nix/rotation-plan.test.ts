@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { mulberry32 as rng } from '../../../src/demo/prng.js';
 import {
   DEFAULT_BUNDLE_LEAD_MS,
   planSchedule,
@@ -23,18 +24,6 @@ import { describeWith, nixEval, ROOT } from './helpers.js';
 
 const SCRIPT = join(ROOT, 'nix/modules/scripts/k8ops-rotate-due.sh');
 const S = 1000;
-
-/** mulberry32 (fixed seed: every run checks the same inventories). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describeWith(['nix-instantiate'], 'rotation planner ↔ nix/lib/rotation.nix', () => {
   it('the slot of every node of 120 generated inventories agrees to the second', () => {

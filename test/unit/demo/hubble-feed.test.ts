@@ -7,18 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { demoFlows, FEED_POOL, labPods, nodeFeed } from '../../../src/demo/flows.js';
 import * as proto from '../../../src/demo/hubble-proto.js';
+import { mulberry32 as rng } from '../../../src/demo/prng.js';
 import { decodeResponse, T } from '../../../src/features/flows/codec.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // biome-ignore lint/suspicious/noExplicitAny: decoded protobufjs messages are dynamic objects
 type Msg = any;

@@ -4,6 +4,7 @@ import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { labPods, nodeFeed } from '../../../../src/demo/flows.js';
 import * as demoProto from '../../../../src/demo/hubble-proto.js';
+import { mulberry32 as mulberry } from '../../../../src/demo/prng.js';
 import {
   decodeResponse,
   decodeServerStatus,
@@ -11,17 +12,6 @@ import {
   responseJson,
 } from '../../../../src/features/flows/codec.js';
 import { labFlow } from '../../../helpers/hubble-flows.js';
-
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const encode = (r: Record<string, unknown>) => demoProto.encodeResponse(r);
 

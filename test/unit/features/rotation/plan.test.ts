@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Role } from '../../../../src/config/types.js';
+import { mulberry32 as rng } from '../../../../src/demo/prng.js';
 import {
   DEFAULT_BUNDLE_LEAD_MS,
   type IntermediateInput,
@@ -215,18 +216,6 @@ describe('conflicts', () => {
     expect(s.nodes[0]!.events.every((e) => e.overdue)).toBe(true);
   });
 });
-
-/** mulberry32: a small seeded generator, so every run checks the same inventories. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('property: control-plane rotations closer than cpGap are always flagged', () => {
   it('250 generated inventories (seed 15)', () => {
