@@ -54,15 +54,21 @@ const RECORD_FIELDS: Readonly<Record<string, readonly string[]>> = {
   'flow.HTTP': ['code', 'method', 'url'],
   'flow.DNS': ['query'],
 };
-const lean = new protobuf.Root();
-for (const text of [WKT_PROTO, FLOW_PROTO, RELAY_PROTO, OBSERVER_PROTO])
-  protobuf.parse(text, lean, { keepCase: true });
-for (const [type, keep] of Object.entries(RECORD_FIELDS)) {
-  const t = lean.lookupType(type);
-  for (const f of [...t.fieldsArray]) if (!keep.includes(f.name)) t.remove(f);
+let leanResponse: protobuf.Type | undefined;
+/** Built at the first decode, not at load: a command that reads no flow does not pay it. */
+function leanResponseType(): protobuf.Type {
+  if (leanResponse) return leanResponse;
+  const lean = new protobuf.Root();
+  for (const text of [WKT_PROTO, FLOW_PROTO, RELAY_PROTO, OBSERVER_PROTO])
+    protobuf.parse(text, lean, { keepCase: true });
+  for (const [type, keep] of Object.entries(RECORD_FIELDS)) {
+    const t = lean.lookupType(type);
+    for (const f of [...t.fieldsArray]) if (!keep.includes(f.name)) t.remove(f);
+  }
+  lean.resolveAll();
+  leanResponse = lean.lookupType('observer.GetFlowsResponse');
+  return leanResponse;
 }
-lean.resolveAll();
-const LeanResponse = lean.lookupType('observer.GetFlowsResponse');
 
 export const T = {
   GetFlowsRequest: root.lookupType('observer.GetFlowsRequest'),
@@ -196,7 +202,7 @@ export function flowRecord(
 export function decodeResponse(bytes: Uint8Array, every = false): FlowEvent | DecodeError {
   let m: Msg;
   try {
-    m = (every ? T.GetFlowsResponse : LeanResponse).decode(bytes);
+    m = (every ? T.GetFlowsResponse : leanResponseType()).decode(bytes);
   } catch (e) {
     return { kind: 'error', message: `malformed GetFlowsResponse: ${visible(errText(e))}` };
   }
