@@ -7,9 +7,9 @@
  * of flows once, encoded, and re-sends them with a fresh time and uuid (`nodeFeed`).
  */
 import type { LocalForward } from '../store/io.js';
+import { mulberry32 as rng } from '../store/prng.js';
 import type { FlowObject } from './hubble-observer.js';
 import type { DemoSocket, DemoSocketContext, DemoTcpTarget } from './node-sockets.js';
-import { mulberry32 as rng } from './prng.js';
 
 export interface Pod {
   ns: string;

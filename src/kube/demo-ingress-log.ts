@@ -7,7 +7,7 @@
  * plus a controller message now and then (not an access line: counted as unparseable, as on
  * a real controller). Deterministic (seeded), so screenshots and tests see the same mix.
  */
-import { mulberry32 as prng } from '../demo/prng.js';
+import { mulberry32 as prng } from '../store/prng.js';
 
 export const DEMO_INGRESS_HOSTS = {
   shop: 'shop.lab.k8ops.test',

@@ -12,13 +12,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { mulberry32 as rng } from '../../../src/demo/prng.js';
 import {
   DEFAULT_BUNDLE_LEAD_MS,
   planSchedule,
   slotOffsetMs,
 } from '../../../src/features/rotation/plan.js';
 import { parseCertFile } from '../../../src/pki/x509.js';
+import { mulberry32 as rng } from '../../../src/store/prng.js';
 import { type Issued, issue, makeRoot } from '../../helpers/pki-certs.js';
 import { describeWith, nixEval, ROOT } from './helpers.js';
 

@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { demoFlows, FEED_POOL, labPods, nodeFeed } from '../../../src/demo/flows.js';
 import * as proto from '../../../src/demo/hubble-proto.js';
-import { mulberry32 as rng } from '../../../src/demo/prng.js';
 import { decodeResponse, T } from '../../../src/features/flows/codec.js';
+import { mulberry32 as rng } from '../../../src/store/prng.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: decoded protobufjs messages are dynamic objects
 type Msg = any;

@@ -4,13 +4,13 @@ import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { labPods, nodeFeed } from '../../../../src/demo/flows.js';
 import * as demoProto from '../../../../src/demo/hubble-proto.js';
-import { mulberry32 as mulberry } from '../../../../src/demo/prng.js';
 import {
   decodeResponse,
   decodeServerStatus,
   encodeGetFlowsRequest,
   responseJson,
 } from '../../../../src/features/flows/codec.js';
+import { mulberry32 as mulberry } from '../../../../src/store/prng.js';
 import { labFlow } from '../../../helpers/hubble-flows.js';
 
 const encode = (r: Record<string, unknown>) => demoProto.encodeResponse(r);

@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Role } from '../../../../src/config/types.js';
-import { mulberry32 as rng } from '../../../../src/demo/prng.js';
 import {
   DEFAULT_BUNDLE_LEAD_MS,
   type IntermediateInput,
@@ -19,6 +18,7 @@ import {
   slotOffsetMs,
 } from '../../../../src/features/rotation/plan.js';
 import { LEAF_LIFETIME_MS } from '../../../../src/pki/expiry.js';
+import { mulberry32 as rng } from '../../../../src/store/prng.js';
 
 const S = 1000;
 const H = 3600 * S;
