@@ -214,6 +214,8 @@ type Proto = typeof import('./hubble-proto.js');
 export interface FedFlow {
   flow: FlowObject;
   bytes: Buffer;
+  /** The time in `bytes`. */
+  time: { seconds: number; nanos: number };
 }
 
 /**
@@ -245,7 +247,11 @@ export function nodeFeed(
     const nanos = (ms % 1000) * 1e6 + Math.floor(r() * 1e6);
     const [a, b, c, d] = [hex(), hex(), hex(), hex()];
     const uuid = `${a}-${b.slice(0, 4)}-${b.slice(4)}-${c.slice(0, 4)}-${c.slice(4)}${d}`;
-    return { flow: t.flow, bytes: proto.flowFrame(t, seconds, nanos, uuid) };
+    return {
+      flow: t.flow,
+      bytes: proto.flowFrame(t, seconds, nanos, uuid),
+      time: { seconds, nanos },
+    };
   };
 }
 
@@ -267,7 +273,7 @@ function feed(
     const r = rng(n.index * 7919 + 17);
     return { ...n, r, next: nodeFeed(proto, r, all, n.name) };
   });
-  const send = (x: FedFlow) => server.pushFrame(x.flow, x.bytes);
+  const send = (x: FedFlow) => server.pushFrame(x.flow, x.bytes, x.time);
   const now = Date.now();
   // In time order across nodes, as relay merges its agents' streams (its sort buffer).
   for (let i = 0; i < 300; i++)

@@ -2,7 +2,8 @@
  * A server of Hubble's Observer gRPC API (`/observer.Observer/GetFlows` streaming,
  * `/observer.Observer/ServerStatus` unary), with the real proto shape (features/flows/
  * proto.ts) and the agent's semantics as net-apis.md §1 records them: a bounded ring of
- * flows; `number` last flows (or the whole ring for 0 without follow), `first`, `follow`;
+ * flows; `number` last flows (or the whole ring for 0 without follow), `first`, `follow`,
+ * `since` (taking precedence over `number`: the ring's flows from that instant on);
  * whitelist/blacklist FlowFilters matched server-side (ANY whitelist entry, NO blacklist
  * entry; the set fields of one entry ANDed); LostEvents that ignore filters. A follower
  * that does not read fast enough loses flows, counted and announced with a LostEvent
@@ -28,9 +29,17 @@ import {
 // biome-ignore lint/suspicious/noExplicitAny: flows are free-form proto objects
 export type FlowObject = Record<string, any>;
 
+/** Hubble's Timestamp. */
+export interface Instant {
+  seconds: number;
+  nanos: number;
+}
+
 interface Stored {
   flow: FlowObject;
   bytes: Buffer;
+  /** The flow's time (what `since` compares). */
+  time: Instant;
 }
 
 interface Follower {
@@ -118,15 +127,16 @@ export class ObserverServer {
       node_name: flow.node_name ?? this.#node,
       time: flow.time,
     });
-    this.pushFrame(flow, bytes);
+    this.pushFrame(flow, bytes, flow.time ? instant(flow.time) : undefined);
   }
 
   /**
    * Add one flow already encoded (`bytes`: its GetFlowsResponse, as `push` would encode it;
-   * `flow`: what the filters match) — the demo's feed re-sends flows it encoded once.
+   * `flow`: what the filters match; `time`: the one in `bytes`, default now) — the demo's
+   * feed re-sends flows it encoded once.
    */
-  pushFrame(flow: FlowObject, bytes: Buffer): void {
-    this.#ring.push({ flow, bytes });
+  pushFrame(flow: FlowObject, bytes: Buffer, time?: Instant): void {
+    this.#ring.push({ flow, bytes, time: time ?? instant(undefined) });
     if (this.#ring.length > this.#capacity) this.#ring.shift();
     this.#seen++;
     for (const f of this.#followers) if (matches(f.req, flow)) this.#send(f, bytes);
@@ -174,8 +184,9 @@ export class ObserverServer {
     this.requests.push(req);
     const pick = this.#ring.filter((s) => matches(req, s.flow));
     const n = Number(req.number ?? 0);
-    const backlog =
-      n === 0
+    const backlog = req.since
+      ? sinceBacklog(pick, instant(req.since))
+      : n === 0
         ? req.follow
           ? []
           : pick
@@ -278,6 +289,29 @@ export class ObserverServer {
     this.#server?.forceShutdown();
     this.#server = undefined;
   }
+}
+
+/** A Timestamp object (protobufjs, longs as numbers) as an Instant; none: now. */
+function instant(t: { seconds?: unknown; nanos?: unknown } | undefined): Instant {
+  if (!t) {
+    const ms = Date.now();
+    return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
+  }
+  return { seconds: Number(t.seconds ?? 0), nanos: Number(t.nanos ?? 0) };
+}
+
+/**
+ * The agent's `since` (cilium pkg/hubble/observer `newRingReader`): rewind from the newest
+ * matching flow until one older than `since`; what follows it is sent, oldest first.
+ */
+function sinceBacklog(pick: Stored[], since: Instant): Stored[] {
+  let i = pick.length;
+  while (i > 0) {
+    const t = pick[i - 1]!.time;
+    if (t.seconds < since.seconds || (t.seconds === since.seconds && t.nanos < since.nanos)) break;
+    i--;
+  }
+  return pick.slice(i);
 }
 
 function serverCredentials(tls: ObserverServerTls | undefined): grpc.ServerCredentials {

@@ -50,6 +50,7 @@ export interface RequestIn {
   follow?: boolean;
   whitelist?: FilterIn[];
   blacklist?: FilterIn[];
+  since?: { seconds: number; nanos: number };
 }
 
 export const decodeRequest = (b: Uint8Array): RequestIn =>

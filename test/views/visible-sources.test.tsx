@@ -2,9 +2,11 @@
  * Tick only what is visible (issue 13: idle CPU), on the demo lab through the product's
  * path (its hubble-relay stand-in speaking Hubble's gRPC Observer API, dialled through a demo
  * node): the Flows source polls its stream 4×/s while the Flows pane is on screen and once a
- * second otherwise — enough to keep the stream's lease, so the stream lives on and its ring
- * keeps aggregating; the flows that arrived while the pane was hidden are on it when it is
- * back. The idle CPU itself is measured by test/bench/console.mjs, not asserted here.
+ * second otherwise — enough to keep the stream's lease, so a quick look elsewhere keeps the
+ * stream and its ring aggregating; hidden for SUSPEND_AFTER_MS, the stream is suspended (no
+ * stream at all) and follows again from where it stopped once the pane is back (the replay
+ * itself: test/unit/features/flows/sources.test.ts). The idle CPU itself is measured by
+ * test/bench/console.mjs, not asserted here.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,7 @@ import {
   FLOWS_RELAY,
   type FlowsNodeValue,
   HIDDEN_POLL_MS,
+  SUSPEND_AFTER_MS,
 } from '../../src/features/flows/sources.js';
 import { openDemoSession } from '../../src/session/demo.js';
 import type { Session } from '../../src/session/session.js';
@@ -36,7 +39,7 @@ const shownTotal = (f: string): number =>
   Number(/([\d,]+) flows ·/.exec(f)?.[1]?.replace(/,/g, '') ?? -1);
 
 describe('a source ticks fast only while a pane shows it (demo lab)', () => {
-  it('Flows: 250 ms on its pane, 1 s elsewhere; flows that arrived while hidden are shown on return', async () => {
+  it('Flows: 250 ms on its pane, 1 s elsewhere; flows that arrived while hidden are shown on return; suspended when hidden longer', async () => {
     const session = openDemoSession({
       readOnly: true,
       dir: join(root, 'lab'),
@@ -96,6 +99,23 @@ describe('a source ticks fast only while a pane shows it (demo lab)', () => {
     );
     expect(shownTotal(frame())).toBeGreaterThan(onPane);
     expect(snap().value!.connects).toBe(before.connects);
+
+    // Away for longer: the stream is suspended, nothing is counted meanwhile…
+    r.stdin.write('1');
+    await until(
+      () => snap().value?.state === 'suspended',
+      'the suspended stream',
+      SUSPEND_AFTER_MS + 20_000,
+    );
+    const suspended = snap().value!;
+    await sleep(1500);
+    expect(snap().value!.received).toBe(suspended.received);
+    // …and back, it follows again: a new stream, the counts go on from where they were.
+    r.stdin.write('4');
+    await until(() => snap().value?.state === 'streaming', 'the stream again');
+    await until(() => snap().value!.received > suspended.received, 'flows again');
+    expect(snap().value!.connects).toBe(before.connects + 1);
+    expect(snap().value!.counts.total).toBeGreaterThanOrEqual(suspended.counts.total);
     r.unmount();
   }, 120_000);
 

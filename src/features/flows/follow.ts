@@ -23,7 +23,40 @@ const loadWire = (): Promise<Wire> =>
 
 export type { SocketDialer } from './endpoint.js';
 
-export type FollowState = 'connecting' | 'streaming' | 'retrying' | 'stopped';
+/**
+ * `suspended`: not following while no pane shows the flows (the console's idle CPU, issue
+ * 13); `wake` follows again from where it stopped (`since`).
+ */
+export type FollowState = 'connecting' | 'streaming' | 'retrying' | 'suspended' | 'stopped';
+
+/** An instant as Hubble's Timestamp has it. */
+interface Instant {
+  seconds: number;
+  nanos: number;
+}
+const instantOf = (f: FlowRecord): Instant => ({
+  seconds: Math.floor(f.timeMs / 1000),
+  nanos: f.nanos,
+});
+const cmpInstant = (a: Instant, b: Instant): number => a.seconds - b.seconds || a.nanos - b.nanos;
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && Buffer.compare(a, b) === 0;
+
+/**
+ * Where a woken stream picks up: `since` the newest flow held (Hubble replays what its ring
+ * still has from that instant on, the instant included), the flows already held at that
+ * very instant (not counted twice), and the last ServerStatus before (to tell how many
+ * flows passed while not followed beyond what the ring keeps).
+ */
+interface Resume {
+  since: Instant;
+  held: Uint8Array[];
+  fromMs: number;
+  seenBefore: number | undefined;
+}
+
+/** The LostEvent source a woken stream reports flows under that Hubble's ring no longer held. */
+export const NOT_FOLLOWED = 'K8OPS_NOT_FOLLOWED';
 
 export interface FollowOptions {
   /** Flows kept (the ring). */
@@ -86,6 +119,11 @@ export class FlowFollower {
   #statusTimer: NodeJS.Timeout | undefined;
   #backoff: number;
   #generation = 0;
+  #resume: Resume | undefined;
+  /** `received` when the last ServerStatus came (what the server saw since is at least the rest). */
+  #receivedAtStatus = 0;
+  /** Set by `wake` until the first ServerStatus after it (the gap's estimate). */
+  #gap: { seenBefore: number; fromMs: number } | undefined;
   readonly #opts: Required<Omit<FollowOptions, 'onFlow' | 'onLost'>> &
     Pick<FollowOptions, 'onFlow' | 'onLost'>;
 
@@ -128,7 +166,10 @@ export class FlowFollower {
     this.ring.clear();
     this.agg = new FlowAggregate();
     this.version++;
-    if (this.state === 'stopped') return;
+    // Nothing held any more to pick up from: the new query starts from now (as live).
+    this.#resume = undefined;
+    this.#gap = undefined;
+    if (this.state === 'stopped' || this.state === 'suspended') return;
     this.#teardown();
     this.#backoff = this.#opts.minBackoffMs;
     void this.#connect();
@@ -147,6 +188,42 @@ export class FlowFollower {
   resume(): void {
     this.#paused = false;
     this.#stream?.resume();
+  }
+
+  /**
+   * Stop following (no pane shows the flows): the stream, its tunnel and the status poll
+   * close; the ring, counts and rate stay as they are. Re-running it is harmless.
+   */
+  suspend(): void {
+    if (this.state === 'stopped' || this.state === 'suspended') return;
+    // The newest instant held (a relay's merge may deliver a little out of order).
+    const held = this.ring.newest(this.ring.size);
+    let since: Instant | undefined;
+    for (const f of held) {
+      const t = instantOf(f);
+      if (!since || cmpInstant(t, since) > 0) since = t;
+    }
+    const now = Date.now();
+    since ??= { seconds: Math.floor(now / 1000), nanos: (now % 1000) * 1e6 };
+    const at = since;
+    this.#resume = {
+      since: at,
+      held: held.filter((f) => cmpInstant(instantOf(f), at) === 0).map((f) => f.raw),
+      fromMs: now,
+      // seen_flows now: the last status's, plus what arrived since (a lower bound).
+      seenBefore: this.server && this.server.seenFlows + this.received - this.#receivedAtStatus,
+    };
+    void this.#teardown();
+    this.state = 'suspended';
+    this.error = undefined;
+    this.version++;
+  }
+
+  /** Follow again after `suspend`: Hubble replays what its ring holds since the newest flow held. */
+  wake(): void {
+    if (this.state !== 'suspended') return;
+    this.#backoff = this.#opts.minBackoffMs;
+    void this.#connect();
   }
 
   async stop(): Promise<void> {
@@ -172,7 +249,7 @@ export class FlowFollower {
 
   async #connect(): Promise<void> {
     const gen = ++this.#generation;
-    this.state = this.connects > 0 || this.error ? 'retrying' : 'connecting';
+    this.state = this.error || (this.connects > 0 && !this.#resume) ? 'retrying' : 'connecting';
     let fwd: LocalForward;
     let opened: Awaited<ReturnType<HubbleEndpoint['open']>>;
     let Client: typeof ObserverClient;
@@ -201,12 +278,15 @@ export class FlowFollower {
     const client = new Client(fwd.address, opened.tls);
     this.#client = client;
     let first = true;
+    const resume = this.#resume;
     this.#stream = client.getFlows(
-      {
-        number: this.connects === 0 ? this.#opts.backlog : 0,
-        follow: true,
-        whitelist: this.#query.whitelist,
-      },
+      resume
+        ? { since: resume.since, follow: true, whitelist: this.#query.whitelist }
+        : {
+            number: this.connects === 0 ? this.#opts.backlog : 0,
+            follow: true,
+            whitelist: this.#query.whitelist,
+          },
       {
         data: (b) => {
           if (gen !== this.#generation) return;
@@ -235,6 +315,8 @@ export class FlowFollower {
       else {
         this.server = s;
         this.serverError = undefined;
+        this.#receivedAtStatus = this.received;
+        this.#afterGap(s);
         // A status answer proves the channel works even before the first flow.
         if (first) {
           first = false;
@@ -248,8 +330,35 @@ export class FlowFollower {
     this.#statusTimer.unref?.();
   }
 
+  /**
+   * The first ServerStatus after a wake: flows Hubble saw while not followed beyond what its
+   * ring keeps (seen_flows' growth past max_flows) could not be replayed — reported as a
+   * lost event (NOT_FOLLOWED), as Hubble reports its own overwritten flows. An upper bound:
+   * the counters are before any filter, so at most that many were flows this query follows
+   * (exact without a filter). With a relay both counters sum the agents', so one busy
+   * agent's loss may not show.
+   */
+  #afterGap(s: ServerStatusRecord): void {
+    const gap = this.#gap;
+    if (!gap) return;
+    this.#gap = undefined;
+    const over = s.seenFlows - gap.seenBefore - s.maxFlows;
+    if (over <= 0) return;
+    const lost: LostEventRecord = {
+      source: NOT_FOLLOWED,
+      count: over,
+      cpu: undefined,
+      node: this.label,
+      timeMs: gap.fromMs,
+    };
+    this.agg.addLost(lost);
+    this.#opts.onLost?.(lost);
+  }
+
   #streaming(): void {
     if (this.state !== 'streaming') this.connects++;
+    const r = this.#resume;
+    if (r && r.seenBefore !== undefined) this.#gap = { seenBefore: r.seenBefore, fromMs: r.fromMs };
     this.state = 'streaming';
     this.error = undefined;
     this.#backoff = this.#opts.minBackoffMs;
@@ -279,6 +388,7 @@ export class FlowFollower {
     this.version++;
     switch (ev.kind) {
       case 'flow':
+        if (this.#resume && this.#replayed(ev.flow)) return;
         this.received++;
         this.ring.push(ev.flow);
         this.agg.add(ev.flow);
@@ -297,6 +407,20 @@ export class FlowFollower {
       default:
         return;
     }
+  }
+
+  /**
+   * While a woken stream replays: whether `f` is a flow already held (at the instant it
+   * picks up from, the bytes equal). The first flow past that instant ends the check.
+   */
+  #replayed(f: FlowRecord): boolean {
+    const r = this.#resume!;
+    const c = cmpInstant(instantOf(f), r.since);
+    if (c > 0) {
+      this.#resume = undefined;
+      return false;
+    }
+    return c < 0 || r.held.some((b) => sameBytes(b, f.raw));
   }
 
   snapshot(rows: number): FollowSnapshot {

@@ -70,6 +70,13 @@ const LEASE_MS = 3000;
  * and the pane shows what arrived meanwhile as soon as it is back (then at 4 polls a second).
  */
 export const HIDDEN_POLL_MS = 1000;
+/**
+ * Hidden this long, a stream stops following (`FlowFollower.suspend`: no tunnel, no gRPC,
+ * nothing decoded — following a busy node costs a console several % of a core); shown
+ * again, it follows from where it stopped (`since`). A quick look at another pane and
+ * back keeps the stream.
+ */
+export const SUSPEND_AFTER_MS = 5000;
 
 interface Leased {
   follower: FlowFollower;
@@ -78,6 +85,8 @@ interface Leased {
   unsubscribe: () => void;
   /** The last full value (its rows and summaries are re-sent while the source is hidden). */
   last?: FlowsNodeValue;
+  /** Since when no pane has shown the flows (undefined: shown). */
+  hiddenSince?: number;
 }
 
 // One follower per owner: a node's agent (socket mode) or the session's inventory (relay).
@@ -126,10 +135,19 @@ export interface FlowsNodeValue extends FollowSnapshot {
  * the next snapshots share, are not walked again). Hidden (`onScreen()` false, issue 13):
  * only the state and counters are fresh, with the last snapshot's rows and summaries, so
  * nothing is sorted or copied for a pane nobody looks at; the first poll once the pane is
- * back (at once: the scheduler re-times it) takes a full snapshot again.
+ * back (at once: the scheduler re-times it) takes a full snapshot again. Hidden for
+ * SUSPEND_AFTER_MS, the stream is suspended; the first poll on screen wakes it.
  */
 function value(l: Leased, onScreen: boolean): FlowsNodeValue {
   const f = l.follower;
+  if (onScreen) {
+    l.hiddenSince = undefined;
+    f.wake();
+  } else {
+    const now = Date.now();
+    l.hiddenSince ??= now;
+    if (now - l.hiddenSince >= SUSPEND_AFTER_MS) f.suspend();
+  }
   const last = l.last;
   if (!onScreen && last && last.query === f.query.text)
     return { ...f.status(last), socket: f.label, version: f.version };

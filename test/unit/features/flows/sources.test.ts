@@ -3,11 +3,13 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Inventory, NodeSpec } from '../../../../src/config/types.js';
 import { ObserverServer } from '../../../../src/demo/hubble-observer.js';
 import { FlowAggregate } from '../../../../src/features/flows/aggregate.js';
+import { NOT_FOLLOWED } from '../../../../src/features/flows/follow.js';
 import {
   flowsRelaySource,
   flowsSource,
   hubbleSocket,
   SNAPSHOT_ROWS,
+  SUSPEND_AFTER_MS,
 } from '../../../../src/features/flows/sources.js';
 import type { NodeAgent } from '../../../../src/nodes/agent.js';
 import { visibleDeep } from '../../../../src/store/sanitise.js';
@@ -140,6 +142,97 @@ describe('flows source', () => {
       expect(full.rate.reduce((n, p) => n + p.dropped, 0)).toBe(0);
     } finally {
       talkers.mockRestore();
+      server.close();
+    }
+  }, 60_000);
+
+  it('hidden for a while: stops following (no stream); shown again: follows from where it stopped, nothing counted twice, what Hubble’s ring lost reported', async () => {
+    // Hubble's Observer API stand-in (the real gRPC protocol and proto), a small ring.
+    const server = new ObserverServer({ nodeName: 'lab/n1', capacity: 100 });
+    const port = await server.listen('127.0.0.1:0');
+    let tunnels = 0;
+    const agent = {
+      node,
+      forwardSocket: async (path: string) => {
+        tunnels++;
+        return {
+          host: '127.0.0.1',
+          port,
+          address: `127.0.0.1:${port}`,
+          target: `n1:${path}`,
+          close: async () => {},
+        };
+      },
+    } as unknown as NodeAgent;
+    let onScreen = true;
+    const ctx = { inventory: inv(), node, agent, onScreen: () => onScreen };
+    const collect = () => flowsSource.collect(ctx, new AbortController().signal);
+    const poll = async (ok: (v: Awaited<ReturnType<typeof collect>>) => boolean, what: string) => {
+      const end = Date.now() + 15_000;
+      let v = await collect();
+      while (!ok(v)) {
+        if (Date.now() > end) throw new Error(`timed out: ${what}`);
+        await new Promise((r) => setTimeout(r, 50));
+        v = await collect();
+      }
+      return v;
+    };
+    // The scheduler polls a hidden source every HIDDEN_POLL_MS (which renews the lease).
+    const hiddenFor = async (ms: number) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end) {
+        await collect();
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    };
+    try {
+      await collect();
+      await until(() => server.followers === 1);
+      // 50 flows; the last three share one instant (picked up from, replayed, not re-counted).
+      for (let i = 0; i < 47; i++) server.push(labFlow(i));
+      for (let i = 47; i < 50; i++) server.push({ ...labFlow(i), time: labFlow(47).time });
+      await poll((v) => v.received === 50 && v.server !== undefined, 'the first 50');
+
+      onScreen = false;
+      await hiddenFor(SUSPEND_AFTER_MS + 100);
+      const h = await collect();
+      expect(h.state).toBe('suspended');
+      await until(() => server.followers === 0);
+      // While nobody follows: 30 flows (the ring of 100 keeps them all).
+      for (let i = 50; i < 80; i++) server.push(labFlow(i, { verdict: 'DROPPED' }));
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await collect()).received).toBe(50);
+
+      onScreen = true;
+      let v = await poll((x) => x.received >= 80 && x.state === 'streaming', 'the replay');
+      await new Promise((r) => setTimeout(r, 300));
+      v = await collect();
+      // Picked up `since` the newest flow held: its instant's three flows not counted twice.
+      const since = server.requests.at(-1)!;
+      expect(since.since).toEqual(labFlow(47).time);
+      expect(since.number ?? 0).toBe(0);
+      expect(v.received).toBe(80);
+      expect(v.counts.total).toBe(80);
+      expect(v.counts.byVerdict.DROPPED).toBe(30);
+      expect(v.flows[0]!.src.pod).toBe('frontend-79');
+      expect(v.lost).toEqual([]);
+      expect(tunnels).toBe(2);
+
+      // Hidden again; 300 flows pass while not followed: the ring (100) keeps the last 100.
+      onScreen = false;
+      await hiddenFor(SUSPEND_AFTER_MS + 100);
+      await collect();
+      await until(() => server.followers === 0);
+      for (let i = 80; i < 380; i++) server.push(labFlow(i));
+      onScreen = true;
+      v = await poll((x) => x.received >= 180 && x.lost.length > 0, 'the replay and the gap');
+      await new Promise((r) => setTimeout(r, 300));
+      v = await collect();
+      expect(v.received).toBe(180);
+      expect(v.flows[0]!.src.pod).toBe('frontend-379');
+      // 200 flows were overwritten in Hubble's ring before anybody read them: said so.
+      expect(v.lost.map((l) => [l.source, l.count])).toEqual([[NOT_FOLLOWED, 200]]);
+    } finally {
       server.close();
     }
   }, 60_000);
