@@ -2,9 +2,14 @@
  * A fixed-height table: header line plus a window of rows that keeps the selected row
  * visible (virtualised: only the visible rows are rendered). Cells are truncated to their
  * column width so no line can wrap and make the frame taller than the terminal.
+ *
+ * A row whose cells are all narrow text (strings, or a <Text> around one) is drawn as one
+ * line of text, each cell cut and padded to its column here — what Ink would draw with a
+ * box per cell, at a fraction of the layout and composition work per redraw (issue 13: the
+ * console's idle CPU). Other rows keep a box per cell.
  */
 import { Box, Text } from 'ink';
-import { memo, type ReactNode } from 'react';
+import { isValidElement, memo, type ReactElement, type ReactNode } from 'react';
 import { useTheme } from '../theme.js';
 
 export interface Column<R> {
@@ -68,7 +73,64 @@ interface RowProps<R> {
   selected: boolean;
 }
 
+/** Text whose width is its length (printable ASCII and a few one-column symbols). */
+const NARROW = /^[\u0020-\u007e\u00b7\u2026\u2190-\u2193]*$/;
+
+/**
+ * `text` as Ink draws it in a box of `width` with wrap="truncate": cut to width − 1 and an
+ * ellipsis when longer, padded to the width (on the left when right-aligned).
+ */
+export function fitCell(text: string, width: number, align: 'left' | 'right' = 'left'): string {
+  const t = text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text;
+  return align === 'right' ? t.padStart(width) : t.padEnd(width);
+}
+
+/** The row's cells as text and <Text> elements, or undefined when a cell is anything else. */
+function lineCells<R>(
+  row: R,
+  columns: readonly Column<R>[],
+  selected: boolean,
+): ReactNode[] | undefined {
+  const out: ReactNode[] = [];
+  for (const c of columns) {
+    const v = c.render(row, selected);
+    let text: string;
+    let el: ReactElement<{ children?: ReactNode }> | undefined;
+    if (typeof v === 'string' || typeof v === 'number') text = String(v);
+    else if (isValidElement<{ children?: ReactNode }>(v) && v.type === Text) {
+      const inner = v.props.children;
+      if (typeof inner !== 'string' && typeof inner !== 'number') return undefined;
+      text = String(inner);
+      el = v;
+    } else return undefined;
+    if (!NARROW.test(text)) return undefined;
+    const fitted = fitCell(text, c.width, c.align);
+    out.push(
+      el ? (
+        <Text key={c.key} {...el.props}>
+          {fitted}
+        </Text>
+      ) : (
+        fitted
+      ),
+    );
+  }
+  return out;
+}
+
 function RowImpl<R>({ row, columns, selected }: RowProps<R>) {
+  const cells = lineCells(row, columns, selected);
+  if (cells) {
+    let width = 0;
+    for (const c of columns) width += c.width;
+    return (
+      <Box width={width} flexShrink={0}>
+        <Text inverse={selected} wrap="truncate">
+          {cells}
+        </Text>
+      </Box>
+    );
+  }
   return (
     <Box>
       {columns.map((c) => (
