@@ -4,6 +4,7 @@
  * the store's snapshots, shared by its pane and its `--json` subcommand. The session
  * registers the sources of every feature in features/index.ts; nothing lists them twice.
  */
+import type { Clock } from '../store/clock.js';
 import type { Inventory, NodeSpec } from '../config/types.js';
 import type { KubeSource } from '../kube/types.js';
 import type { NodeAgent } from '../nodes/agent.js';
@@ -68,6 +69,11 @@ export interface ClusterSourceContext extends OnScreen {
   routers?: ReadonlyMap<string, NodeAgent>;
   /** The nodes' agents, by node name (a cluster source that reaches something through a node). */
   agents?: ReadonlyMap<string, NodeAgent>;
+  /**
+   * The session's clock: a stream-driven source that writes at most once a second writes on
+   * its ticks, so its redraw is the countdowns' redraw (one frame a second, not two).
+   */
+  clock?: Clock;
 }
 
 /** A source read on every node (through its NodeAgent), one snapshot per node. */

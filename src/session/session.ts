@@ -124,6 +124,7 @@ export function createSession(opts: SessionOptions): Session {
     kube,
     agents: opts.agents,
     ...(opts.routerAgents ? { routers: opts.routerAgents } : {}),
+    clock,
   };
   // The (scope, source) pairs the first screen waits for (settled()).
   const firstScreen: Array<[string, string]> = [];

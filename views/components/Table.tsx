@@ -27,6 +27,11 @@ export interface TableProps<R> {
   selectedKey?: string;
   /** Total lines available, including the header line. */
   height: number;
+  /**
+   * Columns available. Given, a row of narrow text whose columns fit is drawn as one line
+   * of text; without it (or when they do not fit: Ink then narrows every cell) a box per cell.
+   */
+  width?: number;
   empty?: string;
 }
 
@@ -37,8 +42,19 @@ export function windowStart(selected: number, count: number, size: number): numb
   return Math.max(0, Math.min(count - size, selected - half));
 }
 
-export function Table<R>({ columns, rows, rowKey, selectedKey, height, empty }: TableProps<R>) {
+export function Table<R>({
+  columns,
+  rows,
+  rowKey,
+  selectedKey,
+  height,
+  width,
+  empty,
+}: TableProps<R>) {
   const theme = useTheme();
+  let total = 0;
+  for (const c of columns) total += c.width;
+  const line = width !== undefined && total <= width;
   const body = Math.max(0, height - 1);
   const sel = selectedKey === undefined ? -1 : rows.findIndex((r) => rowKey(r) === selectedKey);
   const start = windowStart(Math.max(sel, 0), rows.length, body);
@@ -61,7 +77,7 @@ export function Table<R>({ columns, rows, rowKey, selectedKey, height, empty }: 
       {rows.length === 0 && empty ? <Text color={theme.dim}>{empty}</Text> : null}
       {visible.map((r) => {
         const k = rowKey(r);
-        return <Row key={k} row={r} columns={columns} selected={k === selectedKey} />;
+        return <Row key={k} row={r} columns={columns} selected={k === selectedKey} line={line} />;
       })}
     </Box>
   );
@@ -71,10 +87,17 @@ interface RowProps<R> {
   row: R;
   columns: readonly Column<R>[];
   selected: boolean;
+  /** The columns fit the table's width: a row of narrow text may be one line. */
+  line: boolean;
 }
 
-/** Text whose width is its length (printable ASCII and a few one-column symbols). */
-const NARROW = /^[\u0020-\u007e\u00b7\u2026\u2190-\u2193]*$/;
+/**
+ * Text whose width is its length: printable ASCII and the console's one-column symbols —
+ * the build's `narrow-text` set (esbuild.narrow-text.mjs, held to string-width's answers by
+ * test/unit/build/narrow-text.test.ts; test/views/table-line.test.tsx keeps the two equal).
+ */
+export const NARROW_CELL =
+  /^[\u0020-\u007E\u00B7\u00D7\u2013\u2014\u2026\u2190-\u2194\u2212\u2264\u2265\u2500\u2502\u2581-\u2588\u25CB\u25CF\u2713\u2717]*$/;
 
 /**
  * `text` as Ink draws it in a box of `width` with wrap="truncate": cut to width − 1 and an
@@ -103,7 +126,7 @@ function lineCells<R>(
       text = String(inner);
       el = v;
     } else return undefined;
-    if (!NARROW.test(text)) return undefined;
+    if (!NARROW_CELL.test(text)) return undefined;
     const fitted = fitCell(text, c.width, c.align);
     out.push(
       el ? (
@@ -118,8 +141,8 @@ function lineCells<R>(
   return out;
 }
 
-function RowImpl<R>({ row, columns, selected }: RowProps<R>) {
-  const cells = lineCells(row, columns, selected);
+function RowImpl<R>({ row, columns, selected, line }: RowProps<R>) {
+  const cells = line ? lineCells(row, columns, selected) : undefined;
   if (cells) {
     let width = 0;
     for (const c of columns) width += c.width;

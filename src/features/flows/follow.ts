@@ -122,7 +122,7 @@ export class FlowFollower {
   #resume: Resume | undefined;
   /** `received` when the last ServerStatus came (what the server saw since is at least the rest). */
   #receivedAtStatus = 0;
-  /** Set by `wake` until the first ServerStatus after it (the gap's estimate). */
+  /** Set by `wake` until the first ServerStatus of a stream after it (the gap's estimate). */
   #gap: { seenBefore: number; fromMs: number } | undefined;
   readonly #opts: Required<Omit<FollowOptions, 'onFlow' | 'onLost'>> &
     Pick<FollowOptions, 'onFlow' | 'onLost'>;
@@ -210,7 +210,7 @@ export class FlowFollower {
       since: at,
       held: held.filter((f) => cmpInstant(instantOf(f), at) === 0).map((f) => f.raw),
       fromMs: now,
-      // seen_flows now: the last status's, plus what arrived since (a lower bound).
+      // seen_flows now, estimated: the last status's plus what arrived since.
       seenBefore: this.server && this.server.seenFlows + this.received - this.#receivedAtStatus,
     };
     void this.#teardown();
@@ -222,6 +222,8 @@ export class FlowFollower {
   /** Follow again after `suspend`: Hubble replays what its ring holds since the newest flow held. */
   wake(): void {
     if (this.state !== 'suspended') return;
+    const r = this.#resume;
+    if (r?.seenBefore !== undefined) this.#gap = { seenBefore: r.seenBefore, fromMs: r.fromMs };
     this.#backoff = this.#opts.minBackoffMs;
     void this.#connect();
   }
@@ -333,10 +335,10 @@ export class FlowFollower {
   /**
    * The first ServerStatus after a wake: flows Hubble saw while not followed beyond what its
    * ring keeps (seen_flows' growth past max_flows) could not be replayed — reported as a
-   * lost event (NOT_FOLLOWED), as Hubble reports its own overwritten flows. An upper bound:
-   * the counters are before any filter, so at most that many were flows this query follows
-   * (exact without a filter). With a relay both counters sum the agents', so one busy
-   * agent's loss may not show.
+   * lost event (NOT_FOLLOWED), as Hubble reports its own overwritten flows. An estimate:
+   * the counters are before any filter (at most that many were flows this query follows;
+   * without a filter, exact but for flows in flight at the suspend), and with a relay they
+   * sum the agents', so one busy agent's loss may not show.
    */
   #afterGap(s: ServerStatusRecord): void {
     const gap = this.#gap;
@@ -357,8 +359,6 @@ export class FlowFollower {
 
   #streaming(): void {
     if (this.state !== 'streaming') this.connects++;
-    const r = this.#resume;
-    if (r && r.seenBefore !== undefined) this.#gap = { seenBefore: r.seenBefore, fromMs: r.fromMs };
     this.state = 'streaming';
     this.error = undefined;
     this.#backoff = this.#opts.minBackoffMs;

@@ -56,15 +56,17 @@ export const nginxRingSource: ClusterSourceDef<NginxStats> = {
   timeoutMs: 5_000,
   firstScreen: false,
   enabled: ({ kube, inventory }) => isLiveKubeSource(kube) && !inventory.ingress.logFile,
-  bind: ({ kube }, store) => {
+  bind: ({ kube, clock }, store) => {
     if (!isLiveKubeSource(kube)) return undefined;
     const agg = new NginxAggregator();
     const reader = new RingReader(agg);
     let lastView: unknown;
     let timer: NodeJS.Timeout | undefined;
     let lastWrite = 0;
+    let dirty = false;
     const write = () => {
       timer = undefined;
+      dirty = false;
       lastWrite = Date.now();
       store.succeed(CLUSTER_SCOPE, NGINX_RING, agg.snapshot(), Date.now());
     };
@@ -72,7 +74,13 @@ export const nginxRingSource: ClusterSourceDef<NginxStats> = {
       const view = kube.snapshot().ingressLog;
       if (view === lastView) return;
       lastView = view;
-      if (reader.read(view) === 0 || timer) return;
+      if (reader.read(view) === 0) return;
+      // With the session's clock: written on its next second (with the countdowns' redraw).
+      if (clock) {
+        dirty = true;
+        return;
+      }
+      if (timer) return;
       const wait = Math.max(0, lastWrite + WRITE_EVERY_MS - Date.now());
       if (wait === 0) write();
       else {
@@ -83,8 +91,12 @@ export const nginxRingSource: ClusterSourceDef<NginxStats> = {
     sync();
     write();
     const off = kube.onChange(sync);
+    const offClock = clock?.subscribe('second', () => {
+      if (dirty) write();
+    });
     return () => {
       off();
+      offClock?.();
       if (timer) clearTimeout(timer);
     };
   },

@@ -209,6 +209,7 @@ export function BgpPane({ model, ui, derived, clock, width, height }: BgpPanePro
         rowKey={(r) => r.key}
         {...(derived.selected !== undefined ? { selectedKey: derived.selected } : {})}
         height={Math.max(2, height - 3)}
+        width={width}
         empty={
           pending
             ? 'waiting for the agents and routers…'

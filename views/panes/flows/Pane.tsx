@@ -205,6 +205,7 @@ export function FlowsPane({ ui, derived, width, height }: FlowsPaneProps) {
         rowKey={flowKey}
         {...(derived.selected !== undefined ? { selectedKey: derived.selected } : {})}
         height={tableHeight}
+        width={width}
         empty={streaming === 0 ? 'connecting to Hubble…' : 'no flows match'}
       />
       <Box height={bottom + 1} overflow="hidden">

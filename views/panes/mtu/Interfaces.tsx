@@ -85,6 +85,7 @@ export function Interfaces({
         rows={visible}
         rowKey={(l) => l.name}
         height={Math.min(bodyRows, visible.length) + 1}
+        width={width}
         empty="no interface read yet"
       />
       <Text

@@ -229,6 +229,7 @@ export function MtuPane({ model, ui, derived, clock, width, height }: MtuPanePro
         rowKey={(r) => r.name}
         {...(sel ? { selectedKey: sel.name } : {})}
         height={tableH}
+        width={width}
         empty="no node matches the filter"
       />
       <Text bold color={theme.dim}>

@@ -337,6 +337,7 @@ export function NginxPane({ model: m, ui, derived, clock, width, height }: Nginx
         rows={m.hosts}
         rowKey={(h) => h.host}
         height={hostsHeight}
+        width={width}
         empty={
           m.pending
             ? 'waiting for the first log lines…'
@@ -371,6 +372,7 @@ export function NginxPane({ model: m, ui, derived, clock, width, height }: Nginx
           rows={acmeRows}
           rowKey={(r) => `${r.namespace}/${r.name}`}
           height={Math.min(acmeRows.length, 6) + 1}
+          width={width}
         />
       )}
     </Box>

@@ -136,6 +136,7 @@ export function OverviewPane({
         rowKey={(r) => r.name}
         selectedKey={selected}
         height={tableHeight}
+        width={width}
         empty="no node matches the filter"
       />
       <Box height={1} overflow="hidden">
