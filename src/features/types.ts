@@ -4,10 +4,11 @@
  * the store's snapshots, shared by its pane and its `--json` subcommand. The session
  * registers the sources of every feature in features/index.ts; nothing lists them twice.
  */
-import type { Clock } from '../store/clock.js';
+
 import type { Inventory, NodeSpec } from '../config/types.js';
 import type { KubeSource } from '../kube/types.js';
 import type { NodeAgent } from '../nodes/agent.js';
+import type { Clock } from '../store/clock.js';
 import type { Store } from '../store/store.js';
 
 /** What a stream-driven source writes into the store with. */

@@ -73,7 +73,6 @@ const frame = (cols: Column<Row>[], width: number, selected?: string) => {
   r.unmount();
   return f;
 };
-// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes
 const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
 
 describe('Table: one-line rows', () => {
