@@ -50,16 +50,7 @@ const { colorTheme } = await load('views/theme.js');
 const React = (await import('react')).default;
 const { render, Box, Text, useInput } = await import('ink');
 
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { mulberry32: rng } = await load('src/store/prng.js');
 
 const H = 3_600_000;
 const D = 24 * H;

@@ -30,6 +30,22 @@ async function until(ok: () => boolean, ms = 15_000): Promise<void> {
   }
 }
 
+/** A node agent whose socket forwards go to the stand-in on `port` (each counted by `dialed`). */
+const agentTo = (port: number, dialed?: () => void) =>
+  ({
+    node,
+    forwardSocket: async (path: string) => {
+      dialed?.();
+      return {
+        host: '127.0.0.1',
+        port,
+        address: `127.0.0.1:${port}`,
+        target: `n1:${path}`,
+        close: async () => {},
+      };
+    },
+  }) as unknown as NodeAgent;
+
 describe('flows source', () => {
   it('reads the inventory socket on each node; with a relay, the cluster source runs instead', () => {
     expect(hubbleSocket(inv({ kind: 'node-socket', socket: '/run/h.sock' }))).toBe('/run/h.sock');
@@ -80,16 +96,7 @@ describe('flows source', () => {
     // Hubble's Observer API stand-in (the real gRPC protocol and proto; no Cilium agent here).
     const server = new ObserverServer({ nodeName: 'lab/n1' });
     const port = await server.listen('127.0.0.1:0');
-    const agent = {
-      node,
-      forwardSocket: async (path: string) => ({
-        host: '127.0.0.1',
-        port,
-        address: `127.0.0.1:${port}`,
-        target: `n1:${path}`,
-        close: async () => {},
-      }),
-    } as unknown as NodeAgent;
+    const agent = agentTo(port);
     let onScreen = true;
     const ctx = { inventory: inv(), node, agent, onScreen: () => onScreen };
     const collect = () => flowsSource.collect(ctx, new AbortController().signal);
@@ -151,19 +158,7 @@ describe('flows source', () => {
     const server = new ObserverServer({ nodeName: 'lab/n1', capacity: 100 });
     const port = await server.listen('127.0.0.1:0');
     let tunnels = 0;
-    const agent = {
-      node,
-      forwardSocket: async (path: string) => {
-        tunnels++;
-        return {
-          host: '127.0.0.1',
-          port,
-          address: `127.0.0.1:${port}`,
-          target: `n1:${path}`,
-          close: async () => {},
-        };
-      },
-    } as unknown as NodeAgent;
+    const agent = agentTo(port, () => tunnels++);
     let onScreen = true;
     const ctx = { inventory: inv(), node, agent, onScreen: () => onScreen };
     const collect = () => flowsSource.collect(ctx, new AbortController().signal);
