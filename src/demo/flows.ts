@@ -303,21 +303,77 @@ function feed(
   return () => clearInterval(timer);
 }
 
-async function listening(
-  server: Observer,
+/**
+ * How long a demo agent or relay outlives its last connection. A real one runs on whatever
+ * its clients do, so a console that stops following while its Flows pane is hidden and
+ * comes back (`since`) finds the same ring and counters; past this, the demo's feed stops
+ * (as a restarted agent, it starts afresh) so that finished sessions cost nothing.
+ */
+export const DEMO_HUBBLE_LINGER_MS = 120_000;
+
+interface Running {
+  server: Observer;
+  stop: () => void;
+  users: number;
+  linger?: NodeJS.Timeout;
+}
+
+/** The demo's running Observer servers: per session (its inventory), by what they stand for. */
+const running = new WeakMap<object, Map<string, Promise<Running>>>();
+
+/**
+ * A forward to the demo's Observer server `key` of this session, started by `start` on the
+ * first connection and kept running DEMO_HUBBLE_LINGER_MS after the last one closes.
+ */
+async function connect(
+  ctx: DemoSocketContext,
+  key: string,
   target: string,
-  stop: () => void,
+  start: () => Promise<Omit<Running, 'users'>>,
 ): Promise<LocalForward> {
-  const port = await server.listen('127.0.0.1:0');
+  let byKey = running.get(ctx.inventory);
+  if (!byKey) {
+    byKey = new Map();
+    running.set(ctx.inventory, byKey);
+  }
+  const have = byKey.get(key);
+  const made = have ?? start().then((r) => ({ ...r, users: 0 }));
+  if (!have) {
+    byKey.set(key, made);
+    const map = byKey;
+    made.catch(() => map.delete(key));
+  }
+  const r = await made;
+  if (r.linger) clearTimeout(r.linger);
+  r.linger = undefined;
+  r.users++;
+  let listener: { port: number; close(): void };
+  try {
+    listener = await r.server.open('127.0.0.1:0');
+  } catch (e) {
+    r.users--;
+    throw e;
+  }
+  const map = byKey;
+  let closed = false;
   return {
     host: '127.0.0.1',
-    port,
-    address: `127.0.0.1:${port}`,
+    port: listener.port,
+    address: `127.0.0.1:${listener.port}`,
     target,
     lastError: () => undefined,
     close: async () => {
-      stop();
-      server.close();
+      if (closed) return;
+      closed = true;
+      listener.close();
+      if (--r.users > 0) return;
+      r.linger = setTimeout(() => {
+        if (r.users > 0) return;
+        map.delete(key);
+        r.stop();
+        r.server.close();
+      }, DEMO_HUBBLE_LINGER_MS);
+      r.linger.unref();
     },
   };
 }
@@ -329,9 +385,15 @@ async function open(ctx: DemoSocketContext): Promise<LocalForward> {
     import('./hubble-observer.js'),
     import('./hubble-proto.js'),
   ]);
-  const server = new ObserverServer({ nodeName, capacity: 4095 });
-  const stop = feed(proto, server, [{ name: nodeName, index: ctx.node.index }]);
-  return listening(server, `${ctx.node.name}:/var/run/cilium/hubble.sock`, stop);
+  return connect(
+    ctx,
+    `agent:${ctx.node.name}`,
+    `${ctx.node.name}:/var/run/cilium/hubble.sock`,
+    async () => {
+      const server = new ObserverServer({ nodeName, capacity: 4095 });
+      return { server, stop: feed(proto, server, [{ name: nodeName, index: ctx.node.index }]) };
+    },
+  );
 }
 
 export const demoHubbleSocket: DemoSocket = { path: '/var/run/cilium/hubble.sock', open };
@@ -375,15 +437,18 @@ async function openRelay(ctx: DemoSocketContext): Promise<LocalForward> {
     name: `${ctx.inventory.cluster}/${n.name}`,
     index: n.index,
   }));
-  const server = new ObserverServer({
-    capacity: 4095,
-    relay: { nodes: names.map((n) => n.name) },
-  });
-  const stop = feed(proto, server, names);
-  return listening(
-    server,
+  // One relay (the chart's one replica) whichever node it is reached through.
+  return connect(
+    ctx,
+    'relay',
     `${ctx.node.name}:${DEMO_RELAY_SERVICE.clusterIP}:${DEMO_RELAY_SERVICE.ports[0].port}`,
-    stop,
+    async () => {
+      const server = new ObserverServer({
+        capacity: 4095,
+        relay: { nodes: names.map((n) => n.name) },
+      });
+      return { server, stop: feed(proto, server, names) };
+    },
   );
 }
 

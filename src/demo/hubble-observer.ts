@@ -85,7 +85,7 @@ export class ObserverServer {
   readonly #node: string;
   readonly #version: string;
   readonly #started = Date.now();
-  #server: grpc.Server | undefined;
+  readonly #servers = new Set<grpc.Server>();
   #relay: { nodes: string[]; unavailable: string[] } | undefined;
 
   constructor(opts: ObserverOptions = {}) {
@@ -204,7 +204,9 @@ export class ObserverServer {
       const up = this.#relay.nodes.filter((n) => !this.#relay!.unavailable.includes(n));
       this.#send(f, nodeStatusBytes('NODE_CONNECTED', up, ''), true);
     }
-    for (const s of backlog) this.#send(f, s.bytes);
+    // The backlog is what the ring holds (bounded by it): an agent's ring reader hands it
+    // over at the client's pace and loses only what the writer laps, so it is queued whole.
+    for (const s of backlog) this.#send(f, s.bytes, true);
     this.#followers.add(f);
     call.on('drain', () => this.#drain(f));
     const done = () => this.#followers.delete(f);
@@ -237,6 +239,15 @@ export class ObserverServer {
    * With `tls`, the server speaks TLS (as hubble-relay with its server TLS on).
    */
   async listen(address: string, tls?: ObserverServerTls): Promise<number> {
+    return (await this.open(address, tls)).port;
+  }
+
+  /**
+   * One more listener on the same ring and followers (`listen`), closed on its own: a
+   * connection that goes away leaves the server — its ring, counters and uptime — running,
+   * as a real agent or relay outlives any one client.
+   */
+  async open(address: string, tls?: ObserverServerTls): Promise<{ port: number; close(): void }> {
     const server = new grpc.Server();
     server.addService(
       {
@@ -265,10 +276,14 @@ export class ObserverServer {
         ServerStatus: (_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, this.#status()),
       },
     );
-    this.#server = server;
+    this.#servers.add(server);
+    const close = () => {
+      this.#servers.delete(server);
+      server.forceShutdown();
+    };
     return new Promise((resolve, reject) =>
       server.bindAsync(address, serverCredentials(tls), (err, port) =>
-        err ? reject(err) : resolve(port),
+        err ? reject(err) : resolve({ port, close }),
       ),
     );
   }
@@ -286,8 +301,8 @@ export class ObserverServer {
   close(): void {
     for (const f of this.#followers) f.call.destroy();
     this.#followers.clear();
-    this.#server?.forceShutdown();
-    this.#server = undefined;
+    for (const s of this.#servers) s.forceShutdown();
+    this.#servers.clear();
   }
 }
 

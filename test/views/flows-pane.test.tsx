@@ -139,7 +139,9 @@ describe('Flows pane', () => {
 
   it('shows the flows newest first across nodes, drops by reason, talkers, lost events', () => {
     const f = frame(m, initialFlowsUi);
-    expect(f).toContain('2/2 streaming · 5 flows · fwd 2 drop 3 · lost 42 · agent ring 73% full');
+    expect(f).toContain(
+      '2/2 streaming · filter: (none: / sets one) · 5 flows · fwd 2 drop 3 · lost 42 · agent ring 73% full',
+    );
     const rows = f.split('\n').filter((l) => /^\d\d:\d\d:\d\d\.\d{3}/.test(l));
     expect(rows.map((l) => l.split(/\s+/).slice(1, 3).join(' '))).toEqual([
       'node-1 DROPPED',

@@ -156,6 +156,10 @@ export function FlowsPane({ ui, derived, width, height }: FlowsPaneProps) {
             {streaming}/{m.nodes.length} streaming
           </Text>
         )}
+        {/* The filter early in the line: what the counts are of, before they get cut. */}
+        {derived.filterError ? null : (
+          <Text color={theme.dim}> · filter: {m.query || '(none: / sets one)'}</Text>
+        )}
         {' · '}
         {fmt(m.total)} flows
         {' · '}
@@ -164,9 +168,6 @@ export function FlowsPane({ ui, derived, width, height }: FlowsPaneProps) {
         {' · '}
         <Text color={m.lostTotal > 0 ? theme.warn : undefined}>lost {fmt(m.lostTotal)}</Text>
         {fill !== undefined ? ` · agent ring ${fill}% full` : ''}
-        {derived.filterError ? null : (
-          <Text color={theme.dim}> · filter: {m.query || '(none: / sets one)'}</Text>
-        )}
       </Text>
       <Text wrap="truncate">
         <Text color={theme.dim}>fwd/s </Text>
