@@ -59,10 +59,12 @@ describe('console heap settings (views/heap.ts)', () => {
 
   it('keep the young and old generations near the live set where the defaults let them grow', async () => {
     const [defaults, tuned] = [await churn([]), await churn(CONSOLE_HEAP_FLAGS)];
-    // Measured: Node 22, defaults 32 MB young and 94 MB old, these flags 2 and 23 MB;
-    // Node 26, defaults 64 and 77–88 MB, these flags 6–11 and 32–40 MB.
-    expect(tuned.newMB).toBeLessThanOrEqual(defaults.newMB / 4);
-    expect(tuned.oldMB).toBeLessThan(defaults.oldMB * 0.6);
+    // Measured: Node 22, defaults 32 MB young and 83–106 MB old, these flags 2 and 23–28 MB;
+    // Node 26 (its sizing varies run to run), defaults 64 and 77–104 MB, these flags 6–20 and
+    // 32–60 MB. The bounds hold every run seen with room; without the flags both are ~1×.
+    expect(tuned.newMB).toBeLessThanOrEqual(defaults.newMB / 2);
+    expect(tuned.oldMB).toBeLessThan(defaults.oldMB * 0.8);
+    expect(tuned.newMB + tuned.oldMB).toBeLessThan((defaults.newMB + defaults.oldMB) * 0.7);
   }, 120_000);
 
   it('cli.ts asks for them before the console only, never for a subcommand', async () => {
