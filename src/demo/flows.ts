@@ -258,16 +258,30 @@ export function nodeFeed(
 /** The lab's pods (the same in every node's feed). */
 export const labPods = (): Pod[] => pods(42);
 
+/** A running feed: stopped for good, or paused while nobody follows its server. */
+export interface Feed {
+  stop(): void;
+  /** No connection: draw nothing (a demo lab in the console's process costs it CPU). */
+  pause(): void;
+  /**
+   * A connection again: the flows the pause skipped as a real agent would hold them — its
+   * counters grown by every flow, its ring holding the last `capacity` of them.
+   */
+  resume(): void;
+}
+
 /**
  * Feed `server` with the flows of `nodes` (each its own generator, as each agent sees its
  * own traffic): a ring already holding the last 5 s (more would cost the console's first
  * screen), then RATE a second per node, and now and then a LostEvent from a node's perf ring.
+ * Paused (`Feed.pause`), it draws nothing and catches up on `resume`.
  */
-function feed(
+export function feed(
   proto: Proto,
   server: Observer,
   nodes: ReadonlyArray<{ name: string; index: number }>,
-): () => void {
+  capacity: number,
+): Feed {
   const all = pods(42);
   const gens = nodes.map((n) => {
     const r = rng(n.index * 7919 + 17);
@@ -281,13 +295,24 @@ function feed(
   let carry = 0;
   let last = Date.now();
   let ticks = 0;
-  const timer = setInterval(() => {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const tick = () => {
     const t = Date.now();
     carry += ((t - last) * RATE) / 1000;
+    const from = last;
     last = t;
     const n = Math.floor(carry);
     carry -= n;
     ticks++;
+    if (n * gens.length > capacity) {
+      // After a pause: only the newest flows still fit the ring; the rest are counted.
+      const keep = Math.ceil(capacity / gens.length);
+      server.skipSeen((n - keep) * gens.length);
+      for (let i = n - keep; i < n; i++)
+        for (const g of gens) send(g.next(Math.floor(from + ((i + 1) * (t - from)) / n)));
+      return;
+    }
     for (let i = 0; i < n; i++) for (const g of gens) send(g.next(t - n + i));
     for (const g of gens) {
       if (ticks % 300 === 17 + g.index)
@@ -298,22 +323,46 @@ function feed(
           g.name,
         );
     }
-  }, 100);
-  timer.unref();
-  return () => clearInterval(timer);
+  };
+  const start = () => {
+    timer = setInterval(tick, 100);
+    timer.unref();
+  };
+  start();
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+      timer = undefined;
+    },
+    pause: () => {
+      clearInterval(timer);
+      timer = undefined;
+    },
+    resume: () => {
+      if (stopped || timer) return;
+      tick();
+      start();
+    },
+  };
 }
 
 /**
  * How long a demo agent or relay outlives its last connection. A real one runs on whatever
  * its clients do, so a console that stops following while its Flows pane is hidden and
- * comes back (`since`) finds the same ring and counters; past this, the demo's feed stops
- * (as a restarted agent, it starts afresh) so that finished sessions cost nothing.
+ * comes back (`since`) finds the same ring and counters. Meanwhile its feed is paused (the
+ * demo lab runs in the console's process, and a real cluster's Hubble costs the console
+ * nothing) and catches up on the next connection (`Feed.resume`); past this, the server is
+ * dropped (as a restarted agent, the next one starts afresh).
  */
 export const DEMO_HUBBLE_LINGER_MS = 120_000;
 
+/** Each demo agent's (and the relay's) ring: max_flows, as Hubble's default 4095. */
+const DEMO_HUBBLE_CAPACITY = 4095;
+
 interface Running {
   server: Observer;
-  stop: () => void;
+  feed: Feed;
   users: number;
   linger?: NodeJS.Timeout;
 }
@@ -346,7 +395,7 @@ async function connect(
   const r = await made;
   if (r.linger) clearTimeout(r.linger);
   r.linger = undefined;
-  r.users++;
+  if (r.users++ === 0) r.feed.resume();
   let listener: { port: number; close(): void };
   try {
     listener = await r.server.open('127.0.0.1:0');
@@ -367,10 +416,11 @@ async function connect(
       closed = true;
       listener.close();
       if (--r.users > 0) return;
+      r.feed.pause();
       r.linger = setTimeout(() => {
         if (r.users > 0) return;
         map.delete(key);
-        r.stop();
+        r.feed.stop();
         r.server.close();
       }, DEMO_HUBBLE_LINGER_MS);
       r.linger.unref();
@@ -390,8 +440,9 @@ async function open(ctx: DemoSocketContext): Promise<LocalForward> {
     `agent:${ctx.node.name}`,
     `${ctx.node.name}:/var/run/cilium/hubble.sock`,
     async () => {
-      const server = new ObserverServer({ nodeName, capacity: 4095 });
-      return { server, stop: feed(proto, server, [{ name: nodeName, index: ctx.node.index }]) };
+      const server = new ObserverServer({ nodeName, capacity: DEMO_HUBBLE_CAPACITY });
+      const nodes = [{ name: nodeName, index: ctx.node.index }];
+      return { server, feed: feed(proto, server, nodes, DEMO_HUBBLE_CAPACITY) };
     },
   );
 }
@@ -444,10 +495,10 @@ async function openRelay(ctx: DemoSocketContext): Promise<LocalForward> {
     `${ctx.node.name}:${DEMO_RELAY_SERVICE.clusterIP}:${DEMO_RELAY_SERVICE.ports[0].port}`,
     async () => {
       const server = new ObserverServer({
-        capacity: 4095,
+        capacity: DEMO_HUBBLE_CAPACITY,
         relay: { nodes: names.map((n) => n.name) },
       });
-      return { server, stop: feed(proto, server, names) };
+      return { server, feed: feed(proto, server, names, DEMO_HUBBLE_CAPACITY) };
     },
   );
 }

@@ -142,6 +142,14 @@ export class ObserverServer {
     for (const f of this.#followers) if (matches(f.req, flow)) this.#send(f, bytes);
   }
 
+  /**
+   * Count `n` flows as seen that the ring no longer holds (the demo's feed, catching up after
+   * a pause, stores only what a ring of this capacity would still have).
+   */
+  skipSeen(n: number): void {
+    if (n > 0) this.#seen += n;
+  }
+
   /** A LostEvent to every follower (they ignore filters); `node`: the agent's (relay). */
   pushLost(count: number, source = 'PERF_EVENT_RING_BUFFER', cpu?: number, node?: string): void {
     const bytes = lostBytes(count, source, node ?? this.#node, cpu);

@@ -8,6 +8,7 @@
  */
 import type { NodeSpec } from '../config/types.js';
 import type { CallOptions } from '../store/io.js';
+import { visibleOnce } from '../store/sanitise.js';
 import { DemoNodeOps } from './demo-drain.js';
 import { DemoIngressTraffic } from './demo-ingress-log.js';
 import {
@@ -68,6 +69,8 @@ export class DemoKubeSource implements LiveKubeSource {
   private readonly listeners = new Set<() => void>();
   private notifyPending = false;
   private snap: KubeClusterSnapshot | undefined;
+  /** Every section but the log, kept while only the log moves (a real watch's sections keep their identity too). */
+  private sections: Omit<KubeClusterSnapshot, 'ingressLog'> | undefined;
   private readonly logLines: Array<{ pod: string; text: string; time: string; seq: number }> = [];
   private logTotal = 0;
   private readonly logMax: number;
@@ -90,8 +93,8 @@ export class DemoKubeSource implements LiveKubeSource {
 
   private startTraffic(): void {
     const traffic = new DemoIngressTraffic();
-    this.fixed ??= demoFixedSections(this.specs, this.context, this.startedAt);
-    const names = this.fixed.ingressControllerPods.value?.map((p) => p.name) ?? [
+    const fixed = this.fixedSections();
+    const names = fixed.ingressControllerPods.value?.map((p) => p.name) ?? [
       'ingress-nginx-controller',
     ];
     const podOf = (i: number) => names[i % names.length]!;
@@ -108,14 +111,16 @@ export class DemoKubeSource implements LiveKubeSource {
       const now = this.now();
       const k = 1 + ((tick * 7) % 4);
       for (let i = 0; i < k; i++) this.pushLogLine(podOf(tick + i), traffic.line(now), now);
-      this.changed();
+      this.changed('log');
     }, 1000);
     this.trafficTimer.unref?.();
   }
 
   private pushLogLine(pod: string, text: string, at: number): void {
     this.logLines.push(
-      Object.freeze({ pod, text, time: new Date(at).toISOString(), seq: ++this.logTotal }),
+      visibleOnce(
+        Object.freeze({ pod, text, time: new Date(at).toISOString(), seq: ++this.logTotal }),
+      ),
     );
     if (this.logLines.length > this.logMax)
       this.logLines.splice(0, this.logLines.length - this.logMax);
@@ -195,11 +200,18 @@ export class DemoKubeSource implements LiveKubeSource {
   /** Append an ingress-nginx controller log line (the demo NGINX generator feeds this). */
   pushIngressLog(pod: string, text: string): void {
     this.logLines.push(
-      Object.freeze({ pod, text, time: new Date(this.now()).toISOString(), seq: ++this.logTotal }),
+      visibleOnce(
+        Object.freeze({
+          pod,
+          text,
+          time: new Date(this.now()).toISOString(),
+          seq: ++this.logTotal,
+        }),
+      ),
     );
     if (this.logLines.length > this.logMax)
       this.logLines.splice(0, this.logLines.length - this.logMax);
-    this.changed();
+    this.changed('log');
   }
 
   private services: KubeService[] = [];
@@ -246,6 +258,28 @@ export class DemoKubeSource implements LiveKubeSource {
 
   snapshot(): KubeClusterSnapshot {
     if (this.snap) return this.snap;
+    const s = this.fixedSections();
+    const ingressLog: KubeLogView = Object.freeze({
+      // Each line is frozen when pushed: the snapshot shares them.
+      lines: Object.freeze(this.logLines.slice()),
+      total: this.logTotal,
+      dropped: this.logTotal - this.logLines.length,
+      following: Object.freeze(
+        s.ingressControllerPods.value?.map((p) => `${p.namespace}/${p.name}`) ?? [],
+      ),
+      ...(this.logTotal > 0 ? { updatedAt: this.now() } : {}),
+    });
+    this.sections ??= this.buildSections();
+    this.snap = Object.freeze({ ...this.sections, ingressLog } as KubeClusterSnapshot);
+    return this.snap;
+  }
+
+  private fixedSections(): DemoFixedSections {
+    this.fixed ??= demoFixedSections(this.specs, this.context, this.startedAt);
+    return this.fixed;
+  }
+
+  private buildSections(): Omit<KubeClusterSnapshot, 'ingressLog'> {
     const at = this.startedAt;
     const error: KubeErrorInfo | undefined = this.reachable
       ? undefined
@@ -265,33 +299,20 @@ export class DemoKubeSource implements LiveKubeSource {
       at,
       error,
     );
-    this.fixed ??= demoFixedSections(this.specs, this.context, at);
-    const s = this.fixed;
+    const s = this.fixedSections();
     const withErr = <T>(x: KubeSection<T>): KubeSection<T> =>
       error ? Object.freeze({ ...x, error, synced: false }) : x;
-    const ingressLog: KubeLogView = Object.freeze({
-      // Each line is frozen when pushed: the snapshot shares them.
-      lines: Object.freeze(this.logLines.slice()),
-      total: this.logTotal,
-      dropped: this.logTotal - this.logLines.length,
-      following: Object.freeze(
-        s.ingressControllerPods.value?.map((p) => `${p.namespace}/${p.name}`) ?? [],
-      ),
-      ...(this.logTotal > 0 ? { updatedAt: this.now() } : {}),
-    });
-    this.snap = Object.freeze({
+    return Object.freeze({
       api,
       nodes,
       // every fixed section (pods, cilium-config, BGP, addons, …), with the error while unreachable
       ...(Object.fromEntries(
         Object.entries(s).map(([k, x]) => [k, withErr(x as KubeSection<unknown>)]),
       ) as DemoFixedSections),
-      ingressLog,
       certificates: this.acme
         ? withErr(demoSection({ certificates: this.acme }, at))
         : withErr(demoSection({ certificates: [] }, at)),
     });
-    return this.snap;
   }
 
   async close(): Promise<void> {
@@ -304,8 +325,10 @@ export class DemoKubeSource implements LiveKubeSource {
     return `${this.context}: dial tcp 10.77.0.11:6443: connect: connection refused`;
   }
 
-  private changed(): void {
+  /** `log`: only the ingress log moved; every other section keeps its identity. */
+  private changed(what: 'log' | 'all' = 'all'): void {
     this.snap = undefined;
+    if (what === 'all') this.sections = undefined;
     if (this.notifyPending || this.closed) return;
     this.notifyPending = true;
     queueMicrotask(() => {

@@ -3,6 +3,8 @@
  * bounded ring buffer. A dropped stream resumes with `sinceTime` = the last timestamp seen
  * and skips the lines it already has; lines longer than the bound are cut.
  */
+
+import { visibleOnce } from '../store/sanitise.js';
 import { isKubeError, KubeError, type ResourceRef } from './errors.js';
 import { type KubeHttp, withQuery } from './http.js';
 import { backoffMs, Sleeper } from './timers.js';
@@ -39,10 +41,16 @@ export class LogRing {
     return this.#seq;
   }
 
+  /**
+   * The line is made visible here, where it enters, and remembered as such (`visibleOnce`):
+   * the store's sanitiser then skips it in every later view of the ring instead of reading
+   * the whole ring again each time a line comes in.
+   */
   push(pod: string, text: string, time?: string, truncated = false): KubeLogLine {
-    const line: KubeLogLine = { seq: ++this.#seq, pod, text };
-    if (time) line.time = time;
-    if (truncated) line.truncated = true;
+    const raw: KubeLogLine = { seq: ++this.#seq, pod, text };
+    if (time) raw.time = time;
+    if (truncated) raw.truncated = true;
+    const line = visibleOnce(Object.freeze(raw));
     this.#buf.push(line);
     this.#bytes += cost(line);
     while (this.size > this.maxLines || (this.#bytes > this.maxBytes && this.size > 1)) {

@@ -7,7 +7,7 @@
 //     end — budget: < 2 % of one core;
 //   - the size of what a start may load (dist/k8ops.mjs and its chunks).
 //   - idle CPU per pane (issue 13): the console on --demo, switched to each pane 1..8 in turn
-//     (a key sent to tmux), 3 s to settle, then /proc/<pid>/stat sampled over
+//     (a key sent to tmux), 6 s to settle (past the flows stream's 5 s grace), then /proc/<pid>/stat sampled over
 //     BENCH_PANE_SECONDS (default 20) — budget: < 2 % of one core on every pane.
 // Env: BENCH_RUNS (default 5), BENCH_IDLE_SECONDS (default 60), BENCH_PANE_SECONDS (20),
 // BENCH_CONSOLE_ONLY=panes (the per-pane part alone).
@@ -93,7 +93,9 @@ async function perPane() {
   const results = [];
   for (const key of ['1', '2', '3', '4', '5', '6', '7', '8']) {
     tmux('send-keys', '-t', 'b', key);
-    await sleep(3000);
+    // Settle past the flows stream's grace (SUSPEND_AFTER_MS, 5 s): leaving the Flows pane,
+    // its stream runs 5 s more in case the user comes back; that is the pane left, not this one.
+    await sleep(6000);
     const f0 = frameCount(trace);
     const c0 = cpuTicks(pid);
     const w0 = Date.now();

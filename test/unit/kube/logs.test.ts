@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { LogRing, sanitizeLogText, splitTimestamp, timeKey } from '../../../src/kube/logs.js';
+import { visibleDeep } from '../../../src/store/sanitise.js';
 
 describe('LogRing', () => {
+  it('makes a line visible where it enters, frozen, and the view shares it', () => {
+    const r = new LogRing(10);
+    const l = r.push('ctl-0', 'GET /\u202e\tx', '2026-12-06T00:00:00Z');
+    expect(l.text).toBe('GET /\\u202e\\x09x');
+    expect(Object.isFrozen(l)).toBe(true);
+    expect(visibleDeep(r.view()).lines[0]).toBe(l);
+  });
+
   it('keeps the newest lines up to its bound, counting what it dropped', () => {
     const r = new LogRing(3);
     for (let i = 1; i <= 10; i++) r.push('p', `line ${i}`);
