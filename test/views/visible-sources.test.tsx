@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { bgpRoutersSource, ciliumBgpSource } from '../../src/features/bgp/sources.js';
 import {
   FLOWS_RELAY,
   type FlowsNodeValue,
@@ -20,6 +21,7 @@ import {
   SHOWN_POLL_MS,
   SUSPEND_AFTER_MS,
 } from '../../src/features/flows/sources.js';
+import { NGINX_FILE } from '../../src/features/nginx/sources.js';
 import { openDemoSession } from '../../src/session/demo.js';
 import type { Session } from '../../src/session/session.js';
 import { CLUSTER_SCOPE } from '../../src/store/types.js';
@@ -119,6 +121,39 @@ describe('a source ticks fast only while a pane shows it (demo lab)', () => {
     expect(snap().value!.counts.total).toBeGreaterThanOrEqual(suspended.counts.total);
     r.unmount();
   }, 120_000);
+
+  it('BGP and NGINX node sources: their fast interval on their own pane, once a minute elsewhere', async () => {
+    const session = openDemoSession({
+      readOnly: true,
+      dir: join(root, 'lab'),
+      stateDir: join(root, 'state3'),
+    });
+    sessions.push(session);
+    const r = render(<App session={session} theme={monoTheme} size={{ columns: 140, rows: 40 }} />);
+    session.start();
+    const node = session.inventory.nodes[0]!.name;
+    const of = () => ({
+      cilium: session.scheduler.intervalOf(node, ciliumBgpSource.id),
+      routers: session.scheduler.intervalOf(CLUSTER_SCOPE, bgpRoutersSource.id),
+      nginx: session.scheduler.intervalOf(node, NGINX_FILE),
+    });
+    const until = async (want: ReturnType<typeof of>, what: string) => {
+      const end = Date.now() + 30_000;
+      while (JSON.stringify(of()) !== JSON.stringify(want)) {
+        if (Date.now() > end)
+          throw new Error(`timed out waiting for ${what}: ${JSON.stringify(of())}`);
+        await sleep(25);
+      }
+    };
+    await until({ cilium: 60_000, routers: 60_000, nginx: 60_000 }, 'hidden on the Overview');
+    r.stdin.write('5');
+    await until({ cilium: 10_000, routers: 10_000, nginx: 60_000 }, 'BGP shown');
+    r.stdin.write('6');
+    await until({ cilium: 60_000, routers: 60_000, nginx: 5_000 }, 'NGINX shown');
+    r.stdin.write('1');
+    await until({ cilium: 60_000, routers: 60_000, nginx: 60_000 }, 'hidden again');
+    r.unmount();
+  }, 60_000);
 
   it('a session no console drives (subcommands) keeps every source at its fast interval', async () => {
     const session = openDemoSession({

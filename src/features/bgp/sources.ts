@@ -224,6 +224,8 @@ export const ciliumBgpSourceAt = (socket: string): NodeSourceDef<CiliumBgpValue>
   id: 'bgp-cilium',
   scope: 'node',
   intervalMs: 10_000,
+  // Only the BGP pane shows it: once a minute while another pane is up (issue 13).
+  hiddenIntervalMs: 60_000,
   timeoutMs: 10_000,
   initialDelayMs: 300,
   firstScreen: false,
@@ -236,6 +238,7 @@ export const bgpRoutersSource: ClusterSourceDef<RoutersValue> = {
   id: 'bgp-routers',
   scope: 'cluster',
   intervalMs: 10_000,
+  hiddenIntervalMs: 60_000,
   timeoutMs: ROUTER_TIMEOUT_MS + 4_000,
   initialDelayMs: 300,
   firstScreen: false,

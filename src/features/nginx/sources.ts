@@ -139,6 +139,8 @@ export const nginxFileSource: NodeSourceDef<NginxStats | null> = {
   id: NGINX_FILE,
   scope: 'node',
   intervalMs: 5_000,
+  // Only the NGINX pane shows it: once a minute while another pane is up (issue 13).
+  hiddenIntervalMs: 60_000,
   timeoutMs: 10_000,
   firstScreen: false,
   collect: ({ inventory, agent }, signal) => collectLogFile(inventory, agent, signal),
