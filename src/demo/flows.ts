@@ -305,15 +305,13 @@ export function feed(
     const n = Math.floor(carry);
     carry -= n;
     ticks++;
-    if (n * gens.length > capacity) {
-      // After a pause: only the newest flows still fit the ring; the rest are counted.
-      const keep = Math.ceil(capacity / gens.length);
-      server.skipSeen((n - keep) * gens.length);
-      for (let i = n - keep; i < n; i++)
-        for (const g of gens) send(g.next(Math.floor(from + ((i + 1) * (t - from)) / n)));
-      return;
-    }
-    for (let i = 0; i < n; i++) for (const g of gens) send(g.next(t - n + i));
+    // Spread over the time since the last tick (after a pause: the whole pause), of which
+    // only the newest flows still fit the ring; the rest are counted as seen.
+    const keep = n * gens.length > capacity ? Math.ceil(capacity / gens.length) : n;
+    server.skipSeen((n - keep) * gens.length);
+    for (let i = n - keep; i < n; i++)
+      for (const g of gens) send(g.next(Math.floor(from + ((i + 1) * (t - from)) / n)));
+    if (keep < n) return;
     for (const g of gens) {
       if (ticks % 300 === 17 + g.index)
         server.pushLost(
@@ -400,7 +398,7 @@ async function connect(
   try {
     listener = await r.server.open('127.0.0.1:0');
   } catch (e) {
-    r.users--;
+    if (--r.users === 0) r.feed.pause();
     throw e;
   }
   const map = byKey;
