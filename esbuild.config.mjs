@@ -4,6 +4,7 @@
 // the bundle avoids that, and the chunks keep a headless command from compiling the console.
 import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
+import { patchInkOutput } from './esbuild.ink-output.mjs';
 import { NARROW_TEXT_SOURCE } from './esbuild.narrow-text.mjs';
 
 // Chunk names carry a content hash: drop the previous build's, which nothing loads any more.
@@ -41,45 +42,15 @@ await build({
   },
   plugins: [
     {
-      // Ink builds every frame from scratch: each text of the screen is cut into styled
-      // characters (an ANSI tokenizer) and measured (string-width) again, though only the
-      // clock and a countdown changed. Its Output keeps caches for that, but a new set per
-      // frame; this gives every frame the same set, emptied when it grows past 20,000
-      // entries (a countdown adds one text a second). The cached values are pure functions
-      // of the text and never modified by Ink. Idle CPU: see the README (Performance).
-      // Also: one shared blank cell for every frame's grid (memory, below).
+      // Ink's Output: one set of caches for every frame, one shared blank cell, a text's
+      // lines and an unchanged row not serialised again (esbuild.ink-output.mjs; issue 13:
+      // idle CPU and memory, README Performance).
       name: 'ink-output-caches',
       setup(b) {
-        b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]output\.js$/ }, (args) => {
-          let src = readFileSync(args.path, 'utf8');
-          const from = '    caches = new OutputCaches();';
-          if (!src.includes(from))
-            throw new Error(`ink-output-caches: "${from}" not found in ${args.path}`);
-          // Every frame's grid starts as width × height blank cells: 10,000 new objects (and
-          // as many empty arrays) per frame at 200×50, which a scavenge in the middle of a
-          // frame promotes wholesale (issue 13: the console's largest source of old-space
-          // garbage at 200 nodes). A cell is replaced, never modified (applyWriteOperation
-          // assigns cells; styles arrays are shared by the cached styled characters
-          // already), so every blank cell can be one frozen object.
-          const blank =
-            /row\.push\(\{\s*type: 'char',\s*value: ' ',\s*fullWidth: false,\s*styles: \[\],\s*\}\);/;
-          if (!blank.test(src))
-            throw new Error(`ink-output-caches: the blank cell of get() not found in ${args.path}`);
-          src = src.replace(blank, 'row.push(BLANK_CELL);');
-          return {
-            contents: `${src.replace(from, '    caches = sharedOutputCaches();')}
-const BLANK_CELL = Object.freeze({ type: 'char', value: ' ', fullWidth: false, styles: Object.freeze([]) });
-let sharedCaches;
-function sharedOutputCaches() {
-  const c = sharedCaches;
-  if (c === undefined || c.styledChars.size + c.widths.size + c.blockWidths.size > 20000)
-    sharedCaches = new OutputCaches();
-  return sharedCaches;
-}
-`,
-            loader: 'js',
-          };
-        });
+        b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]output\.js$/ }, (args) => ({
+          contents: patchInkOutput(readFileSync(args.path, 'utf8')),
+          loader: 'js',
+        }));
       },
     },
     {
