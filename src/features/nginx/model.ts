@@ -16,6 +16,7 @@ import {
   type HostCounts,
   type NginxStats,
   quantile,
+  type StatsBucket,
   type UnparsedSample,
 } from './aggregate.js';
 import type { NodeCacheValue } from './cache.js';
@@ -221,37 +222,96 @@ function mergeStats(all: readonly NginxStats[]): NginxStats {
   return out;
 }
 
-/** Per host and overall, over each window, from the buckets (pure). */
-export function statsModel(s: NginxStats, now: number): { overall: HostStats; hosts: HostStats[] } {
-  const perHost = new Map<string, { w: HostCounts[]; spark: number[] }>();
-  const overall = {
-    w: WINDOWS_MIN.map(() => emptyCounts()),
-    spark: new Array(SPARK_COLUMNS).fill(0),
-  };
-  const sparkStart = now - SPARK_COLUMNS * SPARK_STEP_MS;
-  for (const b of s.buckets) {
-    const age = now - b.start;
-    const col = Math.floor((b.start - sparkStart) / SPARK_STEP_MS);
-    for (const [host, c] of Object.entries(b.hosts)) {
-      let h = perHost.get(host);
-      if (!h) {
-        h = { w: WINDOWS_MIN.map(() => emptyCounts()), spark: new Array(SPARK_COLUMNS).fill(0) };
-        perHost.set(host, h);
+interface Sums {
+  w: HostCounts[];
+  spark: number[];
+}
+
+const emptySums = (): Sums => ({
+  w: WINDOWS_MIN.map(() => emptyCounts()),
+  spark: new Array(SPARK_COLUMNS).fill(0),
+});
+
+const copyCounts = (c: HostCounts): HostCounts => ({
+  ...c,
+  cache: [...c.cache],
+  classes: [...c.classes],
+  upstreamHist: { ...c.upstreamHist },
+});
+
+const copySums = (x: Sums): Sums => ({ w: x.w.map(copyCounts), spark: [...x.spark] });
+
+/**
+ * The buckets already folded for one `now`: every bucket but the newest is settled between
+ * two snapshots (the aggregator hands out the same frozen object until it changes), so a
+ * second's new snapshot folds only what is new onto a copy of these sums (issue 13: the
+ * NGINX pane rebuilt its 1/5/15-minute windows from all ~90 buckets every second).
+ */
+export interface StatsMemo {
+  now?: number;
+  buckets: readonly StatsBucket[];
+  perHost: Map<string, Sums>;
+  overall: Sums;
+}
+
+export const createStatsMemo = (): StatsMemo => ({
+  buckets: [],
+  perHost: new Map(),
+  overall: emptySums(),
+});
+
+const sharedMemo = createStatsMemo();
+
+function fold(into: { perHost: Map<string, Sums>; overall: Sums }, b: StatsBucket, now: number) {
+  const age = now - b.start;
+  const col = Math.floor((b.start - (now - SPARK_COLUMNS * SPARK_STEP_MS)) / SPARK_STEP_MS);
+  for (const [host, c] of Object.entries(b.hosts)) {
+    let h = into.perHost.get(host);
+    if (!h) {
+      h = emptySums();
+      into.perHost.set(host, h);
+    }
+    WINDOWS_MIN.forEach((m, i) => {
+      // A bucket belongs to a window when it started inside it (the current one included).
+      if (age < m * 60_000 + BUCKET_MS / 2 && age > -BUCKET_MS) {
+        addCounts(h.w[i]!, c);
+        addCounts(into.overall.w[i]!, c);
       }
-      WINDOWS_MIN.forEach((m, i) => {
-        // A bucket belongs to a window when it started inside it (the current one included).
-        if (age < m * 60_000 + BUCKET_MS / 2 && age > -BUCKET_MS) {
-          addCounts(h.w[i]!, c);
-          addCounts(overall.w[i]!, c);
-        }
-      });
-      if (col >= 0 && col < SPARK_COLUMNS) {
-        h.spark[col] = (h.spark[col] ?? 0) + c.requests;
-        overall.spark[col] = (overall.spark[col] ?? 0) + c.requests;
-      }
+    });
+    if (col >= 0 && col < SPARK_COLUMNS) {
+      h.spark[col] = (h.spark[col] ?? 0) + c.requests;
+      into.overall.spark[col] = (into.overall.spark[col] ?? 0) + c.requests;
     }
   }
-  const toStats = (host: string, x: { w: HostCounts[]; spark: number[] }): HostStats => {
+}
+
+/**
+ * Per host and overall, over each window, from the buckets. Pure in what it returns: `memo`
+ * only keeps the sums of the settled buckets for the next call (the same result without it:
+ * `test/unit/features/nginx/stats-memo.test.ts`).
+ */
+export function statsModel(
+  s: NginxStats,
+  now: number,
+  memo: StatsMemo = sharedMemo,
+): { overall: HostStats; hosts: HostStats[] } {
+  const settled = Math.max(0, s.buckets.length - 1);
+  let reuse = memo.now === now && memo.buckets.length <= settled;
+  for (let i = 0; reuse && i < memo.buckets.length; i++) reuse = memo.buckets[i] === s.buckets[i];
+  if (!reuse) {
+    memo.now = now;
+    memo.buckets = [];
+    memo.perHost = new Map();
+    memo.overall = emptySums();
+  }
+  for (let i = memo.buckets.length; i < settled; i++) fold(memo, s.buckets[i]!, now);
+  memo.buckets = s.buckets.slice(0, settled);
+  const out = {
+    perHost: new Map([...memo.perHost].map(([h, x]) => [h, copySums(x)])),
+    overall: copySums(memo.overall),
+  };
+  for (let i = settled; i < s.buckets.length; i++) fold(out, s.buckets[i]!, now);
+  const toStats = (host: string, x: Sums): HostStats => {
     const windows = x.w.map((c, i) => windowOf(c, WINDOWS_MIN[i]!));
     const w15 = windows[2]!;
     return {
@@ -261,12 +321,12 @@ export function statsModel(s: NginxStats, now: number): { overall: HostStats; ho
       neverCaches: w15.requests >= NEVER_CACHES_MIN && (w15.hitRatio ?? 0) === 0,
     };
   };
-  const hosts = [...perHost.entries()]
+  const hosts = [...out.perHost.entries()]
     .map(([h, x]) => toStats(h, x))
     .sort(
       (a, b) => b.windows[2]!.requests - a.windows[2]!.requests || a.host.localeCompare(b.host),
     );
-  return { overall: { ...toStats('(all hosts)', overall), neverCaches: false }, hosts };
+  return { overall: { ...toStats('(all hosts)', out.overall), neverCaches: false }, hosts };
 }
 
 export function nginxModel({ inventory, read, now }: ModelInput): NginxModel {

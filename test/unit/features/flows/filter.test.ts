@@ -145,4 +145,31 @@ describe('aggregate', () => {
     for (let i = 0; i < 100; i++) a.add(rec(0));
     expect(a.topTalkers(1)[0]?.key).toBe('a/p0 -> b/q:80');
   });
+
+  it('top talkers are the first n of every talker sorted by flows, then key', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.boolean()), { maxLength: 300 }),
+        fc.integer({ min: 0, max: 12 }),
+        (adds, n) => {
+          const a = new FlowAggregate();
+          const all = new Map<string, { key: string; flows: number; drops: number }>();
+          for (const [pod, drop] of adds) {
+            const r = rec(0, drop ? 'DROPPED' : 'FORWARDED');
+            r.src.pod = `p${pod}`;
+            a.add(r);
+            const key = `a/p${pod} -> b/q:80`;
+            const t = all.get(key) ?? { key, flows: 0, drops: 0 };
+            t.flows++;
+            if (drop) t.drops++;
+            all.set(key, t);
+          }
+          const want = [...all.values()]
+            .sort((x, y) => y.flows - x.flows || x.key.localeCompare(y.key))
+            .slice(0, n);
+          expect(a.topTalkers(n)).toEqual(want);
+        },
+      ),
+    );
+  });
 });
