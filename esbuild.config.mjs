@@ -4,6 +4,7 @@
 // the bundle avoids that, and the chunks keep a headless command from compiling the console.
 import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
+import { patchAnsiTokenize } from './esbuild.ansi-tokenize.mjs';
 import { patchInkOutput } from './esbuild.ink-output.mjs';
 import { NARROW_TEXT_SOURCE } from './esbuild.narrow-text.mjs';
 
@@ -78,6 +79,20 @@ await build({
             'const printableAscii = /^[ -~]*$/u;',
             'const printableAscii = narrowText;',
           ),
+        );
+      },
+    },
+    {
+      // The ANSI tokenizer Ink cuts texts with: ASCII without a grapheme segmenter
+      // (esbuild.ansi-tokenize.mjs; issue 13).
+      name: 'ansi-tokenize-ascii',
+      setup(b) {
+        b.onLoad(
+          { filter: /[\\/]@alcalzone[\\/]ansi-tokenize[\\/]build[\\/]tokenize\.js$/ },
+          (args) => ({
+            contents: patchAnsiTokenize(readFileSync(args.path, 'utf8')),
+            loader: 'js',
+          }),
         );
       },
     },

@@ -123,6 +123,13 @@ export interface FeatureDef<M = unknown> {
    * drawn. Default: every rebuild counts.
    */
   signature?(model: M, now: number): string;
+  /**
+   * For a feature whose sources write faster than anyone reads (the flows): the pane reads
+   * its model on the shared clock's ticks of this granularity, not on every write. On a whole
+   * second that tick is the countdowns' own, so the pane and the clock draw one frame, not
+   * two (issue 13: idle CPU). Default: on every write the feature reads.
+   */
+  drawEvery?: 'half-second' | 'second';
 }
 
 /** What a session runs: the sources of some features (or of a command that needs a few). */

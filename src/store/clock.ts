@@ -2,8 +2,13 @@
  * One shared clock for every countdown. Subscribers are called on whole-second (or
  * whole-minute) boundaries only; a component that shows seconds subscribes to `seconds`,
  * one that shows minutes to `minutes`, so most of the screen re-renders once a minute.
+ * `half-second` is for a live pane (the flows) that draws twice a second: on a whole second
+ * its listeners are called in the same tick as the seconds' ones, so React renders both in
+ * one pass and Ink draws one frame, not two.
  */
-export type Granularity = 'second' | 'minute';
+export type Granularity = 'half-second' | 'second' | 'minute';
+
+const STEP: Record<Granularity, number> = { 'half-second': 500, second: 1000, minute: 60_000 };
 
 export interface Clock {
   /** Current time floored to the granularity (stable between ticks, for useSyncExternalStore). */
@@ -14,33 +19,40 @@ export interface Clock {
 
 export function createClock(opts: { now?: () => number } = {}): Clock {
   const read = opts.now ?? Date.now;
-  const listeners: Record<Granularity, Set<() => void>> = { second: new Set(), minute: new Set() };
+  const listeners: Record<Granularity, Set<() => void>> = {
+    'half-second': new Set(),
+    second: new Set(),
+    minute: new Set(),
+  };
   const current: Record<Granularity, number> = {
+    'half-second': floor(read(), 500),
     second: floor(read(), 1000),
     minute: floor(read(), 60_000),
   };
+  const GRANULARITIES = Object.keys(STEP) as Granularity[];
+  /** The finest granularity anyone listens to (undefined: nobody). */
+  const finest = () => GRANULARITIES.find((g) => listeners[g].size > 0);
   let timer: NodeJS.Timeout | undefined;
 
+  let timerStep = 0;
   const schedule = () => {
-    if (timer || (listeners.second.size === 0 && listeners.minute.size === 0)) return;
+    const g = finest();
+    if (timer || !g) return;
     const t = read();
-    const step = listeners.second.size > 0 ? 1000 : 60_000;
-    timer = setTimeout(tick, step - (t % step) + 5);
+    timerStep = STEP[g];
+    timer = setTimeout(tick, timerStep - (t % timerStep) + 5);
     timer.unref?.();
   };
   const tick = () => {
     timer = undefined;
     const t = read();
-    const s = floor(t, 1000);
-    const m = floor(t, 60_000);
     const fire: Array<() => void> = [];
-    if (s !== current.second) {
-      current.second = s;
-      fire.push(...listeners.second);
-    }
-    if (m !== current.minute) {
-      current.minute = m;
-      fire.push(...listeners.minute);
+    for (const g of GRANULARITIES) {
+      const v = floor(t, STEP[g]);
+      if (v !== current[g]) {
+        current[g] = v;
+        fire.push(...listeners[g]);
+      }
     }
     for (const l of fire) l();
     schedule();
@@ -51,14 +63,15 @@ export function createClock(opts: { now?: () => number } = {}): Clock {
       // Keep the value fresh for readers that render without subscribing yet.
       if (!timer) {
         const t = read();
-        current.second = floor(t, 1000);
-        current.minute = floor(t, 60_000);
+        for (const k of GRANULARITIES) current[k] = floor(t, STEP[k]);
       }
       return current[g];
     },
     subscribe(g, listener) {
       listeners[g].add(listener);
-      if (timer && g === 'second' && listeners.second.size === 1) {
+      // A finer listener than the timer was set for: re-set it (a minute's timer would call
+      // a new seconds' listener up to a minute late).
+      if (timer && STEP[g] < timerStep) {
         clearTimeout(timer);
         timer = undefined;
       }
@@ -70,8 +83,7 @@ export function createClock(opts: { now?: () => number } = {}): Clock {
     dispose() {
       if (timer) clearTimeout(timer);
       timer = undefined;
-      listeners.second.clear();
-      listeners.minute.clear();
+      for (const g of GRANULARITIES) listeners[g].clear();
     },
   };
 }

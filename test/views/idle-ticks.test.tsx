@@ -25,7 +25,7 @@ afterEach(async () => {
 function countingSession() {
   const session = fixtureSession({ withKube: true });
   sessions.push(session);
-  const live: Record<Granularity, number> = { second: 0, minute: 0 };
+  const live: Record<Granularity, number> = { 'half-second': 0, second: 0, minute: 0 };
   const subscribe = session.clock.subscribe.bind(session.clock);
   session.clock.subscribe = (g, listener) => {
     live[g]++;
@@ -45,12 +45,14 @@ describe('idle ticks: only what is visible subscribes to the clock', () => {
     const { session, live } = countingSession();
     const r = render(<App session={session} theme={monoTheme} size={{ columns: 120, rows: 40 }} />);
     await tick();
-    const perPane = new Map<string, { second: number; minute: number }>();
+    const perPane = new Map<string, Record<Granularity, number>>();
     for (const pane of PANES) {
       r.stdin.write(pane.key);
       await tick();
       perPane.set(pane.id, { ...live });
     }
+    // The Flows pane reads its model on the half-seconds (drawEvery); no other pane does.
+    for (const [id, n] of perPane) expect(n['half-second'], id).toBe(id === 'flows' ? 1 : 0);
     // The header: wall clock and next expiry, every second, on every pane.
     for (const [id, n] of perPane) {
       expect(n.second, id).toBeGreaterThanOrEqual(2);
@@ -70,6 +72,6 @@ describe('idle ticks: only what is visible subscribes to the clock', () => {
     expect(live).toEqual(bare);
     r.unmount();
     await tick();
-    expect(live).toEqual({ second: 0, minute: 0 });
+    expect(live).toEqual({ 'half-second': 0, second: 0, minute: 0 });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The one "model from store" hook: a feature's pure model over the store's snapshots, at
  * the minute of the shared clock. Rebuilt only when a snapshot the feature reads changes
- * (or the minute does); a rebuild whose signature (what the pane shows) is unchanged keeps
+ * (or the minute does), looked at on every store write — or, for a feature with
+ * `drawEvery` (the flows), on the clock's ticks; a rebuild whose signature (what the pane shows) is unchanged keeps
  * the previous object, so nothing re-renders and Ink draws no frame: every frame costs
  * the whole screen. Without a feature (a placeholder pane) nothing is built.
  */
@@ -26,7 +27,12 @@ export function useFeatureModel<M>(
   const minute = useNow(session.clock, 'minute');
   const cache = useRef<Cached<M> | undefined>(undefined);
   const reads = useMemo(() => (feature ? featureReads(feature) : []), [feature]);
-  const subscribe = useCallback((l: () => void) => session.store.subscribe(l), [session]);
+  const drawEvery = feature?.drawEvery;
+  const subscribe = useCallback(
+    (l: () => void) =>
+      drawEvery ? session.clock.subscribe(drawEvery, l) : session.store.subscribe(l),
+    [session, drawEvery],
+  );
   const get = useCallback((): M | undefined => {
     if (!feature) return undefined;
     const { store, inventory } = session;

@@ -186,4 +186,7 @@ export const flowsFeature: FeatureDef<FlowsModel> = {
   sources: [flowsSource, flowsRelaySource],
   model: buildFlowsModel,
   signature: (m) => m.version,
+  // Its sources poll twice a second while shown (SHOWN_POLL_MS): drawn on the clock's
+  // half-seconds, the whole second's frame is the countdowns' own (3 frames a second → 2).
+  drawEvery: 'half-second',
 };
