@@ -5,14 +5,13 @@
  * the characters whose grapheme rules look at their neighbours — combining marks after
  * ASCII, prepended marks before it, ZWJ emoji, flags, Hangul jamo, Indic conjuncts, CR LF.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 // @ts-expect-error: a build script (plain ESM, no types)
 import { patchAnsiTokenize } from '../../../esbuild.ansi-tokenize.mjs';
+import { patchedBeside } from '../../helpers/patched-module.js';
 
 type Tokenize = (s: string, endChar?: number) => unknown[];
 
@@ -22,14 +21,9 @@ const dir = join(
   fromInk.resolve('@alcalzone/ansi-tokenize/package.json').replace(/package\.json$/, ''),
   'build',
 );
-const original = join(dir, 'tokenize.js');
-// Beside the package's own file, so that its imports resolve the same way.
-const patched = join(dir, `tokenize.k8ops-test-${process.pid}.js`);
-writeFileSync(patched, patchAnsiTokenize(readFileSync(original, 'utf8')));
-afterAll(() => rmSync(patched, { force: true }));
-
-const load = async (p: string): Promise<Tokenize> =>
-  ((await import(pathToFileURL(p).href)) as { tokenize: Tokenize }).tokenize;
+const modules = patchedBeside<{ tokenize: Tokenize }>(join(dir, 'tokenize.js'), patchAnsiTokenize);
+const load = async () =>
+  Promise.all([modules.original(), modules.patched()]).then(([a, b]) => [a.tokenize, b.tokenize]);
 
 const PIECES = [
   'a',
@@ -74,7 +68,7 @@ const PIECES = [
 
 describe('ansi-tokenize patched for ASCII', () => {
   it('gives the same tokens as the package on random texts', async () => {
-    const [theirs, ours] = await Promise.all([load(original), load(patched)]);
+    const [theirs, ours] = (await load()) as [Tokenize, Tokenize];
     fc.assert(
       fc.property(
         fc.array(fc.constantFrom(...PIECES), { maxLength: 40 }),
@@ -89,7 +83,7 @@ describe('ansi-tokenize patched for ASCII', () => {
   });
 
   it('the cases that need a neighbour', async () => {
-    const [theirs, ours] = await Promise.all([load(original), load(patched)]);
+    const [theirs, ours] = (await load()) as [Tokenize, Tokenize];
     for (const s of [
       'e\u0301x',
       'ab\u0301',
@@ -106,7 +100,7 @@ describe('ansi-tokenize patched for ASCII', () => {
   });
 
   it('ASCII text does not go through the segmenter; other text does', async () => {
-    const [theirs, ours] = await Promise.all([load(original), load(patched)]);
+    const [theirs, ours] = (await load()) as [Tokenize, Tokenize];
     const segment = vi.spyOn(Intl.Segmenter.prototype, 'segment');
     try {
       ours('\u001b[31mworker-2\u001b[39m 10.0.0.1:443 -> 10.0.0.2:80 FORWARDED');

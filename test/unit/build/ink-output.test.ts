@@ -5,14 +5,13 @@
  * text, newlines, wide and zero-width characters, nested clips, transformers — with frames
  * repeated and changed a little, as a console's are.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a build script (plain ESM, no types)
 import { patchInkOutput } from '../../../esbuild.ink-output.mjs';
 import { mulberry32 } from '../../../src/store/prng.js';
+import { patchedBeside } from '../../helpers/patched-module.js';
 
 interface OutputLike {
   write(
@@ -28,14 +27,10 @@ interface OutputLike {
 type OutputCtor = new (o: { width: number; height: number }) => OutputLike;
 
 const require = createRequire(import.meta.url);
-const original = join(dirname(require.resolve('ink')), 'output.js');
-// Beside Ink's own file, so that its imports resolve the same way.
-const patched = join(dirname(original), `output.k8ops-test-${process.pid}.js`);
-writeFileSync(patched, patchInkOutput(readFileSync(original, 'utf8')));
-afterAll(() => rmSync(patched, { force: true }));
-
-const load = async (p: string): Promise<OutputCtor> =>
-  ((await import(pathToFileURL(p).href)) as { default: OutputCtor }).default;
+const modules = patchedBeside<{ default: OutputCtor }>(
+  join(dirname(require.resolve('ink')), 'output.js'),
+  patchInkOutput,
+);
 
 const WORDS = [
   'cp-1',
@@ -121,7 +116,9 @@ function draw(Output: OutputCtor, ops: Op[], width: number, height: number): str
 
 describe("the build's Ink Output", () => {
   it('draws every frame as Ink does: random frames, repeated and changed a little', async () => {
-    const [Ink, Built] = await Promise.all([load(original), load(patched)]);
+    const [Ink, Built] = (await Promise.all([modules.original(), modules.patched()])).map(
+      (m) => m.default,
+    ) as [OutputCtor, OutputCtor];
     const r = mulberry32(1306);
     let frames = 0;
     let rowsReused = 0;
@@ -153,7 +150,9 @@ describe("the build's Ink Output", () => {
   });
 
   it('a frame after the shared caches were emptied (past 20,000 entries) is still the same', async () => {
-    const [Ink, Built] = await Promise.all([load(original), load(patched)]);
+    const [Ink, Built] = (await Promise.all([modules.original(), modules.patched()])).map(
+      (m) => m.default,
+    ) as [OutputCtor, OutputCtor];
     const r = mulberry32(7);
     const ops = randomFrame(r, 60, 10);
     const want = draw(Ink, ops, 60, 10);
