@@ -43,7 +43,7 @@ function manualClock(): Clock & { fire(g: Granularity): void } {
 }
 
 const SOURCE = { id: 'x', scope: 'cluster' } as unknown as SourceDef;
-const feature = (drawEvery?: 'half-second'): FeatureDef<string> => ({
+const feature = (drawEvery?: FeatureDef<string>['drawEvery']): FeatureDef<string> => ({
   id: 'flows' as FeatureId,
   sources: [SOURCE],
   model: ({ read }) => String(read<string>(CLUSTER_SCOPE, 'x' as never).value ?? 'none'),
@@ -68,28 +68,33 @@ function setup(f: FeatureDef<string>) {
 }
 
 describe('drawEvery', () => {
-  it('half-second: a write shows at the next half-second tick, not before', async () => {
-    const { r, clock, write } = setup(feature('half-second'));
-    await tick();
-    expect(r.lastFrame()).toBe('value=none');
-    write('a');
-    await tick();
-    expect(r.lastFrame()).toBe('value=none');
-    clock.fire('second'); // another granularity's tick: not this feature's
-    await tick();
-    expect(r.lastFrame()).toBe('value=none');
-    clock.fire('half-second');
-    await tick();
-    expect(r.lastFrame()).toBe('value=a');
-    // A re-render for another reason reads the newest value at once.
-    write('b');
-    await tick();
-    expect(r.lastFrame()).toBe('value=a');
-    bump();
-    await tick();
-    expect(r.lastFrame()).toBe('value=b');
-    r.unmount();
-  });
+  for (const [g, other] of [
+    ['second', 'minute'],
+    ['half-second', 'second'],
+  ] as const) {
+    it(`${g}: a write shows at the next ${g} tick, not before`, async () => {
+      const { r, clock, write } = setup(feature(g));
+      await tick();
+      expect(r.lastFrame()).toBe('value=none');
+      write('a');
+      await tick();
+      expect(r.lastFrame()).toBe('value=none');
+      clock.fire(other); // another granularity's tick: not this feature's
+      await tick();
+      expect(r.lastFrame()).toBe('value=none');
+      clock.fire(g);
+      await tick();
+      expect(r.lastFrame()).toBe('value=a');
+      // A re-render for another reason reads the newest value at once.
+      write('b');
+      await tick();
+      expect(r.lastFrame()).toBe('value=a');
+      bump();
+      await tick();
+      expect(r.lastFrame()).toBe('value=b');
+      r.unmount();
+    });
+  }
 
   it('without it: a write shows at once', async () => {
     const { r, write } = setup(feature());
