@@ -299,13 +299,15 @@ export function statsModel(
   let reuse = memo.now === now && memo.buckets.length <= settled;
   for (let i = 0; reuse && i < memo.buckets.length; i++) reuse = memo.buckets[i] === s.buckets[i];
   if (!reuse) {
-    memo.now = now;
     memo.buckets = [];
     memo.perHost = new Map();
     memo.overall = emptySums();
   }
+  // Not reusable while folding: a throw halfway through a bucket leaves nothing half-counted.
+  memo.now = undefined;
   for (let i = memo.buckets.length; i < settled; i++) fold(memo, s.buckets[i]!, now);
   memo.buckets = s.buckets.slice(0, settled);
+  memo.now = now;
   const out = {
     perHost: new Map([...memo.perHost].map(([h, x]) => [h, copySums(x)])),
     overall: copySums(memo.overall),

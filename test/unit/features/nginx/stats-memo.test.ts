@@ -74,4 +74,31 @@ describe('statsModel with its memo', () => {
       statsModel(agg.snapshot(), START, createStatsMemo()),
     );
   });
+
+  it('a fold that throws halfway leaves nothing half-counted for the next call', () => {
+    let now = START;
+    const agg = new NginxAggregator({ now: () => now });
+    for (let i = 0; i < 40; i++) agg.add(line(now - i * 20_000, 'a.test', 'HIT', '0.004'));
+    const snap = agg.snapshot();
+    expect(snap.buckets.length).toBeGreaterThan(4);
+    // The third bucket's hosts throw once when read (after two buckets were folded).
+    let armed = true;
+    const third = snap.buckets[2]!;
+    const hosts = third.hosts;
+    const trap = { ...snap, buckets: [...snap.buckets] };
+    trap.buckets[2] = {
+      start: third.start,
+      get hosts() {
+        if (armed) {
+          armed = false;
+          throw new Error('boom');
+        }
+        return hosts;
+      },
+    };
+    const memo = createStatsMemo();
+    expect(() => statsModel(trap, START, memo)).toThrow('boom');
+    now += 1000;
+    expect(statsModel(trap, START, memo)).toEqual(statsModel(trap, START, createStatsMemo()));
+  });
 });
