@@ -722,6 +722,8 @@ export interface PkiStatusCacheStats {
   fallbacks: number;
   /** Key files whose public key needed their own `openssl pkey` (pubScript). */
   pubFallback: number;
+  /** Files taken from the certificate read (`seed`) instead of a derive request. */
+  seeded: number;
 }
 
 /**
@@ -737,9 +739,32 @@ export class PkiStatusCache {
     derived: 0,
     fallbacks: 0,
     pubFallback: 0,
+    seeded: 0,
   };
 
   constructor(private readonly opts: FastStatusOptions) {}
+
+  /**
+   * A file of `pkiDir` the certificate read already has: its content (as that read sent
+   * it: the file's bytes, or with each private key block's body replaced on the node —
+   * the same bytes the derive request would send) and its identity just before that read.
+   * Remembered under that identity, so a status whose `stat` shows the same identity does
+   * not ask for the file again (issue 13: the certificates of a cold refresh went over the
+   * wire twice, with a `wc` and a `cat` more on the node). A file whose first PEM block is
+   * a private key is not taken: its public key is derived on the node.
+   */
+  seed(pkiDir: string, name: string, id: string, content: string): void {
+    if (!SAFE_NAME.test(name) || id === '' || pemKind(content) === 'key') return;
+    const dir = normalDir(pkiDir);
+    let known = this.dirs.get(dir);
+    if (!known) {
+      known = new Map();
+      this.dirs.set(dir, known);
+    }
+    if (known.get(name)?.id === id) return;
+    known.set(name, { id, described: describeDerived({ content }) });
+    this.stats.seeded++;
+  }
 
   /**
    * `identity` (optional) gives request 1's answer for the directory — the agent shares one

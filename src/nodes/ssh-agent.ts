@@ -97,6 +97,12 @@ export class SshNodeAgent implements NodeAgent {
   >();
   /** Certificate reads answered from certReads (tests, bench). */
   certReadsReused = 0;
+  /**
+   * The certificate read of a PKI directory in progress (settles when it does, never
+   * rejects): a PKI status of the same directory waits for it before its derive request,
+   * so the certificates that read sent are not asked for again (PkiStatusCache.seed).
+   */
+  private readonly certReadsInFlight = new Map<string, Promise<void>>();
   /** Quick reads asked for in this moment, sent together at the next turn (flushQuick). */
   private quickCalls: QuickCall[] = [];
   /** Requests that carried two or more quick reads together (tests, bench). */
@@ -217,8 +223,25 @@ done`,
    * rules; a name that is not a certificate file name here is never returned, whatever
    * the node sent.
    */
-  async readCertFiles(dir: string, opts?: CallOptions): Promise<FileRead[]> {
+  readCertFiles(dir: string, opts?: CallOptions): Promise<FileRead[]> {
     const key = normalDir(dir);
+    const read = this.readCertFilesNow(dir, key, opts);
+    const settled = read.then(
+      () => {},
+      () => {},
+    );
+    this.certReadsInFlight.set(key, settled);
+    void settled.then(() => {
+      if (this.certReadsInFlight.get(key) === settled) this.certReadsInFlight.delete(key);
+    });
+    return read;
+  }
+
+  private async readCertFilesNow(
+    dir: string,
+    key: string,
+    opts: CallOptions | undefined,
+  ): Promise<FileRead[]> {
     const last = this.certReads.get(key);
     if (last) {
       const ident = await this.dirIdentity(key, opts).catch((e: unknown) => {
@@ -242,7 +265,11 @@ done`,
     const read = new Map<string, FileRead>();
     got.picked.forEach((name, i) => {
       const f = got.batch.files[i]!;
-      if (!got.batch.retry.includes(i)) read.set(name, { ...f, path: pathOf(name) });
+      if (got.batch.retry.includes(i)) return;
+      read.set(name, { ...f, path: pathOf(name) });
+      const id = got.ids.get(name);
+      if (f.ok && f.content !== undefined && id !== undefined)
+        this.pkiCache.seed(key, name, id, f.content);
     });
     const wanted = got.names.filter(isCertFileName);
     const later = wanted.filter((n) => !read.has(n));
@@ -373,7 +400,22 @@ done`,
         const r = await this.run(cmd, { ...opts, timeoutMs: left });
         return r.stdoutBuffer;
       },
-      (dir) => this.dirIdentity(dir, { ...opts, timeoutMs: budget }),
+      async (dir) => {
+        const ident = await this.dirIdentity(dir, { ...opts, timeoutMs: budget });
+        // A certificate read of this directory under way (the same refresh): its files
+        // need no derive (PkiStatusCache.seed). Waited for a third of the budget at most.
+        const reading = this.certReadsInFlight.get(dir);
+        if (reading && ident.kind === 'ok') {
+          let timer: NodeJS.Timeout | undefined;
+          const cap = new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, Math.max(0, budget / 3 - (Date.now() - t0)));
+          });
+          await untilAborted(Promise.race([reading, cap]), opts?.signal).finally(() =>
+            clearTimeout(timer),
+          );
+        }
+        return ident;
+      },
     );
     if ('version' in fast) return fast;
     if ('nodir' in fast) throw new MissingDirectoryError(pkiDir);

@@ -214,6 +214,9 @@ describeLab('pki-status over SSH: one stat request when nothing changed', (lab) 
       const dir = await setup();
       // (a hidden certificate file is read by a request of its own, never from the stat)
       rmSync(join(dir, '.hidden.pem'));
+      // A certificate file with its key after it (a bundle): the certificate read sends it
+      // with the key's body replaced on the node.
+      writeFileSync(join(dir, 'bundle.pem'), leaf.pem + leaf.keyPem, { mode: 0o600 });
       const p = pool();
       try {
         const agent = new SshNodeAgent(node, { pool: p });
@@ -223,6 +226,14 @@ describeLab('pki-status over SSH: one stat request when nothing changed', (lab) 
         // the certificate read (and a second for the dangling symlink by a certificate name),
         // the status's stat, its derive, and the broken key's own `openssl pkey`
         expect(n.run).toBe(5);
+        // The two certificate files the read sent are not asked for again by the derive
+        // (kube-apiserver.pem, and bundle.pem as that read sent it, key body replaced); the
+        // six others are (the four *-key.pem, sa.pub, notes.txt). Same document as
+        // status.sh's.
+        expect(cold.find((f) => f.path.endsWith('/bundle.pem'))).toMatchObject({ ok: true });
+        expect(agent.pkiStatusStats).toMatchObject({ seeded: 2, derived: 6 });
+        const bySh = () => remotePkiStatus(localExec, dir, { node: 'node1' });
+        expect(full(coldStatus)).toEqual(full(await bySh()));
         const onDisk = (name: string) => readFileSync(join(dir, name), 'utf8');
         expect(cold.find((f) => f.path.endsWith('/kube-apiserver.pem'))).toMatchObject({
           ok: true,
@@ -236,8 +247,16 @@ describeLab('pki-status over SSH: one stat request when nothing changed', (lab) 
         expect(warmStatus).toEqual(coldStatus);
         // a certificate rewritten in place (new content, new ctime): read again
         writeFileSync(join(dir, 'kube-apiserver.pem'), next.pem + root.pem);
-        const [changed] = await both();
-        expect(n.run).toBe(6 + 4); // stat, the certificate reads, the derive of that file
+        const [changed, changedStatus] = await both();
+        // stat, the certificate reads; the status takes the rewritten file from that read
+        expect(n.run).toBe(6 + 3);
+        expect(agent.pkiStatusStats).toMatchObject({ seeded: 3, derived: 6 });
+        expect(full(changedStatus)).toEqual(full(await bySh()));
+        expect(
+          changedStatus.files.find((f) => f.path.endsWith('/kube-apiserver.pem'))!.pubkeySha256,
+        ).not.toBe(
+          coldStatus.files.find((f) => f.path.endsWith('/kube-apiserver.pem'))!.pubkeySha256,
+        );
         expect(agent.certReadsReused).toBe(1);
         expect(changed.find((f) => f.path.endsWith('/kube-apiserver.pem'))).toMatchObject({
           ok: true,

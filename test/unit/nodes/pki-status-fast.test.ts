@@ -251,6 +251,55 @@ describe.skipIf(!have('openssl'))('PkiStatusCache (scripts run by a local sh)', 
   });
 });
 
+describe.each(['dash', 'bash'].filter(have))(
+  'seeded from the certificate read, under %s',
+  (shell) => {
+    it('a seeded file under its identity is not derived again; a key first, another identity or an odd name is', async () => {
+      let n = 0;
+      const cache = new PkiStatusCache({ node: 'n', newNonce: () => `s${++n}` });
+      const sent: string[] = [];
+      const run = async (cmd: { text: string }) => {
+        sent.push(cmd.text);
+        return execFileSync(shell, ['-c', cmd.text]);
+      };
+      const nonce = 'id1';
+      const ident = parseIdentity(
+        execFileSync(shell, ['-c', identityScript(dir, nonce).text]).toString(),
+        nonce,
+      );
+      if (ident.kind !== 'ok') throw new Error('expected an identity');
+      const idOf = (name: string) => ident.entries.find((e) => e.name === name)!.id;
+      const onDisk = (name: string) => readFileSync(join(dir, name), 'utf8');
+      cache.seed(dir, 'etcd.pem', idOf('etcd.pem'), onDisk('etcd.pem'));
+      cache.seed(`${dir}/`, 'sa.pub', idOf('sa.pub'), onDisk('sa.pub'));
+      // Not taken: a private key first (its public key comes from the node), a name that
+      // needs quoting, no identity.
+      cache.seed(dir, 'etcd-key.pem', idOf('etcd-key.pem'), onDisk('etcd-key.pem'));
+      cache.seed(dir, "it's.pem", '1:2:3:4', onDisk('etcd.pem'));
+      cache.seed(dir, 'both.pem', '', onDisk('etcd.pem'));
+      expect(cache.stats.seeded).toBe(2);
+      const st = await cache.status(dir, run);
+      if (!('version' in st)) throw new Error('expected a status');
+      const derive = sent.find((t) => t.includes(' keysend'))!;
+      expect(derive).toBeDefined();
+      expect(derive).not.toMatch(/\bc \d+ 'etcd\.pem'/);
+      expect(derive).not.toMatch(/\bc \d+ 'sa\.pub'/);
+      expect(derive).toMatch(/\bc \d+ 'etcd-key\.pem'/);
+      expect(derive).toMatch(/\bc \d+ 'both\.pem'/);
+      // The same document as a cache that derived everything.
+      let m = 0;
+      const plain = new PkiStatusCache({ node: 'n', newNonce: () => `p${++m}` });
+      expect(st).toEqual(await plain.status(dir, run));
+      // Seeded under an identity the file no longer has: derived again.
+      const other = new PkiStatusCache({ node: 'n', newNonce: () => `o${++m}` });
+      other.seed(dir, 'etcd.pem', '1:1:1:1', onDisk('etcd.pem'));
+      sent.length = 0;
+      await other.status(dir, run);
+      expect(sent.find((t) => t.includes(' keysend'))).toMatch(/\bc \d+ 'etcd\.pem'/);
+    });
+  },
+);
+
 describe.skipIf(!have('openssl'))('public keys of key files: one storeutl, or openssl pkey', () => {
   it("every key type gets openssl pkey's digest; unusual ones go to their own openssl; no private byte sent", async () => {
     const keys = mkdtempSync(join(tmpdir(), 'k8ops-fast-keys-'));
