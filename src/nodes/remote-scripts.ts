@@ -579,9 +579,33 @@ K8OPS_P=$(for f in *; do
 done)
 if [ -n "$K8OPS_P" ]; then printf '%s\\n' "$K8OPS_P"; fi
 printf '%s endpicked\\n' "$M"
-if [ -n "$K8OPS_P" ]; then
-  # shellcheck disable=SC2086 # plain ASCII names, one per line, no glob characters
-  stat -L -c "$M id %i %s %.9Y %.9Z %n" -- $K8OPS_P 2>/dev/null
+set -- * .[!.]* ..?*
+K8OPS_I=1
+for f in "$@"; do
+  if [ -e "$f" ] || [ -L "$f" ]; then
+    case $f in *[!A-Za-z0-9._+@-]*) K8OPS_I= ;; esac
+  fi
+done
+if [ -n "$K8OPS_I" ]; then
+  for f in "$@"; do
+    if [ -e "$f" ] || [ -L "$f" ]; then
+      if [ ! -r "$f" ]; then printf '%si u %s\\n' "$M" "$f"; fi
+      if [ -L "$f" ] && [ ! -e "$f" ]; then
+        printf '%si d - ' "$M"
+        stat -c '%f %i %s %.9Y %.9Z %a %U %G %n' -- "$f" 2>/dev/null || printf 'x\\n'
+      fi
+    fi
+  done
+  printf '%si user %s\\n' "$M" "\${LOGNAME:-\${USER:-$(id -un 2>/dev/null || echo unknown)}}"
+  stat -L -c "$M id %i %s %.9Y %.9Z %n
+\${M}i f %f %i %s %.9Y %.9Z %a %U %G %n" -- . "$@" 2>/dev/null
+  printf '%si done\\n' "$M"
+else
+  printf '%si odd\\n' "$M"
+  if [ -n "$K8OPS_P" ]; then
+    # shellcheck disable=SC2086 # plain ASCII names, one per line, no glob characters
+    stat -L -c "$M id %i %s %.9Y %.9Z %n" -- $K8OPS_P 2>/dev/null
+  fi
 fi
 IFS='
 '
@@ -607,6 +631,12 @@ export type CertDirRead =
       picked: string[];
       /** The batch result for `picked` (paths are the picked names). */
       batch: BatchReadResult;
+      /**
+       * The directory's identity lines (identityScript's, marked `K8OPS-<nonce>i`: parse
+       * with parseIdentity and that nonce), taken by the same `stat` before the read, so a
+       * PKI status of the same refresh needs no `stat` request of its own.
+       */
+      identity?: string;
     }
   /** Output that does not follow the protocol (cut off, garbage). */
   | { kind: 'garbled'; message: string };
@@ -639,17 +669,33 @@ export function parseReadCertDir(output: Buffer, nonce: string): CertDirRead {
   const idLine = new RegExp(
     `^${marker.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}id (\\d+) (\\d+) (\\d+(?:\\.\\d+)?) (\\d+(?:\\.\\d+)?) ([A-Za-z0-9._-]+)$`,
   );
-  // The id lines come first, before the batch's frames.
+  // The id lines and the identity's (`K8OPS-Ni …`) come first, before the batch's frames.
+  const identityMarker = `K8OPS-${nonce}i `;
+  const idPrefix = `${marker}id `;
+  const identity: string[] = [];
   for (let pos = 0; pos < rest.length; ) {
     const nl = rest.indexOf(0x0a, pos);
     if (nl < 0) break;
-    const m = idLine.exec(rest.toString('utf8', pos, nl));
-    if (!m) break;
-    if (picked.includes(m[5]!)) ids.set(m[5]!, `${m[1]}:${m[2]}:${m[3]}:${m[4]}`);
+    const line = rest.toString('utf8', pos, nl);
     pos = nl + 1;
+    if (line.startsWith(identityMarker)) {
+      identity.push(line);
+      continue;
+    }
+    if (!line.startsWith(idPrefix)) break;
+    // Every entry has one (the identity's stat); only the picked ones are kept.
+    const m = idLine.exec(line);
+    if (m && picked.includes(m[5]!)) ids.set(m[5]!, `${m[1]}:${m[2]}:${m[3]}:${m[4]}`);
   }
   const batch = parseReadFilesBatch(rest, nonce, picked);
-  return { kind: 'listed', names, ids, picked, batch };
+  return {
+    kind: 'listed',
+    names,
+    ids,
+    picked,
+    batch,
+    ...(identity.length > 0 ? { identity: `${identity.join('\n')}\n` } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------

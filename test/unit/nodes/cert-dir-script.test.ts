@@ -18,6 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { identityScript, parseIdentity } from '../../../src/nodes/pki-status-fast.js';
 import { parseReadCertDir, readCertDirScript } from '../../../src/nodes/remote-scripts.js';
 import { isCertFileName, isKeyFileName } from '../../../src/pki/file-names.js';
 import { UnsafeValueError } from '../../../src/ssh/quote.js';
@@ -127,13 +128,51 @@ describe.each(SHELLS)('readCertDirScript under %s', (shell) => {
 
   it('an empty directory: listed, nothing picked', () => {
     const e = makeDir(`empty-${shell.replaceAll('/', '_')}`, []);
-    expect(parseReadCertDir(run(shell, e), NONCE)).toEqual({
+    const got = parseReadCertDir(run(shell, e), NONCE);
+    expect(got).toEqual({
       kind: 'listed',
       names: [],
       ids: new Map(),
       picked: [],
       batch: { files: [], retry: [] },
+      identity: expect.any(String),
     });
+    if (got.kind !== 'listed') return;
+    expect(parseIdentity(got.identity!, `${NONCE}i`)).toMatchObject({ kind: 'ok', entries: [] });
+  });
+
+  it("its stat is the directory's identity: the same as identityScript's", () => {
+    const e = makeDir(`ident-${shell.replaceAll('/', '_')}`, [
+      'a+b.pem',
+      'b.pem',
+      'ca-key.pem',
+      'c@d.crt',
+      '.hidden.pem',
+      'z.pem',
+    ]);
+    mkdirSync(join(e, 'etcd'));
+    symlinkSync('nowhere', join(e, 'gone.pem'));
+    symlinkSync('b.pem', join(e, 'link.pem'));
+    const got = parseReadCertDir(run(shell, e), NONCE);
+    if (got.kind !== 'listed') throw new Error(got.kind);
+    const own = parseIdentity(got.identity!, `${NONCE}i`);
+    const req = parseIdentity(
+      execFileSync(shell, ['-c', identityScript(e, 'IDENT_n2').text]).toString(),
+      'IDENT_n2',
+    );
+    expect(own.kind).toBe('ok');
+    expect(own).toEqual(req);
+    // Every picked file has its id, also those after a name the id lines' pattern skips.
+    expect(got.picked).toEqual(['b.pem', 'link.pem', 'z.pem']);
+    expect([...got.ids.keys()].sort()).toEqual(['b.pem', 'link.pem', 'z.pem']);
+    if (own.kind !== 'ok') return;
+    for (const n of got.picked) expect(got.ids.get(n), n).toBe(own.ids.get(n));
+  });
+
+  it('a name that needs quoting: no identity (the status asks for its fallback), ids as before', () => {
+    if (got.kind !== 'listed') throw new Error(got.kind);
+    expect(parseIdentity(got.identity!, `${NONCE}i`)).toMatchObject({ kind: 'fallback' });
+    expect(got.ids.size).toBe(got.picked.length);
   });
 
   it('a missing directory, or a file in its place: nodir', () => {

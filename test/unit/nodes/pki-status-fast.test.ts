@@ -32,7 +32,7 @@ import {
   pemKind,
   pubScript,
 } from '../../../src/nodes/pki-status-fast.js';
-import { withDeadline } from '../../../src/nodes/remote-scripts.js';
+import { readCertDirScript, withDeadline } from '../../../src/nodes/remote-scripts.js';
 import { describeKeyMaterial } from '../../../src/pki/status.js';
 import { type Issued, issue, makeRoot, pubToPem } from '../../helpers/pki-certs.js';
 
@@ -205,6 +205,8 @@ describe.skipIf(!have('shellcheck'))('shellcheck', () => {
       withDeadline(identityScript('/etc/kubernetes/pki', 'abc'), 5),
       withDeadline(deriveScript('/etc/kubernetes/pki', ['a.pem', '-b.pem'], 'abc'), 5),
       withDeadline(pubScript('/etc/kubernetes/pki', [{ index: 1, name: '-b.pem' }], 'abc'), 5),
+      // The certificate read: its `stat` is the identity too.
+      withDeadline(readCertDirScript('/etc/kubernetes/pki', 'abc'), 5),
     ]) {
       writeFileSync(file, `#!/bin/sh\n${s.text}\n`);
       const r = spawnSync('shellcheck', ['-s', 'sh', file]);
