@@ -33,7 +33,13 @@ import type { PkiStatus, PkiStatusFile } from '../pki/types.js';
 import { argWord, intArg, remotePath, type ShellCommand, sh, token } from '../ssh/quote.js';
 import { trace } from '../store/trace.js';
 import { MAX_LOCAL_READ } from './local-read.js';
-import { batchReadAround, parseReadFilesBatch, READ_BUDGET_BYTES } from './remote-scripts.js';
+import {
+  batchReadAround,
+  IDENTITY_LINES,
+  IDENTITY_ODD,
+  parseReadFilesBatch,
+  READ_BUDGET_BYTES,
+} from './remote-scripts.js';
 
 /** A safe file name: no quoting questions, no newline, sorts the same in C and JS. */
 const SAFE_NAME = /^[A-Za-z0-9._+@-]+$/;
@@ -78,24 +84,19 @@ export type IdentityResult =
  */
 export function identityScript(dir: string, nonce: string): ShellCommand {
   const d = remotePath(dir);
-  return sh`M=K8OPS-${token(nonce)}
+  return concat([
+    sh`M=K8OPS-${token(nonce)}
+MI=$M
 LC_ALL=C
 export LC_ALL
 if ! cd -- ${d} 2>/dev/null; then printf '%s nodir\\n' "$M"; exit 0; fi
-set -- * .[!.]* ..?*
-for f in "$@"; do
-  if [ -e "$f" ] || [ -L "$f" ]; then
-    case $f in *[!A-Za-z0-9._+@-]*) printf '%s odd\\n' "$M"; exit 0 ;; esac
-    if [ ! -r "$f" ]; then printf '%s u %s\\n' "$M" "$f"; fi
-    if [ -L "$f" ] && [ ! -e "$f" ]; then
-      printf '%s d - ' "$M"
-      stat -c '%f %i %s %.9Y %.9Z %a %U %G %n' -- "$f" 2>/dev/null || printf 'x\\n'
-    fi
-  fi
-done
-printf '%s user %s\\n' "$M" "\${LOGNAME:-\${USER:-$(id -un 2>/dev/null || echo unknown)}}"
-stat -L -c "$M f %f %i %s %.9Y %.9Z %a %U %G %n" -- . "$@" 2>/dev/null
-printf '%s done\\n' "$M"`;
+set -- * .[!.]* ..?*`,
+    IDENTITY_ODD,
+    sh`if [ -n "$K8OPS_ODD" ]; then printf '%s odd\\n' "$M"; exit 0; fi`,
+    IDENTITY_LINES,
+    sh`stat -L -c "$M f %f %i %s %.9Y %.9Z %a %U %G %n" -- . "$@" 2>/dev/null
+printf '%s done\\n' "$M"`,
+  ]);
 }
 
 /**

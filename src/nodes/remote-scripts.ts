@@ -536,6 +536,38 @@ function decodeB64Frame(path: string, body: string, end: string, expectedEnd: st
 }
 
 // ---------------------------------------------------------------------------------------
+// A directory's identity (parsed by parseIdentity, src/nodes/pki-status-fast.ts)
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Sets K8OPS_ODD when an entry of "$@" (the current directory's `* .[!.]* ..?*`) has a
+ * name outside [A-Za-z0-9._+@-]: its identity lines could not be told apart then.
+ */
+export const IDENTITY_ODD = sh`K8OPS_ODD=
+for f in "$@"; do
+  if [ -e "$f" ] || [ -L "$f" ]; then
+    case $f in *[!A-Za-z0-9._+@-]*) K8OPS_ODD=1 ;; esac
+  fi
+done`;
+
+/**
+ * The identity lines before the `stat` of every entry, marked `$MI`: `u <name>` per entry
+ * the user cannot read, `d - <stat line>` per dangling symlink (its own stat), then
+ * `user <name>` (sshd's LOGNAME/USER; `id -un` only without them). Shell builtins but for
+ * the dangling symlinks' stat. After IDENTITY_ODD found no odd name.
+ */
+export const IDENTITY_LINES = sh`for f in "$@"; do
+  if [ -e "$f" ] || [ -L "$f" ]; then
+    if [ ! -r "$f" ]; then printf '%s u %s\\n' "$MI" "$f"; fi
+    if [ -L "$f" ] && [ ! -e "$f" ]; then
+      printf '%s d - ' "$MI"
+      stat -c '%f %i %s %.9Y %.9Z %a %U %G %n' -- "$f" 2>/dev/null || printf 'x\\n'
+    fi
+  fi
+done
+printf '%s user %s\\n' "$MI" "\${LOGNAME:-\${USER:-$(id -un 2>/dev/null || echo unknown)}}"`;
+
+// ---------------------------------------------------------------------------------------
 // readCertDir: list a PKI directory and read its certificate files in one round trip
 // ---------------------------------------------------------------------------------------
 
@@ -579,29 +611,16 @@ K8OPS_P=$(for f in *; do
 done)
 if [ -n "$K8OPS_P" ]; then printf '%s\\n' "$K8OPS_P"; fi
 printf '%s endpicked\\n' "$M"
-set -- * .[!.]* ..?*
-K8OPS_I=1
-for f in "$@"; do
-  if [ -e "$f" ] || [ -L "$f" ]; then
-    case $f in *[!A-Za-z0-9._+@-]*) K8OPS_I= ;; esac
-  fi
-done
-if [ -n "$K8OPS_I" ]; then
-  for f in "$@"; do
-    if [ -e "$f" ] || [ -L "$f" ]; then
-      if [ ! -r "$f" ]; then printf '%si u %s\\n' "$M" "$f"; fi
-      if [ -L "$f" ] && [ ! -e "$f" ]; then
-        printf '%si d - ' "$M"
-        stat -c '%f %i %s %.9Y %.9Z %a %U %G %n' -- "$f" 2>/dev/null || printf 'x\\n'
-      fi
-    fi
-  done
-  printf '%si user %s\\n' "$M" "\${LOGNAME:-\${USER:-$(id -un 2>/dev/null || echo unknown)}}"
-  stat -L -c "$M id %i %s %.9Y %.9Z %n
-\${M}i f %f %i %s %.9Y %.9Z %a %U %G %n" -- . "$@" 2>/dev/null
-  printf '%si done\\n' "$M"
+MI=\${M}i
+set -- * .[!.]* ..?*`,
+    IDENTITY_ODD,
+    sh`if [ -z "$K8OPS_ODD" ]; then`,
+    IDENTITY_LINES,
+    sh`  stat -L -c "$M id %i %s %.9Y %.9Z %n
+$MI f %f %i %s %.9Y %.9Z %a %U %G %n" -- . "$@" 2>/dev/null
+  printf '%s done\\n' "$MI"
 else
-  printf '%si odd\\n' "$M"
+  printf '%s odd\\n' "$MI"
   if [ -n "$K8OPS_P" ]; then
     # shellcheck disable=SC2086 # plain ASCII names, one per line, no glob characters
     stat -L -c "$M id %i %s %.9Y %.9Z %n" -- $K8OPS_P 2>/dev/null
