@@ -2,9 +2,10 @@
  * One shared clock for every countdown. Subscribers are called on whole-second (or
  * whole-minute) boundaries only; a component that shows seconds subscribes to `seconds`,
  * one that shows minutes to `minutes`, so most of the screen re-renders once a minute.
- * `half-second` is for a live pane (the flows) that draws twice a second: on a whole second
- * its listeners are called in the same tick as the seconds' ones, so React renders both in
- * one pass and Ink draws one frame, not two.
+ * `half-second` is for a live pane that would draw twice a second (none does since
+ * 2026-12-07: the flows draw on the seconds): on a whole second its listeners are called in
+ * the same tick as the seconds' ones, so React renders both in one pass and Ink draws one
+ * frame, not two.
  */
 export type Granularity = 'half-second' | 'second' | 'minute';
 

@@ -145,7 +145,7 @@ export class FlowAggregate {
 
   /**
    * The n talkers with the most flows (ties by key), copied. A selection, not a sort of the
-   * up to TALKER_CAP talkers: the Flows pane asks twice a second (issue 13: idle CPU).
+   * up to TALKER_CAP talkers: the Flows pane's source asks twice a second (issue 13: idle CPU).
    */
   topTalkers(n: number): Talker[] {
     const top: Talker[] = [];

@@ -1,7 +1,7 @@
 /**
  * The flows sources: Hubble streams (follow.ts), kept open while the source is polled.
- * Each poll (a few times a second while the Flows pane is on screen: its frame rate,
- * whatever the flow rate; once a second otherwise) writes the stream's bounded snapshot
+ * Each poll (twice a second while the Flows pane is on screen, whatever the flow rate;
+ * once a second otherwise) writes the stream's bounded snapshot
  * into the store; a stream nobody has polled for a while (the
  * session closed) is stopped.
  *
@@ -71,9 +71,10 @@ const LEASE_MS = 3000;
  */
 export const HIDDEN_POLL_MS = 1000;
 /**
- * The poll (and so the redraw) while the Flows pane is on screen: twice a second. A table
- * of hundreds of flows a second is read at about that pace, and each redraw composes the
- * whole screen (at 4 a second the pane cost the console a fifth of a core on the demo).
+ * The poll while the Flows pane is on screen: twice a second, so what the pane draws (once
+ * a second, on the clock's tick: the feature's `drawEvery`) is at most half a second old.
+ * Each poll takes a snapshot (rows, top talkers); at 4 a second, each one drawn, the pane
+ * cost the console a fifth of a core on the demo.
  */
 export const SHOWN_POLL_MS = 500;
 /**

@@ -1,8 +1,9 @@
 /**
  * The Flows pane: the streams' state and counts, a verdict-rate sparkline over the last
  * minute, the newest flows (time, node, verdict, source → destination, L4/L7, drop reason,
- * direction), drops grouped by reason, top talkers and lost events. Redrawn when the flows
- * source writes (a few times a second, whatever the flow rate); capped to its height.
+ * direction), drops grouped by reason, top talkers and lost events. Redrawn once a second
+ * (the feature's `drawEvery`: on the clock's tick, whatever the flow rate) and on a key;
+ * capped to its height.
  */
 import { Box, Text } from 'ink';
 import { useEffect } from 'react';
