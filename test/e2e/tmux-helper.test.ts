@@ -17,21 +17,25 @@ describe.skipIf(!haveTmux() && process.env.CI !== 'true')('TmuxTerm.kill', () =>
     const late = join(dir, 'written-after-hangup');
     const ready = join(dir, 'ready');
     const term = new TmuxTerm('helper-kill', { PATH: process.env.PATH ?? '' });
-    // The pane's shell catches SIGHUP, waits 400 ms and only then writes its file (as k8ops
-    // writes its cache on the way out).
-    term.start(
-      `trap 'sleep 0.4; : > ${late}; exit 0' HUP; : > ${ready}; while :; do sleep 1; done`,
-      80,
-      24,
-    );
-    const until = Date.now() + 10_000;
-    while (!existsSync(ready) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    expect(existsSync(ready)).toBe(true);
-    const tree = processTree(term.panePid());
-    expect(tree.length).toBeGreaterThanOrEqual(1);
-    term.kill();
-    expect(existsSync(late)).toBe(true);
-    expect(tree.filter(alive)).toEqual([]);
+    try {
+      // The pane's shell catches SIGHUP, waits 400 ms and only then writes its file (as
+      // k8ops writes its cache on the way out).
+      term.start(
+        `trap 'sleep 0.4; : > ${late}; exit 0' HUP; : > ${ready}; while :; do sleep 1; done`,
+        80,
+        24,
+      );
+      const until = Date.now() + 10_000;
+      while (!existsSync(ready) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(existsSync(ready)).toBe(true);
+      const tree = processTree(term.panePid());
+      expect(tree.length).toBeGreaterThanOrEqual(1);
+      term.kill();
+      expect(existsSync(late)).toBe(true);
+      expect(tree.filter(alive)).toEqual([]);
+    } finally {
+      term.kill(); // (a second kill finds no session: nothing to do)
+    }
   }, 30_000);
 
   it('processTree lists the pane shell and its children', async () => {
