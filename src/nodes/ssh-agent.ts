@@ -60,7 +60,7 @@ import {
   unitStatesCommand,
   withDeadline,
 } from './remote-scripts.js';
-import { batchScript, parseBatch } from './request-batch.js';
+import { batchScript, isShellBuiltin, type PartMode, parseBatch } from './request-batch.js';
 
 export const DEFAULT_CALL_TIMEOUT_MS = 15_000;
 /** Default output cap of NodeAgent.exec. */
@@ -384,7 +384,7 @@ done`,
       const q: QuickOptions = { timeoutMs: o.timeoutMs!, reject: false };
       if (o.maxOutputBytes !== undefined) q.maxOutputBytes = o.maxOutputBytes;
       if (opts.signal) q.signal = opts.signal;
-      const r = await this.quick(cmd, q);
+      const r = await this.quick(cmd, q, isShellBuiltin(argv[0]!) ? 'argv' : 'program');
       return { stdout: r.stdout, stderr: r.stderr, code: r.exitCode };
     }
     const line = withDeadline(cmd, deadlineSeconds(o.timeoutMs!));
@@ -506,9 +506,13 @@ done`,
    * no part runs on the node longer than its caller allowed; each caller's signal ends
    * only its own wait, and the batch is aborted once every caller has given up.
    */
-  private quick(cmd: ShellCommand, opts: QuickOptions): Promise<ExecResult> {
+  private quick(
+    cmd: ShellCommand,
+    opts: QuickOptions,
+    mode: PartMode = 'script',
+  ): Promise<ExecResult> {
     return new Promise<ExecResult>((resolve, reject) => {
-      this.quickCalls.push({ cmd, opts, resolve, reject });
+      this.quickCalls.push({ cmd, opts, mode, resolve, reject });
       if (this.quickCalls.length === 1) setImmediate(() => this.flushQuick());
     });
   }
@@ -552,6 +556,7 @@ done`,
     const cmd = batchScript(
       calls.map((c) => c.cmd),
       nonce,
+      calls.map((c) => c.mode),
     );
     this.host
       .run(withDeadline(cmd, deadlineSeconds(timeoutMs)), {
@@ -646,6 +651,8 @@ interface QuickOptions {
 
 interface QuickCall {
   cmd: ShellCommand;
+  /** How batchScript runs it: `script`, or an argvCommand's quoted words (`argv`, `program`). */
+  mode: PartMode;
   opts: QuickOptions;
   resolve: (r: ExecResult) => void;
   reject: (e: unknown) => void;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deadlineSeconds, withDeadline } from '../../../src/nodes/remote-scripts.js';
-import { remotePath, type ShellCommand, sh } from '../../../src/ssh/quote.js';
+import { argWord, remotePath, type ShellCommand, sh } from '../../../src/ssh/quote.js';
 
 const root = mkdtempSync(join(tmpdir(), 'k8ops-deadline-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -108,6 +108,20 @@ describe.each(SHELLS)('withDeadline under %s', (shell) => {
     );
     expect(fail).toMatchObject({ code: 3, stdout: 'sub 5\nin-f\n', left: [] });
     expect(fail.ms).toBeLessThan(5000); // not held until the deadline
+  });
+
+  it('a script ended by TERM, HUP or PIPE ends the request at once with 128+n; nothing left behind', async () => {
+    for (const [sig, code] of [
+      ['TERM', 143],
+      ['HUP', 129],
+      ['PIPE', 141],
+    ] as const) {
+      // the `sh` is a child of the script's subshell: $PPID is that subshell
+      const cmd = sh`echo before; sh -c ${argWord(`kill -${sig} "$PPID"`)}; sleep 20; echo never`;
+      const r = await runGroup(shell, withDeadline(cmd, 30));
+      expect(r).toMatchObject({ code, stdout: 'before\n', left: [] });
+      expect(r.ms).toBeLessThan(10_000); // not held until the deadline (30 s)
+    }
   });
 
   it('stdin still reaches the script (bash -s reads the status script from it)', async () => {

@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deadlineSeconds, newNonce, withDeadline } from '../../../src/nodes/remote-scripts.js';
-import { batchScript, parseBatch } from '../../../src/nodes/request-batch.js';
-import { sh, token } from '../../../src/ssh/quote.js';
+import { batchScript, isShellBuiltin, parseBatch } from '../../../src/nodes/request-batch.js';
+import { argvCommand, sh, token } from '../../../src/ssh/quote.js';
 
 const SHELLS = ['/bin/dash', '/bin/bash'].filter(
   (s) => spawnSync(s, ['-c', 'exit 0']).status === 0,
@@ -51,6 +51,48 @@ describe.each(SHELLS)('batchScript under %s', (shell) => {
     expect(ok[4]!.stderr.length).toBe(0);
   });
 
+  it('argv parts: in a subshell without eval (one fork fewer) or as a program of the batch shell; same answers; a builtin stays in its subshell', () => {
+    const nonce = newNonce();
+    // the program prints its parent's pid and that parent's parent (/proc/PID/stat)
+    const parents = argvCommand([
+      'sh',
+      '-c',
+      'read -r _ _ _ gp _ < "/proc/$PPID/stat"; echo "$PPID $gp"; echo err >&2; exit 4',
+    ]);
+    const parts = [
+      parents,
+      parents,
+      parents,
+      argvCommand(['exit', '5']),
+      argvCommand(['cd', '/']),
+      sh`pwd`,
+    ];
+    const modes = ['argv', 'script', 'program', 'argv', 'argv', 'script'] as const;
+    const r = runLocal(
+      shell,
+      withDeadline(batchScript(parts, nonce, modes), deadlineSeconds(5000)).text,
+    );
+    const got = parseBatch(r.stdout, r.stderr, nonce, parts.length);
+    expect(got.map((p) => p.ok)).toEqual([true, true, true, true, true, true]);
+    const [asArgv, viaEval, asProgram, exit5, , pwd] = got.map((p) => (p.ok ? p : undefined));
+    const [argvParent] = asArgv!.stdout.toString().trim().split(' ');
+    const [evalParent, evalGrandparent] = viaEval!.stdout.toString().trim().split(' ');
+    const [programParent] = asProgram!.stdout.toString().trim().split(' ');
+    // `argv`: the part's subshell became the program (exec), so its parent is the batch
+    // shell, as for `program`; through eval the subshell forks once more
+    expect(argvParent).toMatch(/^\d+$/);
+    expect(programParent).toBe(argvParent);
+    expect(evalGrandparent).toBe(argvParent);
+    expect(evalParent).not.toBe(argvParent);
+    for (const p of [asArgv!, viaEval!, asProgram!]) {
+      expect(p.exitCode).toBe(4);
+      expect(p.stderr.toString()).toBe('err\n');
+    }
+    // a builtin as argv[0] stays in its subshell: the batch goes on, in its own directory
+    expect(exit5!.exitCode).toBe(5);
+    expect(pwd!.stdout.toString()).not.toBe('/\n');
+  });
+
   it('a part killed by the deadline fails it and every part after it; the earlier keep their answers', () => {
     const nonce = newNonce();
     const parts = [sh`printf 'first'`, sh`sleep 30`, sh`printf 'never'`];
@@ -62,6 +104,19 @@ describe.each(SHELLS)('batchScript under %s', (shell) => {
     expect(got[0]!.ok && got[0]!.stdout.toString()).toBe('first');
     expect(got[1]).toMatchObject({ ok: false });
     expect(got[2]).toMatchObject({ ok: false });
+  });
+});
+
+describe('isShellBuiltin', () => {
+  it("every builtin and reserved word of bash (a superset of dash's); none of the programs k8ops runs", () => {
+    // bash lists its own; dash's (it has no such list) are all bash's too
+    const names = spawnSync('bash', ['-c', 'compgen -b -k'], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean);
+    expect(names.length).toBeGreaterThan(50);
+    for (const n of names) expect([n, isShellBuiltin(n)]).toEqual([n, true]);
+    for (const p of ['ip', 'sh', 'stat', 'openssl', 'gobgp', 'birdc', 'ping', '/usr/bin/env'])
+      expect(isShellBuiltin(p)).toBe(false);
   });
 });
 
