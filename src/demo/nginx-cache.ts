@@ -1,11 +1,12 @@
 /**
  * The demo lab's ingress-nginx controllers as their nodes see them (the kube side lists the
  * two controller pods on worker-2 and worker-3: src/kube/demo-kube-lab.ts, the 2nd and 3rd
- * worker): each node has one nginx master (`pgrep -a`), its configuration through
+ * worker): each node has one nginx master (one `grep` of every /proc/PID/cmdline), its configuration through
  * `/proc/<pid>/root` (written into the lab with the ConfigMap's http-snippet rendered in,
  * as ingress-nginx does: the NixOS module's proxy_cache_path), and `du` of its cache
  * directory — a size that grows slowly, one replica near its max_size.
  */
+
 import type { Inventory, NodeSpec } from '../config/types.js';
 import type { NodeExecResult } from '../store/io.js';
 import type { DemoCommand } from './node-commands.js';
@@ -58,8 +59,12 @@ export function demoNginxFiles(
 
 const ok = (stdout: string): NodeExecResult => ({ stdout, stderr: '', code: 0 });
 
-/** features/nginx's NGINX_MASTERS_SCRIPT (`pgrep -a`'s answer): the controller's master where one runs. */
-const pgrep: DemoCommand = {
+/**
+ * features/nginx's NGINX_MASTERS_SCRIPT (one `grep -H -b` over every /proc/PID/cmdline, as
+ * test/fixtures/nginx/grep-masters.txt): the controller's master where one runs, its
+ * arguments NUL-separated as the kernel gives them.
+ */
+const nginxMasters: DemoCommand = {
   program: 'sh',
   // (demo/ does not import features/: the script is recognised by what it looks for)
   matches: (argv) =>
@@ -67,7 +72,7 @@ const pgrep: DemoCommand = {
   run: (_argv, ctx) =>
     demoIngressNodes(ctx.inventory).some((n) => n.name === ctx.node.name)
       ? ok(
-          `${demoNginxPid(ctx.node)} nginx: master process /usr/bin/nginx -c /etc/nginx/nginx.conf\n`,
+          `/proc/${demoNginxPid(ctx.node)}/cmdline:0:nginx: master process /usr/bin/nginx -c /etc/nginx/nginx.conf\0\n`,
         )
       : { stdout: '', stderr: '', code: 1 },
 };
@@ -92,4 +97,4 @@ const du: DemoCommand = {
   },
 };
 
-export const demoNginxCommands: readonly DemoCommand[] = [pgrep, du];
+export const demoNginxCommands: readonly DemoCommand[] = [nginxMasters, du];

@@ -37,7 +37,7 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
   ...demoMtuCommands, // ip -j -d link show, ping -M do (src/demo/mtu.ts)
   gobgpCommand, // gobgp -j neighbor / global rib on the demo routers (src/demo/bgp.ts)
   ...demoRebuildCommands, // nixos-rebuild, etcdctl endpoint health (src/demo/rebuild.ts)
-  ...demoNginxCommands, // pgrep nginx masters, du of the proxy cache (src/demo/nginx-cache.ts)
+  ...demoNginxCommands, // nginx masters (grep of /proc), du of the proxy cache (src/demo/nginx-cache.ts)
 ];
 
 /** NodeAgent.exec for one demo node. */

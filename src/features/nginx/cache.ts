@@ -3,8 +3,8 @@
  * cache lives: on the node that runs nginx (an ingress-nginx controller pod, or nginx on the
  * node itself), through NodeAgent.exec and readFiles, read-only and bounded:
  *
- *   1. `pgrep -a -f '^nginx: master process'`: every nginx master on the node, with its
- *      command line (the `-c` config file, the `-p` prefix);
+ *   1. every nginx master on the node, with its command line (the `-c` config file, the `-p`
+ *      prefix), as `pgrep -a -f '^nginx: master process'` prints it (NGINX_MASTERS_SCRIPT);
  *   2. the config as that master sees it, `/proc/<pid>/root/<conf>` (a container's file
  *      system from the node, or the node's own for nginx on the node): its
  *      `proxy_cache_path` directives give each zone's directory and max_size (ingress-nginx
@@ -112,7 +112,7 @@ export interface NginxMaster {
   pid: number;
   /** Absolute path of the configuration, as the master sees its file system. */
   conf: string;
-  /** The master's command line as pgrep printed it. */
+  /** The master's command line as pgrep prints it. */
   command: string;
 }
 
@@ -121,19 +121,37 @@ export const DEFAULT_NGINX_CONF = '/etc/nginx/nginx.conf';
 const DEFAULT_PREFIX = '/etc/nginx/';
 
 /**
- * nginx's masters on a node, printed as `pgrep -a -f '^nginx: master process'` does (`PID
- * command line` per master; exit 1 when there is none), for a third of pgrep's cost (issue
- * 13: pgrep opened several /proc files of every process, ~2,400 system calls; it was most of
- * a warm refresh's CPU on a node): one `grep` over the processes' command lines, then the
- * few masters' own. It runs on every refresh of every node.
+ * nginx's masters on a node, for a third of pgrep's cost (issue 13: pgrep opened several
+ * /proc files of every process, ~2,400 system calls; it was most of a warm refresh's CPU on
+ * a node): ONE `grep` over the processes' command lines. It prints each matching line with
+ * its file and byte offset, `/proc/PID/cmdline:OFFSET:LINE`, the arguments NUL-separated;
+ * grepMastersToPgrep keeps the lines at offset 0 (the command line starts with the title:
+ * pgrep -f's `^`; a later line of a command line with a newline in it is not a master) and
+ * gives what `pgrep -a -f '^nginx: master process'` prints. `sh -c` with this one command
+ * execs grep itself: one process. It runs on every refresh of every node. Exit status:
+ * grep's (0 found, 1 none, 2 an error: a process that ended between the glob and its read
+ * is one, `-s` keeps it quiet).
  */
 export const NGINX_MASTERS_SCRIPT =
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's parameter expansions
-  'M=$(grep -s -a -l -e \'^nginx: master process\' /proc/[0-9]*/cmdline); [ -n "$M" ] || exit 1; for f in $M; do p=${f#/proc/}; c=$(tr -s \'\\0\' \' \' < "$f") || continue; printf \'%s %s\\n\' "${p%/cmdline}" "${c% }"; done';
+  "grep -s -a -H -b -e '^nginx: master process' /proc/[0-9]*/cmdline";
 export const NGINX_MASTERS_ARGV = ['sh', '-c', NGINX_MASTERS_SCRIPT] as const;
 
 /**
- * `pgrep -a -f '^nginx: master process'` output (or NGINX_MASTERS_SCRIPT's, the same): one `PID command line` per master. nginx
+ * NGINX_MASTERS_SCRIPT's output as `pgrep -a -f '^nginx: master process'` prints it (`PID
+ * command line` per master): lines at offset 0 only, each run of NULs a space, a trailing
+ * one dropped (as `tr -s '\\0' ' '` and pgrep). Pure; anything else is skipped.
+ */
+export function grepMastersToPgrep(stdout: string): string {
+  const out: string[] = [];
+  for (const line of (typeof stdout === 'string' ? stdout : '').split('\n')) {
+    const m = /^\/proc\/(\d{1,10})\/cmdline:0:(nginx: master process.*)$/s.exec(line);
+    if (m) out.push(`${m[1]} ${m[2]!.replace(/\0+/g, ' ').replace(/ $/, '')}`);
+  }
+  return out.join('\n');
+}
+
+/**
+ * `pgrep -a -f '^nginx: master process'` output (or grepMastersToPgrep's): one `PID command line` per master. nginx
  * rewrites its argv into `nginx: master process <argv…>`, so `-c FILE` and `-p PREFIX` are
  * words of it (a relative `-c` is relative to the prefix). At most `max` masters.
  */

@@ -21,6 +21,7 @@ import type { ClusterSourceDef, NodeSourceDef } from '../types.js';
 import { NginxAggregator, type NginxStats, RingReader, TailReader } from './aggregate.js';
 import {
   type CacheZoneOnDisk,
+  grepMastersToPgrep,
   NGINX_MASTERS_ARGV,
   type NodeCacheValue,
   parseDu,
@@ -161,11 +162,12 @@ export async function collectCache(agent: NodeAgent, signal: AbortSignal): Promi
     signal,
     maxOutputBytes: 256 * 1024,
   });
-  // 1 = nothing matched (no nginx here); anything else is a failure.
+  // grep: 1 = nothing matched (no nginx here); 2 with nothing on stderr = a process ended
+  // between the glob and its read (-s); anything else (no grep, a bad option) is a failure.
   if (ps.code === 1) return { masters: [] };
-  if (ps.code !== 0)
+  if (ps.code !== 0 && (ps.code !== 2 || ps.stderr.trim() !== ''))
     throw new Error(`nginx masters: ${ps.stderr.trim().split('\n')[0] || `exit ${ps.code}`}`);
-  const masters = parsePgrepMasters(ps.stdout);
+  const masters = parsePgrepMasters(grepMastersToPgrep(ps.stdout));
   if (masters.length === 0) return { masters: [] };
   const confs = await agent.readFiles(
     masters.map((m) => procRoot(m.pid, m.conf)),

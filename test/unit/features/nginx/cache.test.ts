@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  grepMastersToPgrep,
   NGINX_MASTERS_SCRIPT,
   parseDu,
   parseNginxSize,
@@ -55,6 +56,25 @@ describe('nginx cache parsers', () => {
     ]);
   });
 
+  it('nginx masters from NGINX_MASTERS_SCRIPT (captured, grep -H -b): as pgrep -a prints them; offset 0 only, NULs as spaces', () => {
+    expect(grepMastersToPgrep(fixture('grep-masters.txt'))).toBe(
+      '12625 nginx: master process nginx -c /tmp/ngx/nginx.conf -p /tmp/ngx/',
+    );
+    expect(
+      grepMastersToPgrep(
+        [
+          '/proc/7/cmdline:0:nginx: master process nginx\0-c\0/a.conf\0',
+          // a later line of a command line with a newline in it: not a master (pgrep's ^)
+          '/proc/8/cmdline:12:nginx: master process nginx -c /evil.conf',
+          '/proc/9/cmdline:0:nginx: worker process\0',
+          '/proc/x/cmdline:0:nginx: master process nginx',
+          '/proc/10/cmdline:0:nginx: master process nginx\0\0\0-p\0/srv/\r\0',
+          'garbage',
+        ].join('\n'),
+      ),
+    ).toBe('7 nginx: master process nginx -c /a.conf\n10 nginx: master process nginx -p /srv/\r');
+  });
+
   it('nginx masters from pgrep -a (captured): the config file from -c, relative to -p', () => {
     expect(parsePgrepMasters(fixture('pgrep-masters.txt'))).toEqual([
       {
@@ -87,6 +107,7 @@ describe('nginx cache parsers', () => {
       fc.property(fc.string({ maxLength: 400 }), (s) => {
         parseProxyCachePaths(s);
         parsePgrepMasters(s);
+        grepMastersToPgrep(s);
         parseDu(s);
         parseNginxSize(s);
       }),
@@ -99,7 +120,7 @@ describe('nginx cache parsers', () => {
 describe('collectCache', () => {
   /** An agent answering pgrep, readFiles and du as a node with one controller would. */
   function node(o: {
-    pgrep?: { stdout: string; code: number };
+    pgrep?: { stdout: string; stderr?: string; code: number };
     conf?: string;
     du?: { stdout: string; stderr: string; code: number };
   }) {
@@ -129,7 +150,8 @@ describe('collectCache', () => {
   it('pgrep, the config through /proc/<pid>/root, du of each zone’s directory: read-only', async () => {
     const { agent, calls } = node({
       pgrep: {
-        stdout: '2699 nginx: master process /usr/bin/nginx -c /etc/nginx/nginx.conf\n',
+        stdout:
+          '/proc/2699/cmdline:0:nginx: master process /usr/bin/nginx -c /etc/nginx/nginx.conf\0\n',
         code: 0,
       },
       conf: 'http { proxy_cache_path /tmp/nginx-cache levels=1:2 keys_zone=ingress_cache:64m max_size=2g; proxy_cache_path /tmp/gone keys_zone=old:1m; }',
@@ -171,7 +193,9 @@ describe('collectCache', () => {
     const none = node({});
     expect(await collectCache(none.agent, signal)).toEqual({ masters: [] });
     expect(none.calls).toHaveLength(1);
-    const denied = node({ pgrep: { stdout: '7 nginx: master process nginx\n', code: 0 } });
+    const denied = node({
+      pgrep: { stdout: '/proc/7/cmdline:0:nginx: master process nginx\0\n', code: 0 },
+    });
     expect(await collectCache(denied.agent, signal)).toEqual({
       masters: [
         {
@@ -182,13 +206,24 @@ describe('collectCache', () => {
         },
       ],
     });
-    const broken = node({ pgrep: { stdout: '', code: 2 } });
-    await expect(collectCache(broken.agent, signal)).rejects.toThrow(/nginx masters: exit 2/);
+    // grep's 2 with nothing on stderr: a process ended between the glob and its read (-s)
+    const raced = node({
+      pgrep: { stdout: '/proc/7/cmdline:0:nginx: master process nginx\0\n', code: 2 },
+    });
+    expect((await collectCache(raced.agent, signal)).masters.map((m) => m.pid)).toEqual([7]);
+    const badGrep = node({
+      pgrep: { stdout: '', stderr: "grep: invalid option -- 'b'\n", code: 2 },
+    });
+    await expect(collectCache(badGrep.agent, signal)).rejects.toThrow(
+      /nginx masters: grep: invalid option/,
+    );
+    const noGrep = node({ pgrep: { stdout: '', code: 127 } });
+    await expect(collectCache(noGrep.agent, signal)).rejects.toThrow(/nginx masters: exit 127/);
   });
 
   it('a path k8ops would not send to a node is reported, not measured', async () => {
     const { agent, calls } = node({
-      pgrep: { stdout: '7 nginx: master process nginx\n', code: 0 },
+      pgrep: { stdout: '/proc/7/cmdline:0:nginx: master process nginx\0\n', code: 0 },
       conf: 'proxy_cache_path "/tmp/a b;$(id)" keys_zone=z:1m;',
     });
     const v = await collectCache(agent, signal);
@@ -197,18 +232,22 @@ describe('collectCache', () => {
   });
 });
 
-const hasPgrep = spawnSync('sh', ['-c', 'command -v pgrep && command -v grep && command -v tr'], {
+const hasPgrep = spawnSync('sh', ['-c', 'command -v pgrep && command -v grep'], {
   stdio: 'ignore',
 }).status;
 
 describe('NGINX_MASTERS_SCRIPT', () => {
   it.skipIf(hasPgrep !== 0)(
-    'prints what `pgrep -a -f ^nginx: master process` prints (real processes titled as nginx titles its master and worker); exit 1 when none',
+    'gives what `pgrep -a -f ^nginx: master process` prints (real processes titled as nginx titles its master and worker, and one with the title after a newline); exit 1 when none',
     async () => {
       const title = `nginx: master process /usr/bin/nginx -c /etc/nginx/k8ops-test-${process.pid}.conf`;
       const procs = [
         spawn('bash', ['-c', `exec -a "${title}" sleep 30`], { stdio: 'ignore' }),
         spawn('bash', ['-c', 'exec -a "nginx: worker process" sleep 30'], { stdio: 'ignore' }),
+        // the title on a later line of the command line: pgrep's ^ does not match it
+        spawn('bash', ['-c', `exec -a $'x\\n${title} evil' sleep 30`], {
+          stdio: 'ignore',
+        }),
       ];
       try {
         const mine = (out: string) =>
@@ -217,15 +256,18 @@ describe('NGINX_MASTERS_SCRIPT', () => {
         const pgrep = () =>
           spawnSync('pgrep', ['-a', '-f', '^nginx: master process'], { encoding: 'utf8' });
         let ours = script();
-        for (let i = 0; i < 50 && mine(ours.stdout).length === 0; i++) {
+        const masters = () => mine(grepMastersToPgrep(ours.stdout));
+        for (let i = 0; i < 50 && masters().length === 0; i++) {
           await new Promise((r) => setTimeout(r, 50));
           ours = script();
         }
         const theirs = pgrep();
-        expect(mine(ours.stdout)).toEqual([`${procs[0]!.pid} ${title} 30`]);
-        expect(mine(ours.stdout)).toEqual(mine(theirs.stdout));
-        expect(ours.status).toBe(0);
-        expect(parsePgrepMasters(mine(ours.stdout).join('\n'))).toEqual([
+        expect(masters()).toEqual([`${procs[0]!.pid} ${title} 30`]);
+        expect(masters()).toEqual(mine(theirs.stdout));
+        // grep saw the third one's second line, which starts with the title: not a master
+        expect(ours.stdout).toContain(`/proc/${procs[2]!.pid}/cmdline:2:`);
+        expect(ours.status === 0 || (ours.status === 2 && ours.stderr === '')).toBe(true);
+        expect(parsePgrepMasters(masters().join('\n'))).toEqual([
           {
             pid: procs[0]!.pid,
             conf: `/etc/nginx/k8ops-test-${process.pid}.conf`,
@@ -235,7 +277,11 @@ describe('NGINX_MASTERS_SCRIPT', () => {
         // no master anywhere: exit 1, as pgrep's (when this machine runs no other nginx)
         for (const p of procs) p.kill('SIGKILL');
         await Promise.all(procs.map((p) => new Promise((r) => p.once('exit', r))));
-        if (pgrep().status === 1) expect(script()).toMatchObject({ status: 1, stdout: '' });
+        if (pgrep().status === 1) {
+          const none = script();
+          expect(grepMastersToPgrep(none.stdout)).toBe('');
+          expect([0, 1, 2]).toContain(none.status);
+        }
       } finally {
         for (const p of procs) p.kill('SIGKILL');
       }
