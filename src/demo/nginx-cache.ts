@@ -1,10 +1,11 @@
 /**
  * The demo lab's ingress-nginx controllers as their nodes see them (the kube side lists the
  * two controller pods on worker-2 and worker-3: src/kube/demo-kube-lab.ts, the 2nd and 3rd
- * worker): each node has one nginx master (one `grep` of every /proc/PID/cmdline), its configuration through
- * `/proc/<pid>/root` (written into the lab with the ConfigMap's http-snippet rendered in,
- * as ingress-nginx does: the NixOS module's proxy_cache_path), and `du` of its cache
- * directory — a size that grows slowly, one replica near its max_size.
+ * worker): each node has one nginx master (found by one `grep` of every /proc/PID/cmdline),
+ * its configuration through `/proc/<pid>/root` (written into the lab with the ConfigMap's
+ * http-snippet rendered in, as ingress-nginx does: the NixOS module's proxy_cache_path),
+ * and `du` of its cache directory — a size that grows slowly, one replica near its
+ * max_size.
  */
 
 import type { Inventory, NodeSpec } from '../config/types.js';

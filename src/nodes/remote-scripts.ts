@@ -58,15 +58,16 @@ export function deadlineSeconds(timeoutMs: number): number {
  * How (POSIX sh, three processes: the `sleep`, the script's subshell, the shell that waits
  * for them): the `sleep` starts first, then the script in a subshell in the background,
  * with stdin kept (fd 7: an asynchronous list would get /dev/null) and an EXIT trap that
- * kills the `sleep`; HUP, INT, PIPE and TERM end the subshell through that trap too. The
- * shell waits for the `sleep`: killed (the script ended) → it waits for the script and
- * exits with its status; ran out (the deadline) → `kill -KILL 0`. No race: the `sleep`'s
- * pid is known before the script starts. The script must not replace its subshell (`exec
- * cmd`) nor set its own EXIT trap (none of k8ops' scripts does): its end would then go
- * unnoticed until the deadline. Something the script leaves running in the background is
- * not waited for (none of k8ops' scripts does that either). The pipeline this replaces (a
- * status pipe read by a second subshell) cost two more forks per request, ~3–4 ms of a
- * node's CPU on the bench's machine, where a fork costs ~1.5 ms.
+ * kills the `sleep`; HUP, PIPE and TERM end the subshell through that trap too (as an
+ * asynchronous list it ignores INT and QUIT, as POSIX has it; k8ops only ever sends
+ * KILL). The shell waits for the `sleep`: killed (the script ended) → it waits for the
+ * script and exits with its status; ran out (the deadline) → `kill -KILL 0`. No race:
+ * the `sleep`'s pid is known before the script starts. The script must not replace its
+ * subshell (`exec cmd`) nor set its own EXIT trap (none of k8ops' scripts does): its end
+ * would then go unnoticed until the deadline. Something the script leaves running in the
+ * background is not waited for (none of k8ops' scripts does that either). The pipeline
+ * this replaces (a status pipe read by a second subshell) cost two more forks per request,
+ * ~3–4 ms of a node's CPU on the bench's machine, where a fork costs ~1.4 ms.
  */
 export function withDeadline(cmd: ShellCommand, seconds: number): ShellCommand {
   return concat([
@@ -76,7 +77,6 @@ K8OPS_T=$!
 (
 trap 'kill "$K8OPS_T" 2>/dev/null' EXIT
 trap 'exit 129' HUP
-trap 'exit 130' INT
 trap 'exit 141' PIPE
 trap 'exit 143' TERM`,
     cmd,

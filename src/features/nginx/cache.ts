@@ -127,10 +127,10 @@ const DEFAULT_PREFIX = '/etc/nginx/';
  * its file and byte offset, `/proc/PID/cmdline:OFFSET:LINE`, the arguments NUL-separated;
  * grepMastersToPgrep keeps the lines at offset 0 (the command line starts with the title:
  * pgrep -f's `^`; a later line of a command line with a newline in it is not a master) and
- * gives what `pgrep -a -f '^nginx: master process'` prints. `sh -c` with this one command
- * execs grep itself: one process. It runs on every refresh of every node. Exit status:
- * grep's (0 found, 1 none, 2 an error: a process that ended between the glob and its read
- * is one, `-s` keeps it quiet).
+ * gives what `pgrep -a -f '^nginx: master process'` prints. `sh -c` starts the one `grep`
+ * by vfork: no command substitution, no `tr` per master. It runs on every refresh of every
+ * node. Exit status: grep's (0 found, 1 none, 2 an error: a process that ended between the
+ * glob and its read is one, `-s` keeps it quiet).
  */
 export const NGINX_MASTERS_SCRIPT =
   "grep -s -a -H -b -e '^nginx: master process' /proc/[0-9]*/cmdline";
@@ -151,9 +151,10 @@ export function grepMastersToPgrep(stdout: string): string {
 }
 
 /**
- * `pgrep -a -f '^nginx: master process'` output (or grepMastersToPgrep's): one `PID command line` per master. nginx
- * rewrites its argv into `nginx: master process <argv…>`, so `-c FILE` and `-p PREFIX` are
- * words of it (a relative `-c` is relative to the prefix). At most `max` masters.
+ * `pgrep -a -f '^nginx: master process'` output (or grepMastersToPgrep's): one `PID command
+ * line` per master. nginx rewrites its argv into `nginx: master process <argv…>`, so `-c
+ * FILE` and `-p PREFIX` are words of it (a relative `-c` is relative to the prefix). At
+ * most `max` masters.
  */
 export function parsePgrepMasters(stdout: string, max = 16): NginxMaster[] {
   const out: NginxMaster[] = [];
