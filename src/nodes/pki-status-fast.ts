@@ -34,6 +34,7 @@ import { argWord, intArg, remotePath, type ShellCommand, sh, token } from '../ss
 import { trace } from '../store/trace.js';
 import { MAX_LOCAL_READ } from './local-read.js';
 import {
+  batchBody,
   batchReadAround,
   IDENTITY_LINES,
   IDENTITY_ODD,
@@ -395,6 +396,81 @@ cd -- ${d} || exit 3`,
   ]);
 }
 
+/** What the key section of a certificate read may send (besides the read's own budget). */
+export const KEY_SECTION_BUDGET_BYTES = 4 << 20;
+
+/**
+ * The PKI status's derive, run inside a cold certificate read (issue 13: a cold `certs`
+ * sent the read, then a derive request for the files the read did not send — one round
+ * trip and a dozen processes more per node). Appended to readCertDirScript (its `after`),
+ * in the directory, after the read's `done`: for every entry with a safe name that the
+ * read did not pick (key files, hidden files, other files; not when a name is odd: the
+ * status then runs status.sh), the derive request's frames under its own nonce — a
+ * `K8OPS-N name <i> <name>` line each, KEY_STEP's (`keyfirst`, or the file with each key
+ * body replaced on the node) and KEYS_STEP's (ONE `openssl storeutl` for every key file,
+ * public values only), the other files in a batch read of at most
+ * KEY_SECTION_BUDGET_BYTES — opened by `K8OPS-N keysection`, closed by `K8OPS-N done`.
+ * The names mirror the read's picking rules (a certificate file name that exists and is
+ * not a directory is the read's).
+ */
+export function certDirKeysSection(nonce: string, sep: KeySeparator): ShellCommand {
+  if (!/^[A-Za-z0-9+/=]{1,64}$/.test(sep.spkiB64)) throw new Error('bad key separator');
+  return concat([
+    sh`if [ -z "$K8OPS_ODD" ]; then
+M=K8OPS-${token(nonce)}
+printf '%s keysection\n' "$M"
+K8OPS_SEP=${argWord(sep.spkiB64)}
+K8OPS_KAWK=${argWord(KEYS_AWK)}
+K8OPS_KCAT=${argWord(KEYS_CAT)}
+set +f
+K8OPS_L=$(k=0
+  for f in * .[!.]* ..?*; do
+    [ -e "$f" ] || [ -L "$f" ] || continue
+    case $f in *[!A-Za-z0-9._+@-]*) continue ;; esac
+    case $f in
+      .* | *[!A-Za-z0-9._-]* | [Kk][Ee][Yy].[Pp][Ee][Mm] | *[-_.][Kk][Ee][Yy].[Pp][Ee][Mm]) ;;
+      *.[Pp][Ee][Mm] | *.[Cc][Rr][Tt])
+        if [ -e "$f" ] && [ ! -d "$f" ]; then continue; fi
+        ;;
+    esac
+    printf '%s name %s %s\n' "$M" "$k" "$f" >&3
+    c "$k" "$f"
+    k=$((k + 1))
+  done)
+IFS='
+'
+set -f`,
+    KEYS_STEP,
+    KEY_STEP,
+    batchBody(KEY_SECTION_BUDGET_BYTES),
+    sh`fi`,
+  ]);
+}
+
+/**
+ * The key section of a certificate read's output (certDirKeysSection with `nonce`): its
+ * names, in order, and what was derived of each (parseDerive); undefined when the output
+ * has no section or its names are not in order. Never throws.
+ */
+export function parseCertDirKeys(
+  output: Buffer,
+  nonce: string,
+  sep: KeySeparator,
+): { names: string[]; derived: Derived[] } | undefined {
+  const at = output.indexOf(`K8OPS-${nonce} keysection\n`);
+  if (at < 0) return undefined;
+  const section = output.subarray(at);
+  const prefix = `K8OPS-${nonce} name `;
+  const names: string[] = [];
+  for (const line of section.toString('latin1').split('\n')) {
+    if (!line.startsWith(prefix)) continue;
+    const m = /^(\d+) ([A-Za-z0-9._+@-]+)$/.exec(line.slice(prefix.length));
+    if (!m || Number(m[1]) !== names.length || !SAFE_NAME.test(m[2]!)) return undefined;
+    names.push(m[2]!);
+  }
+  return { names, derived: parseDerive(section, nonce, names, sep) };
+}
+
 export interface Derived {
   content?: string;
   /** The node found a private key as the file's first PEM block (kind `key`, nothing sent). */
@@ -725,6 +801,8 @@ export interface PkiStatusCacheStats {
   pubFallback: number;
   /** Files taken from the certificate read (`seed`) instead of a derive request. */
   seeded: number;
+  /** Files taken from a certificate read's key section (`seedDerived`). */
+  seededKeys: number;
 }
 
 /**
@@ -741,6 +819,7 @@ export class PkiStatusCache {
     fallbacks: 0,
     pubFallback: 0,
     seeded: 0,
+    seededKeys: 0,
   };
 
   constructor(private readonly opts: FastStatusOptions) {}
@@ -765,6 +844,31 @@ export class PkiStatusCache {
     if (known.get(name)?.id === id) return;
     known.set(name, { id, described: describeDerived({ content }) });
     this.stats.seeded++;
+  }
+
+  /** Nothing is known of `pkiDir` yet: a certificate read may bring its key section. */
+  isCold(pkiDir: string): boolean {
+    return (this.dirs.get(normalDir(pkiDir))?.size ?? 0) === 0;
+  }
+
+  /**
+   * A file the key section of a certificate read derived (certDirKeysSection), under the
+   * identity the read's `stat` gave it just before: remembered as a derive request's answer
+   * would be. Not taken: a file not read or not derived (an error, over the budget, a key
+   * storeutl left to `openssl pkey`); the status's derive request then asks for it.
+   */
+  seedDerived(pkiDir: string, name: string, id: string, d: Derived): void {
+    if (!SAFE_NAME.test(name) || id === '' || d.pubPending) return;
+    if (d.content === undefined && !d.keyFirst) return;
+    if (d.keyFirst && d.pub === undefined) return;
+    const dir = normalDir(pkiDir);
+    let known = this.dirs.get(dir);
+    if (!known) {
+      known = new Map();
+      this.dirs.set(dir, known);
+    }
+    known.set(name, { id, described: describeDerived(d) });
+    this.stats.seededKeys++;
   }
 
   /**

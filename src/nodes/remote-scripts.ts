@@ -109,7 +109,6 @@ const REDACTED = token(REDACTED_KEY_BODY);
 
 const MAX = intArg(MAX_LOCAL_READ);
 const MAX_DIGITS = intArg(String(MAX_LOCAL_READ).length);
-const BUDGET = intArg(READ_BUDGET_BYTES);
 
 /**
  * Shell functions of the read scripts (POSIX sh; the caller sets M=K8OPS-<nonce>):
@@ -180,8 +179,11 @@ const CANDIDATE = sh`c() {
  * once on newlines (never `set -- "$@" x` or `I="$I x"`, which copy the whole list per
  * file), and lists are walked with `for`, never `shift` (which copies the rest in dash).
  * Status lines go out on fd 3 (the script's stdout) from inside the substitutions.
+ * `budgetBytes` caps what one batch sends (READ_BUDGET_BYTES for the read scripts).
  */
-const BATCH_BODY = sh`if [ -n "$K8OPS_L" ]; then
+export function batchBody(budgetBytes: number): ShellCommand {
+  const BUDGET = intArg(budgetBytes);
+  return sh`if [ -n "$K8OPS_L" ]; then
   IFS='
 '
   set -f
@@ -245,6 +247,9 @@ $p
   fi
 fi
 printf '%s done\\n' "$M"`;
+}
+
+const BATCH_BODY = batchBody(READ_BUDGET_BYTES);
 
 /**
  * A batch read (readFilesBatchScript's frames, `K8OPS-N done` last) with `before` run
@@ -587,8 +592,11 @@ printf '%s user %s\\n' "$MI" "\${LOGNAME:-\${USER:-$(id -un 2>/dev/null || echo 
  * does not ask for it again. The caller reads any other certificate file name it finds in
  * the listing with readFiles, and never a key file: a name the patterns are unsure of is
  * not read by this script. Linear in the number of entries (see BATCH_BODY).
+ * `after` runs last, in the directory, with the script's state (IFS a newline, `set -f`,
+ * fd 3 its stdout, $K8OPS_ODD set when a name is odd): the PKI status's key section
+ * (certDirKeysSection, src/nodes/pki-status-fast.ts).
  */
-export function readCertDirScript(dir: string, nonce: string): ShellCommand {
+export function readCertDirScript(dir: string, nonce: string, after?: ShellCommand): ShellCommand {
   const p = remotePath(dir);
   return concat([
     prelude(nonce),
@@ -631,6 +639,7 @@ set -f
 exec 3>&1
 K8OPS_L=$(k=0; for f in $K8OPS_P; do c "$k" "$f"; k=$((k + 1)); done)`,
     BATCH_BODY,
+    ...(after ? [after] : []),
   ]);
 }
 

@@ -34,11 +34,14 @@ import {
   type UnitState,
 } from './agent.js';
 import {
+  certDirKeysSection,
   type IdentityResult,
   identityScript,
+  keySeparator,
   normalDir,
   PkiStatusCache,
   type PkiStatusCacheStats,
+  parseCertDirKeys,
   parseIdentity,
 } from './pki-status-fast.js';
 import { PkiStatusError, remotePkiStatus } from './pki-status-remote.js';
@@ -103,6 +106,8 @@ export class SshNodeAgent implements NodeAgent {
    * so the certificates that read sent are not asked for again (PkiStatusCache.seed).
    */
   private readonly certReadsInFlight = new Map<string, Promise<void>>();
+  /** PKI directories a status was asked for (a cold certificate read then derives their keys too). */
+  private readonly statusDirs = new Set<string>();
   /** Quick reads asked for in this moment, sent together at the next turn (flushQuick). */
   private quickCalls: QuickCall[] = [];
   /** Requests that carried two or more quick reads together (tests, bench). */
@@ -253,27 +258,56 @@ done`,
         return last.reads.map((r) => ({ ...r }));
       }
     }
+    remotePath(dir); // throws UnsafeValueError before any I/O
     const nonce = newNonce();
-    const cmd = readCertDirScript(dir, nonce); // throws UnsafeValueError before any I/O
     const t0 = Date.now();
     // The script's `stat` is the directory's identity too: a PKI status asking for it
     // meanwhile gets it from here (one request less per node and cold refresh).
     const identity = this.identities.has(key) ? undefined : this.identityFromCertRead(key, opts);
     let got: ReturnType<typeof parseReadCertDir>;
+    let section: ReturnType<typeof parseCertDirKeys>;
     try {
+      // A PKI status of this directory called for in the same moment (one refresh starts a
+      // node's sources together) and nothing known of it yet: the read brings the status's
+      // derive along (certDirKeysSection), one request less per node on a cold refresh.
+      if (!this.statusDirs.has(key)) await new Promise((resolve) => setImmediate(resolve));
+      const keys =
+        this.statusDirs.has(key) && this.pkiCache.isCold(key)
+          ? { nonce: newNonce(), sep: keySeparator() }
+          : undefined;
+      const cmd = readCertDirScript(
+        dir,
+        nonce,
+        keys ? certDirKeysSection(keys.nonce, keys.sep) : undefined,
+      );
       const r = await this.run(cmd, opts);
-      got = parseReadCertDir(r.stdoutBuffer, nonce);
+      let out = r.stdoutBuffer;
+      if (keys) {
+        section = parseCertDirKeys(out, keys.nonce, keys.sep);
+        const at = out.indexOf(`K8OPS-${keys.nonce} keysection\n`);
+        if (at >= 0) out = out.subarray(0, at);
+      }
+      got = parseReadCertDir(out, nonce);
     } catch (e) {
       identity?.settle(undefined);
       throw e;
     }
-    identity?.settle(
+    const ident =
       got.kind === 'nodir'
-        ? { kind: 'nodir' }
+        ? ({ kind: 'nodir' } as const)
         : got.kind === 'listed' && got.identity !== undefined
           ? parseIdentity(got.identity, `${nonce}i`)
-          : undefined,
-    );
+          : undefined;
+    // The key section's files, under the identities the read's `stat` gave them (before
+    // it read them): a status of this refresh does not ask for them again.
+    if (section && ident?.kind === 'ok') {
+      const ids = new Map(ident.entries.map((e) => [e.name, e.id]));
+      section.names.forEach((name, i) => {
+        const id = ids.get(name);
+        if (id !== undefined) this.pkiCache.seedDerived(key, name, id, section.derived[i]!);
+      });
+    }
+    identity?.settle(ident);
     if (got.kind === 'nodir') throw new MissingDirectoryError(dir);
     if (got.kind === 'garbled')
       throw Object.assign(new Error(`${dir}: ${got.message}`), { kind: 'parse' });
@@ -431,6 +465,7 @@ done`,
   async pkiStatus(pkiDir: string, opts?: CallOptions): Promise<PkiStatus> {
     if (!isSafeRemotePath(pkiDir))
       throw new PkiStatusError('refused', `refused PKI directory ${JSON.stringify(pkiDir)}`);
+    this.statusDirs.add(normalDir(pkiDir));
     const t0 = Date.now();
     const budget = opts?.timeoutMs ?? this.timeoutMs;
     const fast = await this.pkiCache.status(

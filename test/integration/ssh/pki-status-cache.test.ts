@@ -223,16 +223,22 @@ describeLab('pki-status over SSH: one stat request when nothing changed', (lab) 
         const n = counting(agent);
         const both = () => Promise.all([agent.readCertFiles(dir), agent.pkiStatus(dir)]);
         const [cold, coldStatus] = await both();
-        // the certificate read (and a second for the dangling symlink by a certificate name),
-        // the status's derive (its stat: the certificate read's), and the broken key's own
-        // `openssl pkey`
+        // the certificate read, which brings the status's derive along (its key section:
+        // the status is asked for in the same moment and nothing is known yet), a second
+        // read for the dangling symlink by a certificate name, then the broken key alone:
+        // the status's derive (its stat: the certificate read's) and its own `openssl pkey`
         expect(n.run).toBe(4);
-        // The two certificate files the read sent are not asked for again by the derive
-        // (kube-apiserver.pem, and bundle.pem as that read sent it, key body replaced); the
-        // six others are (the four *-key.pem, sa.pub, notes.txt). Same document as
-        // status.sh's.
+        // The two certificate files the read sent are not asked for again (kube-apiserver.pem,
+        // and bundle.pem as that read sent it, key body replaced); of the six others (the
+        // four *-key.pem, sa.pub, notes.txt) the read's key section derived five, all but
+        // the broken key, which the one storeutl could not pair. Same document as status.sh's.
         expect(cold.find((f) => f.path.endsWith('/bundle.pem'))).toMatchObject({ ok: true });
-        expect(agent.pkiStatusStats).toMatchObject({ seeded: 2, derived: 6 });
+        expect(agent.pkiStatusStats).toMatchObject({
+          seeded: 2,
+          seededKeys: 5,
+          derive: 1,
+          derived: 1,
+        });
         const bySh = () => remotePkiStatus(localExec, dir, { node: 'node1' });
         expect(full(coldStatus)).toEqual(full(await bySh()));
         const onDisk = (name: string) => readFileSync(join(dir, name), 'utf8');
@@ -251,7 +257,8 @@ describeLab('pki-status over SSH: one stat request when nothing changed', (lab) 
         const [changed, changedStatus] = await both();
         // stat, the certificate reads; the status takes the rewritten file from that read
         expect(n.run).toBe(5 + 3);
-        expect(agent.pkiStatusStats).toMatchObject({ seeded: 3, derived: 6 });
+        // (no key section: the directory is known; nothing else derived)
+        expect(agent.pkiStatusStats).toMatchObject({ seeded: 3, seededKeys: 5, derived: 1 });
         expect(full(changedStatus)).toEqual(full(await bySh()));
         expect(
           changedStatus.files.find((f) => f.path.endsWith('/kube-apiserver.pem'))!.pubkeySha256,
@@ -290,6 +297,40 @@ describeLab('pki-status over SSH: one stat request when nothing changed', (lab) 
   );
 
   it.skipIf(opensslOk !== 0)(
+    'a cold certificate read and status of certificates and keys is ONE request; the same document as status.sh',
+    async () => {
+      const dir = await setup();
+      for (const f of ['broken-key.pem', 'dangling.pem', '.hidden.pem'])
+        rmSync(join(dir, f), { force: true });
+      writeFileSync(join(dir, '.srl'), '01\n');
+      const p = pool();
+      try {
+        const agent = new SshNodeAgent(node, { pool: p });
+        const n = counting(agent);
+        const [certs, status] = await Promise.all([agent.readCertFiles(dir), agent.pkiStatus(dir)]);
+        expect(n).toMatchObject({ run: 1, exec: 0 });
+        // the key files, sa.pub, notes.txt and .srl from the read's key section
+        expect(agent.pkiStatusStats).toMatchObject({ seededKeys: 6, derive: 0, derived: 0 });
+        expect(full(status)).toEqual(
+          full(await remotePkiStatus(localExec, dir, { node: 'node1' })),
+        );
+        // (cert-with-key.pem has a key file's name: the status's, not the read's)
+        expect(certs.map((f) => f.path.split('/').pop())).toEqual(['kube-apiserver.pem']);
+        // a status alone later (the console's PKI pane): from the cache, one stat
+        await agent.pkiStatus(dir);
+        expect(n.run).toBe(2);
+        expect(agent.pkiStatusStats.derive).toBe(0);
+        // a read without a status in the same moment (the Overview alone) has no key section
+        const other = new SshNodeAgent(node, { pool: p });
+        await other.readCertFiles(dir);
+        expect(other.pkiStatusStats.seededKeys).toBe(0);
+      } finally {
+        await p.close();
+      }
+    },
+  );
+
+  it.skipIf(opensslOk !== 0)(
     'no private key byte reaches k8ops (only public keys and redacted files)',
     async () => {
       const dir = await setup();
@@ -298,7 +339,12 @@ describeLab('pki-status over SSH: one stat request when nothing changed', (lab) 
         const agent = new SshNodeAgent(node, { pool: p });
         const n = counting(agent);
         await agent.pkiStatus(dir);
-        const wire = n.stdout.join('\n');
+        // and the certificate read's key section (a cold read and status together)
+        const agent2 = new SshNodeAgent(node, { pool: p });
+        const n2 = counting(agent2);
+        await Promise.all([agent2.readCertFiles(dir), agent2.pkiStatus(dir)]);
+        expect(agent2.pkiStatusStats.seededKeys).toBeGreaterThanOrEqual(4);
+        const wire = [...n.stdout, ...n2.stdout].join('\n');
         for (const pem of [leaf.keyPem, root.keyPem]) {
           const body = pem
             .split('\n')

@@ -21,18 +21,24 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  certDirKeysSection,
   deriveScript,
   describeDerived,
   identityScript,
   keySeparator,
   PkiStatusCache,
   pairStoreutlKeys,
+  parseCertDirKeys,
   parseDerive,
   parseIdentity,
   pemKind,
   pubScript,
 } from '../../../src/nodes/pki-status-fast.js';
-import { readCertDirScript, withDeadline } from '../../../src/nodes/remote-scripts.js';
+import {
+  parseReadCertDir,
+  readCertDirScript,
+  withDeadline,
+} from '../../../src/nodes/remote-scripts.js';
 import { describeKeyMaterial } from '../../../src/pki/status.js';
 import { type Issued, issue, makeRoot, pubToPem } from '../../helpers/pki-certs.js';
 
@@ -198,6 +204,93 @@ describe.each(['dash', 'bash'].filter(have))('the node scripts under %s', (shell
   );
 });
 
+describe.each(['dash', 'bash'].filter(have))(
+  'the certificate read with its key section, under %s',
+  (shell) => {
+    it('derives every file the read did not pick; seeded, the status sends no derive and equals a full derive', async () => {
+      const sep = keySeparator();
+      const out = execFileSync(shell, [
+        '-c',
+        readCertDirScript(dir, 'rd1', certDirKeysSection('ks1', sep)).text,
+      ]);
+      const at = out.indexOf('K8OPS-ks1 keysection\n');
+      expect(at).toBeGreaterThan(0);
+      const read = parseReadCertDir(out.subarray(0, at), 'rd1');
+      if (read.kind !== 'listed' || read.identity === undefined)
+        throw new Error('expected a listing');
+      expect(read.picked).toEqual(['both.pem', 'etcd.pem']);
+      const keys = parseCertDirKeys(out, 'ks1', sep)!;
+      // every other entry with a safe name, in the shell's C order (a dangling link too)
+      expect(keys.names).toEqual([
+        'ecp-key.pem',
+        'etcd-key.pem',
+        'gone.pem',
+        'oneline-key.pem',
+        'sa.pub',
+      ]);
+      const byName = new Map(keys.names.map((n, i) => [n, keys.derived[i]!]));
+      expect(byName.get('etcd-key.pem')).toMatchObject({ keyFirst: true });
+      expect(byName.get('etcd-key.pem')!.pub).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+      expect(byName.get('gone.pem')!.content).toBeUndefined();
+      expect(byName.get('sa.pub')!.content).toBe(readFileSync(join(dir, 'sa.pub'), 'utf8'));
+      // no private byte in what the node sent
+      const body = leaf.keyPem.split('\n')[1]!;
+      expect(out.toString('latin1')).not.toContain(body.slice(0, 40));
+      // seeded as the agent does it: the status derives nothing and says what a full one says
+      const ident = parseIdentity(read.identity, 'rd1i');
+      if (ident.kind !== 'ok') throw new Error('expected an identity');
+      const ids = new Map(ident.entries.map((e) => [e.name, e.id]));
+      let n = 0;
+      const cache = new PkiStatusCache({ node: 'n', newNonce: () => `k${++n}` });
+      expect(cache.isCold(dir)).toBe(true);
+      read.picked.forEach((name, i) => {
+        const f = read.batch.files[i]!;
+        if (f.ok && f.content !== undefined) cache.seed(dir, name, ids.get(name)!, f.content);
+      });
+      keys.names.forEach((name, i) => {
+        const id = ids.get(name);
+        if (id !== undefined) cache.seedDerived(dir, name, id, keys.derived[i]!);
+      });
+      expect(cache.isCold(dir)).toBe(false);
+      // gone.pem was not read; the one-line PEM is a key storeutl does not read: the
+      // status's own derive (and `openssl pkey`) decides it
+      expect(keys.derived.flatMap((d, i) => (d.pubPending ? [keys.names[i]] : []))).toEqual([
+        'oneline-key.pem',
+      ]);
+      expect(cache.stats.seededKeys).toBe(3);
+      const sent: string[] = [];
+      const run = async (cmd: { text: string }) => {
+        sent.push(cmd.text);
+        return execFileSync(shell, ['-c', cmd.text]);
+      };
+      const st = await cache.status(dir, run, async () => ident);
+      const calls = sent.flatMap((t) => [
+        ...t.matchAll(/\b[cK] \d+ (?:\.\/)?'?([A-Za-z0-9._+@-]+)/g),
+      ]);
+      expect(new Set(calls.map((c) => c[1]))).toEqual(new Set(['oneline-key.pem']));
+      let m = 0;
+      const plain = new PkiStatusCache({ node: 'n', newNonce: () => `p${++m}` });
+      expect(st).toEqual(await plain.status(dir, run));
+    });
+
+    it('no key section when a name is odd (the status runs status.sh then)', () => {
+      const odd = mkdtempSync(join(tmpdir(), 'k8ops-keysection-odd-'));
+      try {
+        writeFileSync(join(odd, 'a-key.pem'), leaf.keyPem, { mode: 0o600 });
+        writeFileSync(join(odd, "it's.pem"), root.pem);
+        const out = execFileSync(shell, [
+          '-c',
+          readCertDirScript(odd, 'rd2', certDirKeysSection('ks2', keySeparator())).text,
+        ]);
+        expect(out.includes('K8OPS-ks2')).toBe(false);
+        expect(parseCertDirKeys(out, 'ks2', keySeparator())).toBeUndefined();
+      } finally {
+        rmSync(odd, { recursive: true, force: true });
+      }
+    });
+  },
+);
+
 describe.skipIf(!have('shellcheck'))('shellcheck', () => {
   it('the scripts (as sent: inside withDeadline) are clean POSIX sh', () => {
     const file = join(dir, 'check.sh');
@@ -207,6 +300,11 @@ describe.skipIf(!have('shellcheck'))('shellcheck', () => {
       withDeadline(pubScript('/etc/kubernetes/pki', [{ index: 1, name: '-b.pem' }], 'abc'), 5),
       // The certificate read: its `stat` is the identity too.
       withDeadline(readCertDirScript('/etc/kubernetes/pki', 'abc'), 5),
+      // … and with its key section (a cold read with a status in the same moment)
+      withDeadline(
+        readCertDirScript('/etc/kubernetes/pki', 'abc', certDirKeysSection('def', keySeparator())),
+        5,
+      ),
     ]) {
       writeFileSync(file, `#!/bin/sh\n${s.text}\n`);
       const r = spawnSync('shellcheck', ['-s', 'sh', file]);
