@@ -6,6 +6,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 import { patchAnsiTokenize } from './esbuild.ansi-tokenize.mjs';
 import { patchInkOutput } from './esbuild.ink-output.mjs';
+import { patchInkText } from './esbuild.ink-text.mjs';
 import { NARROW_TEXT_SOURCE } from './esbuild.narrow-text.mjs';
 
 // Chunk names carry a content hash: drop the previous build's, which nothing loads any more.
@@ -50,6 +51,18 @@ await build({
       setup(b) {
         b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]output\.js$/ }, (args) => ({
           contents: patchInkOutput(readFileSync(args.path, 'utf8')),
+          loader: 'js',
+        }));
+      },
+    },
+    {
+      // Ink's Text: one transform closure per set of style props, so that an unchanged
+      // nested Text does not mark its line for measuring again (esbuild.ink-text.mjs;
+      // issue 13: idle CPU).
+      name: 'ink-text-transform',
+      setup(b) {
+        b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]components[\\/]Text\.js$/ }, (args) => ({
+          contents: patchInkText(readFileSync(args.path, 'utf8')),
           loader: 'js',
         }));
       },

@@ -23,6 +23,9 @@
 // 5. A row of the grid whose cells are the very cells of the same row in the last frame
 //    (cells are shared cached objects, never modified) is the same string: it is not
 //    serialised again.
+// 6. A line cut to a clip's columns (a text wider than its box: every row of a pane) is
+//    cached by the line and the two columns, with the other per-text values: Ink cut it
+//    again, character by character, on every frame.
 
 const must = (src, from, what) => {
   if (typeof from === 'string' ? !src.includes(from) : !from.test(src))
@@ -55,16 +58,35 @@ export function patchInkOutput(src) {
   must(src, rows, "get()'s rows to strings");
   src = src.replace(rows, '.map(rowString)');
 
+  const slice = '    sliceLineToColumns(line, from, to) {';
+  must(src, slice, 'sliceLineToColumns');
+  src = src.replace(
+    slice,
+    `    sliceLineToColumns(line, from, to) {
+        if (this.caches !== sharedCaches) return this.sliceLineToColumnsUncached(line, from, to);
+        const key = \`\${from},\${to},\${line}\`;
+        let cut = sharedSlices.get(key);
+        if (cut === undefined) {
+            cut = this.sliceLineToColumnsUncached(line, from, to);
+            sharedSlices.set(key, cut);
+        }
+        return cut;
+    }
+    sliceLineToColumnsUncached(line, from, to) {`,
+  );
+
   return `${src}
 const BLANK_CELL = Object.freeze({ type: 'char', value: ' ', fullWidth: false, styles: Object.freeze([]) });
 const DEFAULT_IGNORABLE = /^\\p{Default_Ignorable_Code_Point}+$/u;
 let sharedCaches;
 let sharedLines = new Map();
+let sharedSlices = new Map();
 function sharedOutputCaches() {
   const c = sharedCaches;
-  if (c === undefined || c.styledChars.size + c.widths.size + c.blockWidths.size + sharedLines.size > 20000) {
+  if (c === undefined || c.styledChars.size + c.widths.size + c.blockWidths.size + sharedLines.size + sharedSlices.size > 20000) {
     sharedCaches = new OutputCaches();
     sharedLines = new Map();
+    sharedSlices = new Map();
   }
   return sharedCaches;
 }

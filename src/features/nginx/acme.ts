@@ -217,7 +217,44 @@ export function acmeRow(
   return row;
 }
 
+/** The last model and what it was made of (the console asks again every second). */
+let lastAcme:
+  | {
+      value: AcmeCertificates | undefined;
+      error: string | undefined;
+      ingresses: readonly KubeIngress[] | undefined;
+      now: number;
+      model: AcmeModel;
+    }
+  | undefined;
+
+/**
+ * The ACME rows of the Certificates, soonest to expire first. Asked again with the very same
+ * section, Ingresses and time (the console's model runs every second on the minute's time,
+ * and the kube sections keep their identity while unchanged), it returns the same object,
+ * so the pane's rows are the same and are not drawn again: the result is a pure function of
+ * those three (the Secrets' parse is cached by PEM).
+ */
 export function acmeModel(
+  section: { value?: AcmeCertificates; error?: { message: string } },
+  ingresses: readonly KubeIngress[] | undefined,
+  now: number,
+): AcmeModel {
+  const l = lastAcme;
+  if (
+    l !== undefined &&
+    l.value === section.value &&
+    l.error === section.error?.message &&
+    l.ingresses === ingresses &&
+    l.now === now
+  )
+    return l.model;
+  const model = buildAcmeModel(section, ingresses, now);
+  lastAcme = { value: section.value, error: section.error?.message, ingresses, now, model };
+  return model;
+}
+
+function buildAcmeModel(
   section: { value?: AcmeCertificates; error?: { message: string } },
   ingresses: readonly KubeIngress[] | undefined,
   now: number,

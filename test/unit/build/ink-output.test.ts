@@ -1,9 +1,9 @@
 /**
  * The build's patches to Ink's Output (esbuild.ink-output.mjs: caches shared across frames,
- * a text's lines cached, an unchanged row not serialised again) keep every frame the same
- * string as Ink's own Output: both modules are run side by side on random frames — styled
- * text, newlines, wide and zero-width characters, nested clips, transformers — with frames
- * repeated and changed a little, as a console's are.
+ * a text's lines and a clipped line's cut cached, an unchanged row not serialised again)
+ * keep every frame the same string as Ink's own Output: both modules are run side by side
+ * on random frames — styled text, newlines, wide and zero-width characters, nested clips,
+ * transformers — with frames repeated and changed a little, as a console's are.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

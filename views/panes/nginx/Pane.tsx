@@ -8,6 +8,7 @@
  * checks. Capped to its height.
  */
 import { Box, Text } from 'ink';
+import { useMemo } from 'react';
 import type { AcmeRow } from '../../../src/features/nginx/acme.js';
 import { formatDuration } from '../../../src/features/nginx/format-time.js';
 import {
@@ -290,6 +291,16 @@ function CacheLine({
 export function NginxPane({ model: m, ui, derived, clock, width, height }: NginxPaneProps) {
   const theme = useTheme();
   const wi = derived.windowIndex;
+  // The same columns while the window, theme and width hold: a table's rows are memoised on
+  // them, so an unchanged row (an ACME certificate between minutes) is not drawn again.
+  const hostCols = useMemo(
+    () => fitColumns(hostColumns(wi, theme), HOST_PRIORITY, width),
+    [wi, theme, width],
+  );
+  const acmeCols = useMemo(
+    () => fitColumns(acmeColumns(clock, theme, width), ACME_PRIORITY, width),
+    [clock, theme, width],
+  );
   const o = m.overall.windows[wi]!;
   const acmeRows = m.acme.rows;
   const acmeLines =
@@ -333,7 +344,7 @@ export function NginxPane({ model: m, ui, derived, clock, width, height }: Nginx
       </Text>
       <CacheLine cache={m.cache} theme={theme} />
       <Table
-        columns={fitColumns(hostColumns(wi, theme), HOST_PRIORITY, width)}
+        columns={hostCols}
         rows={m.hosts}
         rowKey={(h) => h.host}
         height={hostsHeight}
@@ -368,7 +379,7 @@ export function NginxPane({ model: m, ui, derived, clock, width, height }: Nginx
         </Text>
       ) : (
         <Table
-          columns={fitColumns(acmeColumns(clock, theme, width), ACME_PRIORITY, width)}
+          columns={acmeCols}
           rows={acmeRows}
           rowKey={(r) => `${r.namespace}/${r.name}`}
           height={Math.min(acmeRows.length, 6) + 1}

@@ -145,6 +145,27 @@ describe('ACME checks', () => {
     expect(m.rows[0]!.notAfter).toBe(notAfter);
   });
 
+  it('asked again with the same section, Ingresses and time: the same model, else a new one', () => {
+    const section = { value: { certificates: [cert()] } };
+    const ingresses = ing(['shop.test']);
+    const m = acmeModel(section, ingresses, notBefore + DAY);
+    // The console asks every second with the minute's time: nothing is made again.
+    expect(acmeModel(section, ingresses, notBefore + DAY)).toBe(m);
+    // Any of the three changed: a model made afresh, equal to one made with nothing before.
+    const later = acmeModel(section, ingresses, notAfter - DAY);
+    expect(later).not.toBe(m);
+    expect(later.rows[0]!.findings.map((f) => f.id)).toContain('acme-expires-soon');
+    expect(m.rows[0]!.findings.map((f) => f.id)).not.toContain('acme-expires-soon');
+    const other = ing(['shop.test', 'x.example']);
+    const m2 = acmeModel(section, other, notAfter - DAY);
+    expect(m2).not.toBe(later);
+    expect(m2.rows[0]!.uncovered).toEqual(['x.example']);
+    const m3 = acmeModel({ ...section, error: { message: 'watch failed' } }, other, notAfter - DAY);
+    expect(m3).not.toBe(m2);
+    expect(m3.error).toBe('watch failed');
+    expect(acmeModel({ value: { certificates: [cert()] } }, other, notAfter - DAY)).not.toBe(m3);
+  });
+
   it('the PKI report gets an "ACME (cert-manager)" branch, counted in totals and exit code', () => {
     const base = buildPkiReport({
       nodes: [],
