@@ -6,7 +6,7 @@
 // Text inside a Text (a coloured word in a line, every cell of a table row) Ink's reconciler
 // then marks the enclosing text's layout node dirty (setTransform on an ink-virtual-text), so
 // Yoga measured every such line again on every frame although nothing in it changed: on the
-// NGINX pane ~25 texts a frame, where 3–8 had changed. Here the closure is made once per
+// NGINX pane 125 measures in 5 s, 15–16 with this patch. Here the closure is made once per
 // distinct set of style props (the only values it reads) and shared, so an unchanged Text
 // gives its node the same function and marks nothing. The closure's body is Ink's own.
 
