@@ -198,8 +198,8 @@ export function demoFlows(seed: number, node: string): (ms: number) => FlowObjec
   return (ms) => demoFlow(r, all, node, ms);
 }
 
-/** Flows a second per node. */
-const RATE = 60;
+/** Flows a second per node (the console's per-pane bench feeds its Flows pane at this rate). */
+export const DEMO_FLOWS_PER_NODE = 60;
 
 /**
  * Distinct flows each node's feed draws before it only re-sends them (`nodeFeed`): enough
@@ -273,8 +273,8 @@ export interface Feed {
 /**
  * Feed `server` with the flows of `nodes` (each its own generator, as each agent sees its
  * own traffic): a ring already holding the last 5 s (more would cost the console's first
- * screen), then RATE a second per node, and now and then a LostEvent from a node's perf ring.
- * Paused (`Feed.pause`), it draws nothing and catches up on `resume`.
+ * screen), then DEMO_FLOWS_PER_NODE a second per node, and now and then a LostEvent from
+ * a node's perf ring. Paused (`Feed.pause`), it draws nothing and catches up on `resume`.
  */
 export function feed(
   proto: Proto,
@@ -299,7 +299,7 @@ export function feed(
   let stopped = false;
   const tick = () => {
     const t = Date.now();
-    carry += ((t - last) * RATE) / 1000;
+    carry += ((t - last) * DEMO_FLOWS_PER_NODE) / 1000;
     const from = last;
     last = t;
     const n = Math.floor(carry);

@@ -7,7 +7,12 @@
 // the client's flow control holds back queues up to 4 MiB per stream (as relay's send
 // buffer would), beyond that a flow is counted lost, as a real agent's ring overwrites
 // what is not read. ServerStatus answers too.
-// Usage: node flows-feed.mjs RATE — prints `port N`, then `sent S lost L followers F` each second.
+// With `--live`, the flows are the demo's own feed (src/demo/flows.ts `nodeFeed`: each
+// node's flows drawn by its generator, re-sent with the current time and a fresh uuid), at
+// RATE a second exactly — what the demo's hubble-relay sends in the console's process,
+// moved out of it (the console's per-pane bench: the Flows pane's own cost).
+// Usage: node flows-feed.mjs RATE [--live] — prints `port N`, then `sent S lost L followers F`
+// each second.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -15,10 +20,11 @@ import * as grpc from '@grpc/grpc-js';
 const ROOT = join(import.meta.dirname, '..', '..');
 const load = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
 const RATE = Number(process.argv[2] ?? 20_000);
-const { demoFlows } = await load('src/demo/flows.js');
-const { encodeResponse, encodeServerStatus, GET_FLOWS, SERVER_STATUS } = await load(
-  'src/demo/hubble-proto.js',
-);
+const LIVE = process.argv.includes('--live');
+const { demoFlows, labPods, nodeFeed } = await load('src/demo/flows.js');
+const proto = await load('src/demo/hubble-proto.js');
+const { encodeResponse, encodeServerStatus, GET_FLOWS, SERVER_STATUS } = proto;
+const { mulberry32 } = await load('src/store/prng.js');
 
 const NODES = ['cp-1', 'cp-2', 'cp-3', 'worker-1', 'worker-2', 'worker-3'];
 const N = 40_000;
@@ -37,7 +43,30 @@ const followers = new Set();
 let next = 0;
 const PER_TICK = Math.max(1, Math.round(RATE / 100));
 const QUEUE_BYTES = 4 * 1024 * 1024;
+// --live: each node's demo feed (its own seed), the nodes in turn.
+const pods = labPods();
+const live = NODES.map((node, i) =>
+  nodeFeed(proto, mulberry32((i + 1) * 7919 + 17), pods, `demo-lab/${node}`),
+);
+let carry = 0;
+let last = Date.now();
 setInterval(() => {
+  if (LIVE) {
+    const now = Date.now();
+    carry += ((now - last) * RATE) / 1000;
+    last = now;
+    const n = Math.floor(carry);
+    carry -= n;
+    for (let j = 0; j < n; j++) {
+      const b = live[next++ % NODES.length](now).bytes;
+      for (const f of followers) {
+        if (f.call.writableLength > QUEUE_BYTES) lost++;
+        else f.call.write(b);
+      }
+      sent++;
+    }
+    return;
+  }
   for (const f of followers) {
     for (let j = 0; j < PER_TICK; j++) {
       if (f.call.writableLength > QUEUE_BYTES) {

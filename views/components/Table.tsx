@@ -33,6 +33,13 @@ export interface TableProps<R> {
    */
   width?: number;
   empty?: string;
+  /**
+   * The visible rows are React's by their place in the window, not by `rowKey` (selection
+   * still goes by `rowKey`): a table whose rows are all new on each frame (the Flows pane's
+   * newest flows) then updates its lines in place instead of unmounting and mounting a row
+   * of Ink nodes and Yoga nodes per line (issue 13). Rows keep no state of their own.
+   */
+  byPosition?: boolean;
 }
 
 /** First visible row index so that `selected` is inside a window of `size` rows. */
@@ -50,6 +57,7 @@ export function Table<R>({
   height,
   width,
   empty,
+  byPosition,
 }: TableProps<R>) {
   const theme = useTheme();
   let total = 0;
@@ -75,9 +83,17 @@ export function Table<R>({
         ))}
       </Box>
       {rows.length === 0 && empty ? <Text color={theme.dim}>{empty}</Text> : null}
-      {visible.map((r) => {
+      {visible.map((r, i) => {
         const k = rowKey(r);
-        return <Row key={k} row={r} columns={columns} selected={k === selectedKey} line={line} />;
+        return (
+          <Row
+            key={byPosition ? i : k}
+            row={r}
+            columns={columns}
+            selected={k === selectedKey}
+            line={line}
+          />
+        );
       })}
     </Box>
   );

@@ -205,6 +205,7 @@ export function FlowsPane({ ui, derived, width, height }: FlowsPaneProps) {
         columns={columns}
         rows={derived.rows}
         rowKey={flowKey}
+        byPosition
         {...(derived.selected !== undefined ? { selectedKey: derived.selected } : {})}
         height={tableHeight}
         width={width}
