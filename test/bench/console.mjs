@@ -99,6 +99,18 @@ async function startConsole(trace, extraEnv = '') {
 }
 const stopConsole = () => spawnSync('tmux', ['-L', sock, 'kill-server'], { stdio: 'ignore', env });
 
+/** Rows of cells (the first one the header) as aligned columns. */
+function printTable(rows) {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows)
+    console.log(
+      r
+        .map((c, i) => c.padEnd(w[i]))
+        .join('  ')
+        .trimEnd(),
+    );
+}
+
 const frameCount = (trace) =>
   readFileSync(trace, 'utf8')
     .split('\n')
@@ -182,14 +194,7 @@ async function perPane() {
           : "the demo's hubble-relay in the console's process"
       }; RSS at the end ${(rss / 1024).toFixed(0)} MiB`,
     );
-    const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const r of rows)
-      console.log(
-        r
-          .map((c, i) => c.padEnd(w[i]))
-          .join('  ')
-          .trimEnd(),
-      );
+    printTable(rows);
     console.log(results.every((x) => x < 2) ? 'within budget' : 'OVER BUDGET');
   } finally {
     feed?.child.kill();
@@ -280,14 +285,7 @@ try {
     ['bundle: dist/k8ops.mjs + chunks', `${(bundleBytes / 1024).toFixed(0)} KiB`, '', ''],
   ];
   console.log(`k8ops --demo in tmux at 120×40, node ${process.version}`);
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  for (const r of rows)
-    console.log(
-      r
-        .map((c, i) => c.padEnd(w[i]))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTable(rows);
   const ok = median(complete) < 600 && cpuPct < 2;
   console.log(ok ? 'within budget' : 'OVER BUDGET');
   console.log('');
