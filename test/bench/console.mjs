@@ -130,16 +130,34 @@ async function startFeed() {
     [join(import.meta.dirname, 'flows-feed.mjs'), String(rate), '--live'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (b) => {
-      out += b;
-      const m = /^port (\d+)$/m.exec(out);
-      if (m) resolve(Number(m[1]));
+  try {
+    const port = await new Promise((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(
+        () => reject(new Error('flows-feed.mjs printed no port within 30 s')),
+        30_000,
+      );
+      const onData = (b) => {
+        out += b;
+        const m = /^port (\d+)$/m.exec(out);
+        if (!m) return;
+        clearTimeout(timer);
+        // Its per-second counts from here on are not read.
+        child.stdout.off('data', onData);
+        child.stdout.resume();
+        resolve(Number(m[1]));
+      };
+      child.stdout.on('data', onData);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`flows-feed.mjs exited (${code})`));
+      });
     });
-    child.on('exit', (code) => reject(new Error(`flows-feed.mjs exited (${code})`)));
-  });
-  return { child, port, rate };
+    return { child, port, rate };
+  } catch (e) {
+    child.kill();
+    throw e;
+  }
 }
 
 /** Idle CPU and frames per pane, measured from outside the process. */
